@@ -1,0 +1,114 @@
+-- Outbox for PostgreSQL, part 1 of 3: tables and indexes (schema "outbox").
+--
+-- Run as the role that will own the outbox, in the target database:
+--   psql -v ON_ERROR_STOP=1 -d yourdb -f sql/postgresql/01_tables.sql
+-- Safe to run more than once: every object is created only when it is missing, nothing is
+-- dropped. Timestamps are timestamptz (stored as UTC); statuses are readable words.
+
+create schema if not exists outbox;
+
+-- One row per mail. A mail is written as 'draft' and becomes visible to the worker only when
+-- it is 'queued' (outbox_mail.enqueue / close_mail, or at once by outbox_mail.send).
+--   draft -> queued -> sending -> sent
+--                             \-> queued (retry later, due_at = next try)
+--                             \-> failed (permanent error, or out of attempts)
+--   draft | queued -> cancelled
+create table if not exists outbox.outbox_message (
+    id               bigint generated always as identity primary key,
+    status           text        not null default 'draft',
+    -- 'mime': the worker builds the MIME message from the columns below;
+    -- 'raw':  the caller wrote headers and body itself (open_mail / write_data), in outbox_raw_part.
+    kind             text        not null default 'mime',
+    sender           text        not null,
+    reply_to         text,
+    subject          text,
+    text_body        text,
+    html_body        text,
+    priority         smallint    not null default 3,  -- X-Priority, 1 (highest) .. 5, as UTL_MAIL
+    idempotency_key  text,
+    mime_message_id  text        not null,            -- Message-ID header, the same on every retry
+    created_at       timestamptz not null default now(),
+    send_after       timestamptz,
+    queued_at        timestamptz,
+    -- When the worker should next look at the row: the send time while 'queued', the lease
+    -- expiry while 'sending' (a crashed worker's claim becomes claimable again then).
+    due_at           timestamptz,
+    lease_owner      text,
+    attempt_count    integer     not null default 0,
+    last_attempt_at  timestamptz,
+    sent_at          timestamptz,
+    smtp_code        integer,                          -- last SMTP reply code
+    smtp_reply       text,                             -- last SMTP reply text, e.g. "2.0.0 Ok: queued as 4F2A1"
+    last_error       text,
+    constraint outbox_message_status_ck
+        check (status in ('draft', 'queued', 'sending', 'sent', 'failed', 'cancelled')),
+    constraint outbox_message_kind_ck check (kind in ('mime', 'raw')),
+    constraint outbox_message_priority_ck check (priority between 1 and 5),
+    constraint outbox_message_idempotency_key_uq unique (idempotency_key)
+);
+
+-- The claim reads only rows that are waiting or leased; sent, failed and cancelled rows are not
+-- in this index, so the claim stays cheap however much history the table keeps.
+create index if not exists outbox_message_due_ix
+    on outbox.outbox_message (due_at)
+    where status in ('queued', 'sending');
+
+create index if not exists outbox_message_status_ix
+    on outbox.outbox_message (status, created_at);
+
+-- Envelope and header recipients. 'envelope' recipients come from outbox_mail.rcpt (raw mails,
+-- whose headers the caller wrote). status / smtp_reply record the server's answer per recipient.
+create table if not exists outbox.outbox_recipient (
+    id          bigint generated always as identity primary key,
+    message_id  bigint not null references outbox.outbox_message (id) on delete cascade,
+    kind        text   not null,
+    address     text   not null,
+    status      text,
+    smtp_reply  text,
+    constraint outbox_recipient_kind_ck check (kind in ('to', 'cc', 'bcc', 'envelope')),
+    constraint outbox_recipient_status_ck check (status in ('accepted', 'rejected'))
+);
+
+create index if not exists outbox_recipient_message_ix on outbox.outbox_recipient (message_id);
+
+-- Attachments of any size (bytea holds up to 1 GB). content_id set = an inline part of a
+-- multipart/related body (an image referenced as cid:... from the HTML).
+create table if not exists outbox.outbox_attachment (
+    id          bigint  generated always as identity primary key,
+    message_id  bigint  not null references outbox.outbox_message (id) on delete cascade,
+    file_name   text,
+    mime_type   text    not null default 'application/octet-stream',
+    content_id  text,
+    is_inline   boolean not null default false,
+    content     bytea   not null
+);
+
+-- Uncompressed out-of-line storage lets the worker read an attachment in slices
+-- (substring on an EXTERNAL value fetches only the slice), so it never holds a whole one.
+alter table outbox.outbox_attachment alter column content set storage external;
+
+create index if not exists outbox_attachment_message_ix on outbox.outbox_attachment (message_id);
+
+-- The message text of a 'raw' mail, in the order outbox_mail.write_data / write_raw_data wrote it.
+create table if not exists outbox.outbox_raw_part (
+    message_id  bigint  not null references outbox.outbox_message (id) on delete cascade,
+    part_no     integer not null,
+    content     bytea   not null,
+    primary key (message_id, part_no)
+);
+
+-- One row per delivery attempt.
+create table if not exists outbox.outbox_attempt (
+    id            bigint generated always as identity primary key,
+    message_id    bigint      not null references outbox.outbox_message (id) on delete cascade,
+    attempt_no    integer     not null,
+    attempted_at  timestamptz not null default now(),
+    worker        text        not null,
+    outcome       text        not null,
+    smtp_code     integer,
+    smtp_reply    text,
+    error         text,
+    constraint outbox_attempt_outcome_ck check (outcome in ('sent', 'retry', 'failed'))
+);
+
+create index if not exists outbox_attempt_message_ix on outbox.outbox_attempt (message_id);

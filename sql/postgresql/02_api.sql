@@ -1,0 +1,391 @@
+-- Outbox for PostgreSQL, part 2 of 3: the in-database API, schema "outbox_mail".
+--
+-- Run after 01_tables.sql, as the same owner:
+--   psql -v ON_ERROR_STOP=1 -d yourdb -f sql/postgresql/02_api.sql
+-- Safe to run more than once: every function is created or replaced.
+--
+-- Three ways to enqueue, all inside the caller's transaction (nothing is sent unless it commits):
+--   1. UTL_MAIL's shape:   outbox_mail.send / send_attach_raw / send_attach_varchar2
+--   2. the builder:        create_mail -> add_recipient / add_attachment / set_body -> enqueue
+--   3. UTL_SMTP's shape:   open_mail -> rcpt -> write_data / write_raw_data -> close_mail
+-- Every function returns the mail's id (a bigint) or nothing. Bad input raises SQLSTATE 22023
+-- (invalid_parameter_value) with a message that starts with the parameter's name.
+--
+-- The public functions are SECURITY DEFINER, so a role granted only EXECUTE on them (see
+-- 03_roles.sql) can enqueue without any access to the tables. The helpers in schema "outbox"
+-- are not callable by such a role.
+
+create schema if not exists outbox_mail;
+
+------------------------------------------------------------------------------------------------
+-- Validation helpers (schema outbox; not part of the API)
+------------------------------------------------------------------------------------------------
+
+create or replace function outbox.raise_invalid(param text, problem text, hint text)
+returns void language plpgsql as $$
+begin
+    raise exception using errcode = '22023', message = param || ': ' || problem, hint = hint;
+end $$;
+
+-- A header value must be one line: a CR or LF would let the value start a header of its own.
+create or replace function outbox.check_header(param text, value text)
+returns text language plpgsql immutable as $$
+begin
+    if value ~ '[\r\n]' then
+        perform outbox.raise_invalid(param, 'must not contain a line break (CR or LF)',
+            'Header values are single lines; remove the line breaks.');
+    end if;
+    return value;
+end $$;
+
+-- Accepts "user@example.com" or "Display Name <user@example.com>". The same rule is in
+-- Outbox.Core's MailAddressRules, so every way of enqueuing rejects the same input.
+create or replace function outbox.check_address(param text, value text)
+returns text language plpgsql immutable as $$
+declare
+    trimmed text := btrim(coalesce(value, ''));
+    angle   text[];
+begin
+    perform outbox.check_header(param, value);
+    if trimmed = '' then
+        perform outbox.raise_invalid(param, 'is empty', 'Pass an address such as user@example.com.');
+    end if;
+    angle := regexp_match(trimmed, '^[^<>]*<([^<>]*)>$');
+    if coalesce(angle[1], trimmed) !~ '^[^\s@<>(),;:"\[\]\\]+@[^\s@<>(),;:"\[\]\\.]+(\.[^\s@<>(),;:"\[\]\\.]+)*$' then
+        perform outbox.raise_invalid(param, format('"%s" is not a valid mail address', trimmed),
+            'Write it as user@example.com or "Name <user@example.com>".');
+    end if;
+    return trimmed;
+end $$;
+
+-- UTL_MAIL takes recipient lists as one string separated by commas; semicolons are accepted
+-- too. A separator inside double quotes ("Doe, Jane" <jane@example.com>) does not split.
+create or replace function outbox.split_addresses(param text, list text)
+returns setof text language sql immutable as $$
+    select outbox.check_address(param, part)
+    from regexp_split_to_table(coalesce(list, ''), '[,;](?=(?:[^"]*"[^"]*")*[^"]*$)') as part
+    where btrim(part) <> ''
+$$;
+
+create or replace function outbox.new_message(
+    p_kind text, p_sender text, p_subject text, p_text_body text, p_html_body text,
+    p_replyto text, p_priority integer, p_send_after timestamptz, p_idempotency_key text)
+returns bigint language plpgsql as $$
+declare
+    v_sender   text;
+    v_existing bigint;
+    v_id       bigint;
+begin
+    if p_sender is null or btrim(p_sender) = '' then
+        perform outbox.raise_invalid('sender', 'is required', 'Pass the From address, e.g. sender => ''app@example.com''.');
+    end if;
+    v_sender := outbox.check_address('sender', p_sender);
+    if p_replyto is not null then
+        perform outbox.check_address('replyto', p_replyto);
+    end if;
+    perform outbox.check_header('subject', p_subject);
+    if p_priority is null or p_priority not between 1 and 5 then
+        perform outbox.raise_invalid('priority', format('must be between 1 (highest) and 5 (lowest), got %s', coalesce(p_priority::text, 'null')),
+            'Leave it out for the default, 3.');
+    end if;
+    if p_idempotency_key is not null then
+        perform outbox.check_header('idempotency_key', p_idempotency_key);
+        select id into v_existing from outbox.outbox_message where idempotency_key = p_idempotency_key;
+        if found then
+            perform outbox.raise_invalid('idempotency_key', format('"%s" was already used by mail %s', p_idempotency_key, v_existing),
+                'Each mail needs its own key; look the earlier mail up by that key.');
+        end if;
+    end if;
+
+    insert into outbox.outbox_message
+        (kind, sender, reply_to, subject, text_body, html_body, priority, send_after,
+         idempotency_key, mime_message_id)
+    values
+        (p_kind, v_sender, btrim(p_replyto), p_subject, p_text_body, p_html_body, p_priority, p_send_after,
+         p_idempotency_key,
+         '<' || gen_random_uuid() || '@' || split_part(coalesce((regexp_match(v_sender, '<([^<>]*)>$'))[1], v_sender), '@', 2) || '>')
+    returning id into v_id;
+    return v_id;
+end $$;
+
+create or replace function outbox.add_recipients(p_id bigint, p_kind text, p_param text, p_list text)
+returns integer language plpgsql as $$
+declare
+    v_count integer;
+begin
+    insert into outbox.outbox_recipient (message_id, kind, address)
+    select p_id, p_kind, address from outbox.split_addresses(p_param, p_list) as address;
+    get diagnostics v_count = row_count;
+    return v_count;
+end $$;
+
+-- Locks the draft and checks it is of the expected kind, naming the call to use otherwise.
+create or replace function outbox.lock_draft(p_id bigint, p_kind text)
+returns void language plpgsql as $$
+declare
+    v_status text;
+    v_kind   text;
+begin
+    select status, kind into v_status, v_kind from outbox.outbox_message where id = p_id for update;
+    if not found then
+        perform outbox.raise_invalid('mail_id', format('no mail with id %s', coalesce(p_id::text, 'null')),
+            'Use the id returned by create_mail or open_mail.');
+    end if;
+    if v_status <> 'draft' then
+        perform outbox.raise_invalid('mail_id', format('mail %s is %s; only a draft can be changed', p_id, v_status),
+            'Create a new mail.');
+    end if;
+    if v_kind <> p_kind then
+        perform outbox.raise_invalid('mail_id',
+            case p_kind when 'raw' then format('mail %s was made by create_mail; use add_recipient / add_attachment / enqueue', p_id)
+                        else format('mail %s was opened by open_mail; use rcpt / write_data / close_mail', p_id) end,
+            'Keep to one way of building a mail.');
+    end if;
+end $$;
+
+create or replace function outbox.queue(p_id bigint)
+returns void language sql as $$
+    update outbox.outbox_message
+       set status = 'queued', queued_at = now(), due_at = greatest(now(), coalesce(send_after, now()))
+     where id = p_id
+$$;
+
+create or replace function outbox.require_recipient(p_id bigint, p_hint text)
+returns void language plpgsql as $$
+begin
+    if not exists (select 1 from outbox.outbox_recipient where message_id = p_id) then
+        perform outbox.raise_invalid('recipients', format('mail %s has no recipient', p_id), p_hint);
+    end if;
+end $$;
+
+-- The body of UTL_MAIL's three calls. The body goes to html_body when mime_type is text/html.
+-- Bodies and text attachments are always sent as UTF-8, whatever charset mime_type names,
+-- because PostgreSQL text is already Unicode.
+create or replace function outbox.send_simple(
+    p_sender text, p_recipients text, p_cc text, p_bcc text, p_subject text, p_message text,
+    p_mime_type text, p_priority integer, p_replyto text,
+    p_attachment bytea, p_att_inline boolean, p_att_mime_type text, p_att_filename text, p_has_attachment boolean)
+returns bigint language plpgsql as $$
+declare
+    v_id   bigint;
+    v_html boolean := coalesce(p_mime_type, '') ~* '^\s*text/html';
+begin
+    perform outbox.check_header('mime_type', p_mime_type);
+    v_id := outbox.new_message('mime', p_sender, p_subject,
+        case when v_html then null else p_message end,
+        case when v_html then p_message end,
+        p_replyto, p_priority, null, null);
+    if coalesce(btrim(p_recipients), '') = '' then
+        perform outbox.raise_invalid('recipients', 'is required', 'Pass at least one address, e.g. recipients => ''dba@example.com''.');
+    end if;
+    perform outbox.add_recipients(v_id, 'to', 'recipients', p_recipients);
+    perform outbox.add_recipients(v_id, 'cc', 'cc', p_cc);
+    perform outbox.add_recipients(v_id, 'bcc', 'bcc', p_bcc);
+    if p_has_attachment then
+        if p_attachment is null then
+            perform outbox.raise_invalid('attachment', 'is required', 'Pass the attachment content, or call outbox_mail.send.');
+        end if;
+        perform outbox.check_header('att_filename', p_att_filename);
+        perform outbox.check_header('att_mime_type', p_att_mime_type);
+        insert into outbox.outbox_attachment (message_id, file_name, mime_type, is_inline, content)
+        values (v_id, p_att_filename, coalesce(p_att_mime_type, 'application/octet-stream'), coalesce(p_att_inline, true), p_attachment);
+    end if;
+    perform outbox.queue(v_id);
+    return v_id;
+end $$;
+
+------------------------------------------------------------------------------------------------
+-- 1. UTL_MAIL's calls: the same parameter names, order and defaults. UTL_MAIL declares
+--    "attachment" without a default after parameters that have one; PostgreSQL cannot, so here
+--    it defaults to null and a missing attachment is reported by name.
+------------------------------------------------------------------------------------------------
+
+create or replace function outbox_mail.send(
+    sender     text,
+    recipients text,
+    cc         text    default null,
+    bcc        text    default null,
+    subject    text    default null,
+    message    text    default null,
+    mime_type  text    default 'text/plain; charset=us-ascii',
+    priority   integer default 3,
+    replyto    text    default null)
+returns bigint language sql security definer set search_path = pg_catalog, pg_temp as $$
+    select outbox.send_simple($1, $2, $3, $4, $5, $6, $7, $8, $9, null, null, null, null, false)
+$$;
+
+create or replace function outbox_mail.send_attach_raw(
+    sender        text,
+    recipients    text,
+    cc            text    default null,
+    bcc           text    default null,
+    subject       text    default null,
+    message       text    default null,
+    mime_type     text    default 'text/plain; charset=us-ascii',
+    priority      integer default 3,
+    attachment    bytea   default null,
+    att_inline    boolean default true,
+    att_mime_type text    default 'application/octet',
+    att_filename  text    default null,
+    replyto       text    default null)
+returns bigint language sql security definer set search_path = pg_catalog, pg_temp as $$
+    select outbox.send_simple($1, $2, $3, $4, $5, $6, $7, $8, $13, $9, $10, $11, $12, true)
+$$;
+
+create or replace function outbox_mail.send_attach_varchar2(
+    sender        text,
+    recipients    text,
+    cc            text    default null,
+    bcc           text    default null,
+    subject       text    default null,
+    message       text    default null,
+    mime_type     text    default 'text/plain; charset=us-ascii',
+    priority      integer default 3,
+    attachment    text    default null,
+    att_inline    boolean default true,
+    att_mime_type text    default 'text/plain; charset=us-ascii',
+    att_filename  text    default null,
+    replyto       text    default null)
+returns bigint language sql security definer set search_path = pg_catalog, pg_temp as $$
+    select outbox.send_simple($1, $2, $3, $4, $5, $6, $7, $8, $13,
+        convert_to($9, 'UTF8'), $10,
+        regexp_replace($11, 'charset\s*=\s*[^;]*', 'charset=utf-8', 'i'), $12, true)
+$$;
+
+------------------------------------------------------------------------------------------------
+-- 2. The builder, for what UTL_MAIL cannot do: several attachments of any size, text + HTML
+--    bodies, inline images (content_id), a send-after time, an idempotency key. The mail is a
+--    draft, never sent, until enqueue(mail_id).
+------------------------------------------------------------------------------------------------
+
+create or replace function outbox_mail.create_mail(
+    sender          text,
+    subject         text        default null,
+    text_body       text        default null,
+    html_body       text        default null,
+    replyto         text        default null,
+    priority        integer     default 3,
+    send_after      timestamptz default null,
+    idempotency_key text        default null)
+returns bigint language sql security definer set search_path = pg_catalog, pg_temp as $$
+    select outbox.new_message('mime', $1, $2, $3, $4, $5, $6, $7, $8)
+$$;
+
+-- kind: 'to', 'cc' or 'bcc'. recipient may hold several addresses separated by commas.
+create or replace function outbox_mail.add_recipient(
+    mail_id   bigint,
+    recipient text,
+    kind      text default 'to')
+returns void language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
+begin
+    perform outbox.lock_draft(mail_id, 'mime');
+    if coalesce(kind, '') not in ('to', 'cc', 'bcc') then
+        perform outbox.raise_invalid('kind', format('must be to, cc or bcc, got "%s"', kind), 'Leave it out for to.');
+    end if;
+    if outbox.add_recipients(mail_id, kind, 'recipient', recipient) = 0 then
+        perform outbox.raise_invalid('recipient', 'is empty', 'Pass an address such as user@example.com.');
+    end if;
+end $$;
+
+create or replace function outbox_mail.set_body(
+    mail_id   bigint,
+    text_body text,
+    html_body text default null)
+returns void language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
+begin
+    perform outbox.lock_draft(mail_id, 'mime');
+    update outbox.outbox_message m set text_body = set_body.text_body, html_body = set_body.html_body
+     where m.id = mail_id;
+end $$;
+
+-- content_id makes the part inline in a multipart/related body: reference it from the HTML
+-- as <img src="cid:CONTENT_ID">. Returns the attachment's id.
+create or replace function outbox_mail.add_attachment(
+    mail_id    bigint,
+    filename   text,
+    content    bytea,
+    mime_type  text    default 'application/octet-stream',
+    content_id text    default null,
+    inline     boolean default false)
+returns bigint language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
+declare
+    v_id bigint;
+begin
+    perform outbox.lock_draft(mail_id, 'mime');
+    if content is null then
+        perform outbox.raise_invalid('content', 'is required', 'Pass the attachment bytes; an empty file is ''''::bytea.');
+    end if;
+    perform outbox.check_header('filename', filename);
+    perform outbox.check_header('mime_type', mime_type);
+    perform outbox.check_header('content_id', content_id);
+    if coalesce(mime_type, '') !~ '^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+(\s*;.*)?$' then
+        perform outbox.raise_invalid('mime_type', format('"%s" is not a MIME type', mime_type), 'Write it as type/subtype, e.g. application/pdf.');
+    end if;
+    insert into outbox.outbox_attachment (message_id, file_name, mime_type, content_id, is_inline, content)
+    values (mail_id, filename, mime_type, nullif(btrim(content_id, ' <>'), ''),
+            coalesce(inline, false) or content_id is not null, content)
+    returning id into v_id;
+    return v_id;
+end $$;
+
+create or replace function outbox_mail.enqueue(mail_id bigint)
+returns void language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
+begin
+    perform outbox.lock_draft(mail_id, 'mime');
+    perform outbox.require_recipient(mail_id, 'Add one with outbox_mail.add_recipient before enqueue.');
+    perform outbox.queue(mail_id);
+end $$;
+
+------------------------------------------------------------------------------------------------
+-- 3. UTL_SMTP's shape, for procedures that write their own headers and MIME body:
+--      open_connection + helo + mail  ->  open_mail(sender)
+--      rcpt                           ->  rcpt(mail_id, recipient)
+--      write_data / write_raw_data    ->  write_data(mail_id, text) / write_raw_data(mail_id, bytea)
+--      close_data + quit              ->  close_mail(mail_id)
+--    The worker sends the text as written to the rcpt addresses, adding only a Date and a
+--    Message-ID header when the text has none. Authentication and TLS are the worker's job.
+------------------------------------------------------------------------------------------------
+
+create or replace function outbox_mail.open_mail(sender text)
+returns bigint language sql security definer set search_path = pg_catalog, pg_temp as $$
+    select outbox.new_message('raw', $1, null, null, null, null, 3, null, null)
+$$;
+
+create or replace function outbox_mail.rcpt(mail_id bigint, recipient text)
+returns void language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
+begin
+    perform outbox.lock_draft(mail_id, 'raw');
+    if coalesce(btrim(recipient), '') = '' then
+        perform outbox.raise_invalid('recipient', 'is required', 'Pass one address per rcpt call.');
+    end if;
+    insert into outbox.outbox_recipient (message_id, kind, address)
+    values (mail_id, 'envelope', outbox.check_address('recipient', recipient));
+end $$;
+
+create or replace function outbox_mail.write_raw_data(mail_id bigint, data bytea)
+returns void language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
+begin
+    perform outbox.lock_draft(mail_id, 'raw');
+    if data is not null and length(data) > 0 then
+        insert into outbox.outbox_raw_part (message_id, part_no, content)
+        select mail_id, coalesce(max(p.part_no), 0) + 1, data
+          from outbox.outbox_raw_part p where p.message_id = mail_id;
+    end if;
+end $$;
+
+create or replace function outbox_mail.write_data(mail_id bigint, data text)
+returns void language sql security definer set search_path = pg_catalog, pg_temp as $$
+    select outbox_mail.write_raw_data($1, convert_to($2, 'UTF8'))
+$$;
+
+create or replace function outbox_mail.close_mail(mail_id bigint)
+returns void language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
+begin
+    perform outbox.lock_draft(mail_id, 'raw');
+    perform outbox.require_recipient(mail_id, 'Call outbox_mail.rcpt at least once before close_mail.');
+    if not exists (select 1 from outbox.outbox_raw_part p where p.message_id = mail_id) then
+        perform outbox.raise_invalid('data', format('mail %s has no text', mail_id),
+            'Write the headers and body with outbox_mail.write_data before close_mail.');
+    end if;
+    perform outbox.queue(mail_id);
+end $$;

@@ -1,0 +1,40 @@
+-- Outbox for PostgreSQL, part 3 of 3: roles and privileges.
+--
+-- Run after 02_api.sql, as a role that may create roles (roles are cluster-wide):
+--   psql -v ON_ERROR_STOP=1 -d yourdb -f sql/postgresql/03_roles.sql
+-- Safe to run more than once: roles are created only when missing, grants are idempotent.
+--
+--   outbox_sender  may only call the outbox_mail functions: no access to the tables.
+--                  For application and trigger code that enqueues mail.
+--   outbox_worker  reads and updates the tables: for the worker (outbox run), the CLI and
+--                  .NET code that enqueues with OutboxClient (it writes the tables directly).
+--   outbox_reader  reads the tables: for DBAs, monitoring and `outbox status / list / show`.
+--
+-- Give them to login roles with, for example:
+--   grant outbox_sender to app_user;
+--   grant outbox_worker to outbox_service;
+
+do $$
+begin
+    if not exists (select 1 from pg_roles where rolname = 'outbox_sender') then
+        create role outbox_sender nologin;
+    end if;
+    if not exists (select 1 from pg_roles where rolname = 'outbox_worker') then
+        create role outbox_worker nologin;
+    end if;
+    if not exists (select 1 from pg_roles where rolname = 'outbox_reader') then
+        create role outbox_reader nologin;
+    end if;
+end $$;
+
+-- Functions are executable by PUBLIC unless revoked: only outbox_sender may enqueue, and no one
+-- but the owner may call the helpers in schema outbox.
+revoke all on all functions in schema outbox_mail from public;
+revoke all on all functions in schema outbox from public;
+
+grant usage on schema outbox_mail to outbox_sender;
+grant execute on all functions in schema outbox_mail to outbox_sender;
+
+grant usage on schema outbox to outbox_worker, outbox_reader;
+grant select, insert, update, delete on all tables in schema outbox to outbox_worker;
+grant select on all tables in schema outbox to outbox_reader;

@@ -1,0 +1,90 @@
+-- Outbox for SQLite: tables and indexes.
+--
+-- `outbox init` (and every other outbox command) runs this file on a SQLite database
+-- automatically; by hand:  sqlite3 outbox.db < sql/sqlite/01_tables.sql
+-- Safe to run more than once: every object is created only when it is missing.
+--
+-- The same tables as sql/postgresql/01_tables.sql, in SQLite's types: timestamps are UTC text
+-- in ISO 8601 ('2026-11-29T10:15:00.123Z', which sorts as time does), booleans are 0 / 1.
+-- SQLite has no stored procedures: .NET code enqueues with OutboxClient, shells with
+-- `outbox send`. See that file for what each column means.
+
+pragma journal_mode = wal;
+
+create table if not exists outbox_message (
+    id               integer primary key,
+    status           text    not null default 'draft'
+        check (status in ('draft', 'queued', 'sending', 'sent', 'failed', 'cancelled')),
+    kind             text    not null default 'mime' check (kind in ('mime', 'raw')),
+    sender           text    not null,
+    reply_to         text,
+    subject          text,
+    text_body        text,
+    html_body        text,
+    priority         integer not null default 3 check (priority between 1 and 5),
+    idempotency_key  text    unique,
+    mime_message_id  text    not null,
+    created_at       text    not null default (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    send_after       text,
+    queued_at        text,
+    due_at           text,
+    lease_owner      text,
+    attempt_count    integer not null default 0,
+    last_attempt_at  text,
+    sent_at          text,
+    smtp_code        integer,
+    smtp_reply       text,
+    last_error       text
+);
+
+-- Only waiting and leased rows are in the claim's index (see the PostgreSQL script).
+create index if not exists outbox_message_due_ix
+    on outbox_message (due_at)
+    where status in ('queued', 'sending');
+
+create index if not exists outbox_message_status_ix on outbox_message (status, created_at);
+
+create table if not exists outbox_recipient (
+    id          integer primary key,
+    message_id  integer not null references outbox_message (id) on delete cascade,
+    kind        text    not null check (kind in ('to', 'cc', 'bcc', 'envelope')),
+    address     text    not null,
+    status      text    check (status in ('accepted', 'rejected')),
+    smtp_reply  text
+);
+
+create index if not exists outbox_recipient_message_ix on outbox_recipient (message_id);
+
+-- The worker streams content through SQLite's incremental blob I/O, by rowid (id).
+create table if not exists outbox_attachment (
+    id          integer primary key,
+    message_id  integer not null references outbox_message (id) on delete cascade,
+    file_name   text,
+    mime_type   text    not null default 'application/octet-stream',
+    content_id  text,
+    is_inline   integer not null default 0 check (is_inline in (0, 1)),
+    content     blob    not null
+);
+
+create index if not exists outbox_attachment_message_ix on outbox_attachment (message_id);
+
+create table if not exists outbox_raw_part (
+    message_id  integer not null references outbox_message (id) on delete cascade,
+    part_no     integer not null,
+    content     blob    not null,
+    primary key (message_id, part_no)
+);
+
+create table if not exists outbox_attempt (
+    id            integer primary key,
+    message_id    integer not null references outbox_message (id) on delete cascade,
+    attempt_no    integer not null,
+    attempted_at  text    not null default (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    worker        text    not null,
+    outcome       text    not null check (outcome in ('sent', 'retry', 'failed')),
+    smtp_code     integer,
+    smtp_reply    text,
+    error         text
+);
+
+create index if not exists outbox_attempt_message_ix on outbox_attempt (message_id);

@@ -1,0 +1,166 @@
+using Microsoft.Extensions.Logging;
+using Outbox.Core.Messages;
+using Outbox.Core.Sending;
+
+namespace Outbox.Core.Dispatch;
+
+/// <summary>
+/// Claims due mails in batches and sends each batch over one transport session, writing every
+/// outcome back before the next mail. One pass runs until nothing is due.
+/// </summary>
+public sealed class Dispatcher
+{
+    private readonly IDispatchStore _queue;
+    private readonly IMailTransport _transport;
+    private readonly MimeMessageFactory _factory;
+    private readonly DispatchOptions _options;
+    private readonly RetryPolicy _retry;
+    private readonly ILogger _logger;
+
+    public Dispatcher(IDispatchStore queue, IMailTransport transport, DispatchOptions options, TimeProvider time, ILogger<Dispatcher> logger)
+    {
+        ArgumentNullException.ThrowIfNull(queue);
+        _queue = queue;
+        _transport = transport;
+        _factory = new MimeMessageFactory(queue.Content, time);
+        _options = options;
+        _retry = new RetryPolicy(options, Random.Shared);
+        _logger = logger;
+    }
+
+    public async Task<DispatchSummary> DispatchDueAsync(CancellationToken cancellationToken)
+    {
+        var summary = DispatchSummary.Empty;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var batch = await _queue.ClaimAsync(_options.BatchSize, _options.LeaseDuration, cancellationToken).ConfigureAwait(false);
+            if (batch.Count == 0)
+            {
+                break;
+            }
+
+            var result = await SendBatchAsync(batch, cancellationToken).ConfigureAwait(false);
+            summary = summary.Add(result);
+            if (result.PausedBecause is not null)
+            {
+                break;
+            }
+        }
+
+        return summary;
+    }
+
+    private async Task<DispatchSummary> SendBatchAsync(IReadOnlyList<ClaimedMessage> batch, CancellationToken cancellationToken)
+    {
+        var summary = DispatchSummary.Empty;
+        IMailSession? session = null;
+        try
+        {
+            for (var index = 0; index < batch.Count; index++)
+            {
+                var rest = batch.Skip(index).ToList();
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    // Stopping: hand the untried mails back for the next worker at once.
+                    await _queue.ReleaseAsync(rest, TimeSpan.Zero, null, CancellationToken.None).ConfigureAwait(false);
+                    return summary.Add(new(0, 0, 0, rest.Count, null));
+                }
+
+                if (session is null || !session.IsConnected)
+                {
+                    if (session is not null)
+                    {
+                        await session.DisposeAsync().ConfigureAwait(false);
+                        session = null;
+                    }
+
+                    try
+                    {
+                        session = await _transport.OpenAsync(cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                    {
+                        return summary.Add(await ReleaseAfterConnectFailureAsync(rest, ex).ConfigureAwait(false));
+                    }
+                }
+
+                var outcome = await SendOneAsync(session, batch[index], cancellationToken).ConfigureAwait(false);
+                if (outcome.PausedBecause is not null)
+                {
+                    await _queue.ReleaseAsync(rest.Skip(1).ToList(), _options.ConfigurationErrorPause, outcome.PausedBecause, CancellationToken.None).ConfigureAwait(false);
+                    return summary.Add(outcome with { Released = outcome.Released + rest.Count - 1 });
+                }
+
+                summary = summary.Add(outcome);
+            }
+
+            return summary;
+        }
+        finally
+        {
+            if (session is not null)
+            {
+                await session.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    // The server could not be reached or refused us before any mail: not the mails' fault, so
+    // none is charged an attempt. They wait (in the database, for every worker) before the next try.
+    private async Task<DispatchSummary> ReleaseAfterConnectFailureAsync(List<ClaimedMessage> rest, Exception ex)
+    {
+        var failure = FailureClassifier.Classify(ex);
+        var pause = failure.Kind == FailureKind.Configuration ? _options.ConfigurationErrorPause : _options.RetryBaseDelay;
+        Log.CannotConnect(_logger, failure.Reason, rest.Count, pause);
+        await _queue.ReleaseAsync(rest, pause, failure.Reason, CancellationToken.None).ConfigureAwait(false);
+        return new DispatchSummary(0, 0, 0, rest.Count, failure.Reason);
+    }
+
+    private async Task<DispatchSummary> SendOneAsync(IMailSession session, ClaimedMessage mail, CancellationToken cancellationToken)
+    {
+        try
+        {
+            DeliveryResult result;
+            var outgoing = await _factory.BuildAsync(mail, cancellationToken).ConfigureAwait(false);
+            await using (outgoing.ConfigureAwait(false))
+            {
+                result = await session.SendAsync(outgoing, cancellationToken).ConfigureAwait(false);
+            }
+
+            await _queue.MarkSentAsync(mail, result, CancellationToken.None).ConfigureAwait(false);
+            Log.Sent(_logger, mail.Id, result.SmtpCode, result.Reply);
+            return new DispatchSummary(1, 0, 0, 0, null);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await _queue.ReleaseAsync([mail], TimeSpan.Zero, null, CancellationToken.None).ConfigureAwait(false);
+            return new DispatchSummary(0, 0, 0, 1, null);
+        }
+        catch (Exception ex)
+        {
+            return await RecordFailureAsync(mail, FailureClassifier.Classify(ex)).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<DispatchSummary> RecordFailureAsync(ClaimedMessage mail, SendFailure failure)
+    {
+        if (failure.Kind == FailureKind.Configuration)
+        {
+            Log.CannotSend(_logger, mail.Id, failure.Reason);
+            await _queue.ReleaseAsync([mail], _options.ConfigurationErrorPause, failure.Reason, CancellationToken.None).ConfigureAwait(false);
+            return new DispatchSummary(0, 0, 0, 1, failure.Reason);
+        }
+
+        if (failure.Kind == FailureKind.Permanent || _retry.IsLastAttempt(mail.AttemptCount))
+        {
+            Log.Failed(_logger, mail.Id, mail.AttemptCount, failure.Reason);
+            await _queue.MarkFailedAsync(mail, failure, CancellationToken.None).ConfigureAwait(false);
+            return new DispatchSummary(0, 0, 1, 0, null);
+        }
+
+        var delay = _retry.DelayAfter(mail.AttemptCount);
+        Log.Retrying(_logger, mail.Id, delay, failure.Reason);
+        await _queue.MarkRetryAsync(mail, failure, delay, CancellationToken.None).ConfigureAwait(false);
+        return new DispatchSummary(0, 1, 0, 0, null);
+    }
+}

@@ -1,0 +1,46 @@
+using System.Net.Sockets;
+using MailKit;
+using MailKit.Net.Smtp;
+using MimeKit;
+using Outbox.Core.Sending;
+
+namespace Outbox.Core.Dispatch;
+
+/// <summary>
+/// Sorts errors the way MailKit's exception types already do: a reply (SmtpCommandException,
+/// the connection still usable) is transient for 4xx and permanent for 5xx; a broken protocol
+/// or socket is transient and drops the connection; configuration errors stop the dispatch.
+/// </summary>
+public static class FailureClassifier
+{
+    private const int AuthenticationRequired = 530;
+
+    public static SendFailure Classify(Exception exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        return exception switch
+        {
+            TransportConfigurationException => new(FailureKind.Configuration, null, exception.Message, true, []),
+            AllRecipientsRejectedException all => new(
+                all.Rejections.Any(r => r.SmtpCode < 500) ? FailureKind.Transient : FailureKind.Permanent,
+                all.Rejections.Count > 0 ? all.Rejections[0].SmtpCode : null, all.Message, false, all.Rejections),
+            SmtpCommandException { StatusCode: (SmtpStatusCode)AuthenticationRequired } command => new(
+                FailureKind.Configuration, AuthenticationRequired,
+                $"the server requires authentication ({AuthenticationRequired} {command.Message}). Set Outbox:Smtp:UserName and the password", false, []),
+            SmtpCommandException command => new(
+                (int)command.StatusCode >= 500 ? FailureKind.Permanent : FailureKind.Transient,
+                (int)command.StatusCode, $"{(int)command.StatusCode} {command.Message}", false, []),
+            SmtpProtocolException or ServiceNotConnectedException or IOException or SocketException or SmtpConnectException or TimeoutException
+                => new(FailureKind.Transient, null, Describe(exception), true, []),
+            OperationCanceledException => new(FailureKind.Transient, null, "timed out waiting for the server", true, []),
+            FormatException or ParseException or InvalidOperationException when exception is not ObjectDisposedException
+                => new(FailureKind.Permanent, null, $"the mail cannot be built: {exception.Message}", false, []),
+            _ => new(FailureKind.Transient, null, Describe(exception), true, []),
+        };
+    }
+
+    private static string Describe(Exception exception) =>
+        exception.InnerException is null || exception.Message.Contains(exception.InnerException.Message, StringComparison.Ordinal)
+            ? exception.Message
+            : $"{exception.Message} ({exception.InnerException.Message})";
+}

@@ -1,0 +1,26 @@
+using Outbox.Core.Messages;
+using Outbox.Core.Sending;
+
+namespace Outbox.Core.Dispatch;
+
+/// <summary>
+/// The worker's view of the outbox tables: claim with a lease on the database clock, then
+/// acknowledge each mail. Every acknowledgement applies only while this worker still holds the
+/// lease.
+/// </summary>
+public interface IDispatchStore
+{
+    IMessageContentSource Content { get; }
+
+    /// <summary>Claims up to batchSize due mails (queued and due, or leased and expired).</summary>
+    Task<IReadOnlyList<ClaimedMessage>> ClaimAsync(int batchSize, TimeSpan lease, CancellationToken cancellationToken);
+
+    Task MarkSentAsync(ClaimedMessage message, DeliveryResult result, CancellationToken cancellationToken);
+
+    Task MarkRetryAsync(ClaimedMessage message, SendFailure failure, TimeSpan delay, CancellationToken cancellationToken);
+
+    Task MarkFailedAsync(ClaimedMessage message, SendFailure failure, CancellationToken cancellationToken);
+
+    /// <summary>Hands mails back untried (no attempt charged), due again after delay.</summary>
+    Task ReleaseAsync(IReadOnlyList<ClaimedMessage> messages, TimeSpan delay, string? reason, CancellationToken cancellationToken);
+}

@@ -1,0 +1,7 @@
+using Outbox.Core.Sending;
+
+namespace Outbox.Core.Dispatch;
+
+/// <summary>Why a mail was not sent, as recorded in the outbox.</summary>
+/// <param name="ConnectionLost">The connection cannot be used for the next mail.</param>
+public sealed record SendFailure(FailureKind Kind, int? SmtpCode, string Reason, bool ConnectionLost, IReadOnlyList<RecipientRejection> Rejections);

@@ -1,0 +1,26 @@
+using Microsoft.Extensions.Logging;
+using Outbox.Core.Sending;
+
+namespace Outbox.Core;
+
+/// <summary>The worker's log lines, generated once (no formatting cost when a level is off).</summary>
+internal static partial class Log
+{
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Connected to {Host}:{Port} ({Security}, encrypted: {Secure})")]
+    public static partial void Connected(ILogger logger, string host, int port, SmtpSecurity security, bool secure);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Cannot send: {Reason} {Count} mail(s) wait {Pause} before the next try.")]
+    public static partial void CannotConnect(ILogger logger, string reason, int count, TimeSpan pause);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Mail {Id} sent: {Code} {Reply}")]
+    public static partial void Sent(ILogger logger, long id, int code, string reply);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Cannot send mail {Id}: {Reason}")]
+    public static partial void CannotSend(ILogger logger, long id, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Mail {Id} failed after {Attempts} attempt(s): {Reason}")]
+    public static partial void Failed(ILogger logger, long id, int attempts, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Mail {Id} will be retried in {Delay}: {Reason}")]
+    public static partial void Retrying(ILogger logger, long id, TimeSpan delay, string reason);
+}

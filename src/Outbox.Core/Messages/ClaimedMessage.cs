@@ -1,0 +1,33 @@
+namespace Outbox.Core.Messages;
+
+/// <summary>A mail the worker holds a lease on, as read from the outbox tables.</summary>
+public sealed class ClaimedMessage
+{
+    public long Id { get; init; }
+
+    /// <summary>"mime": built from the columns; "raw": text written by the caller (UTL_SMTP style).</summary>
+    public string Kind { get; init; } = "mime";
+
+    public string Sender { get; init; } = string.Empty;
+
+    public string? ReplyTo { get; init; }
+
+    public string? Subject { get; init; }
+
+    public string? TextBody { get; init; }
+
+    public string? HtmlBody { get; init; }
+
+    public int Priority { get; init; } = 3;
+
+    public string MimeMessageId { get; init; } = string.Empty;
+
+    /// <summary>Attempts so far, this one included.</summary>
+    public int AttemptCount { get; init; }
+
+    public IReadOnlyList<ClaimedRecipient> Recipients { get; set; } = [];
+
+    public IReadOnlyList<ClaimedAttachment> Attachments { get; set; } = [];
+
+    public bool IsRaw => Kind == "raw";
+}

@@ -1,0 +1,4 @@
+namespace Outbox.Core.Messages;
+
+/// <summary>A recipient row: kind is to, cc, bcc, or envelope (raw mails).</summary>
+public sealed record ClaimedRecipient(long Id, string Kind, string Address);

@@ -1,0 +1,32 @@
+namespace Outbox.Core.Messages;
+
+/// <summary>A mail to enqueue from .NET: the builder's fields in one object.</summary>
+public sealed class MailRequest
+{
+    public required string Sender { get; init; }
+
+    public IList<string> To { get; init; } = [];
+
+    public IList<string> Cc { get; init; } = [];
+
+    public IList<string> Bcc { get; init; } = [];
+
+    public string? ReplyTo { get; init; }
+
+    public string? Subject { get; init; }
+
+    public string? TextBody { get; init; }
+
+    public string? HtmlBody { get; init; }
+
+    /// <summary>X-Priority: 1 (highest) to 5 (lowest), 3 by default, as UTL_MAIL.</summary>
+    public int Priority { get; init; } = 3;
+
+    /// <summary>Not sent before this time (UTC).</summary>
+    public DateTimeOffset? SendAfter { get; init; }
+
+    /// <summary>A key no other mail may use: a second enqueue with it is refused.</summary>
+    public string? IdempotencyKey { get; init; }
+
+    public IList<MailAttachment> Attachments { get; init; } = [];
+}

@@ -1,0 +1,149 @@
+using MimeKit;
+using MimeKit.Text;
+
+namespace Outbox.Core.Messages;
+
+/// <summary>
+/// Builds the MIME message for a claimed mail. Attachment parts read their content from
+/// database streams when MailKit writes them; nothing is copied into memory here.
+/// </summary>
+public sealed class MimeMessageFactory
+{
+    private readonly IMessageContentSource _content;
+    private readonly TimeProvider _time;
+
+    public MimeMessageFactory(IMessageContentSource content, TimeProvider time)
+    {
+        _content = content;
+        _time = time;
+    }
+
+    public async Task<OutgoingMessage> BuildAsync(ClaimedMessage mail, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(mail);
+        var streams = new List<Stream>();
+        try
+        {
+            var message = mail.IsRaw
+                ? await LoadRawAsync(mail, streams, cancellationToken).ConfigureAwait(false)
+                : await ComposeAsync(mail, streams, cancellationToken).ConfigureAwait(false);
+            var recipients = mail.Recipients.Select(r => MailboxAddress.Parse(r.Address)).ToList();
+            return new OutgoingMessage(message, MailboxAddress.Parse(mail.Sender), recipients, streams);
+        }
+        catch
+        {
+            foreach (var stream in streams)
+            {
+                await stream.DisposeAsync().ConfigureAwait(false);
+            }
+
+            throw;
+        }
+    }
+
+    // The caller wrote the headers and body (UTL_SMTP style): send them as written, adding only
+    // the Date and Message-ID a receiving server expects when the text has none.
+    private async Task<MimeMessage> LoadRawAsync(ClaimedMessage mail, List<Stream> streams, CancellationToken cancellationToken)
+    {
+        var raw = await _content.OpenRawContentAsync(mail.Id, cancellationToken).ConfigureAwait(false);
+        streams.Add(raw);
+        var message = await MimeMessage.LoadAsync(raw, persistent: true, cancellationToken).ConfigureAwait(false);
+        if (!message.Headers.Contains(HeaderId.Date))
+        {
+            message.Date = _time.GetUtcNow();
+        }
+
+        if (!message.Headers.Contains(HeaderId.MessageId))
+        {
+            message.MessageId = mail.MimeMessageId.Trim('<', '>');
+        }
+
+        return message;
+    }
+
+    private async Task<MimeMessage> ComposeAsync(ClaimedMessage mail, List<Stream> streams, CancellationToken cancellationToken)
+    {
+        var message = new MimeMessage
+        {
+            Subject = mail.Subject ?? string.Empty,
+            MessageId = mail.MimeMessageId.Trim('<', '>'),
+            Date = _time.GetUtcNow(),
+            XPriority = (XMessagePriority)mail.Priority,
+        };
+        message.From.Add(MailboxAddress.Parse(mail.Sender));
+        if (mail.ReplyTo is not null)
+        {
+            message.ReplyTo.Add(MailboxAddress.Parse(mail.ReplyTo));
+        }
+
+        // Bcc recipients are in the envelope only, never in a header.
+        message.To.AddRange(HeaderRecipients(mail, "to"));
+        message.Cc.AddRange(HeaderRecipients(mail, "cc"));
+
+        var body = TextBodies(mail);
+        var inline = mail.Attachments.Where(a => a.ContentId is not null).ToList();
+        if (inline.Count > 0)
+        {
+            var related = new MultipartRelated { body };
+            foreach (var attachment in inline)
+            {
+                related.Add(await AttachmentPartAsync(attachment, streams, cancellationToken).ConfigureAwait(false));
+            }
+
+            body = related;
+        }
+
+        var attached = mail.Attachments.Where(a => a.ContentId is null).ToList();
+        if (attached.Count > 0)
+        {
+            var mixed = new Multipart("mixed") { body };
+            foreach (var attachment in attached)
+            {
+                mixed.Add(await AttachmentPartAsync(attachment, streams, cancellationToken).ConfigureAwait(false));
+            }
+
+            body = mixed;
+        }
+
+        message.Body = body;
+        return message;
+    }
+
+    private static IEnumerable<MailboxAddress> HeaderRecipients(ClaimedMessage mail, string kind) =>
+        mail.Recipients.Where(r => r.Kind == kind).Select(r => MailboxAddress.Parse(r.Address));
+
+    private static MimeEntity TextBodies(ClaimedMessage mail)
+    {
+        var text = mail.TextBody is null ? null : new TextPart(TextFormat.Plain) { Text = mail.TextBody };
+        var html = mail.HtmlBody is null ? null : new TextPart(TextFormat.Html) { Text = mail.HtmlBody };
+        if (text is not null && html is not null)
+        {
+            return new MultipartAlternative { text, html };
+        }
+
+        return (MimeEntity?)text ?? html ?? new TextPart(TextFormat.Plain) { Text = string.Empty };
+    }
+
+    private async Task<MimePart> AttachmentPartAsync(ClaimedAttachment attachment, List<Stream> streams, CancellationToken cancellationToken)
+    {
+        var content = await _content.OpenAttachmentAsync(attachment, cancellationToken).ConfigureAwait(false);
+        streams.Add(content);
+        var part = new MimePart(ContentType.Parse(attachment.MimeType))
+        {
+            Content = new MimeContent(content),
+            ContentDisposition = new ContentDisposition(attachment.IsInline ? ContentDisposition.Inline : ContentDisposition.Attachment),
+            ContentTransferEncoding = ContentEncoding.Base64,
+        };
+        if (attachment.FileName is not null)
+        {
+            part.FileName = attachment.FileName;
+        }
+
+        if (attachment.ContentId is not null)
+        {
+            part.ContentId = attachment.ContentId;
+        }
+
+        return part;
+    }
+}

@@ -1,0 +1,65 @@
+using MimeKit;
+using Outbox.Core.Messages;
+
+namespace Outbox.Core.Sending;
+
+/// <summary>
+/// Writes each mail as an .eml file instead of sending it: the embedded default, and a way to
+/// look at exactly what would go out. The envelope is kept as X-Sender / X-Receiver lines at the
+/// top of the file (the IIS pickup convention), so Bcc recipients are visible too.
+/// </summary>
+public sealed class PickupDirectoryTransport : IMailTransport
+{
+    private readonly string _directory;
+
+    public PickupDirectoryTransport(string directory)
+    {
+        _directory = Path.GetFullPath(directory);
+    }
+
+    public Task<IMailSession> OpenAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            Directory.CreateDirectory(_directory);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new TransportConfigurationException($"Outbox:Pickup:Directory: cannot create {_directory} ({ex.Message})", ex);
+        }
+
+        return Task.FromResult<IMailSession>(new PickupSession(_directory));
+    }
+
+    private sealed class PickupSession(string directory) : IMailSession
+    {
+        public bool IsConnected => true;
+
+        public async Task<DeliveryResult> SendAsync(OutgoingMessage message, CancellationToken cancellationToken)
+        {
+            var name = $"{DateTime.UtcNow:yyyyMMddTHHmmssfff}-{Guid.NewGuid():N}.eml";
+            var path = Path.Combine(directory, name);
+            var partial = path + ".tmp";
+            await using (var file = new FileStream(partial, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, useAsync: true))
+            {
+                var envelope = new HeaderList
+                {
+                    { "X-Sender", message.Sender.Address },
+                };
+                foreach (var recipient in message.Recipients)
+                {
+                    envelope.Add("X-Receiver", recipient.Address);
+                }
+
+                await envelope.WriteToAsync(FormatOptions.Default, file, cancellationToken).ConfigureAwait(false);
+                await message.Message.WriteToAsync(FormatOptions.Default, file, cancellationToken).ConfigureAwait(false);
+            }
+
+            // Renamed only when complete, so a program watching the folder never reads half a mail.
+            File.Move(partial, path);
+            return new DeliveryResult(250, $"written to {path}", []);
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,43 @@
+namespace Outbox.Core.Sending;
+
+/// <summary>The SMTP server the worker sends through (configuration section Outbox:Smtp).</summary>
+public sealed class SmtpOptions
+{
+    public const int DefaultPort = 587;
+
+    public string Host { get; set; } = string.Empty;
+
+    public int Port { get; set; } = DefaultPort;
+
+    public SmtpSecurity Security { get; set; } = SmtpSecurity.StartTls;
+
+    /// <summary>Must be true for Security=None: an explicit "I know this is plaintext".</summary>
+    public bool AllowInsecure { get; set; }
+
+    public string? UserName { get; set; }
+
+    /// <summary>
+    /// The password. Prefer the environment (Outbox__Smtp__Password) or <see cref="PasswordFile"/>
+    /// to writing it into the configuration file.
+    /// </summary>
+    public string? Password { get; set; }
+
+    /// <summary>A file holding the password (e.g. a systemd credential); trailing line breaks are ignored.</summary>
+    public string? PasswordFile { get; set; }
+
+    /// <summary>PEM bundle of CA certificates trusted in addition to the system store (what an Oracle Wallet held).</summary>
+    public string? CaFile { get; set; }
+
+    /// <summary>
+    /// Optional SHA-256 fingerprints of the server's certificate (hex, colons allowed, as
+    /// `openssl x509 -noout -fingerprint -sha256` prints them). When set, the certificate must
+    /// also match one of them.
+    /// </summary>
+    public IList<string> CertificatePins { get; } = [];
+
+    /// <summary>How long one SMTP command may wait for the server.</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>The name sent with EHLO; the machine's name when empty.</summary>
+    public string? LocalDomain { get; set; }
+}

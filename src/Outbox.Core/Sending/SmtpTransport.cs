@@ -1,0 +1,115 @@
+using System.Net.Sockets;
+using MailKit.Net.Smtp;
+using MailKit.Security;
+using Microsoft.Extensions.Logging;
+
+namespace Outbox.Core.Sending;
+
+/// <summary>Sends through an SMTP server with MailKit: TLS strict by default, AUTH only over TLS.</summary>
+public sealed class SmtpTransport : IMailTransport
+{
+    private readonly SmtpOptions _options;
+    private readonly string? _password;
+    private readonly ILogger _logger;
+
+    public SmtpTransport(SmtpOptions options, ILogger<SmtpTransport> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        _password = SmtpPassword.Resolve(options);
+        _logger = logger;
+    }
+
+    public async Task<IMailSession> OpenAsync(CancellationToken cancellationToken)
+    {
+        var validator = new CertificateValidator(_options.Host, CertificateValidator.LoadCaFile(_options.CaFile), _options.CertificatePins);
+        var client = new OutboxSmtpClient
+        {
+            Timeout = (int)_options.Timeout.TotalMilliseconds,
+            ServerCertificateValidationCallback = validator.Validate,
+            CheckCertificateRevocation = false,
+        };
+        if (!string.IsNullOrWhiteSpace(_options.LocalDomain))
+        {
+            client.LocalDomain = _options.LocalDomain;
+        }
+
+        try
+        {
+            await ConnectAsync(client, validator, cancellationToken).ConfigureAwait(false);
+            await AuthenticateAsync(client, cancellationToken).ConfigureAwait(false);
+            Log.Connected(_logger, _options.Host, _options.Port, _options.Security, client.IsSecure);
+            return new SmtpSession(client);
+        }
+        catch
+        {
+            client.Dispose();
+            throw;
+        }
+    }
+
+    private async Task ConnectAsync(OutboxSmtpClient client, CertificateValidator validator, CancellationToken cancellationToken)
+    {
+        var where = $"{_options.Host}:{_options.Port}";
+        var socketOptions = _options.Security switch
+        {
+            SmtpSecurity.StartTls => SecureSocketOptions.StartTls,
+            SmtpSecurity.SslOnConnect => SecureSocketOptions.SslOnConnect,
+            _ => SecureSocketOptions.None,
+        };
+        try
+        {
+            await client.ConnectAsync(_options.Host, _options.Port, socketOptions, cancellationToken).ConfigureAwait(false);
+        }
+        catch (SslHandshakeException ex) when (validator.Failure is not null)
+        {
+            throw new TransportConfigurationException($"TLS with {where} failed: {validator.Failure}.", ex);
+        }
+        catch (SslHandshakeException ex)
+        {
+            throw new TransportConfigurationException(
+                $"TLS with {where} failed before the certificate could be checked ({ex.InnerException?.Message ?? ex.Message}). "
+                + "The server may speak only older TLS versions, or expect Security=SslOnConnect (port 465) rather than StartTls (port 587)", ex);
+        }
+        catch (NotSupportedException ex) when (_options.Security == SmtpSecurity.StartTls)
+        {
+            throw new TransportConfigurationException(
+                $"{where} does not offer STARTTLS, so nothing was sent: Outbox never falls back to plaintext. "
+                + "Use the server's submission port that offers STARTTLS, or Security=SslOnConnect for port 465", ex);
+        }
+        catch (SocketException ex)
+        {
+            throw new SmtpConnectException($"could not connect to {where}: {ex.Message}", ex);
+        }
+    }
+
+    private async Task AuthenticateAsync(OutboxSmtpClient client, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(_options.UserName))
+        {
+            return;
+        }
+
+        if (!client.IsSecure)
+        {
+            throw new TransportConfigurationException(
+                "Outbox:Smtp:UserName is set but the connection is not encrypted (Security=None): the password is never sent in plaintext. Use StartTls or SslOnConnect");
+        }
+
+        if (!client.Capabilities.HasFlag(SmtpCapabilities.Authentication))
+        {
+            throw new TransportConfigurationException(
+                $"{_options.Host}:{_options.Port} does not offer AUTH after TLS, yet Outbox:Smtp:UserName is set. Remove the user name, or use the server's submission port");
+        }
+
+        try
+        {
+            await client.AuthenticateAsync(_options.UserName, _password ?? string.Empty, cancellationToken).ConfigureAwait(false);
+        }
+        catch (AuthenticationException ex)
+        {
+            throw new TransportConfigurationException(
+                $"{_options.Host}:{_options.Port} refused the login of \"{_options.UserName}\" ({ex.Message}). Check Outbox:Smtp:UserName and the password (Outbox:Smtp:Password, Outbox__Smtp__Password or Outbox:Smtp:PasswordFile)", ex);
+        }
+    }
+}
