@@ -1,3 +1,4 @@
+using System.Text;
 using MimeKit;
 using Outbox.Core.Messages;
 
@@ -42,16 +43,13 @@ public sealed class PickupDirectoryTransport : IMailTransport
             var partial = path + ".tmp";
             await using (var file = new FileStream(partial, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, useAsync: true))
             {
-                var envelope = new HeaderList
-                {
-                    { "X-Sender", message.Sender.Address },
-                };
+                var envelope = new StringBuilder().Append("X-Sender: ").Append(message.Sender.Address).Append("\r\n");
                 foreach (var recipient in message.Recipients)
                 {
-                    envelope.Add("X-Receiver", recipient.Address);
+                    envelope.Append("X-Receiver: ").Append(recipient.Address).Append("\r\n");
                 }
 
-                await envelope.WriteToAsync(FormatOptions.Default, file, cancellationToken).ConfigureAwait(false);
+                await file.WriteAsync(Encoding.UTF8.GetBytes(envelope.ToString()), cancellationToken).ConfigureAwait(false);
                 await message.Message.WriteToAsync(FormatOptions.Default, file, cancellationToken).ConfigureAwait(false);
             }
 

@@ -1,0 +1,119 @@
+using Dapper;
+using Outbox.Core.Validation;
+
+namespace Outbox.Storage.Admin;
+
+/// <summary>What an operator reads and changes by hand: status, list, show, retry, cancel.</summary>
+public sealed class OutboxAdmin
+{
+    private readonly OutboxDatabase _database;
+
+    public OutboxAdmin(OutboxDatabase database)
+    {
+        ArgumentNullException.ThrowIfNull(database);
+        _database = database;
+    }
+
+    private Dialects.SqlDialect D => _database.Dialect;
+
+    private string Messages => D.Table("outbox_message");
+
+    public async Task<QueueStatus> StatusAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var counts = (await connection.QueryAsync<(string Status, long Count)>(new CommandDefinition(
+            $"select status, count(*) from {Messages} group by status order by status", cancellationToken: cancellationToken)).ConfigureAwait(false))
+            .ToDictionary(c => c.Status, c => c.Count);
+        var oldest = await connection.ExecuteScalarAsync<double?>(new CommandDefinition(
+            $"select {D.SecondsSince("min(queued_at)")} from {Messages} where status in ('queued', 'sending')", cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var errors = await connection.QueryAsync<RecentError>(new CommandDefinition(
+            $"""
+            select id, status, {D.AsIsoText("last_attempt_at")} as LastAttemptAt, last_error as LastError
+              from {Messages} where last_error is not null and status in ('queued', 'failed')
+             order by last_attempt_at desc limit 5
+            """, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return new QueueStatus { Counts = counts, OldestQueuedSeconds = oldest, RecentErrors = errors.ToList() };
+    }
+
+    public async Task<IReadOnlyList<MessageSummary>> ListAsync(string? status, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await connection.QueryAsync<MessageSummary>(new CommandDefinition(
+            $"""
+            select id, status, sender, subject, {D.AsIsoText("created_at")} as CreatedAt, attempt_count as AttemptCount,
+                   smtp_code as SmtpCode, last_error as LastError
+              from {Messages}
+             where @Status is null or status = @Status
+             order by id desc limit @Limit
+            """,
+            new { Status = status, Limit = limit },
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return rows.ToList();
+    }
+
+    public async Task<MessageDetails?> ShowAsync(long id, CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var message = await connection.QuerySingleOrDefaultAsync<MessageRow>(new CommandDefinition(
+            $"""
+            select id, status, kind, sender, reply_to as ReplyTo, subject, priority, mime_message_id as MimeMessageId,
+                   idempotency_key as IdempotencyKey, {D.AsIsoText("created_at")} as CreatedAt, {D.AsIsoText("send_after")} as SendAfter,
+                   {D.AsIsoText("queued_at")} as QueuedAt, {D.AsIsoText("due_at")} as DueAt, lease_owner as LeaseOwner,
+                   attempt_count as AttemptCount, {D.AsIsoText("sent_at")} as SentAt, smtp_code as SmtpCode, smtp_reply as SmtpReply,
+                   last_error as LastError, text_body is not null as HasTextBody, html_body is not null as HasHtmlBody
+              from {Messages} where id = @Id
+            """, new { Id = id }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        if (message is null)
+        {
+            return null;
+        }
+
+        var recipients = await connection.QueryAsync<RecipientRow>(new CommandDefinition(
+            $"select kind, address, status, smtp_reply as SmtpReply from {D.Table("outbox_recipient")} where message_id = @Id order by id",
+            new { Id = id }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var attachments = await connection.QueryAsync<AttachmentRow>(new CommandDefinition(
+            $"""
+            select id, file_name as FileName, mime_type as MimeType, content_id as ContentId, is_inline as IsInline, {D.ByteLength("content")} as Size
+              from {D.Table("outbox_attachment")} where message_id = @Id order by id
+            """, new { Id = id }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var attempts = await connection.QueryAsync<AttemptRow>(new CommandDefinition(
+            $"""
+            select attempt_no as AttemptNo, {D.AsIsoText("attempted_at")} as AttemptedAt, worker, outcome, smtp_code as SmtpCode,
+                   smtp_reply as SmtpReply, error
+              from {D.Table("outbox_attempt")} where message_id = @Id order by id
+            """, new { Id = id }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return new MessageDetails { Message = message, Recipients = recipients.ToList(), Attachments = attachments.ToList(), Attempts = attempts.ToList() };
+    }
+
+    /// <summary>Queues a failed, cancelled or waiting mail for sending now, with a fresh count of attempts.</summary>
+    public Task RetryAsync(long id, CancellationToken cancellationToken) =>
+        ChangeAsync(id, ["failed", "cancelled", "queued"],
+            $"update {Messages} set status = 'queued', due_at = {D.Now}, attempt_count = 0, queued_at = coalesce(queued_at, {D.Now}) where id = @Id and status = @Status",
+            "retry", cancellationToken);
+
+    /// <summary>Cancels a mail that has not been sent yet.</summary>
+    public Task CancelAsync(long id, CancellationToken cancellationToken) =>
+        ChangeAsync(id, ["draft", "queued"],
+            $"update {Messages} set status = 'cancelled', due_at = null where id = @Id and status = @Status",
+            "cancel", cancellationToken);
+
+    private async Task ChangeAsync(long id, string[] allowed, string update, string verb, CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var status = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+            $"select status from {Messages} where id = @Id", new { Id = id }, cancellationToken: cancellationToken)).ConfigureAwait(false)
+            ?? throw new MailValidationException("ID", $"there is no mail {id}", "See `outbox list` for the ids");
+        if (!allowed.Contains(status))
+        {
+            throw new MailValidationException("ID", $"mail {id} is {status}; only a mail that is {string.Join(" or ", allowed)} can be {(verb == "retry" ? "retried" : "cancelled")}",
+                status == "sending" ? "A worker is sending it now; look again in a moment" : "Nothing was changed");
+        }
+
+        // The status in the WHERE clause makes the change lose, not win, against a worker that claimed it meanwhile.
+        var changed = await connection.ExecuteAsync(new CommandDefinition(update, new { Id = id, Status = status }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        if (changed == 0)
+        {
+            throw new MailValidationException("ID", $"mail {id} changed while we looked at it", "Run the command again");
+        }
+    }
+}

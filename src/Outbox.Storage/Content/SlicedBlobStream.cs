@@ -1,0 +1,138 @@
+using System.Data.Common;
+
+namespace Outbox.Storage.Content;
+
+/// <summary>
+/// A read-only, seekable view of a binary column that fetches one slice at a time
+/// (substring on PostgreSQL). Memory stays at one slice whatever the attachment's size, and
+/// seeking back is free, so MailKit may write the message twice (size, then data).
+/// </summary>
+internal sealed class SlicedBlobStream : Stream
+{
+    /// <summary>1 MiB: large enough that a 500 MB attachment is 500 round trips, small enough to be negligible memory.</summary>
+    internal const int SliceSize = 1024 * 1024;
+
+    private readonly DbDataSource _dataSource;
+    private readonly string _sliceQuery;
+    private readonly long _id;
+    private readonly long _length;
+    private DbConnection? _connection;
+    private byte[] _slice = [];
+    private long _sliceStart = -1;
+    private long _position;
+
+    /// <param name="sliceQuery">Returns the bytes from @Offset (0-based), @Count long, of row @Id.</param>
+    public SlicedBlobStream(DbDataSource dataSource, string sliceQuery, long id, long length)
+    {
+        _dataSource = dataSource;
+        _sliceQuery = sliceQuery;
+        _id = id;
+        _length = length;
+    }
+
+    public override bool CanRead => true;
+
+    public override bool CanSeek => true;
+
+    public override bool CanWrite => false;
+
+    public override long Length => _length;
+
+    public override long Position
+    {
+        get => _position;
+        set => _position = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(value));
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) =>
+        ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (_position >= _length || buffer.Length == 0)
+        {
+            return 0;
+        }
+
+        if (_position < _sliceStart || _position >= _sliceStart + _slice.Length)
+        {
+            await FetchSliceAsync(_position, cancellationToken).ConfigureAwait(false);
+        }
+
+        var available = (int)(_sliceStart + _slice.Length - _position);
+        var count = Math.Min(available, buffer.Length);
+        _slice.AsMemory((int)(_position - _sliceStart), count).CopyTo(buffer);
+        _position += count;
+        return count;
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override long Seek(long offset, SeekOrigin origin)
+    {
+        Position = origin switch
+        {
+            SeekOrigin.Begin => offset,
+            SeekOrigin.Current => _position + offset,
+            _ => _length + offset,
+        };
+        return _position;
+    }
+
+    public override void Flush()
+    {
+    }
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    public override async ValueTask DisposeAsync()
+    {
+        if (_connection is not null)
+        {
+            await _connection.DisposeAsync().ConfigureAwait(false);
+            _connection = null;
+        }
+
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _connection?.Dispose();
+            _connection = null;
+        }
+
+        base.Dispose(disposing);
+    }
+
+    private async Task FetchSliceAsync(long start, CancellationToken cancellationToken)
+    {
+        _connection ??= await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = _connection.CreateCommand();
+        command.CommandText = _sliceQuery;
+        AddParameter(command, "Id", _id);
+        AddParameter(command, "Offset", start);
+        AddParameter(command, "Count", (int)Math.Min(SliceSize, _length - start));
+        var slice = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as byte[];
+        if (slice is null || slice.Length == 0)
+        {
+            throw new IOException($"attachment {_id} is shorter than its recorded {_length} bytes (changed or deleted while being sent)");
+        }
+
+        _slice = slice;
+        _sliceStart = start;
+    }
+
+    private static void AddParameter(DbCommand command, string name, object value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value;
+        command.Parameters.Add(parameter);
+    }
+}

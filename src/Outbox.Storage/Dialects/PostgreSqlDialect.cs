@@ -1,0 +1,76 @@
+using System.Data.Common;
+using Npgsql;
+using NpgsqlTypes;
+using Outbox.Core.Messages;
+using Outbox.Storage.Content;
+
+namespace Outbox.Storage.Dialects;
+
+public sealed class PostgreSqlDialect : SqlDialect
+{
+    public override string ScriptFolder => "postgresql";
+
+    public override string Now => "now()";
+
+    // SKIP LOCKED: concurrent workers each take different rows instead of queueing on one lock.
+    public override string ClaimStatement => """
+        with due as (
+            select id from outbox.outbox_message
+             where status in ('queued', 'sending') and due_at <= now()
+             order by due_at
+             limit @BatchSize
+               for update skip locked)
+        update outbox.outbox_message m
+           set status = 'sending', lease_owner = @Worker, due_at = now() + make_interval(secs => @LeaseSeconds),
+               attempt_count = m.attempt_count + 1, last_attempt_at = now()
+          from due
+         where m.id = due.id
+        returning m.id, m.kind, m.sender, m.reply_to as ReplyTo, m.subject, m.text_body as TextBody, m.html_body as HtmlBody,
+                  m.priority, m.mime_message_id as MimeMessageId, m.attempt_count as AttemptCount
+        """;
+
+    public override string Table(string name) => "outbox." + name;
+
+    public override string NowPlusSeconds(string parameter) => $"now() + make_interval(secs => {parameter})";
+
+    public override string AsIsoText(string column) => $"to_char({column} at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
+
+    public override string SecondsSince(string column) => $"extract(epoch from now() - {column})::float8";
+
+    public override string ByteLength(string column) => $"octet_length({column})";
+
+    public override object TimestampParameter(DateTimeOffset value) => value.ToUniversalTime();
+
+    public override DbDataSource CreateDataSource(string connectionString) => NpgsqlDataSource.Create(connectionString);
+
+    public override async Task<long> InsertAttachmentAsync(DbConnection connection, DbTransaction transaction, long messageId, MailAttachment attachment, long length, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(attachment);
+        await using var command = new NpgsqlCommand(
+            """
+            insert into outbox.outbox_attachment (message_id, file_name, mime_type, content_id, is_inline, content)
+            values (@message_id, @file_name, @mime_type, @content_id, @is_inline, @content)
+            returning id
+            """,
+            (NpgsqlConnection)connection,
+            (NpgsqlTransaction)transaction);
+        command.Parameters.AddWithValue("message_id", messageId);
+        command.Parameters.AddWithValue("file_name", (object?)attachment.FileName ?? DBNull.Value);
+        command.Parameters.AddWithValue("mime_type", attachment.MimeType);
+        command.Parameters.AddWithValue("content_id", (object?)attachment.ContentId ?? DBNull.Value);
+        command.Parameters.AddWithValue("is_inline", attachment.Inline || attachment.ContentId is not null);
+        // A Stream value is written to the server as it is read, not buffered first.
+        command.Parameters.Add(new NpgsqlParameter("content", NpgsqlDbType.Bytea) { Value = attachment.Content, Size = checked((int)length) });
+        return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+    }
+
+    public override Task<Stream> OpenAttachmentAsync(DbDataSource dataSource, ClaimedAttachment attachment, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(attachment);
+        return Task.FromResult<Stream>(new SlicedBlobStream(
+            dataSource,
+            "select substring(content from @Offset + 1 for @Count) from outbox.outbox_attachment where id = @Id",
+            attachment.Id,
+            attachment.Size));
+    }
+}

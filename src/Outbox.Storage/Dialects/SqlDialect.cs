@@ -1,0 +1,49 @@
+using System.Data.Common;
+using Outbox.Core.Messages;
+
+namespace Outbox.Storage.Dialects;
+
+/// <summary>
+/// The SQL that differs between databases, and nothing else: the store, the client and the
+/// admin queries are written once against these members (the Quartz.NET delegate pattern).
+/// </summary>
+public abstract class SqlDialect
+{
+    /// <summary>The folder under sql/ whose scripts install this database's schema, in name order.</summary>
+    public abstract string ScriptFolder { get; }
+
+    /// <summary>The qualified name of an outbox table.</summary>
+    public abstract string Table(string name);
+
+    /// <summary>The database clock, in the type the timestamp columns use.</summary>
+    public abstract string Now { get; }
+
+    /// <summary>The database clock plus a number of seconds held by a parameter.</summary>
+    public abstract string NowPlusSeconds(string parameter);
+
+    /// <summary>A timestamp column as ISO 8601 UTC text, for display.</summary>
+    public abstract string AsIsoText(string column);
+
+    /// <summary>Seconds from a timestamp column until now.</summary>
+    public abstract string SecondsSince(string column);
+
+    /// <summary>The size in bytes of a binary column, without reading it.</summary>
+    public abstract string ByteLength(string column);
+
+    /// <summary>
+    /// Claims up to @BatchSize due mails for @Worker for @LeaseSeconds and returns their
+    /// outbox_message columns, in one statement, so two workers never claim the same row.
+    /// </summary>
+    public abstract string ClaimStatement { get; }
+
+    /// <summary>A timestamp value as a parameter of this database.</summary>
+    public abstract object TimestampParameter(DateTimeOffset value);
+
+    public abstract DbDataSource CreateDataSource(string connectionString);
+
+    /// <summary>Inserts an attachment row, streaming its content; returns the new id.</summary>
+    public abstract Task<long> InsertAttachmentAsync(DbConnection connection, DbTransaction transaction, long messageId, MailAttachment attachment, long length, CancellationToken cancellationToken);
+
+    /// <summary>Opens an attachment's content as a seekable stream that reads from the database as it goes.</summary>
+    public abstract Task<Stream> OpenAttachmentAsync(DbDataSource dataSource, ClaimedAttachment attachment, CancellationToken cancellationToken);
+}

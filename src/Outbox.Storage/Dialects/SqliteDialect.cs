@@ -1,0 +1,98 @@
+using System.Data.Common;
+using Dapper;
+using Microsoft.Data.Sqlite;
+using Outbox.Core.Messages;
+using Outbox.Storage.Content;
+
+namespace Outbox.Storage.Dialects;
+
+public sealed class SqliteDialect : SqlDialect
+{
+    private const string IsoNow = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
+
+    public override string ScriptFolder => "sqlite";
+
+    public override string Now => IsoNow;
+
+    // SQLite has one writer at a time, so a single UPDATE ... RETURNING is the atomic claim.
+    public override string ClaimStatement => $"""
+        update outbox_message
+           set status = 'sending', lease_owner = @Worker, due_at = {NowPlusSeconds("@LeaseSeconds")},
+               attempt_count = attempt_count + 1, last_attempt_at = {IsoNow}
+         where id in (select id from outbox_message
+                       where status in ('queued', 'sending') and due_at <= {IsoNow}
+                       order by due_at
+                       limit @BatchSize)
+        returning id, kind, sender, reply_to as ReplyTo, subject, text_body as TextBody, html_body as HtmlBody,
+                  priority, mime_message_id as MimeMessageId, attempt_count as AttemptCount
+        """;
+
+    public override string Table(string name) => name;
+
+    public override string NowPlusSeconds(string parameter) => $"strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+' || {parameter} || ' seconds')";
+
+    public override string AsIsoText(string column) => column;
+
+    public override string SecondsSince(string column) => $"((julianday('now') - julianday({column})) * 86400.0)";
+
+    public override string ByteLength(string column) => $"length({column})";
+
+    public override object TimestampParameter(DateTimeOffset value) =>
+        value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
+
+    public override DbDataSource CreateDataSource(string connectionString)
+    {
+        // Foreign keys make deleting a mail delete its parts; the default timeout doubles as
+        // the time a writer waits for another one (several workers or a CLI on one file).
+        var builder = new SqliteConnectionStringBuilder(connectionString) { ForeignKeys = true };
+        if (builder.DefaultTimeout < 30)
+        {
+            builder.DefaultTimeout = 30;
+        }
+
+        return SqliteFactory.Instance.CreateDataSource(builder.ConnectionString);
+    }
+
+    public override async Task<long> InsertAttachmentAsync(DbConnection connection, DbTransaction transaction, long messageId, MailAttachment attachment, long length, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(attachment);
+        var id = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            """
+            insert into outbox_attachment (message_id, file_name, mime_type, content_id, is_inline, content)
+            values (@MessageId, @FileName, @MimeType, @ContentId, @IsInline, zeroblob(@Length))
+            returning id
+            """,
+            new
+            {
+                MessageId = messageId,
+                attachment.FileName,
+                attachment.MimeType,
+                attachment.ContentId,
+                IsInline = attachment.Inline || attachment.ContentId is not null,
+                Length = length,
+            },
+            transaction,
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+
+        // Incremental blob I/O: the content goes to the file in pieces, never whole in memory.
+        using var blob = new SqliteBlob((SqliteConnection)connection, "outbox_attachment", "content", id);
+        await attachment.Content.CopyToAsync(blob, cancellationToken).ConfigureAwait(false);
+        return id;
+    }
+
+    public override async Task<Stream> OpenAttachmentAsync(DbDataSource dataSource, ClaimedAttachment attachment, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(dataSource);
+        ArgumentNullException.ThrowIfNull(attachment);
+        var connection = (SqliteConnection)await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return new ConnectionOwningStream(new SqliteBlob(connection, "outbox_attachment", "content", attachment.Id, readOnly: true), connection);
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+}

@@ -1,0 +1,53 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+using Outbox.Core.Validation;
+using Outbox.Storage.Dialects;
+
+namespace Outbox.Storage;
+
+/// <summary>One configured outbox database: its dialect and its single data source.</summary>
+public sealed class OutboxDatabase : IAsyncDisposable
+{
+    private OutboxDatabase(SqlDialect dialect, DbDataSource dataSource)
+    {
+        Dialect = dialect;
+        DataSource = dataSource;
+    }
+
+    public SqlDialect Dialect { get; }
+
+    public DbDataSource DataSource { get; }
+
+    public bool IsSqlite => Dialect is SqliteDialect;
+
+    public static OutboxDatabase Create(DatabaseOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (string.IsNullOrWhiteSpace(options.ConnectionString))
+        {
+            throw new MailValidationException("Outbox:Database:ConnectionString", "is empty", "Set it in the configuration file or as Outbox__Database__ConnectionString");
+        }
+
+        var dialect = DialectFor(options.Provider);
+        return new OutboxDatabase(dialect, dialect.CreateDataSource(options.ConnectionString));
+    }
+
+    /// <summary>The dialect of a connection an application already has open (for OutboxClient).</summary>
+    public static SqlDialect DialectOf(DbConnection connection) => connection switch
+    {
+        NpgsqlConnection => new PostgreSqlDialect(),
+        SqliteConnection => new SqliteDialect(),
+        _ => throw new NotSupportedException($"OutboxClient does not know {connection?.GetType().FullName}; it supports Npgsql and Microsoft.Data.Sqlite connections"),
+    };
+
+    public ValueTask DisposeAsync() => DataSource.DisposeAsync();
+
+    private static SqlDialect DialectFor(string? provider) => provider?.Trim().ToLowerInvariant() switch
+    {
+        "sqlite" => new SqliteDialect(),
+        "postgresql" or "postgres" or "npgsql" => new PostgreSqlDialect(),
+        "oracle" => throw new MailValidationException("Outbox:Database:Provider", "oracle is not available in this version", "Use sqlite or postgresql"),
+        _ => throw new MailValidationException("Outbox:Database:Provider", $"\"{provider}\" is not a supported database", "Use sqlite or postgresql"),
+    };
+}

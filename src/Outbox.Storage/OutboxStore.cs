@@ -1,0 +1,262 @@
+using System.Data.Common;
+using Dapper;
+using MimeKit;
+using Outbox.Core.Dispatch;
+using Outbox.Core.Messages;
+using Outbox.Core.Sending;
+
+namespace Outbox.Storage;
+
+/// <summary>
+/// The worker's side of the outbox, written once for every database: claim with a lease on the
+/// database clock, then record each outcome. Every write-back is guarded by
+/// "still sending and still ours", so a worker whose lease ran out cannot overwrite the outcome
+/// of the worker that took the mail over.
+/// </summary>
+public sealed class OutboxStore : IDispatchStore, IMessageContentSource
+{
+    private readonly OutboxDatabase _database;
+    private readonly string _worker;
+    private readonly Statements _sql;
+
+    public OutboxStore(OutboxDatabase database, string worker)
+    {
+        ArgumentNullException.ThrowIfNull(database);
+        _database = database;
+        _worker = worker;
+        _sql = new Statements(database.Dialect);
+    }
+
+    public IMessageContentSource Content => this;
+
+    public async Task<IReadOnlyList<ClaimedMessage>> ClaimAsync(int batchSize, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var messages = (await connection.QueryAsync<ClaimedMessage>(new CommandDefinition(
+            _database.Dialect.ClaimStatement,
+            new { BatchSize = batchSize, Worker = _worker, LeaseSeconds = lease.TotalSeconds },
+            cancellationToken: cancellationToken)).ConfigureAwait(false)).OrderBy(m => m.Id).ToList();
+        if (messages.Count == 0)
+        {
+            return messages;
+        }
+
+        var ids = messages.Select(m => m.Id).ToList();
+        var recipients = (await connection.QueryAsync<RecipientRow>(new CommandDefinition(
+            _sql.RecipientsOf, new { Ids = ids }, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToLookup(r => r.MessageId);
+        var attachments = (await connection.QueryAsync<AttachmentRow>(new CommandDefinition(
+            _sql.AttachmentsOf, new { Ids = ids }, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToLookup(a => a.MessageId);
+        foreach (var message in messages)
+        {
+            message.Recipients = recipients[message.Id].Select(r => new ClaimedRecipient(r.Id, r.Kind, r.Address)).ToList();
+            message.Attachments = attachments[message.Id]
+                .Select(a => new ClaimedAttachment(a.Id, a.FileName, a.MimeType, a.ContentId, a.IsInline, a.Size)).ToList();
+        }
+
+        return messages;
+    }
+
+    public Task MarkSentAsync(ClaimedMessage message, DeliveryResult result, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var refused = result.Rejected.Count == 0
+            ? null
+            : "refused by the server: " + string.Join("; ", result.Rejected.Select(r => $"{r.Address}: {r.SmtpCode} {r.Reply}"));
+        return RecordAsync(message, "sent", _sql.MarkSent, new { Code = result.SmtpCode, result.Reply, Error = refused }, result.Rejected, accepted: true, cancellationToken);
+    }
+
+    public Task MarkRetryAsync(ClaimedMessage message, SendFailure failure, TimeSpan delay, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(failure);
+        return RecordAsync(message, "retry", _sql.MarkRetry,
+            new { Code = failure.SmtpCode, Reply = failure.SmtpCode is null ? null : failure.Reason, Error = failure.Reason, DelaySeconds = delay.TotalSeconds },
+            failure.Rejections, accepted: false, cancellationToken);
+    }
+
+    public Task MarkFailedAsync(ClaimedMessage message, SendFailure failure, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(failure);
+        return RecordAsync(message, "failed", _sql.MarkFailed,
+            new { Code = failure.SmtpCode, Reply = failure.SmtpCode is null ? null : failure.Reason, Error = failure.Reason },
+            failure.Rejections, accepted: false, cancellationToken);
+    }
+
+    public async Task ReleaseAsync(IReadOnlyList<ClaimedMessage> messages, TimeSpan delay, string? reason, CancellationToken cancellationToken)
+    {
+        if (messages.Count == 0)
+        {
+            return;
+        }
+
+        await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await connection.ExecuteAsync(new CommandDefinition(
+            _sql.Release,
+            new { Ids = messages.Select(m => m.Id).ToList(), Worker = _worker, DelaySeconds = delay.TotalSeconds, Reason = reason },
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
+    public Task<Stream> OpenAttachmentAsync(ClaimedAttachment attachment, CancellationToken cancellationToken) =>
+        _database.Dialect.OpenAttachmentAsync(_database.DataSource, attachment, cancellationToken);
+
+    /// <summary>
+    /// Raw mails are spooled to a temporary file (deleted on close) so that MimeKit can parse
+    /// them without holding them in memory and MailKit can read them twice.
+    /// </summary>
+    public async Task<Stream> OpenRawContentAsync(long messageId, CancellationToken cancellationToken)
+    {
+        var spool = new FileStream(Path.GetTempFileName(), FileMode.Open, FileAccess.ReadWrite, FileShare.None, 81920,
+            FileOptions.DeleteOnClose | FileOptions.Asynchronous);
+        try
+        {
+            await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using var command = connection.CreateCommand();
+            command.CommandText = _sql.RawPartsOf;
+            var id = command.CreateParameter();
+            id.ParameterName = "Id";
+            id.Value = messageId;
+            command.Parameters.Add(id);
+            await using var reader = await command.ExecuteReaderAsync(System.Data.CommandBehavior.SequentialAccess, cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                await using var part = reader.GetStream(0);
+                await part.CopyToAsync(spool, cancellationToken).ConfigureAwait(false);
+            }
+
+            spool.Position = 0;
+            return spool;
+        }
+        catch
+        {
+            await spool.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task RecordAsync(ClaimedMessage message, string outcome, string update, object values, IReadOnlyList<RecipientRejection> rejections, bool accepted, CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var parameters = new DynamicParameters(values);
+        parameters.AddDynamicParams(new { message.Id, Worker = _worker, Outcome = outcome, AttemptNo = message.AttemptCount });
+        var updated = await connection.ExecuteAsync(new CommandDefinition(update, parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        if (updated == 0)
+        {
+            // The lease ran out and another worker took the mail over: its outcome stands.
+            await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        await connection.ExecuteAsync(new CommandDefinition(_sql.InsertAttempt, parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        await RecordRecipientsAsync(connection, transaction, message, rejections, accepted, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task RecordRecipientsAsync(DbConnection connection, DbTransaction transaction, ClaimedMessage message, IReadOnlyList<RecipientRejection> rejections, bool accepted, CancellationToken cancellationToken)
+    {
+        var refused = rejections.ToDictionary(r => r.Address, StringComparer.OrdinalIgnoreCase);
+        foreach (var recipient in message.Recipients)
+        {
+            var address = MailboxAddress.Parse(recipient.Address).Address;
+            if (refused.TryGetValue(address, out var rejection))
+            {
+                await connection.ExecuteAsync(new CommandDefinition(_sql.MarkRecipient,
+                    new { recipient.Id, Status = "rejected", Reply = $"{rejection.SmtpCode} {rejection.Reply}" }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            }
+            else if (accepted)
+            {
+                await connection.ExecuteAsync(new CommandDefinition(_sql.MarkRecipient,
+                    new { recipient.Id, Status = "accepted", Reply = (string?)null }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            }
+        }
+    }
+
+    // Classes with setters, not positional records: Dapper converts column types (SQLite's
+    // integers are all 64-bit) only when it sets properties.
+    private sealed class RecipientRow
+    {
+        public long Id { get; init; }
+
+        public long MessageId { get; init; }
+
+        public string Kind { get; init; } = string.Empty;
+
+        public string Address { get; init; } = string.Empty;
+    }
+
+    private sealed class AttachmentRow
+    {
+        public long Id { get; init; }
+
+        public long MessageId { get; init; }
+
+        public string? FileName { get; init; }
+
+        public string MimeType { get; init; } = string.Empty;
+
+        public string? ContentId { get; init; }
+
+        public bool IsInline { get; init; }
+
+        public long Size { get; init; }
+    }
+
+    /// <summary>The store's statements, built once for the dialect.</summary>
+    private sealed class Statements(Dialects.SqlDialect d)
+    {
+        private const string Mine = "id = @Id and status = 'sending' and lease_owner = @Worker";
+
+        public string RecipientsOf { get; } =
+            $"select id, message_id as MessageId, kind, address from {d.Table("outbox_recipient")} where message_id in @Ids order by id";
+
+        public string AttachmentsOf { get; } =
+            $"""
+            select id, message_id as MessageId, file_name as FileName, mime_type as MimeType, content_id as ContentId,
+                   is_inline as IsInline, {d.ByteLength("content")} as Size
+              from {d.Table("outbox_attachment")} where message_id in @Ids order by id
+            """;
+
+        public string RawPartsOf { get; } =
+            $"select content from {d.Table("outbox_raw_part")} where message_id = @Id order by part_no";
+
+        public string MarkSent { get; } =
+            $"""
+            update {d.Table("outbox_message")}
+               set status = 'sent', sent_at = {d.Now}, due_at = null, lease_owner = null,
+                   smtp_code = @Code, smtp_reply = @Reply, last_error = @Error
+             where {Mine}
+            """;
+
+        public string MarkRetry { get; } =
+            $"""
+            update {d.Table("outbox_message")}
+               set status = 'queued', due_at = {d.NowPlusSeconds("@DelaySeconds")}, lease_owner = null,
+                   smtp_code = @Code, smtp_reply = @Reply, last_error = @Error
+             where {Mine}
+            """;
+
+        public string MarkFailed { get; } =
+            $"""
+            update {d.Table("outbox_message")}
+               set status = 'failed', due_at = null, lease_owner = null,
+                   smtp_code = @Code, smtp_reply = @Reply, last_error = @Error
+             where {Mine}
+            """;
+
+        public string Release { get; } =
+            $"""
+            update {d.Table("outbox_message")}
+               set status = 'queued', due_at = {d.NowPlusSeconds("@DelaySeconds")}, lease_owner = null,
+                   attempt_count = attempt_count - 1, last_error = coalesce(@Reason, last_error)
+             where id in @Ids and status = 'sending' and lease_owner = @Worker
+            """;
+
+        public string InsertAttempt { get; } =
+            $"""
+            insert into {d.Table("outbox_attempt")} (message_id, attempt_no, attempted_at, worker, outcome, smtp_code, smtp_reply, error)
+            values (@Id, @AttemptNo, {d.Now}, @Worker, @Outcome, @Code, @Reply, @Error)
+            """;
+
+        public string MarkRecipient { get; } =
+            $"update {d.Table("outbox_recipient")} set status = @Status, smtp_reply = @Reply where id = @Id";
+    }
+}

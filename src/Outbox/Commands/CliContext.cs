@@ -1,0 +1,71 @@
+using System.CommandLine;
+using System.Data.Common;
+using System.Text.Json;
+using Outbox.Configuration;
+using Outbox.Core.Sending;
+using Outbox.Core.Validation;
+
+namespace Outbox.Commands;
+
+/// <summary>
+/// What every command shares: the global options, the output writers, and one way of turning
+/// failures into a single clear line and a non-zero exit code (a stack trace only with --verbose).
+/// </summary>
+public sealed class CliContext(TextWriter output, TextWriter error)
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    public Option<string?> Config { get; } = new("--config", "-c")
+    {
+        Description = $"Configuration file (default: {OutboxConfiguration.DefaultPath} when present, else the embedded default)",
+        Recursive = true,
+    };
+
+    public Option<bool> Verbose { get; } = new("--verbose", "-v")
+    {
+        Description = "Debug logging, and stack traces with errors",
+        Recursive = true,
+    };
+
+    public Option<bool> JsonOutput { get; } = new("--json")
+    {
+        Description = "Print JSON for scripts instead of text for people",
+    };
+
+    public TextWriter Out { get; } = output;
+
+    public TextWriter Error { get; } = error;
+
+    public void WriteJson<T>(T value) => Out.WriteLine(JsonSerializer.Serialize(value, Json));
+
+    /// <summary>Runs a command's body with the loaded configuration, reporting failures as one line.</summary>
+    public async Task<int> RunAsync(ParseResult parse, Func<OutboxOptions, Task<int>> body)
+    {
+        ArgumentNullException.ThrowIfNull(parse);
+        ArgumentNullException.ThrowIfNull(body);
+        try
+        {
+            var options = OutboxConfiguration.Load(parse.GetValue(Config));
+            return await body(options).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (Describe(ex) is { } message)
+        {
+            await Error.WriteLineAsync($"outbox: {message}").ConfigureAwait(false);
+            if (parse.GetValue(Verbose))
+            {
+                await Error.WriteLineAsync(ex.ToString()).ConfigureAwait(false);
+            }
+
+            return 1;
+        }
+    }
+
+    private static string? Describe(Exception exception) => exception switch
+    {
+        MailValidationException or ConfigurationException or TransportConfigurationException => exception.Message,
+        DbException db => $"database error: {db.Message} (check Outbox:Database:ConnectionString and the outbox schema)",
+        IOException or UnauthorizedAccessException => exception.Message,
+        OperationCanceledException => "cancelled",
+        _ => null,
+    };
+}

@@ -1,0 +1,43 @@
+using System.CommandLine;
+using Microsoft.Extensions.Logging;
+using Outbox.Worker;
+
+namespace Outbox.Commands;
+
+/// <summary>`outbox run`: the worker, as a service; `--once` sends what is due and exits.</summary>
+public static class RunCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var once = new Option<bool>("--once") { Description = "Send every mail that is due now, then exit" };
+        var command = new Command("run", "Run the worker: claim due mail, send it, record the outcome") { once };
+        command.SetAction((parse, cancellationToken) => context.RunAsync(parse, async options =>
+        {
+            var verbose = parse.GetValue(context.Verbose);
+            if (!parse.GetValue(once))
+            {
+                await WorkerHost.RunAsync(options, verbose, cancellationToken).ConfigureAwait(false);
+                return 0;
+            }
+
+            using var loggers = LoggerFactory.Create(logging => logging
+                .AddSimpleConsole(console => console.SingleLine = true)
+                .SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Warning));
+            var database = await OutboxDatabases.OpenAsync(options.Database, cancellationToken).ConfigureAwait(false);
+            await using (database.ConfigureAwait(false))
+            {
+                var dispatcher = OutboxRuntime.CreateDispatcher(options, database, loggers);
+                var summary = await dispatcher.DispatchDueAsync(cancellationToken).ConfigureAwait(false);
+                await context.Out.WriteLineAsync($"sent {summary.Sent}, retry later {summary.Retried}, failed {summary.Failed}, not tried {summary.Released}").ConfigureAwait(false);
+                if (summary.PausedBecause is not null)
+                {
+                    await context.Error.WriteLineAsync($"outbox: {summary.PausedBecause}").ConfigureAwait(false);
+                    return 1;
+                }
+
+                return 0;
+            }
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,116 @@
+using System.CommandLine;
+using MimeKit;
+using Outbox.Core.Messages;
+using Outbox.Core.Validation;
+using Outbox.Storage;
+using Outbox.Worker;
+
+namespace Outbox.Commands;
+
+/// <summary>`outbox send`: enqueues one mail from a shell and prints its id.</summary>
+public static class SendCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var from = new Option<string>("--from") { Description = "Sender address", Required = true };
+        var to = new Option<string[]>("--to") { Description = "Recipient (repeat, or separate with commas)", AllowMultipleArgumentsPerToken = true };
+        var cc = new Option<string[]>("--cc") { Description = "Cc recipient (repeatable)" };
+        var bcc = new Option<string[]>("--bcc") { Description = "Bcc recipient (repeatable)" };
+        var replyTo = new Option<string?>("--reply-to") { Description = "Reply-To address" };
+        var subject = new Option<string?>("--subject") { Description = "Subject line" };
+        var text = new Option<string?>("--text") { Description = "Plain-text body" };
+        var textFile = new Option<FileInfo?>("--text-file") { Description = "Plain-text body from a UTF-8 file" };
+        var htmlFile = new Option<FileInfo?>("--html-file") { Description = "HTML body from a UTF-8 file" };
+        var attach = new Option<FileInfo[]>("--attach") { Description = "Attach a file (repeatable); streamed, any size" };
+        var priority = new Option<int>("--priority") { Description = "X-Priority, 1 (highest) to 5", DefaultValueFactory = _ => 3 };
+        var sendAfter = new Option<DateTimeOffset?>("--send-after") { Description = "Do not send before this time (ISO 8601)" };
+        var key = new Option<string?>("--idempotency-key") { Description = "Refuse a second mail with the same key" };
+        var command = new Command("send", "Enqueue a mail and print its id")
+        {
+            from, to, cc, bcc, replyTo, subject, text, textFile, htmlFile, attach, priority, sendAfter, key,
+        };
+
+        command.SetAction((parse, cancellationToken) => context.RunAsync(parse, async options =>
+        {
+            if (parse.GetValue(text) is not null && parse.GetValue(textFile) is not null)
+            {
+                throw new MailValidationException("--text", "cannot be combined with --text-file", "Give the body one way");
+            }
+
+            var files = parse.GetValue(attach) ?? [];
+            var streams = new List<Stream>();
+            try
+            {
+                var attachments = new List<MailAttachment>();
+                foreach (var file in files)
+                {
+                    var stream = Open(file, "--attach");
+                    streams.Add(stream);
+                    attachments.Add(new MailAttachment { FileName = file.Name, Content = stream, MimeType = MimeTypes.GetMimeType(file.Name) });
+                }
+
+                var request = new MailRequest
+                {
+                    Sender = parse.GetValue(from)!,
+                    To = Split(parse.GetValue(to)),
+                    Cc = Split(parse.GetValue(cc)),
+                    Bcc = Split(parse.GetValue(bcc)),
+                    ReplyTo = parse.GetValue(replyTo),
+                    Subject = parse.GetValue(subject),
+                    TextBody = parse.GetValue(text) ?? await ReadTextAsync(parse.GetValue(textFile), "--text-file", cancellationToken).ConfigureAwait(false),
+                    HtmlBody = await ReadTextAsync(parse.GetValue(htmlFile), "--html-file", cancellationToken).ConfigureAwait(false),
+                    Priority = parse.GetValue(priority),
+                    SendAfter = parse.GetValue(sendAfter),
+                    IdempotencyKey = parse.GetValue(key),
+                    Attachments = attachments,
+                };
+
+                var database = await OutboxDatabases.OpenAsync(options.Database, cancellationToken).ConfigureAwait(false);
+                await using (database.ConfigureAwait(false))
+                {
+                    var connection = await database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+                    await using (connection.ConfigureAwait(false))
+                    {
+                        var id = await new OutboxClient(database.Dialect).EnqueueAsync(connection, null, request, cancellationToken).ConfigureAwait(false);
+                        await context.Out.WriteLineAsync(id.ToString(System.Globalization.CultureInfo.InvariantCulture)).ConfigureAwait(false);
+                        return 0;
+                    }
+                }
+            }
+            finally
+            {
+                foreach (var stream in streams)
+                {
+                    await stream.DisposeAsync().ConfigureAwait(false);
+                }
+            }
+        }));
+        return command;
+    }
+
+    // UTL_MAIL habits carry over: "--to 'a@x.com, b@y.com'" means two recipients.
+    private static List<string> Split(string[]? values) =>
+        (values ?? []).SelectMany(value => MailAddressRules.SplitAddresses("--to/--cc/--bcc", value)).ToList();
+
+    private static FileStream Open(FileInfo file, string option)
+    {
+        if (!file.Exists)
+        {
+            throw new MailValidationException(option, $"the file {file.FullName} does not exist", "Check the path");
+        }
+
+        return new FileStream(file.FullName, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, useAsync: true);
+    }
+
+    private static async Task<string?> ReadTextAsync(FileInfo? file, string option, CancellationToken cancellationToken)
+    {
+        if (file is null)
+        {
+            return null;
+        }
+
+        await using var stream = Open(file, option);
+        using var reader = new StreamReader(stream);
+        return await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
+    }
+}

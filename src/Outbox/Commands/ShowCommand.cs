@@ -1,0 +1,98 @@
+using System.CommandLine;
+using Outbox.Core.Validation;
+using Outbox.Storage.Admin;
+using Outbox.Worker;
+
+namespace Outbox.Commands;
+
+/// <summary>`outbox show ID`: one mail with its recipients, attachments and every attempt.</summary>
+public static class ShowCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var id = new Argument<long>("ID") { Description = "The mail's id" };
+        var command = new Command("show", "Show one mail: headers, recipients, attachments with sizes, every attempt") { id, context.JsonOutput };
+        command.SetAction((parse, cancellationToken) => context.RunAsync(parse, async options =>
+        {
+            var database = await OutboxDatabases.OpenAsync(options.Database, cancellationToken).ConfigureAwait(false);
+            await using (database.ConfigureAwait(false))
+            {
+                var mail = await new OutboxAdmin(database).ShowAsync(parse.GetValue(id), cancellationToken).ConfigureAwait(false)
+                    ?? throw new MailValidationException("ID", $"there is no mail {parse.GetValue(id)}", "See `outbox list` for the ids");
+                if (parse.GetValue(context.JsonOutput))
+                {
+                    context.WriteJson(mail);
+                    return 0;
+                }
+
+                Print(context.Out, mail);
+                return 0;
+            }
+        }));
+        return command;
+    }
+
+    private static void Print(TextWriter output, MessageDetails mail)
+    {
+        var m = mail.Message;
+        output.WriteLine($"Mail {m.Id}: {m.Status} ({m.Kind}), {m.AttemptCount} attempt(s)");
+        output.WriteLine($"  From:        {m.Sender}");
+        foreach (var recipient in mail.Recipients)
+        {
+            var outcome = recipient.Status is null ? string.Empty : $"  [{recipient.Status}{(recipient.SmtpReply is null ? string.Empty : ": " + recipient.SmtpReply)}]";
+            output.WriteLine($"  {Capitalized(recipient.Kind) + ":",-12} {recipient.Address}{outcome}");
+        }
+
+        if (m.ReplyTo is not null)
+        {
+            output.WriteLine($"  Reply-To:    {m.ReplyTo}");
+        }
+
+        output.WriteLine($"  Subject:     {m.Subject}");
+        output.WriteLine($"  Message-ID:  {m.MimeMessageId}");
+        output.WriteLine($"  X-Priority:  {m.Priority}");
+        output.WriteLine($"  Body:        {(m.HasTextBody ? "text" : string.Empty)}{(m.HasTextBody && m.HasHtmlBody ? " + " : string.Empty)}{(m.HasHtmlBody ? "html" : string.Empty)}");
+        output.WriteLine($"  Created:     {m.CreatedAt}");
+        if (m.SendAfter is not null)
+        {
+            output.WriteLine($"  Send after:  {m.SendAfter}");
+        }
+
+        if (m.DueAt is not null)
+        {
+            output.WriteLine($"  Due:         {m.DueAt}{(m.LeaseOwner is null ? string.Empty : " (leased by " + m.LeaseOwner + ")")}");
+        }
+
+        if (m.SentAt is not null)
+        {
+            output.WriteLine($"  Sent:        {m.SentAt}");
+        }
+
+        if (m.SmtpCode is not null || m.SmtpReply is not null)
+        {
+            output.WriteLine($"  Last reply:  {m.SmtpCode} {m.SmtpReply}");
+        }
+
+        if (m.LastError is not null)
+        {
+            output.WriteLine($"  Last error:  {m.LastError}");
+        }
+
+        output.WriteLine($"Attachments ({mail.Attachments.Count}):");
+        foreach (var a in mail.Attachments)
+        {
+            var cid = a.ContentId is null ? string.Empty : $" cid:{a.ContentId}";
+            output.WriteLine($"  {a.FileName ?? "(no name)"}  {a.MimeType}  {a.Size:N0} bytes{(a.IsInline ? " inline" : string.Empty)}{cid}");
+        }
+
+        output.WriteLine($"Attempts ({mail.Attempts.Count}):");
+        foreach (var a in mail.Attempts)
+        {
+            var reply = a.SmtpCode is null ? string.Empty : $" {a.SmtpCode} {a.SmtpReply}";
+            var error = a.Error is null || a.Error == a.SmtpReply ? string.Empty : $" - {a.Error}";
+            output.WriteLine($"  #{a.AttemptNo} {a.AttemptedAt} {a.Worker} {a.Outcome}{reply}{error}");
+        }
+    }
+
+    private static string Capitalized(string kind) => kind.Length == 0 ? kind : char.ToUpperInvariant(kind[0]) + kind[1..];
+}

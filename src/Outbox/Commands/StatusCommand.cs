@@ -1,0 +1,49 @@
+using System.CommandLine;
+using Outbox.Storage.Admin;
+using Outbox.Worker;
+
+namespace Outbox.Commands;
+
+/// <summary>`outbox status`: counts per status, the age of the oldest waiting mail, recent errors.</summary>
+public static class StatusCommand
+{
+    private static readonly string[] Statuses = ["draft", "queued", "sending", "sent", "failed", "cancelled"];
+
+    public static Command Create(CliContext context)
+    {
+        var command = new Command("status", "Show how many mails are in each status, the oldest waiting one's age, and recent errors") { context.JsonOutput };
+        command.SetAction((parse, cancellationToken) => context.RunAsync(parse, async options =>
+        {
+            var database = await OutboxDatabases.OpenAsync(options.Database, cancellationToken).ConfigureAwait(false);
+            await using (database.ConfigureAwait(false))
+            {
+                var status = await new OutboxAdmin(database).StatusAsync(cancellationToken).ConfigureAwait(false);
+                if (parse.GetValue(context.JsonOutput))
+                {
+                    context.WriteJson(status);
+                    return 0;
+                }
+
+                foreach (var name in Statuses)
+                {
+                    context.Out.WriteLine($"{name,-10} {status.Counts.GetValueOrDefault(name),8}");
+                }
+
+                context.Out.WriteLine(status.OldestQueuedSeconds is { } age
+                    ? $"oldest waiting mail: {TimeSpan.FromSeconds(Math.Round(age)):c} old"
+                    : "no mail waiting");
+                if (status.RecentErrors.Count > 0)
+                {
+                    context.Out.WriteLine("recent errors:");
+                    foreach (var error in status.RecentErrors)
+                    {
+                        context.Out.WriteLine($"  #{error.Id} {error.Status} {error.LastAttemptAt}: {error.LastError}");
+                    }
+                }
+
+                return 0;
+            }
+        }));
+        return command;
+    }
+}

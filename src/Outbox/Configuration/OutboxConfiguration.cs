@@ -1,0 +1,76 @@
+using Microsoft.Extensions.Configuration;
+using Outbox.Core.Validation;
+
+namespace Outbox.Configuration;
+
+/// <summary>
+/// Loads the configuration in layers: the embedded default (config/outbox.json as shipped),
+/// then the file (--config, else ./config/outbox.json when present), then environment
+/// variables (Outbox__Smtp__Password). Invalid settings are reported together.
+/// </summary>
+public static class OutboxConfiguration
+{
+    public const string DefaultPath = "config/outbox.json";
+
+    public static IConfigurationRoot Build(string? configPath)
+    {
+        var builder = new ConfigurationBuilder();
+        using var embedded = typeof(OutboxConfiguration).Assembly.GetManifestResourceStream("outbox.json")
+            ?? throw new InvalidOperationException("the embedded default configuration is missing from the build");
+        builder.AddJsonStream(CopyOf(embedded));
+        if (configPath is not null)
+        {
+            var full = Path.GetFullPath(configPath);
+            if (!File.Exists(full))
+            {
+                throw new MailValidationException("--config", $"the file {full} does not exist", "Pass the path of an outbox.json");
+            }
+
+            builder.AddJsonFile(full, optional: false);
+        }
+        else if (File.Exists(DefaultPath))
+        {
+            builder.AddJsonFile(Path.GetFullPath(DefaultPath), optional: false);
+        }
+
+        builder.AddEnvironmentVariables();
+        return builder.Build();
+    }
+
+    public static OutboxOptions Load(string? configPath)
+    {
+        var options = Bind(Build(configPath));
+        var result = new OutboxOptionsValidator().Validate(null, options);
+        if (result.Failed)
+        {
+            throw new ConfigurationException(result.Failures);
+        }
+
+        return options;
+    }
+
+    public static OutboxOptions Bind(IConfiguration configuration)
+    {
+        var options = new OutboxOptions();
+        try
+        {
+            configuration.GetSection(OutboxOptions.SectionName).Bind(options);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // The binder names the key and the value it could not convert.
+            throw new ConfigurationException([ex.InnerException is null ? ex.Message : $"{ex.Message} {ex.InnerException.Message}"]);
+        }
+
+        return options;
+    }
+
+    // AddJsonStream reads the stream later, after this method returns.
+    private static MemoryStream CopyOf(Stream stream)
+    {
+        var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        copy.Position = 0;
+        return copy;
+    }
+}

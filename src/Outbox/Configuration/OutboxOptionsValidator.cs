@@ -1,0 +1,125 @@
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Options;
+using Outbox.Core.Sending;
+
+namespace Outbox.Configuration;
+
+/// <summary>Checks the whole configuration and reports every problem at once, each naming its key.</summary>
+public sealed partial class OutboxOptionsValidator : IValidateOptions<OutboxOptions>
+{
+    private static readonly string[] Providers = ["sqlite", "postgresql", "postgres", "oracle"];
+
+    public ValidateOptionsResult Validate(string? name, OutboxOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var failures = new List<string>();
+        if (!Providers.Contains(options.Database.Provider?.Trim().ToLowerInvariant()))
+        {
+            failures.Add($"Outbox:Database:Provider: \"{options.Database.Provider}\" is not supported; use sqlite or postgresql.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.Database.ConnectionString))
+        {
+            failures.Add("Outbox:Database:ConnectionString: is empty.");
+        }
+
+        switch (options.Transport?.Trim().ToLowerInvariant())
+        {
+            case "smtp":
+                ValidateSmtp(options.Smtp, failures);
+                break;
+            case "pickup":
+                if (string.IsNullOrWhiteSpace(options.Pickup.Directory))
+                {
+                    failures.Add("Outbox:Pickup:Directory: is empty; name the folder the .eml files go to.");
+                }
+
+                break;
+            default:
+                failures.Add($"Outbox:Transport: \"{options.Transport}\" is not a transport; use smtp or pickup.");
+                break;
+        }
+
+        ValidateDispatch(options.Dispatch, failures);
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void ValidateSmtp(SmtpOptions smtp, List<string> failures)
+    {
+        if (string.IsNullOrWhiteSpace(smtp.Host))
+        {
+            failures.Add("Outbox:Smtp:Host: is empty; name the SMTP server (or set Outbox:Transport to pickup).");
+        }
+
+        if (smtp.Port is < 1 or > 65535)
+        {
+            failures.Add($"Outbox:Smtp:Port: {smtp.Port} is not a TCP port.");
+        }
+
+        if (smtp.Security == SmtpSecurity.None && !smtp.AllowInsecure)
+        {
+            failures.Add("Outbox:Smtp:Security: None sends mail in plaintext; set Outbox:Smtp:AllowInsecure to true to accept that, or use StartTls.");
+        }
+
+        if (smtp.Security == SmtpSecurity.None && !string.IsNullOrEmpty(smtp.UserName))
+        {
+            failures.Add("Outbox:Smtp:UserName: a password is never sent over a plaintext connection; use Security StartTls or SslOnConnect.");
+        }
+
+        if (!string.IsNullOrEmpty(smtp.CaFile) && !File.Exists(smtp.CaFile))
+        {
+            failures.Add($"Outbox:Smtp:CaFile: the file {smtp.CaFile} does not exist.");
+        }
+
+        if (!string.IsNullOrEmpty(smtp.PasswordFile) && !File.Exists(smtp.PasswordFile))
+        {
+            failures.Add($"Outbox:Smtp:PasswordFile: the file {smtp.PasswordFile} does not exist.");
+        }
+
+        foreach (var pin in smtp.CertificatePins.Where(pin => !Sha256Hex().IsMatch(pin)))
+        {
+            failures.Add($"Outbox:Smtp:CertificatePins: \"{pin}\" is not a SHA-256 fingerprint (64 hex digits, colons allowed).");
+        }
+
+        if (smtp.Timeout <= TimeSpan.Zero)
+        {
+            failures.Add("Outbox:Smtp:Timeout: must be positive, e.g. \"00:01:00\".");
+        }
+    }
+
+    private static void ValidateDispatch(Core.Dispatch.DispatchOptions dispatch, List<string> failures)
+    {
+        if (dispatch.PollInterval <= TimeSpan.Zero)
+        {
+            failures.Add("Outbox:Dispatch:PollInterval: must be positive, e.g. \"00:00:10\".");
+        }
+
+        if (dispatch.BatchSize is < 1 or > 10_000)
+        {
+            failures.Add($"Outbox:Dispatch:BatchSize: {dispatch.BatchSize} is outside 1..10000.");
+        }
+
+        if (dispatch.LeaseDuration < TimeSpan.FromSeconds(10))
+        {
+            failures.Add("Outbox:Dispatch:LeaseDuration: must be at least 00:00:10 (longer than sending one batch takes).");
+        }
+
+        if (dispatch.MaxAttempts < 1)
+        {
+            failures.Add("Outbox:Dispatch:MaxAttempts: must be at least 1.");
+        }
+
+        if (dispatch.RetryBaseDelay <= TimeSpan.Zero || dispatch.RetryMaxDelay < dispatch.RetryBaseDelay)
+        {
+            failures.Add("Outbox:Dispatch:RetryBaseDelay / RetryMaxDelay: the base must be positive and not above the maximum.");
+        }
+
+        if (dispatch.ConfigurationErrorPause <= TimeSpan.Zero)
+        {
+            failures.Add("Outbox:Dispatch:ConfigurationErrorPause: must be positive.");
+        }
+    }
+
+    [GeneratedRegex("^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$")]
+    private static partial Regex Sha256Hex();
+}

@@ -1,0 +1,3 @@
+using Outbox.Commands;
+
+return await OutboxCli.RunAsync(args, Console.Out, Console.Error).ConfigureAwait(false);

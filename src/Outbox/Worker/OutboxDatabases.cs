@@ -1,0 +1,41 @@
+using Outbox.Core.Validation;
+using Outbox.Storage;
+
+namespace Outbox.Worker;
+
+/// <summary>
+/// Opens the configured database for a command. SQLite is installed on first use (the embedded
+/// default needs no setup); PostgreSQL is installed by a DBA or `outbox init`, and every other
+/// command only checks that it is there.
+/// </summary>
+public static class OutboxDatabases
+{
+    public static async Task<OutboxDatabase> OpenAsync(DatabaseOptions options, CancellationToken cancellationToken)
+    {
+        var database = OutboxDatabase.Create(options);
+        try
+        {
+            var installer = new SchemaInstaller(database);
+            if (database.IsSqlite)
+            {
+                await installer.InstallAsync(cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                var missing = await installer.MissingTablesAsync(cancellationToken).ConfigureAwait(false);
+                if (missing.Count > 0)
+                {
+                    throw new MailValidationException("Outbox:Database", $"the outbox schema is not installed (missing {string.Join(", ", missing)})",
+                        "Run `outbox init`, or have a DBA run the scripts in sql/postgresql/ (see sql/README.md)");
+                }
+            }
+
+            return database;
+        }
+        catch
+        {
+            await database.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+}

@@ -1,0 +1,51 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Outbox.Configuration;
+using Quartz;
+
+namespace Outbox.Worker;
+
+/// <summary>
+/// `outbox run`: a generic host that runs as a console program, a systemd service
+/// (Type=notify) or a Windows service, with Quartz firing the dispatch job every PollInterval.
+/// </summary>
+public static class WorkerHost
+{
+    public static async Task RunAsync(OutboxOptions options, bool verbose, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var builder = new HostApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Logging.AddSimpleConsole(console =>
+        {
+            console.SingleLine = true;
+            console.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            console.UseUtcTimestamp = true;
+        });
+        builder.Logging.SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Information);
+        builder.Logging.AddFilter("Quartz", LogLevel.Warning);
+        builder.Services.AddSystemd();
+        builder.Services.AddWindowsService(service => service.ServiceName = "outbox");
+
+        var database = await OutboxDatabases.OpenAsync(options.Database, cancellationToken).ConfigureAwait(false);
+        await using (database.ConfigureAwait(false))
+        {
+            builder.Services.AddSingleton(services => OutboxRuntime.CreateDispatcher(options, database, services.GetRequiredService<ILoggerFactory>()));
+            builder.Services.AddQuartz(quartz => quartz.ScheduleJob<DispatchJob>(
+                trigger => trigger
+                    .WithIdentity("dispatch-poll", "outbox")
+                    .StartNow()
+                    .WithSchedule(SimpleScheduleBuilder.Create()
+                        .WithInterval(options.Dispatch.PollInterval)
+                        .RepeatForever()
+                        // A pass that ran long is not followed by a burst of missed ones.
+                        .WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount)),
+                job => job.WithIdentity(DispatchJob.Key)));
+            // On stop, Quartz cancels the running pass; the dispatcher hands untried mails back.
+            builder.Services.AddQuartzHostedService(quartz => quartz.WaitForJobsToComplete = true);
+
+            using var host = builder.Build();
+            await host.RunAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+}
