@@ -206,13 +206,13 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
         private const string Mine = "id = @Id and status = 'sending' and lease_owner = @Worker";
 
         public string RecipientsOf { get; } =
-            $"select id, message_id as MessageId, kind, address from {d.Table("outbox_recipient")} where message_id in @Ids order by id";
+            $"select id, message_id as MessageId, kind, address from {d.Table("outbox_recipient")} where {d.InList("message_id", "@Ids")} order by id";
 
         public string AttachmentsOf { get; } =
             $"""
             select id, message_id as MessageId, file_name as FileName, mime_type as MimeType, content_id as ContentId,
                    is_inline as IsInline, {d.ByteLength("content")} as Size
-              from {d.Table("outbox_attachment")} where message_id in @Ids order by id
+              from {d.Table("outbox_attachment")} where {d.InList("message_id", "@Ids")} order by id
             """;
 
         public string RawPartsOf { get; } =
@@ -247,7 +247,7 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
             update {d.Table("outbox_message")}
                set status = 'queued', due_at = {d.NowPlusSeconds("@DelaySeconds")}, lease_owner = null,
                    attempt_count = attempt_count - 1, last_error = coalesce(@Reason, last_error)
-             where id in @Ids and status = 'sending' and lease_owner = @Worker
+             where {d.InList("id", "@Ids")} and status = 'sending' and lease_owner = @Worker
             """;
 
         public string InsertAttempt { get; } =

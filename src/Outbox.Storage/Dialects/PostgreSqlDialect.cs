@@ -37,6 +37,8 @@ public sealed class PostgreSqlDialect : SqlDialect
 
     public override string SecondsSince(string column) => $"extract(epoch from now() - {column})::float8";
 
+    public override string InList(string column, string parameter) => $"{column} = any({parameter})";
+
     public override string ByteLength(string column) => $"octet_length({column})";
 
     public override object TimestampParameter(DateTimeOffset value) => value.ToUniversalTime();
@@ -69,7 +71,7 @@ public sealed class PostgreSqlDialect : SqlDialect
         ArgumentNullException.ThrowIfNull(attachment);
         return Task.FromResult<Stream>(new SlicedBlobStream(
             dataSource,
-            "select substring(content from @Offset + 1 for @Count) from outbox.outbox_attachment where id = @Id",
+            "select substring(content from (@Offset + 1)::integer for @Count) from outbox.outbox_attachment where id = @Id",
             attachment.Id,
             attachment.Size));
     }

@@ -27,6 +27,12 @@ public abstract class SqlDialect
     /// <summary>Seconds from a timestamp column until now.</summary>
     public abstract string SecondsSince(string column);
 
+    /// <summary>
+    /// "column is one of the list parameter". Dapper expands a list into (@p1, @p2, ...) for
+    /// most providers but passes it whole, as an array, to Npgsql.
+    /// </summary>
+    public abstract string InList(string column, string parameter);
+
     /// <summary>The size in bytes of a binary column, without reading it.</summary>
     public abstract string ByteLength(string column);
 

@@ -35,6 +35,8 @@ public sealed class SqliteDialect : SqlDialect
 
     public override string SecondsSince(string column) => $"((julianday('now') - julianday({column})) * 86400.0)";
 
+    public override string InList(string column, string parameter) => $"{column} in {parameter}";
+
     public override string ByteLength(string column) => $"length({column})";
 
     public override object TimestampParameter(DateTimeOffset value) =>
