@@ -29,7 +29,7 @@ public sealed class SqliteDialect : SqlDialect
 
     public override string Table(string name) => name;
 
-    public override string NowPlusSeconds(string parameter) => $"strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+' || {parameter} || ' seconds')";
+    public override string NowPlusSeconds(string parameter) => $"strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ({parameter}) || ' seconds')";
 
     public override string AsIsoText(string column) => column;
 
