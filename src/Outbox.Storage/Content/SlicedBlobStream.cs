@@ -1,3 +1,4 @@
+using System.Data;
 using System.Data.Common;
 
 namespace Outbox.Storage.Content;
@@ -17,7 +18,8 @@ internal sealed class SlicedBlobStream : Stream
     private readonly long _id;
     private readonly long _length;
     private DbConnection? _connection;
-    private byte[] _slice = [];
+    private byte[]? _buffer;
+    private int _sliceLength;
     private long _sliceStart = -1;
     private long _position;
 
@@ -54,14 +56,14 @@ internal sealed class SlicedBlobStream : Stream
             return 0;
         }
 
-        if (_position < _sliceStart || _position >= _sliceStart + _slice.Length)
+        if (_position < _sliceStart || _position >= _sliceStart + _sliceLength)
         {
             await FetchSliceAsync(_position, cancellationToken).ConfigureAwait(false);
         }
 
-        var available = (int)(_sliceStart + _slice.Length - _position);
+        var available = (int)(_sliceStart + _sliceLength - _position);
         var count = Math.Min(available, buffer.Length);
-        _slice.AsMemory((int)(_position - _sliceStart), count).CopyTo(buffer);
+        _buffer.AsMemory((int)(_position - _sliceStart), count).CopyTo(buffer);
         _position += count;
         return count;
     }
@@ -110,21 +112,27 @@ internal sealed class SlicedBlobStream : Stream
         base.Dispose(disposing);
     }
 
+    // Reads into one buffer reused for every slice, so a large attachment makes no garbage.
     private async Task FetchSliceAsync(long start, CancellationToken cancellationToken)
     {
         _connection ??= await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        _buffer ??= new byte[(int)Math.Min(SliceSize, _length)];
+        var wanted = (int)Math.Min(_buffer.Length, _length - start);
         await using var command = _connection.CreateCommand();
         command.CommandText = _sliceQuery;
         AddParameter(command, "Id", _id);
         AddParameter(command, "Offset", start);
-        AddParameter(command, "Count", (int)Math.Min(SliceSize, _length - start));
-        var slice = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as byte[];
-        if (slice is null || slice.Length == 0)
+        AddParameter(command, "Count", wanted);
+        await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken).ConfigureAwait(false);
+        var read = await reader.ReadAsync(cancellationToken).ConfigureAwait(false) && !await reader.IsDBNullAsync(0, cancellationToken).ConfigureAwait(false)
+            ? (int)reader.GetBytes(0, 0, _buffer, 0, wanted)
+            : 0;
+        if (read == 0)
         {
             throw new IOException($"attachment {_id} is shorter than its recorded {_length} bytes (changed or deleted while being sent)");
         }
 
-        _slice = slice;
+        _sliceLength = read;
         _sliceStart = start;
     }
 

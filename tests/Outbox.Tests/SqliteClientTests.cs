@@ -1,0 +1,116 @@
+using System.Security.Cryptography;
+using Dapper;
+using Microsoft.Data.Sqlite;
+using MimeKit;
+using Outbox.Core.Messages;
+using Outbox.Core.Sending;
+using Outbox.Storage;
+using Outbox.Tests.Infrastructure;
+
+namespace Outbox.Tests;
+
+/// <summary>OutboxClient enqueuing in the application's own transaction on a real SQLite file (and PostgreSQL).</summary>
+public sealed class SqliteClientTests(PostgresServer postgres)
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Rolled_back_application_transaction_leaves_no_mail()
+    {
+        await using var outbox = await TestOutbox.SqliteAsync();
+        await using var connection = new SqliteConnection(outbox.ConnectionString);
+        await connection.OpenAsync(Ct);
+        await connection.ExecuteAsync("create table orders (id integer primary key, total real)");
+
+        await using (var tx = await connection.BeginTransactionAsync(Ct))
+        {
+            await connection.ExecuteAsync("insert into orders (total) values (9.5)", transaction: tx);
+            await OutboxClient.For(connection).EnqueueAsync(connection, tx, Mail("rolled back"), Ct);
+            await tx.RollbackAsync(Ct);
+        }
+
+        await using (var tx = await connection.BeginTransactionAsync(Ct))
+        {
+            await connection.ExecuteAsync("insert into orders (total) values (12)", transaction: tx);
+            await OutboxClient.For(connection).EnqueueAsync(connection, tx, Mail("committed"), Ct);
+            await tx.CommitAsync(Ct);
+        }
+
+        Assert.Equal(["committed"], await outbox.QueryAsync<string>("select subject from outbox_message"));
+        Assert.Equal(1L, await outbox.ScalarAsync<long>("select count(*) from orders"));
+    }
+
+    [Theory]
+    [InlineData("sqlite")]
+    [InlineData("postgresql")]
+    public async Task Attachments_and_inline_image_from_dotnet_arrive_byte_identical(string provider)
+    {
+        await using var outbox = provider == "sqlite" ? await TestOutbox.SqliteAsync() : await TestOutbox.PostgresAsync(postgres);
+        var pdf = RandomNumberGenerator.GetBytes(3 * 1024 * 1024 + 7);
+        var png = RandomNumberGenerator.GetBytes(20_000);
+        await using (var connection = await outbox.OpenAsync())
+        {
+            await OutboxClient.For(connection).EnqueueAsync(connection, null, new MailRequest
+            {
+                Sender = "Shop <shop@example.com>",
+                To = ["customer@example.com"],
+                Bcc = ["audit@example.com"],
+                Subject = "Grüße aus Köln ✉",
+                TextBody = "plain",
+                HtmlBody = "<img src=\"cid:logo\">",
+                Attachments =
+                [
+                    new MailAttachment { FileName = "invoice.pdf", Content = new MemoryStream(pdf), MimeType = "application/pdf" },
+                    new MailAttachment { FileName = "logo.png", Content = new MemoryStream(png), MimeType = "image/png", ContentId = "logo" },
+                ],
+            }, Ct);
+        }
+
+        var pickup = Directory.CreateTempSubdirectory("outbox-pickup-");
+        var summary = await outbox.Dispatcher(new PickupDirectoryTransport(pickup.FullName)).DispatchDueAsync(Ct);
+
+        Assert.Equal(1, summary.Sent);
+        var file = Assert.Single(pickup.GetFiles("*.eml"));
+        var text = await File.ReadAllTextAsync(file.FullName, Ct);
+        Assert.StartsWith("X-Sender: shop@example.com\r\nX-Receiver: customer@example.com\r\nX-Receiver: audit@example.com\r\n", text, StringComparison.Ordinal);
+        await using var stream = file.OpenRead();
+        var message = await MimeMessage.LoadAsync(stream, Ct);
+        Assert.Equal("Grüße aus Köln ✉", message.Subject);
+        Assert.Empty(message.Bcc);
+        Assert.Equal(pdf, await DecodeAsync(message.BodyParts.OfType<MimePart>().Single(p => p.FileName == "invoice.pdf")));
+        Assert.Equal(png, await DecodeAsync(message.BodyParts.OfType<MimePart>().Single(p => p.ContentId == "logo")));
+        pickup.Delete(recursive: true);
+    }
+
+    [Fact]
+    public async Task Forward_only_attachment_stream_is_accepted()
+    {
+        await using var outbox = await TestOutbox.SqliteAsync();
+        await using var connection = await outbox.OpenAsync();
+
+        await OutboxClient.For(connection).EnqueueAsync(connection, null, new MailRequest
+        {
+            Sender = "app@example.com",
+            To = ["to@example.com"],
+            Attachments = [new MailAttachment { FileName = "data.bin", Content = new PatternStream(100_000) }],
+        }, Ct);
+
+        Assert.Equal(100_000L, await outbox.ScalarAsync<long>("select length(content) from outbox_attachment"));
+        Assert.Equal(PatternStream.ByteAt(99_999), (await outbox.ScalarAsync<byte[]>("select substr(content, 100000, 1) from outbox_attachment"))[0]);
+    }
+
+    private static MailRequest Mail(string subject) => new()
+    {
+        Sender = "app@example.com",
+        To = ["to@example.com"],
+        Subject = subject,
+        TextBody = "x",
+    };
+
+    private static async Task<byte[]> DecodeAsync(MimePart part)
+    {
+        using var decoded = new MemoryStream();
+        await part.Content!.DecodeToAsync(decoded, Ct);
+        return decoded.ToArray();
+    }
+}
