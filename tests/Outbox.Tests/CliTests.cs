@@ -1,0 +1,186 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Outbox.Commands;
+using Outbox.Tests.Infrastructure;
+
+namespace Outbox.Tests;
+
+/// <summary>The `outbox` command line, run in-process against a config file, and once as the real program.</summary>
+public sealed class CliTests(PostgresServer postgres) : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("outbox-cli-");
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        _dir.Delete(recursive: true);
+    }
+
+    [Fact]
+    public async Task Send_run_once_list_show_and_status_work_on_sqlite_with_the_pickup_directory()
+    {
+        var config = WriteConfig("sqlite", $"Data Source={Path.Combine(_dir.FullName, "outbox.db")}");
+        var report = Path.Combine(_dir.FullName, "report.csv");
+        await File.WriteAllTextAsync(report, "a,b\n1,2\n", Ct);
+
+        var send = await RunAsync("send", "--config", config, "--from", "app@example.com", "--to", "a@example.com, b@example.com",
+            "--bcc", "audit@example.com", "--subject", "Report", "--text", "See attached", "--attach", report);
+        Assert.Equal(0, send.Code);
+        var id = long.Parse(send.Out.Trim(), System.Globalization.CultureInfo.InvariantCulture);
+
+        var run = await RunAsync("run", "--once", "--config", config);
+        Assert.Equal((0, "sent 1, retry later 0, failed 0, not tried 0"), (run.Code, run.Out.Trim()));
+        Assert.Single(Directory.GetFiles(Path.Combine(_dir.FullName, "pickup"), "*.eml"));
+
+        var list = await RunAsync("list", "--json", "--config", config);
+        var rows = JsonDocument.Parse(list.Out).RootElement;
+        Assert.Equal("sent", rows[0].GetProperty("status").GetString());
+
+        var show = await RunAsync("show", id.ToString(System.Globalization.CultureInfo.InvariantCulture), "--json", "--config", config);
+        var details = JsonDocument.Parse(show.Out).RootElement;
+        Assert.Equal(3, details.GetProperty("recipients").GetArrayLength());
+        Assert.Equal(8, details.GetProperty("attachments")[0].GetProperty("size").GetInt64());
+        Assert.Equal("sent", details.GetProperty("attempts")[0].GetProperty("outcome").GetString());
+
+        var text = await RunAsync("show", id.ToString(System.Globalization.CultureInfo.InvariantCulture), "--config", config);
+        Assert.Contains("report.csv  text/csv  8 bytes", text.Out, StringComparison.Ordinal);
+        Assert.Contains("Bcc:         audit@example.com", text.Out, StringComparison.Ordinal);
+
+        var status = await RunAsync("status", "--json", "--config", config);
+        Assert.Equal(1, JsonDocument.Parse(status.Out).RootElement.GetProperty("counts").GetProperty("sent").GetInt32());
+    }
+
+    [Fact]
+    public async Task Cancel_and_retry_change_only_mails_in_a_state_that_allows_it()
+    {
+        var config = WriteConfig("sqlite", $"Data Source={Path.Combine(_dir.FullName, "outbox.db")}");
+        var id = (await RunAsync("send", "--config", config, "--from", "app@example.com", "--to", "a@example.com", "--text", "x")).Out.Trim();
+
+        Assert.Equal((0, $"mail {id} cancelled"), Trimmed(await RunAsync("cancel", id, "--config", config)));
+        Assert.Equal("sent 0, retry later 0, failed 0, not tried 0", (await RunAsync("run", "--once", "--config", config)).Out.Trim());
+
+        var cancelAgain = await RunAsync("cancel", id, "--config", config);
+        Assert.Equal(1, cancelAgain.Code);
+        Assert.Equal($"outbox: ID: mail {id} is cancelled; only a mail that is draft or queued can be cancelled. Nothing was changed", cancelAgain.Error.Trim());
+
+        Assert.Equal((0, $"mail {id} queued"), Trimmed(await RunAsync("retry", id, "--config", config)));
+        Assert.Equal("sent 1, retry later 0, failed 0, not tried 0", (await RunAsync("run", "--once", "--config", config)).Out.Trim());
+        var retrySent = await RunAsync("retry", id, "--config", config);
+        Assert.Equal(1, retrySent.Code);
+        Assert.Contains("is sent", retrySent.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Bad_input_and_bad_configuration_are_one_clear_line_without_a_stack_trace()
+    {
+        var config = WriteConfig("sqlite", $"Data Source={Path.Combine(_dir.FullName, "outbox.db")}");
+
+        var badAddress = await RunAsync("send", "--config", config, "--from", "app@example.com", "--to", "not-an-address", "--text", "x");
+        Assert.Equal(1, badAddress.Code);
+        Assert.Equal("outbox: --to/--cc/--bcc: \"not-an-address\" is not a valid mail address. Write it as user@example.com or \"Name <user@example.com>\"", badAddress.Error.Trim());
+
+        var injection = await RunAsync("send", "--config", config, "--from", "app@example.com", "--to", "a@example.com", "--subject", "Hi\r\nBcc: x@example.com");
+        Assert.StartsWith("outbox: subject: must not contain a line break", injection.Error, StringComparison.Ordinal);
+
+        var missing = await RunAsync("show", "999", "--config", config);
+        Assert.Equal("outbox: ID: there is no mail 999. See `outbox list` for the ids", missing.Error.Trim());
+
+        var broken = Path.Combine(_dir.FullName, "broken.json");
+        await File.WriteAllTextAsync(broken, """
+            { "Outbox": { "Database": { "Provider": "mysql" }, "Transport": "smtp",
+              "Smtp": { "Host": "", "Security": "None", "UserName": "u" }, "Dispatch": { "BatchSize": 0 } } }
+            """, Ct);
+        var invalid = await RunAsync("status", "--config", broken);
+        Assert.Equal(1, invalid.Code);
+        foreach (var key in new[] { "Outbox:Database:Provider", "Outbox:Smtp:Host", "Outbox:Smtp:Security", "Outbox:Smtp:UserName", "Outbox:Dispatch:BatchSize" })
+        {
+            Assert.Contains(key, invalid.Error, StringComparison.Ordinal);
+        }
+
+        Assert.DoesNotContain("   at ", invalid.Error + badAddress.Error + missing.Error, StringComparison.Ordinal);
+        var noFile = await RunAsync("status", "--config", Path.Combine(_dir.FullName, "nope.json"));
+        Assert.StartsWith("outbox: --config: the file", noFile.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Init_installs_the_postgresql_schema_and_other_commands_say_when_it_is_missing()
+    {
+        var connectionString = await postgres.CreateDatabaseAsync(install: false);
+        var config = WriteConfig("postgresql", connectionString);
+
+        var before = await RunAsync("status", "--config", config);
+        Assert.Equal(1, before.Code);
+        Assert.Contains("the outbox schema is not installed", before.Error, StringComparison.Ordinal);
+        Assert.Contains("outbox init", before.Error, StringComparison.Ordinal);
+
+        var init = await RunAsync("init", "--config", config);
+        Assert.Equal(0, init.Code);
+        Assert.Contains("01_tables.sql, 02_api.sql, 03_roles.sql", init.Out, StringComparison.Ordinal);
+        Assert.Equal(0, (await RunAsync("init", "--config", config)).Code);
+
+        var send = await RunAsync("send", "--config", config, "--from", "app@example.com", "--to", "a@example.com", "--text", "x");
+        Assert.Equal(0, send.Code);
+        Assert.Equal(0, (await RunAsync("run", "--once", "--config", config)).Code);
+        Assert.Contains("sent", (await RunAsync("status", "--config", config)).Out, StringComparison.Ordinal);
+    }
+
+    /// <summary>The README's first command, as a newcomer runs it: no configuration at all.</summary>
+    [Fact]
+    public async Task The_program_with_no_configuration_uses_sqlite_and_the_pickup_directory()
+    {
+        var program = Path.Combine(AppContext.BaseDirectory, "outbox.dll");
+
+        var send = await RunProgramAsync(program, "send", "--from", "app@example.com", "--to", "dba@example.com", "--subject", "Hello", "--text", "It works");
+        Assert.Equal(0, send.Code);
+        var run = await RunProgramAsync(program, "run", "--once");
+        Assert.Equal("sent 1, retry later 0, failed 0, not tried 0", run.Out.Trim());
+
+        Assert.True(File.Exists(Path.Combine(_dir.FullName, "outbox.db")));
+        var eml = Assert.Single(Directory.GetFiles(Path.Combine(_dir.FullName, "pickup"), "*.eml"));
+        Assert.Contains("Subject: Hello", await File.ReadAllTextAsync(eml, Ct), StringComparison.Ordinal);
+        Assert.Contains("written to", (await RunProgramAsync(program, "show", send.Out.Trim())).Out, StringComparison.Ordinal);
+    }
+
+    private static (int, string) Trimmed((int Code, string Out, string Error) result) => (result.Code, result.Out.Trim());
+
+    private string WriteConfig(string provider, string connectionString)
+    {
+        var path = Path.Combine(_dir.FullName, "outbox.json");
+        File.WriteAllText(path, JsonSerializer.Serialize(new
+        {
+            Outbox = new
+            {
+                Database = new { Provider = provider, ConnectionString = connectionString },
+                Transport = "pickup",
+                Pickup = new { Directory = Path.Combine(_dir.FullName, "pickup") },
+            },
+        }));
+        return path;
+    }
+
+    private static async Task<(int Code, string Out, string Error)> RunAsync(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await OutboxCli.RunAsync(args, output, error, Ct);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    private async Task<(int Code, string Out, string Error)> RunProgramAsync(string program, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = _dir.FullName, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(program);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync(Ct);
+        var error = process.StandardError.ReadToEndAsync(Ct);
+        await process.WaitForExitAsync(Ct);
+        return (process.ExitCode, await output, await error);
+    }
+}
