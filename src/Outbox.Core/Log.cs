@@ -9,7 +9,7 @@ internal static partial class Log
     [LoggerMessage(Level = LogLevel.Debug, Message = "Connected to {Host}:{Port} ({Security}, encrypted: {Secure})")]
     public static partial void Connected(ILogger logger, string host, int port, SmtpSecurity security, bool secure);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Cannot send: {Reason} {Count} mail(s) wait {Pause} before the next try.")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "Cannot send: {Reason} ({Count} mail(s) wait {Pause} before the next try)")]
     public static partial void CannotConnect(ILogger logger, string reason, int count, TimeSpan pause);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Mail {Id} sent: {Code} {Reply}")]

@@ -222,5 +222,47 @@ public sealed class SmtpFailureTests
         Assert.Equal(0L, await outbox.ScalarAsync<long>("select attempt_count from outbox_message where id = @id", new { id }));
     }
 
+    [Fact]
+    public async Task Security_None_sends_in_plaintext_only_when_allowed_and_never_with_a_password()
+    {
+        await using var outbox = await TestOutbox.SqliteAsync();
+        await using var smtp = TestSmtpServer.Start(s => { s.Certificate = null; s.RequireAuthentication = false; });
+        var id = await EnqueueAsync(outbox);
+
+        var withPassword = await outbox.SmtpDispatcher(TestOutbox.SmtpFor(smtp, o => { o.Security = Core.Sending.SmtpSecurity.None; o.AllowInsecure = true; })).DispatchDueAsync(Ct);
+        Assert.Contains("the password is never sent in plaintext", withPassword.PausedBecause, StringComparison.Ordinal);
+        Assert.Empty(smtp.Received);
+
+        await outbox.MakeDueAsync(id);
+        var anonymous = await outbox.SmtpDispatcher(TestOutbox.SmtpFor(smtp, o =>
+        {
+            o.Security = Core.Sending.SmtpSecurity.None;
+            o.AllowInsecure = true;
+            o.UserName = null;
+        })).DispatchDueAsync(Ct);
+        Assert.Equal(1, anonymous.Sent);
+        Assert.False(Assert.Single(smtp.Received).Secure);
+    }
+
+    [Fact]
+    public async Task Connection_dropped_in_the_middle_of_data_is_retried_later()
+    {
+        await using var outbox = await TestOutbox.SqliteAsync();
+        await using var server = DroppingSmtpServer.Start();
+        var id = await EnqueueAsync(outbox);
+        var options = new Core.Sending.SmtpOptions
+        {
+            Host = "127.0.0.1", Port = server.Port, Security = Core.Sending.SmtpSecurity.None, AllowInsecure = true, Timeout = TimeSpan.FromSeconds(5),
+        };
+
+        var summary = await outbox.SmtpDispatcher(options, TestOutbox.FastRetries(o => o.RetryBaseDelay = o.RetryMaxDelay = TimeSpan.FromHours(1))).DispatchDueAsync(Ct);
+
+        Assert.Equal(1, summary.Retried);
+        await outbox.AssertStatusAsync(id, "queued");
+        var attempt = (await outbox.QueryAsync<(string Outcome, string Error)>("select outcome, error from outbox_attempt where message_id = @id", new { id })).Single();
+        Assert.Equal("retry", attempt.Outcome);
+        Assert.False(string.IsNullOrWhiteSpace(attempt.Error));
+    }
+
     private static readonly (int, int, int, int) DispatchNothing = (0, 0, 0, 0);
 }

@@ -67,9 +67,18 @@ public sealed class SmtpTransport : IMailTransport
         }
         catch (SslHandshakeException ex)
         {
+            var hint = _options.Security == SmtpSecurity.SslOnConnect
+                ? "If this port expects STARTTLS (usually 587 or 25), set Outbox:Smtp:Security to StartTls"
+                : "The server may accept only TLS versions this machine refuses";
             throw new TransportConfigurationException(
-                $"TLS with {where} failed before the certificate could be checked ({ex.InnerException?.Message ?? ex.Message}). "
-                + "The server may speak only older TLS versions, or expect Security=SslOnConnect (port 465) rather than StartTls (port 587)", ex);
+                $"TLS with {where} failed before the certificate could be checked ({ex.InnerException?.Message ?? ex.Message}). {hint}", ex);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            var hint = _options.Security == SmtpSecurity.StartTls
+                ? " If it is an SMTPS port (usually 465), set Outbox:Smtp:Security to SslOnConnect."
+                : string.Empty;
+            throw new SmtpConnectException($"{where} did not answer within {_options.Timeout} (Outbox:Smtp:Timeout).{hint}", ex);
         }
         catch (NotSupportedException ex) when (_options.Security == SmtpSecurity.StartTls)
         {
