@@ -143,9 +143,41 @@ public sealed class CliTests(PostgresServer postgres) : IDisposable
         Assert.Contains("written to", (await RunProgramAsync(program, "show", send.Out.Trim())).Out, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Run_as_a_service_polls_with_quartz_sends_new_mail_and_stops_cleanly_on_sigterm()
+    {
+        var config = WriteConfig("sqlite", $"Data Source={Path.Combine(_dir.FullName, "outbox.db")}", pollInterval: "00:00:01");
+        Assert.Equal(0, (await RunAsync("init", "--config", config)).Code);
+        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = _dir.FullName, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "outbox.dll"), "run", "--config", config })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var worker = Process.Start(start)!;
+        var output = worker.StandardOutput.ReadToEndAsync(Ct);
+        var id = (await RunAsync("send", "--config", config, "--from", "app@example.com", "--to", "a@example.com", "--text", "x")).Out.Trim();
+        var pickup = Path.Combine(_dir.FullName, "pickup");
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < deadline && !(Directory.Exists(pickup) && Directory.GetFiles(pickup, "*.eml").Length > 0))
+        {
+            await Task.Delay(100, Ct);
+        }
+
+        using (var term = Process.Start("kill", ["-TERM", worker.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await term.WaitForExitAsync(Ct);
+        }
+
+        await worker.WaitForExitAsync(Ct).WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        Assert.Equal(0, worker.ExitCode);
+        Assert.Contains($"Mail {id} sent", await output, StringComparison.Ordinal);
+        Assert.Contains("\"status\": \"sent\"", (await RunAsync("show", id, "--json", "--config", config)).Out, StringComparison.Ordinal);
+    }
+
     private static (int, string) Trimmed((int Code, string Out, string Error) result) => (result.Code, result.Out.Trim());
 
-    private string WriteConfig(string provider, string connectionString)
+    private string WriteConfig(string provider, string connectionString, string pollInterval = "00:00:10")
     {
         var path = Path.Combine(_dir.FullName, "outbox.json");
         File.WriteAllText(path, JsonSerializer.Serialize(new
@@ -155,6 +187,7 @@ public sealed class CliTests(PostgresServer postgres) : IDisposable
                 Database = new { Provider = provider, ConnectionString = connectionString },
                 Transport = "pickup",
                 Pickup = new { Directory = Path.Combine(_dir.FullName, "pickup") },
+                Dispatch = new { PollInterval = pollInterval },
             },
         }));
         return path;

@@ -141,6 +141,27 @@ public sealed class PostgresPipelineTests(PostgresServer postgres)
     }
 
     [Fact]
+    public async Task Send_attach_varchar2_attaches_text_as_utf8_with_utl_mail_defaults()
+    {
+        await using var outbox = await TestOutbox.PostgresAsync(postgres);
+        await using var smtp = TestSmtpServer.Start();
+        await outbox.ExecuteAsync(
+            "select outbox_mail.send_attach_varchar2('app@example.com', 'to@example.com', subject => 'csv', message => 'see file', attachment => @csv, att_filename => 'prices.csv')",
+            new { csv = "name;price\nKäse;4,20\n" });
+
+        await outbox.SmtpDispatcher(TestOutbox.SmtpFor(smtp)).DispatchDueAsync(Ct);
+
+        var message = MimeMessage.Load(new MemoryStream(Assert.Single(smtp.Received).Data), Ct);
+        var part = message.BodyParts.OfType<MimePart>().Single(p => p.FileName == "prices.csv");
+        Assert.Equal("text/plain", part.ContentType.MimeType);
+        Assert.Equal("utf-8", part.ContentType.Charset);
+        Assert.Equal("inline", part.ContentDisposition!.Disposition);
+        using var decoded = new MemoryStream();
+        await part.Content!.DecodeToAsync(decoded, Ct);
+        Assert.Equal("name;price\nKäse;4,20\n", System.Text.Encoding.UTF8.GetString(decoded.ToArray()));
+    }
+
+    [Fact]
     public async Task A_draft_is_never_sent()
     {
         await using var outbox = await TestOutbox.PostgresAsync(postgres);

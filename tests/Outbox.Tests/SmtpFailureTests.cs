@@ -151,6 +151,22 @@ public sealed class SmtpFailureTests
     }
 
     [Fact]
+    public async Task Password_can_come_from_a_file()
+    {
+        await using var outbox = await TestOutbox.SqliteAsync();
+        await using var smtp = TestSmtpServer.Start();
+        await EnqueueAsync(outbox);
+        var file = Path.GetTempFileName();
+        await File.WriteAllTextAsync(file, TestSmtpServer.Password + "\n", Ct);
+
+        var summary = await outbox.SmtpDispatcher(TestOutbox.SmtpFor(smtp, o => { o.Password = null; o.PasswordFile = file; })).DispatchDueAsync(Ct);
+
+        Assert.Equal(1, summary.Sent);
+        Assert.Equal(TestSmtpServer.User, Assert.Single(smtp.Received).User);
+        File.Delete(file);
+    }
+
+    [Fact]
     public async Task Certificate_pin_must_match_when_pins_are_set()
     {
         await using var outbox = await TestOutbox.SqliteAsync();

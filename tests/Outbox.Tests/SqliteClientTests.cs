@@ -82,6 +82,30 @@ public sealed class SqliteClientTests(PostgresServer postgres)
         pickup.Delete(recursive: true);
     }
 
+    [Theory]
+    [InlineData("sqlite")]
+    [InlineData("postgresql")]
+    public async Task Send_after_in_the_future_keeps_the_mail_waiting(string provider)
+    {
+        await using var outbox = provider == "sqlite" ? await TestOutbox.SqliteAsync() : await TestOutbox.PostgresAsync(postgres);
+        long later;
+        long now;
+        await using (var connection = await outbox.OpenAsync())
+        {
+            var client = OutboxClient.For(connection);
+            later = await client.EnqueueAsync(connection, null, new MailRequest { Sender = "a@example.com", To = ["b@example.com"], SendAfter = DateTimeOffset.UtcNow.AddHours(1) }, Ct);
+            now = await client.EnqueueAsync(connection, null, new MailRequest { Sender = "a@example.com", To = ["b@example.com"], SendAfter = DateTimeOffset.UtcNow.AddHours(-1) }, Ct);
+        }
+
+        var pickup = Directory.CreateTempSubdirectory("outbox-pickup-");
+        var summary = await outbox.Dispatcher(new PickupDirectoryTransport(pickup.FullName)).DispatchDueAsync(Ct);
+
+        Assert.Equal(1, summary.Sent);
+        await outbox.AssertStatusAsync(now, "sent");
+        await outbox.AssertStatusAsync(later, "queued");
+        pickup.Delete(recursive: true);
+    }
+
     [Fact]
     public async Task Forward_only_attachment_stream_is_accepted()
     {
