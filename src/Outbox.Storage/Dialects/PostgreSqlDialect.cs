@@ -61,8 +61,9 @@ public sealed class PostgreSqlDialect : SqlDialect
         command.Parameters.AddWithValue("mime_type", attachment.MimeType);
         command.Parameters.AddWithValue("content_id", (object?)attachment.ContentId ?? DBNull.Value);
         command.Parameters.AddWithValue("is_inline", attachment.Inline || attachment.ContentId is not null);
-        // A Stream value is written to the server as it is read, not buffered first.
-        command.Parameters.Add(new NpgsqlParameter("content", NpgsqlDbType.Bytea) { Value = attachment.Content, Size = checked((int)length) });
+        // A seekable Stream value is copied to the server as it is read (OutboxClient spools
+        // forward-only streams first). Setting Size would make Npgsql buffer the whole value.
+        command.Parameters.Add(new NpgsqlParameter("content", NpgsqlDbType.Bytea) { Value = attachment.Content });
         return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
     }
 
