@@ -58,12 +58,12 @@ public sealed class Dispatcher
         {
             for (var index = 0; index < batch.Count; index++)
             {
-                var rest = batch.Skip(index).ToList();
                 if (cancellationToken.IsCancellationRequested)
                 {
                     // Stopping: hand the untried mails back for the next worker at once.
-                    await _queue.ReleaseAsync(rest, TimeSpan.Zero, null, CancellationToken.None).ConfigureAwait(false);
-                    return summary.Add(new(0, 0, 0, rest.Count, null));
+                    var untried = batch.Skip(index).ToList();
+                    await _queue.ReleaseAsync(untried, TimeSpan.Zero, null, CancellationToken.None).ConfigureAwait(false);
+                    return summary.Add(new(0, 0, 0, untried.Count, null));
                 }
 
                 if (session is null || !session.IsConnected)
@@ -80,18 +80,18 @@ public sealed class Dispatcher
                     }
                     catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
                     {
-                        return summary.Add(await ReleaseAfterConnectFailureAsync(rest, ex).ConfigureAwait(false));
+                        return summary.Add(await ReleaseAfterConnectFailureAsync(batch.Skip(index).ToList(), ex).ConfigureAwait(false));
                     }
                 }
 
                 var outcome = await SendOneAsync(session, batch[index], cancellationToken).ConfigureAwait(false);
+                summary = summary.Add(outcome);
                 if (outcome.PausedBecause is not null)
                 {
-                    await _queue.ReleaseAsync(rest.Skip(1).ToList(), _options.ConfigurationErrorPause, outcome.PausedBecause, CancellationToken.None).ConfigureAwait(false);
-                    return summary.Add(outcome with { Released = outcome.Released + rest.Count - 1 });
+                    var untried = batch.Skip(index + 1).ToList();
+                    await _queue.ReleaseAsync(untried, _options.ConfigurationErrorPause, outcome.PausedBecause, CancellationToken.None).ConfigureAwait(false);
+                    return summary.Add(new(0, 0, 0, untried.Count, null));
                 }
-
-                summary = summary.Add(outcome);
             }
 
             return summary;
@@ -118,18 +118,14 @@ public sealed class Dispatcher
 
     private async Task<DispatchSummary> SendOneAsync(IMailSession session, ClaimedMessage mail, CancellationToken cancellationToken)
     {
+        DeliveryResult result;
         try
         {
-            DeliveryResult result;
             var outgoing = await _factory.BuildAsync(mail, cancellationToken).ConfigureAwait(false);
             await using (outgoing.ConfigureAwait(false))
             {
                 result = await session.SendAsync(outgoing, cancellationToken).ConfigureAwait(false);
             }
-
-            await _queue.MarkSentAsync(mail, result, CancellationToken.None).ConfigureAwait(false);
-            Log.Sent(_logger, mail.Id, result.SmtpCode, result.Reply);
-            return new DispatchSummary(1, 0, 0, 0, null);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -140,6 +136,12 @@ public sealed class Dispatcher
         {
             return await RecordFailureAsync(mail, FailureClassifier.Classify(ex)).ConfigureAwait(false);
         }
+
+        // Outside the catch: if this write fails (database gone), the mail must not be recorded
+        // as a failure. It stays leased and is sent again when the lease expires (at least once).
+        await _queue.MarkSentAsync(mail, result, CancellationToken.None).ConfigureAwait(false);
+        Log.Sent(_logger, mail.Id, result.SmtpCode, result.Reply);
+        return new DispatchSummary(1, 0, 0, 0, null);
     }
 
     private async Task<DispatchSummary> RecordFailureAsync(ClaimedMessage mail, SendFailure failure)

@@ -33,8 +33,8 @@ public static class FailureClassifier
             SmtpProtocolException or ServiceNotConnectedException or IOException or SocketException or SmtpConnectException or TimeoutException
                 => new(FailureKind.Transient, null, Describe(exception), true, []),
             OperationCanceledException => new(FailureKind.Transient, null, "timed out waiting for the server", true, []),
-            FormatException or ParseException or InvalidOperationException when exception is not ObjectDisposedException
-                => new(FailureKind.Permanent, null, $"the mail cannot be built: {exception.Message}", false, []),
+            // MimeKit's parsers: a stored address or raw text that cannot become a message.
+            FormatException or ParseException => new(FailureKind.Permanent, null, $"the mail cannot be built: {exception.Message}", false, []),
             _ => new(FailureKind.Transient, null, Describe(exception), true, []),
         };
     }

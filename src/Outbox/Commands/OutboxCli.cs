@@ -18,8 +18,8 @@ public static class OutboxCli
             StatusCommand.Create(context),
             ListCommand.Create(context),
             ShowCommand.Create(context),
-            RetryCommand.Create(context),
-            CancelCommand.Create(context),
+            MailActionCommand.Retry(context),
+            MailActionCommand.Cancel(context),
         };
         var invocation = new InvocationConfiguration { Output = output, Error = error };
         return await root.Parse(args).InvokeAsync(invocation, cancellationToken).ConfigureAwait(false);
