@@ -12,7 +12,10 @@ create schema if not exists outbox;
 --   draft -> queued -> sending -> sent
 --                             \-> queued (retry later, due_at = next try)
 --                             \-> failed (permanent error, or out of attempts)
---   draft | queued -> cancelled
+--                             \-> unconfirmed (the reply to the message data was lost, or the
+--                                  worker died while sending: the server may have the mail;
+--                                  with LostReplyPolicy Hold it waits here for an operator)
+--   draft | queued | unconfirmed -> cancelled
 create table if not exists outbox.outbox_message (
     id               bigint generated always as identity primary key,
     status           text        not null default 'draft',
@@ -34,6 +37,7 @@ create table if not exists outbox.outbox_message (
     -- expiry while 'sending' (a crashed worker's claim becomes claimable again then).
     due_at           timestamptz,
     lease_owner      text,
+    taken_over_from  text,                             -- the worker whose expired lease this claim took over
     attempt_count    integer     not null default 0,
     last_attempt_at  timestamptz,
     sent_at          timestamptz,
@@ -41,7 +45,7 @@ create table if not exists outbox.outbox_message (
     smtp_reply       text,                             -- last SMTP reply text, e.g. "2.0.0 Ok: queued as 4F2A1"
     last_error       text,
     constraint outbox_message_status_ck
-        check (status in ('draft', 'queued', 'sending', 'sent', 'failed', 'cancelled')),
+        check (status in ('draft', 'queued', 'sending', 'sent', 'unconfirmed', 'failed', 'cancelled')),
     constraint outbox_message_kind_ck check (kind in ('mime', 'raw')),
     constraint outbox_message_priority_ck check (priority between 1 and 5),
     constraint outbox_message_idempotency_key_uq unique (idempotency_key)
@@ -108,7 +112,7 @@ create table if not exists outbox.outbox_attempt (
     smtp_code     integer,
     smtp_reply    text,
     error         text,
-    constraint outbox_attempt_outcome_ck check (outcome in ('sent', 'retry', 'failed'))
+    constraint outbox_attempt_outcome_ck check (outcome in ('sent', 'retry', 'unconfirmed', 'failed'))
 );
 
 create index if not exists outbox_attempt_message_ix on outbox.outbox_attempt (message_id);

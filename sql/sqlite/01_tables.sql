@@ -14,7 +14,7 @@ pragma journal_mode = wal;
 create table if not exists outbox_message (
     id               integer primary key,
     status           text    not null default 'draft'
-        check (status in ('draft', 'queued', 'sending', 'sent', 'failed', 'cancelled')),
+        check (status in ('draft', 'queued', 'sending', 'sent', 'unconfirmed', 'failed', 'cancelled')),
     kind             text    not null default 'mime' check (kind in ('mime', 'raw')),
     sender           text    not null,
     reply_to         text,
@@ -29,6 +29,7 @@ create table if not exists outbox_message (
     queued_at        text,
     due_at           text,
     lease_owner      text,
+    taken_over_from  text,
     attempt_count    integer not null default 0,
     last_attempt_at  text,
     sent_at          text,
@@ -81,7 +82,7 @@ create table if not exists outbox_attempt (
     attempt_no    integer not null,
     attempted_at  text    not null default (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
     worker        text    not null,
-    outcome       text    not null check (outcome in ('sent', 'retry', 'failed')),
+    outcome       text    not null check (outcome in ('sent', 'retry', 'unconfirmed', 'failed')),
     smtp_code     integer,
     smtp_reply    text,
     error         text

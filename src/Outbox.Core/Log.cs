@@ -21,6 +21,9 @@ internal static partial class Log
     [LoggerMessage(Level = LogLevel.Warning, Message = "Mail {Id} failed after {Attempts} attempt(s): {Reason}")]
     public static partial void Failed(ILogger logger, long id, int attempts, string reason);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Mail {Id} is unconfirmed and held for an operator: {Reason}")]
+    public static partial void Unconfirmed(ILogger logger, long id, string reason);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Mail {Id} will be retried in {Delay}: {Reason}")]
     public static partial void Retrying(ILogger logger, long id, TimeSpan delay, string reason);
 }

@@ -68,7 +68,7 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
     public Task MarkRetryAsync(ClaimedMessage message, SendFailure failure, TimeSpan delay, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(failure);
-        return RecordAsync(message, "retry", _sql.MarkRetry,
+        return RecordAsync(message, failure.Kind == FailureKind.ReplyLost ? "unconfirmed" : "retry", _sql.MarkRetry,
             new { Code = failure.SmtpCode, Reply = failure.SmtpCode is null ? null : failure.Reason, Error = failure.Reason, DelaySeconds = delay.TotalSeconds },
             failure.Rejections, accepted: false, cancellationToken);
     }
@@ -79,6 +79,32 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
         return RecordAsync(message, "failed", _sql.MarkFailed,
             new { Code = failure.SmtpCode, Reply = failure.SmtpCode is null ? null : failure.Reason, Error = failure.Reason },
             failure.Rejections, accepted: false, cancellationToken);
+    }
+
+    public Task MarkUnconfirmedAsync(ClaimedMessage message, SendFailure failure, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(failure);
+        return RecordAsync(message, "unconfirmed", _sql.MarkUnconfirmed,
+            new { Code = (int?)null, Reply = (string?)null, Error = failure.Reason }, [], accepted: false, cancellationToken);
+    }
+
+    public async Task RecordTakeOverAsync(ClaimedMessage message, bool hold, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var error = $"worker {message.TakenOverFrom} stopped while sending (its lease expired): the server may have accepted the mail";
+        await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await connection.ExecuteAsync(new CommandDefinition(_sql.InsertAttempt,
+            new { message.Id, AttemptNo = message.AttemptCount - 1, Worker = message.TakenOverFrom, Outcome = "unconfirmed", Code = (int?)null, Reply = (string?)null, Error = error },
+            transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        if (hold)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(_sql.MarkUnconfirmed,
+                new { message.Id, Worker = _worker, Code = (int?)null, Reply = (string?)null, Error = error },
+                transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public async Task ReleaseAsync(IReadOnlyList<ClaimedMessage> messages, TimeSpan delay, string? reason, CancellationToken cancellationToken)
@@ -238,6 +264,14 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
             $"""
             update {d.Table("outbox_message")}
                set status = 'failed', due_at = null, lease_owner = null,
+                   smtp_code = @Code, smtp_reply = @Reply, last_error = @Error
+             where {Mine}
+            """;
+
+        public string MarkUnconfirmed { get; } =
+            $"""
+            update {d.Table("outbox_message")}
+               set status = 'unconfirmed', due_at = null, lease_owner = null,
                    smtp_code = @Code, smtp_reply = @Reply, last_error = @Error
              where {Mine}
             """;

@@ -63,7 +63,7 @@ public sealed class CliTests(PostgresServer postgres) : IDisposable
 
         var cancelAgain = await RunAsync("cancel", id, "--config", config);
         Assert.Equal(1, cancelAgain.Code);
-        Assert.Equal($"outbox: ID: mail {id} is cancelled; only a mail that is draft or queued can be cancelled. Nothing was changed", cancelAgain.Error.Trim());
+        Assert.Equal($"outbox: ID: mail {id} is cancelled; only a mail that is draft or queued or unconfirmed can be cancelled. Nothing was changed", cancelAgain.Error.Trim());
 
         Assert.Equal((0, $"mail {id} queued"), Trimmed(await RunAsync("retry", id, "--config", config)));
         Assert.Equal("sent 1, retry later 0, failed 0, not tried 0", (await RunAsync("run", "--once", "--config", config)).Out.Trim());

@@ -52,7 +52,8 @@ public sealed class ConcurrencyTests(PostgresServer postgres)
 
         Assert.Equal(1, summary.Sent);
         await outbox.AssertStatusAsync(id, "sent");
-        Assert.Equal("survivor", await outbox.ScalarAsync<string>("select worker from outbox.outbox_attempt where message_id = @id", new { id }));
+        var attempts = await outbox.QueryAsync<(string Worker, string Outcome)>("select worker, outcome from outbox.outbox_attempt where message_id = @id order by id", new { id });
+        Assert.Equal([("crashed-worker", "unconfirmed"), ("survivor", "sent")], attempts);
 
         // The crashed worker's late write-back must not overwrite the outcome.
         await crashed.MarkFailedAsync(claimed[0], new SendFailure(FailureKind.Permanent, 550, "late", false, []), Ct);

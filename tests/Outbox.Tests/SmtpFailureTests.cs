@@ -264,14 +264,20 @@ public sealed class SmtpFailureTests
     public async Task Connection_dropped_in_the_middle_of_data_is_retried_later()
     {
         await using var outbox = await TestOutbox.SqliteAsync();
-        await using var server = DroppingSmtpServer.Start();
-        var id = await EnqueueAsync(outbox);
-        var options = new Core.Sending.SmtpOptions
+        await using var server = ScriptedSmtpServer.Start(step => step.Phase == "mid-data" ? SmtpFault.Drop : null);
+        long id;
+        await using (var connection = await outbox.OpenAsync())
         {
-            Host = "127.0.0.1", Port = server.Port, Security = Core.Sending.SmtpSecurity.None, AllowInsecure = true, Timeout = TimeSpan.FromSeconds(5),
-        };
+            // Larger than the socket buffers, so the drop comes while the worker is still writing.
+            id = await Storage.OutboxClient.For(connection).EnqueueAsync(connection, null, new Core.Messages.MailRequest
+            {
+                Sender = "app@example.com",
+                To = ["to@example.com"],
+                Attachments = [new Core.Messages.MailAttachment { FileName = "big.bin", Content = new PatternStream(8 * 1024 * 1024) }],
+            }, Ct);
+        }
 
-        var summary = await outbox.SmtpDispatcher(options, TestOutbox.FastRetries(o => o.RetryBaseDelay = o.RetryMaxDelay = TimeSpan.FromHours(1))).DispatchDueAsync(Ct);
+        var summary = await outbox.SmtpDispatcher(server.Options(), TestOutbox.FastRetries(o => o.RetryBaseDelay = o.RetryMaxDelay = TimeSpan.FromHours(1))).DispatchDueAsync(Ct);
 
         Assert.Equal(1, summary.Retried);
         await outbox.AssertStatusAsync(id, "queued");

@@ -6,6 +6,16 @@ public sealed record DispatchSummary(int Sent, int Retried, int Failed, int Rele
 {
     public static DispatchSummary Empty { get; } = new(0, 0, 0, 0, null);
 
+    /// <summary>Mails stopped in 'unconfirmed' for an operator (LostReplyPolicy Hold).</summary>
+    public int Unconfirmed { get; init; }
+
+    /// <summary>With <see cref="PausedBecause"/>: how long the mails handed back wait.</summary>
+    public TimeSpan Pause { get; init; }
+
     public DispatchSummary Add(DispatchSummary other) =>
-        new(Sent + other.Sent, Retried + other.Retried, Failed + other.Failed, Released + other.Released, other.PausedBecause ?? PausedBecause);
+        new(Sent + other.Sent, Retried + other.Retried, Failed + other.Failed, Released + other.Released, other.PausedBecause ?? PausedBecause)
+        {
+            Unconfirmed = Unconfirmed + other.Unconfirmed,
+            Pause = other.PausedBecause is null ? Pause : other.Pause,
+        };
 }

@@ -84,12 +84,12 @@ public sealed class Dispatcher
                     }
                 }
 
-                var outcome = await SendOneAsync(session, batch[index], cancellationToken).ConfigureAwait(false);
+                var outcome = await TakeOverOrSendAsync(session, batch[index], cancellationToken).ConfigureAwait(false);
                 summary = summary.Add(outcome);
                 if (outcome.PausedBecause is not null)
                 {
                     var untried = batch.Skip(index + 1).ToList();
-                    await _queue.ReleaseAsync(untried, _options.ConfigurationErrorPause, outcome.PausedBecause, CancellationToken.None).ConfigureAwait(false);
+                    await _queue.ReleaseAsync(untried, outcome.Pause, outcome.PausedBecause, CancellationToken.None).ConfigureAwait(false);
                     return summary.Add(new(0, 0, 0, untried.Count, null));
                 }
             }
@@ -113,7 +113,23 @@ public sealed class Dispatcher
         var pause = failure.Kind == FailureKind.Configuration ? _options.ConfigurationErrorPause : _options.RetryBaseDelay;
         Log.CannotConnect(_logger, failure.Reason, rest.Count, pause);
         await _queue.ReleaseAsync(rest, pause, failure.Reason, CancellationToken.None).ConfigureAwait(false);
-        return new DispatchSummary(0, 0, 0, rest.Count, failure.Reason);
+        return new DispatchSummary(0, 0, 0, rest.Count, failure.Reason) { Pause = pause };
+    }
+
+    // A mail taken over from a worker that died while sending it may already be at the server.
+    private async Task<DispatchSummary> TakeOverOrSendAsync(IMailSession session, ClaimedMessage mail, CancellationToken cancellationToken)
+    {
+        if (mail.TakenOverFrom is not null)
+        {
+            var hold = _transport.LostReplyPolicy == LostReplyPolicy.Hold;
+            await _queue.RecordTakeOverAsync(mail, hold, CancellationToken.None).ConfigureAwait(false);
+            if (hold)
+            {
+                return new DispatchSummary(0, 0, 0, 0, null) { Unconfirmed = 1 };
+            }
+        }
+
+        return await SendOneAsync(session, mail, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<DispatchSummary> SendOneAsync(IMailSession session, ClaimedMessage mail, CancellationToken cancellationToken)
@@ -150,7 +166,21 @@ public sealed class Dispatcher
         {
             Log.CannotSend(_logger, mail.Id, failure.Reason);
             await _queue.ReleaseAsync([mail], _options.ConfigurationErrorPause, failure.Reason, CancellationToken.None).ConfigureAwait(false);
-            return new DispatchSummary(0, 0, 0, 1, failure.Reason);
+            return new DispatchSummary(0, 0, 0, 1, failure.Reason) { Pause = _options.ConfigurationErrorPause };
+        }
+
+        if (failure.Kind == FailureKind.ServerUnavailable)
+        {
+            Log.CannotSend(_logger, mail.Id, failure.Reason);
+            await _queue.ReleaseAsync([mail], _options.RetryBaseDelay, failure.Reason, CancellationToken.None).ConfigureAwait(false);
+            return new DispatchSummary(0, 0, 0, 1, failure.Reason) { Pause = _options.RetryBaseDelay };
+        }
+
+        if (failure.Kind == FailureKind.ReplyLost && _transport.LostReplyPolicy == LostReplyPolicy.Hold)
+        {
+            Log.Unconfirmed(_logger, mail.Id, failure.Reason);
+            await _queue.MarkUnconfirmedAsync(mail, failure, CancellationToken.None).ConfigureAwait(false);
+            return new DispatchSummary(0, 0, 0, 0, null) { Unconfirmed = 1 };
         }
 
         if (failure.Kind == FailureKind.Permanent || _retry.IsLastAttempt(mail.AttemptCount))

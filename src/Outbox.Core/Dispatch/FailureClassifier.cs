@@ -21,12 +21,16 @@ public static class FailureClassifier
         return exception switch
         {
             TransportConfigurationException => new(FailureKind.Configuration, null, exception.Message, true, []),
+            ReplyLostException => new(FailureKind.ReplyLost, null, exception.Message, true, []),
+            MessageTooLargeException => new(FailureKind.Permanent, null, exception.Message, false, []),
             AllRecipientsRejectedException all => new(
                 all.Rejections.Any(r => r.SmtpCode < 500) ? FailureKind.Transient : FailureKind.Permanent,
                 all.Rejections.Count > 0 ? all.Rejections[0].SmtpCode : null, all.Message, false, all.Rejections),
             SmtpCommandException { StatusCode: (SmtpStatusCode)AuthenticationRequired } command => new(
                 FailureKind.Configuration, AuthenticationRequired,
                 $"the server requires authentication ({AuthenticationRequired} {command.Message}). Set Outbox:Smtp:UserName and the password", false, []),
+            SmtpCommandException { StatusCode: SmtpStatusCode.ServiceNotAvailable } command => new(
+                FailureKind.ServerUnavailable, 421, $"421 {command.Message}", true, []),
             SmtpCommandException command => new(
                 (int)command.StatusCode >= 500 ? FailureKind.Permanent : FailureKind.Transient,
                 (int)command.StatusCode, $"{(int)command.StatusCode} {command.Message}", false, []),

@@ -8,6 +8,18 @@ public enum FailureKind
     /// <summary>Will never succeed (5xx, unbuildable mail): the mail fails at once.</summary>
     Permanent,
 
+    /// <summary>
+    /// The server refuses service for now (421): not this mail's fault, so it and the rest of
+    /// the batch wait without being charged an attempt.
+    /// </summary>
+    ServerUnavailable,
+
+    /// <summary>
+    /// The message data was sent but the server's reply never came (connection lost or timed
+    /// out after the final dot): the server may have accepted it. Handled by LostReplyPolicy.
+    /// </summary>
+    ReplyLost,
+
     /// <summary>The worker is misconfigured (TLS, login): no mail is charged an attempt; dispatch pauses.</summary>
     Configuration,
 }

@@ -19,6 +19,15 @@ public interface IDispatchStore
 
     Task MarkRetryAsync(ClaimedMessage message, SendFailure failure, TimeSpan delay, CancellationToken cancellationToken);
 
+    /// <summary>Stops a mail whose fate is unknown in status 'unconfirmed', for an operator.</summary>
+    Task MarkUnconfirmedAsync(ClaimedMessage message, SendFailure failure, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Records the lost attempt of the worker whose lease this claim took over; with hold, the
+    /// mail stops in 'unconfirmed' instead of being sent again.
+    /// </summary>
+    Task RecordTakeOverAsync(ClaimedMessage message, bool hold, CancellationToken cancellationToken);
+
     Task MarkFailedAsync(ClaimedMessage message, SendFailure failure, CancellationToken cancellationToken);
 
     /// <summary>Hands mails back untried (no attempt charged), due again after delay.</summary>

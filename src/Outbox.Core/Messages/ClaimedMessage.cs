@@ -25,6 +25,12 @@ public sealed class ClaimedMessage
     /// <summary>Attempts so far, this one included.</summary>
     public int AttemptCount { get; init; }
 
+    /// <summary>
+    /// Set when this claim took the mail over from a worker whose lease expired while it was
+    /// sending: that worker's attempt may have reached the server.
+    /// </summary>
+    public string? TakenOverFrom { get; init; }
+
     public IReadOnlyList<ClaimedRecipient> Recipients { get; set; } = [];
 
     public IReadOnlyList<ClaimedAttachment> Attachments { get; set; } = [];

@@ -3,6 +3,9 @@ namespace Outbox.Core.Sending;
 /// <summary>Where mail goes: an SMTP server or a pickup directory.</summary>
 public interface IMailTransport
 {
+    /// <summary>What to do when a mail's fate is unknown (lost reply, worker died while sending).</summary>
+    LostReplyPolicy LostReplyPolicy { get; }
+
     /// <summary>
     /// Opens a session (connect, TLS, AUTH for SMTP). Throws
     /// <see cref="TransportConfigurationException"/> for errors no retry can fix.

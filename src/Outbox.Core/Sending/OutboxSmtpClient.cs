@@ -4,19 +4,43 @@ using MimeKit;
 namespace Outbox.Core.Sending;
 
 /// <summary>
-/// MailKit's client, changed in one way: a refused recipient is recorded instead of aborting the
-/// whole mail, so the others still receive it and the refusal is kept per recipient.
+/// MailKit's client, changed in three ways: a refused recipient is recorded instead of aborting
+/// the whole mail (the others still receive it); the measured size of each message is kept, so
+/// a lost reply can be told from a connection lost mid-data; and a message larger than the
+/// server's SIZE limit is refused before any of it is sent.
 /// </summary>
 internal sealed class OutboxSmtpClient : SmtpClient
 {
     private readonly List<RecipientRejection> _rejected = [];
 
-    /// <summary>Recipients refused during the last send.</summary>
+    /// <summary>The size of the message being sent, once MailKit has measured it; -1 before.</summary>
+    public long MessageSize { get; private set; } = -1;
+
+    /// <summary>Forgets the previous message's size and refusals.</summary>
+    public void BeginMessage()
+    {
+        MessageSize = -1;
+        _rejected.Clear();
+    }
+
+    /// <summary>Recipients refused during the current send.</summary>
     public IReadOnlyList<RecipientRejection> TakeRejected()
     {
         var rejected = _rejected.ToList();
         _rejected.Clear();
         return rejected;
+    }
+
+    protected override async Task<long> GetSizeAsync(FormatOptions options, MimeMessage message, CancellationToken cancellationToken)
+    {
+        var size = await base.GetSizeAsync(options, message, cancellationToken).ConfigureAwait(false);
+        MessageSize = size;
+        if (MaxSize > 0 && size > MaxSize)
+        {
+            throw new MessageTooLargeException(size, MaxSize);
+        }
+
+        return size;
     }
 
     protected override void OnRecipientNotAccepted(MimeMessage message, MailboxAddress mailbox, SmtpResponse response)

@@ -18,6 +18,9 @@ public sealed class PickupDirectoryTransport : IMailTransport
         _directory = Path.GetFullPath(directory);
     }
 
+    /// <summary>Writing a file again does no harm: a file half written is never renamed to .eml.</summary>
+    public LostReplyPolicy LostReplyPolicy => LostReplyPolicy.Resend;
+
     public Task<IMailSession> OpenAsync(CancellationToken cancellationToken)
     {
         try

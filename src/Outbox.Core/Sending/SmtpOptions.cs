@@ -38,6 +38,12 @@ public sealed class SmtpOptions
     /// <summary>How long one SMTP command may wait for the server.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// When a mail's data reached this server but its reply was lost (or the worker died while
+    /// sending): Resend (at least once, the default) or Hold for an operator (at most once).
+    /// </summary>
+    public LostReplyPolicy LostReplyPolicy { get; set; } = LostReplyPolicy.Resend;
+
     /// <summary>The name sent with EHLO; the machine's name when empty.</summary>
     public string? LocalDomain { get; set; }
 }

@@ -1,3 +1,6 @@
+using System.Net.Sockets;
+using MailKit;
+using MailKit.Net.Smtp;
 using MimeKit;
 using Outbox.Core.Messages;
 
@@ -18,9 +21,20 @@ internal sealed class SmtpSession : IMailSession
     public async Task<DeliveryResult> SendAsync(OutgoingMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
-        _client.TakeRejected();
-        var reply = await _client.SendAsync(FormatOptions.Default, message.Message, message.Sender, message.Recipients, cancellationToken).ConfigureAwait(false);
-        return new DeliveryResult(250, reply, _client.TakeRejected());
+        _client.BeginMessage();
+        // Passing a progress makes MailKit measure the message first; the bytes it reports tell
+        // whether the whole message had been written when the connection failed.
+        var progress = new DataProgress();
+        try
+        {
+            var reply = await _client.SendAsync(FormatOptions.Default, message.Message, message.Sender, message.Recipients, cancellationToken, progress).ConfigureAwait(false);
+            return new DeliveryResult(250, reply, _client.TakeRejected());
+        }
+        catch (Exception ex) when (IsConnectionLoss(ex, cancellationToken) && _client.MessageSize > 0 && progress.Transferred >= _client.MessageSize)
+        {
+            throw new ReplyLostException(
+                $"the connection failed after the whole message was sent, before the server's reply ({ex.Message}): the server may have accepted it", ex);
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -33,7 +47,7 @@ internal sealed class SmtpSession : IMailSession
                 await _client.DisconnectAsync(quit: true, quitTimeout.Token).ConfigureAwait(false);
             }
         }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException or MailKit.ProtocolException or MailKit.CommandException)
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or ProtocolException or CommandException)
         {
             // The mails are recorded already; a QUIT that fails changes nothing.
         }
@@ -41,5 +55,21 @@ internal sealed class SmtpSession : IMailSession
         {
             _client.Dispose();
         }
+    }
+
+    private static bool IsConnectionLoss(Exception ex, CancellationToken cancellationToken) => ex switch
+    {
+        OperationCanceledException => !cancellationToken.IsCancellationRequested,
+        IOException or SocketException or TimeoutException or SmtpProtocolException or ServiceNotConnectedException => true,
+        _ => false,
+    };
+
+    private sealed class DataProgress : ITransferProgress
+    {
+        public long Transferred { get; private set; }
+
+        public void Report(long bytesTransferred, long totalSize) => Transferred = bytesTransferred;
+
+        public void Report(long bytesTransferred) => Transferred = bytesTransferred;
     }
 }

@@ -20,6 +20,8 @@ public sealed class SmtpTransport : IMailTransport
         _logger = logger;
     }
 
+    public LostReplyPolicy LostReplyPolicy => _options.LostReplyPolicy;
+
     public async Task<IMailSession> OpenAsync(CancellationToken cancellationToken)
     {
         var validator = new CertificateValidator(_options.Host, CertificateValidator.LoadCaFile(_options.CaFile), _options.CertificatePins);

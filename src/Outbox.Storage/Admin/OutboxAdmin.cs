@@ -29,7 +29,7 @@ public sealed class OutboxAdmin
         var errors = await connection.QueryAsync<RecentError>(new CommandDefinition(
             $"""
             select id, status, {D.AsIsoText("last_attempt_at")} as LastAttemptAt, last_error as LastError
-              from {Messages} where last_error is not null and status in ('queued', 'failed')
+              from {Messages} where last_error is not null and status in ('queued', 'unconfirmed', 'failed')
              order by last_attempt_at desc limit 5
             """, cancellationToken: cancellationToken)).ConfigureAwait(false);
         return new QueueStatus { Counts = counts, OldestQueuedSeconds = oldest, RecentErrors = errors.ToList() };
@@ -85,15 +85,15 @@ public sealed class OutboxAdmin
         return new MessageDetails { Message = message, Recipients = recipients.ToList(), Attachments = attachments.ToList(), Attempts = attempts.ToList() };
     }
 
-    /// <summary>Queues a failed, cancelled or waiting mail for sending now, with a fresh count of attempts.</summary>
+    /// <summary>Queues a failed, unconfirmed, cancelled or waiting mail for sending now, with a fresh count of attempts.</summary>
     public Task RetryAsync(long id, CancellationToken cancellationToken) =>
-        ChangeAsync(id, ["failed", "cancelled", "queued"],
+        ChangeAsync(id, ["failed", "unconfirmed", "cancelled", "queued"],
             $"update {Messages} set status = 'queued', due_at = {D.Now}, attempt_count = 0, queued_at = coalesce(queued_at, {D.Now}) where id = @Id and status = @Status",
             "retry", cancellationToken);
 
-    /// <summary>Cancels a mail that has not been sent yet.</summary>
+    /// <summary>Cancels a mail that has not been sent yet (or whose sending is unconfirmed: leave it be).</summary>
     public Task CancelAsync(long id, CancellationToken cancellationToken) =>
-        ChangeAsync(id, ["draft", "queued"],
+        ChangeAsync(id, ["draft", "queued", "unconfirmed"],
             $"update {Messages} set status = 'cancelled', due_at = null where id = @Id and status = @Status",
             "cancel", cancellationToken);
 

@@ -22,11 +22,12 @@ public sealed class PostgreSqlDialect : SqlDialect
                for update skip locked)
         update outbox.outbox_message m
            set status = 'sending', lease_owner = @Worker, due_at = now() + make_interval(secs => @LeaseSeconds),
+               taken_over_from = case when m.status = 'sending' then m.lease_owner end,
                attempt_count = m.attempt_count + 1, last_attempt_at = now()
           from due
          where m.id = due.id
         returning m.id, m.kind, m.sender, m.reply_to as ReplyTo, m.subject, m.text_body as TextBody, m.html_body as HtmlBody,
-                  m.priority, m.mime_message_id as MimeMessageId, m.attempt_count as AttemptCount
+                  m.priority, m.mime_message_id as MimeMessageId, m.attempt_count as AttemptCount, m.taken_over_from as TakenOverFrom
         """;
 
     public override string Table(string name) => "outbox." + name;

@@ -18,13 +18,14 @@ public sealed class SqliteDialect : SqlDialect
     public override string ClaimStatement => $"""
         update outbox_message
            set status = 'sending', lease_owner = @Worker, due_at = {NowPlusSeconds("@LeaseSeconds")},
+               taken_over_from = case when status = 'sending' then lease_owner end,
                attempt_count = attempt_count + 1, last_attempt_at = {IsoNow}
          where id in (select id from outbox_message
                        where status in ('queued', 'sending') and due_at <= {IsoNow}
                        order by due_at
                        limit @BatchSize)
         returning id, kind, sender, reply_to as ReplyTo, subject, text_body as TextBody, html_body as HtmlBody,
-                  priority, mime_message_id as MimeMessageId, attempt_count as AttemptCount
+                  priority, mime_message_id as MimeMessageId, attempt_count as AttemptCount, taken_over_from as TakenOverFrom
         """;
 
     public override string Table(string name) => name;

@@ -28,7 +28,8 @@ public static class RunCommand
             {
                 var dispatcher = OutboxRuntime.CreateDispatcher(options, database, loggers);
                 var summary = await dispatcher.DispatchDueAsync(cancellationToken).ConfigureAwait(false);
-                await context.Out.WriteLineAsync($"sent {summary.Sent}, retry later {summary.Retried}, failed {summary.Failed}, not tried {summary.Released}").ConfigureAwait(false);
+                var unconfirmed = summary.Unconfirmed > 0 ? $", held unconfirmed {summary.Unconfirmed}" : string.Empty;
+                await context.Out.WriteLineAsync($"sent {summary.Sent}, retry later {summary.Retried}, failed {summary.Failed}, not tried {summary.Released}{unconfirmed}").ConfigureAwait(false);
                 if (summary.PausedBecause is not null)
                 {
                     await context.Error.WriteLineAsync($"outbox: {summary.PausedBecause}").ConfigureAwait(false);

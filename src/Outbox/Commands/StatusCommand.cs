@@ -7,7 +7,7 @@ namespace Outbox.Commands;
 /// <summary>`outbox status`: counts per status, the age of the oldest waiting mail, recent errors.</summary>
 public static class StatusCommand
 {
-    private static readonly string[] Statuses = ["draft", "queued", "sending", "sent", "failed", "cancelled"];
+    private static readonly string[] Statuses = ["draft", "queued", "sending", "sent", "unconfirmed", "failed", "cancelled"];
 
     public static Command Create(CliContext context)
     {

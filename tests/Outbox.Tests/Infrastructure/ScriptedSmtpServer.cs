@@ -1,0 +1,227 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Outbox.Tests.Infrastructure;
+
+/// <summary>Where a scripted fault strikes: "connect" (before the greeting), "EHLO", "MAIL", "RCPT", "DATA", "mid-data", "dot" (after the whole message, before its reply).</summary>
+public sealed record SmtpStep(string Phase, int Connection, int Message);
+
+/// <summary>What the scripted server does at a step instead of its normal reply.</summary>
+public abstract record SmtpFault
+{
+    public static SmtpFault Reply(string line) => new ReplyFault(line);
+
+    public static SmtpFault Drop { get; } = new DropFault();
+
+    public static SmtpFault Silence { get; } = new SilenceFault();
+
+    public static SmtpFault Delay(TimeSpan delay) => new DelayFault(delay);
+
+    internal sealed record ReplyFault(string Line) : SmtpFault;
+
+    internal sealed record DropFault : SmtpFault;
+
+    internal sealed record SilenceFault : SmtpFault;
+
+    internal sealed record DelayFault(TimeSpan Duration) : SmtpFault;
+}
+
+/// <summary>A complete message the server read; Acknowledged is false when a fault replaced its 250.</summary>
+public sealed record ScriptedMail(string From, IReadOnlyList<string> To, string Data, bool Acknowledged);
+
+/// <summary>
+/// A fault-injecting SMTP server for tests (plaintext; TLS faults are tested against the real
+/// SmtpServer package). Each phase of each session can be scripted to answer a given reply, to
+/// stay silent, to wait, or to drop the connection.
+/// </summary>
+public sealed class ScriptedSmtpServer : IAsyncDisposable
+{
+    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Func<SmtpStep, SmtpFault?> _script;
+    private readonly long? _sizeLimit;
+    private readonly Task _accepting;
+    private readonly ConcurrentBag<Task> _sessions = [];
+    private int _connections;
+    private int _messages = -1;
+
+    private ScriptedSmtpServer(Func<SmtpStep, SmtpFault?> script, long? sizeLimit)
+    {
+        _script = script;
+        _sizeLimit = sizeLimit;
+        _listener.Start();
+        _accepting = AcceptAsync();
+    }
+
+    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+    public ConcurrentQueue<ScriptedMail> Received { get; } = new();
+
+    /// <summary>Every command line the server read, for asserting what was (not) sent.</summary>
+    public ConcurrentQueue<string> Commands { get; } = new();
+
+    public int Connections => _connections;
+
+    public static ScriptedSmtpServer Start(Func<SmtpStep, SmtpFault?>? script = null, long? sizeLimit = null) => new(script ?? (_ => null), sizeLimit);
+
+    /// <summary>Options for the worker: plaintext on loopback, as a test server needs.</summary>
+    public Core.Sending.SmtpOptions Options(Action<Core.Sending.SmtpOptions>? change = null)
+    {
+        var options = new Core.Sending.SmtpOptions
+        {
+            Host = "127.0.0.1",
+            Port = Port,
+            Security = Core.Sending.SmtpSecurity.None,
+            AllowInsecure = true,
+            Timeout = TimeSpan.FromSeconds(3),
+        };
+        change?.Invoke(options);
+        return options;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        _listener.Stop();
+        try
+        {
+            await _accepting;
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
+        {
+        }
+
+        await Task.WhenAll(_sessions).WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { }, TaskScheduler.Default);
+        _stop.Dispose();
+    }
+
+    private async Task AcceptAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            var client = await _listener.AcceptTcpClientAsync(_stop.Token);
+            _sessions.Add(Task.Run(() => SessionAsync(client, Interlocked.Increment(ref _connections) - 1)));
+        }
+    }
+
+    private async Task SessionAsync(TcpClient client, int connection)
+    {
+        using var owned = client;
+        try
+        {
+            await using var stream = client.GetStream();
+            using var reader = new StreamReader(stream, Encoding.Latin1);
+            await using var writer = new StreamWriter(stream, Encoding.Latin1) { NewLine = "\r\n", AutoFlush = true };
+            if (!await StepAsync(writer, new SmtpStep("connect", connection, -1), "220 scripted.test ESMTP"))
+            {
+                return;
+            }
+
+            string? from = null;
+            var to = new List<string>();
+            var message = -1;
+            while (await reader.ReadLineAsync(_stop.Token) is { } line)
+            {
+                Commands.Enqueue(line);
+                var verb = line.Split(' ', 2)[0].ToUpperInvariant();
+                var proceed = verb switch
+                {
+                    "EHLO" => await StepAsync(writer, new SmtpStep("EHLO", connection, message),
+                        _sizeLimit is { } limit ? $"250-scripted.test\r\n250-SIZE {limit}\r\n250 8BITMIME" : "250-scripted.test\r\n250 8BITMIME"),
+                    "MAIL" => await StepAsync(writer, new SmtpStep("MAIL", connection, message = Interlocked.Increment(ref _messages)), "250 2.1.0 Ok"),
+                    "RCPT" => await StepAsync(writer, new SmtpStep("RCPT", connection, message), "250 2.1.5 Ok"),
+                    "DATA" => await StepAsync(writer, new SmtpStep("DATA", connection, message), "354 End data with <CR><LF>.<CR><LF>"),
+                    "RSET" => await StepAsync(writer, new SmtpStep("RSET", connection, message), "250 2.0.0 Ok"),
+                    "QUIT" => await QuitAsync(writer),
+                    _ => await StepAsync(writer, new SmtpStep(verb, connection, message), "250 Ok"),
+                };
+                if (!proceed)
+                {
+                    return;
+                }
+
+                if (verb == "MAIL")
+                {
+                    from = Between(line, '<', '>');
+                    to.Clear();
+                }
+                else if (verb == "RCPT")
+                {
+                    to.Add(Between(line, '<', '>'));
+                }
+                else if (verb == "DATA" && !await ReceiveDataAsync(reader, writer, connection, message, from ?? string.Empty, to))
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or SocketException or ObjectDisposedException)
+        {
+        }
+    }
+
+    private async Task<bool> ReceiveDataAsync(StreamReader reader, StreamWriter writer, int connection, int message, string from, List<string> to)
+    {
+        var data = new StringBuilder();
+        var first = true;
+        while (await reader.ReadLineAsync(_stop.Token) is { } line)
+        {
+            if (line == ".")
+            {
+                var acknowledged = await StepAsync(writer, new SmtpStep("dot", connection, message), $"250 2.0.0 Ok: queued as S{message:D5}");
+                Received.Enqueue(new ScriptedMail(from, to.ToList(), data.ToString(), acknowledged));
+                return acknowledged;
+            }
+
+            data.Append(line.StartsWith("..", StringComparison.Ordinal) ? line[1..] : line).Append("\r\n");
+            if (first)
+            {
+                first = false;
+                if (_script(new SmtpStep("mid-data", connection, message)) is SmtpFault.DropFault)
+                {
+                    return false;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    // Returns false when the session must end (dropped or silenced).
+    private async Task<bool> StepAsync(StreamWriter writer, SmtpStep step, string normalReply)
+    {
+        switch (_script(step))
+        {
+            case null:
+                await writer.WriteLineAsync(normalReply);
+                return true;
+            case SmtpFault.ReplyFault reply:
+                await writer.WriteLineAsync(reply.Line);
+                return !reply.Line.StartsWith("421", StringComparison.Ordinal);
+            case SmtpFault.DelayFault delay:
+                await Task.Delay(delay.Duration, _stop.Token);
+                await writer.WriteLineAsync(normalReply);
+                return true;
+            case SmtpFault.SilenceFault:
+                await Task.Delay(Timeout.Infinite, _stop.Token);
+                return false;
+            default:
+                return false;
+        }
+    }
+
+    private static async Task<bool> QuitAsync(StreamWriter writer)
+    {
+        await writer.WriteLineAsync("221 2.0.0 Bye");
+        return false;
+    }
+
+    private static string Between(string line, char open, char close)
+    {
+        var start = line.IndexOf(open, StringComparison.Ordinal) + 1;
+        var end = line.IndexOf(close, start);
+        return start > 0 && end > start ? line[start..end] : string.Empty;
+    }
+}
