@@ -1,0 +1,147 @@
+using Dapper;
+using MimeKit;
+using Outbox.Core.Messages;
+using Outbox.Core.Sending;
+using Outbox.Storage;
+using Outbox.Tests.Infrastructure;
+
+namespace Outbox.Tests;
+
+/// <summary>What happens when SMTP itself cannot say whether a mail arrived, and other server faults.</summary>
+public sealed class DeliveryGuaranteeTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static async Task<long> EnqueueAsync(TestOutbox outbox, string subject = "test", string? body = "body")
+    {
+        await using var connection = await outbox.OpenAsync();
+        return await OutboxClient.For(connection).EnqueueAsync(connection, null, new MailRequest
+        {
+            Sender = "app@example.com",
+            To = ["to@example.com"],
+            Subject = subject,
+            TextBody = body,
+        }, Ct);
+    }
+
+    private static Core.Dispatch.DispatchOptions SlowRetries() =>
+        TestOutbox.FastRetries(o => o.RetryBaseDelay = o.RetryMaxDelay = TimeSpan.FromHours(1));
+
+    [Fact]
+    public async Task Reply_lost_after_the_data_is_resent_by_default_with_the_same_message_id()
+    {
+        await using var outbox = await TestOutbox.SqliteAsync();
+        await using var server = ScriptedSmtpServer.Start(step => step is { Phase: "dot", Message: 0 } ? SmtpFault.Drop : null);
+        var id = await EnqueueAsync(outbox);
+        var dispatcher = outbox.SmtpDispatcher(server.Options(), SlowRetries());
+
+        var first = await dispatcher.DispatchDueAsync(Ct);
+        Assert.Equal(1, first.Retried);
+        await outbox.AssertStatusAsync(id, "queued");
+        var attempt = (await outbox.QueryAsync<(string Outcome, string Error)>("select outcome, error from outbox_attempt where message_id = @id", new { id })).Single();
+        Assert.Equal("unconfirmed", attempt.Outcome);
+        Assert.Contains("may have accepted it", attempt.Error, StringComparison.Ordinal);
+
+        await outbox.MakeDueAsync(id);
+        Assert.Equal(1, (await dispatcher.DispatchDueAsync(Ct)).Sent);
+        var copies = server.Received.Select(m => MimeMessage.Load(new MemoryStream(System.Text.Encoding.Latin1.GetBytes(m.Data)), Ct).MessageId).ToList();
+        Assert.Equal(2, copies.Count);
+        Assert.Single(copies.Distinct());
+    }
+
+    [Fact]
+    public async Task Server_silent_after_the_data_holds_the_mail_as_unconfirmed_when_the_policy_is_hold()
+    {
+        await using var outbox = await TestOutbox.SqliteAsync();
+        await using var server = ScriptedSmtpServer.Start(step => step is { Phase: "dot", Message: 0 } ? SmtpFault.Silence : null);
+        var held = await EnqueueAsync(outbox, "held");
+        var next = await EnqueueAsync(outbox, "next");
+        var options = server.Options(o => { o.LostReplyPolicy = LostReplyPolicy.Hold; o.Timeout = TimeSpan.FromSeconds(1); });
+
+        var summary = await outbox.SmtpDispatcher(options, SlowRetries()).DispatchDueAsync(Ct);
+
+        Assert.Equal(1, summary.Unconfirmed);
+        Assert.Equal(1, summary.Sent);
+        await outbox.AssertStatusAsync(held, "unconfirmed");
+        await outbox.AssertStatusAsync(next, "sent");
+        Assert.Equal(0, (await outbox.SmtpDispatcher(options).DispatchDueAsync(Ct)).Sent);
+
+        // The operator decides: send it again.
+        await new Storage.Admin.OutboxAdmin(outbox.Database).RetryAsync(held, Ct);
+        Assert.Equal(1, (await outbox.SmtpDispatcher(options).DispatchDueAsync(Ct)).Sent);
+        await outbox.AssertStatusAsync(held, "sent");
+    }
+
+    [Fact]
+    public async Task Mail_taken_over_from_a_dead_worker_is_held_when_the_policy_is_hold()
+    {
+        await using var outbox = await TestOutbox.SqliteAsync();
+        await using var server = ScriptedSmtpServer.Start();
+        var id = await EnqueueAsync(outbox);
+        await new OutboxStore(outbox.Database, "dead-worker").ClaimAsync(10, TimeSpan.FromMilliseconds(10), Ct);
+        await Task.Delay(100, Ct);
+
+        var summary = await outbox.SmtpDispatcher(server.Options(o => o.LostReplyPolicy = LostReplyPolicy.Hold), worker: "new-worker").DispatchDueAsync(Ct);
+
+        Assert.Equal(1, summary.Unconfirmed);
+        Assert.Empty(server.Received);
+        await outbox.AssertStatusAsync(id, "unconfirmed");
+        var attempt = (await outbox.QueryAsync<(string Worker, string Outcome)>("select worker, outcome from outbox_attempt where message_id = @id", new { id })).Single();
+        Assert.Equal(("dead-worker", "unconfirmed"), attempt);
+    }
+
+    [Fact]
+    public async Task Reply_421_to_mail_from_hands_the_batch_back_without_charging_attempts()
+    {
+        await using var outbox = await TestOutbox.SqliteAsync();
+        await using var server = ScriptedSmtpServer.Start(step => step.Phase == "MAIL" ? SmtpFault.Reply("421 4.3.2 Service shutting down") : null);
+        var ids = new[] { await EnqueueAsync(outbox), await EnqueueAsync(outbox), await EnqueueAsync(outbox) };
+
+        var summary = await outbox.SmtpDispatcher(server.Options(), TestOutbox.FastRetries(o => o.RetryBaseDelay = TimeSpan.FromMinutes(1))).DispatchDueAsync(Ct);
+
+        Assert.Equal(3, summary.Released);
+        Assert.StartsWith("421", summary.PausedBecause, StringComparison.Ordinal);
+        Assert.Equal(1, server.Connections);
+        foreach (var id in ids)
+        {
+            await outbox.AssertStatusAsync(id, "queued");
+        }
+
+        Assert.Equal(0L, await outbox.ScalarAsync<long>("select sum(attempt_count) from outbox_message"));
+    }
+
+    [Fact]
+    public async Task Greeting_421_and_a_server_that_never_greets_charge_no_attempt()
+    {
+        await using var outbox = await TestOutbox.SqliteAsync();
+        await using var refusing = ScriptedSmtpServer.Start(step => step.Phase == "connect" ? SmtpFault.Reply("421 4.7.0 Too many connections") : null);
+        await using var silent = ScriptedSmtpServer.Start(step => step.Phase == "connect" ? SmtpFault.Silence : null);
+        var id = await EnqueueAsync(outbox);
+
+        var refused = await outbox.SmtpDispatcher(refusing.Options()).DispatchDueAsync(Ct);
+        await outbox.MakeDueAsync(id);
+        var timedOut = await outbox.SmtpDispatcher(silent.Options(o => o.Timeout = TimeSpan.FromSeconds(1))).DispatchDueAsync(Ct);
+
+        Assert.Contains("421", refused.PausedBecause, StringComparison.Ordinal);
+        Assert.Contains("did not answer within", timedOut.PausedBecause, StringComparison.Ordinal);
+        await outbox.AssertStatusAsync(id, "queued");
+        Assert.Equal(0L, await outbox.ScalarAsync<long>("select attempt_count from outbox_message where id = @id", new { id }));
+    }
+
+    [Fact]
+    public async Task Message_larger_than_the_servers_size_limit_fails_before_any_data_is_sent()
+    {
+        await using var outbox = await TestOutbox.SqliteAsync();
+        await using var server = ScriptedSmtpServer.Start(sizeLimit: 2000);
+        var big = await EnqueueAsync(outbox, "big", new string('x', 5000));
+        var small = await EnqueueAsync(outbox, "small", "fits");
+
+        var summary = await outbox.SmtpDispatcher(server.Options()).DispatchDueAsync(Ct);
+
+        Assert.Equal((1, 1), (summary.Sent, summary.Failed));
+        await outbox.AssertStatusAsync(big, "failed");
+        Assert.Contains("the server accepts at most 2,000 (its SIZE limit)", await outbox.ScalarAsync<string>("select last_error from outbox_message where id = @id", new { id = big }), StringComparison.Ordinal);
+        Assert.Equal(1, server.Commands.Count(c => c.StartsWith("MAIL", StringComparison.Ordinal)));
+        await outbox.AssertStatusAsync(small, "sent");
+    }
+}
