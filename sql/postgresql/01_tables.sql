@@ -116,3 +116,16 @@ create table if not exists outbox.outbox_attempt (
 );
 
 create index if not exists outbox_attempt_message_ix on outbox.outbox_attempt (message_id);
+
+-- Limits checked at enqueue, by outbox_mail and by OutboxClient alike. Change them with UPDATE;
+-- re-running this script keeps the values a DBA set.
+create table if not exists outbox.outbox_setting (
+    name         text primary key,
+    value        text not null,
+    description  text
+);
+
+insert into outbox.outbox_setting (name, value, description) values
+    ('max_message_bytes', '0', 'Largest mail accepted at enqueue: bodies plus attachments, before encoding. 0 means no limit.'),
+    ('blocked_extensions', 'exe,dll,vbs,js', 'Attachment file name extensions refused at enqueue, comma-separated (the defaults of SQL Server Database Mail).')
+on conflict (name) do nothing;

@@ -67,13 +67,30 @@ returns setof text language sql immutable as $$
     where btrim(part) <> ''
 $$;
 
+-- An attachment's name: one line, no folders (a path is cut to its last part, as mail programs
+-- would), and not of a blocked type (outbox_setting 'blocked_extensions').
+create or replace function outbox.check_file_name(param text, value text)
+returns text language plpgsql as $$
+declare
+    v_name    text := nullif(regexp_replace(btrim(coalesce(value, '')), '^.*[/\\]', ''), '');
+    v_blocked text;
+begin
+    perform outbox.check_header(param, value);
+    select s.value into v_blocked from outbox.outbox_setting s where s.name = 'blocked_extensions';
+    if v_name is not null and lower(substring(v_name from '\.([^.]*)$')) = any (
+        select lower(btrim(e, ' .')) from regexp_split_to_table(coalesce(v_blocked, ''), ',') e where btrim(e) <> '') then
+        perform outbox.raise_invalid(param, format('attachments named *.%s are refused (%s)', lower(substring(v_name from '\.([^.]*)$')), v_name),
+            'The blocked types are listed in outbox.outbox_setting, name ''blocked_extensions''.');
+    end if;
+    return v_name;
+end $$;
+
 create or replace function outbox.new_message(
     p_kind text, p_sender text, p_subject text, p_text_body text, p_html_body text,
     p_replyto text, p_priority integer, p_send_after timestamptz, p_idempotency_key text)
 returns bigint language plpgsql as $$
 declare
     v_sender   text;
-    v_existing bigint;
     v_id       bigint;
 begin
     if p_sender is null or btrim(p_sender) = '' then
@@ -88,15 +105,10 @@ begin
         perform outbox.raise_invalid('priority', format('must be between 1 (highest) and 5 (lowest), got %s', coalesce(p_priority::text, 'null')),
             'Leave it out for the default, 3.');
     end if;
-    if p_idempotency_key is not null then
-        perform outbox.check_header('idempotency_key', p_idempotency_key);
-        select id into v_existing from outbox.outbox_message where idempotency_key = p_idempotency_key;
-        if found then
-            perform outbox.raise_invalid('idempotency_key', format('"%s" was already used by mail %s', p_idempotency_key, v_existing),
-                'Each mail needs its own key; look the earlier mail up by that key.');
-        end if;
-    end if;
+    perform outbox.check_header('idempotency_key', p_idempotency_key);
 
+    -- A key seen before returns the mail it made: enqueuing again is harmless. Two callers
+    -- racing with one key wait on the unique index; the loser gets the winner's mail.
     insert into outbox.outbox_message
         (kind, sender, reply_to, subject, text_body, html_body, priority, send_after,
          idempotency_key, mime_message_id)
@@ -104,7 +116,11 @@ begin
         (p_kind, v_sender, btrim(p_replyto), p_subject, p_text_body, p_html_body, p_priority, p_send_after,
          p_idempotency_key,
          '<' || gen_random_uuid() || '@' || split_part(coalesce((regexp_match(v_sender, '<([^<>]*)>$'))[1], v_sender), '@', 2) || '>')
+    on conflict (idempotency_key) do nothing
     returning id into v_id;
+    if v_id is null then
+        select id into v_id from outbox.outbox_message where idempotency_key = p_idempotency_key;
+    end if;
     return v_id;
 end $$;
 
@@ -120,20 +136,19 @@ begin
 end $$;
 
 -- Locks the draft and checks it is of the expected kind, naming the call to use otherwise.
+-- Returns false for a mail that is no longer a draft but has an idempotency key: the caller
+-- is replaying a builder block that already ran, and every call becomes a no-op.
 create or replace function outbox.lock_draft(p_id bigint, p_kind text)
-returns void language plpgsql as $$
+returns boolean language plpgsql as $$
 declare
     v_status text;
     v_kind   text;
+    v_key    text;
 begin
-    select status, kind into v_status, v_kind from outbox.outbox_message where id = p_id for update;
+    select status, kind, idempotency_key into v_status, v_kind, v_key from outbox.outbox_message where id = p_id for update;
     if not found then
         perform outbox.raise_invalid('mail_id', format('no mail with id %s', coalesce(p_id::text, 'null')),
             'Use the id returned by create_mail or open_mail.');
-    end if;
-    if v_status <> 'draft' then
-        perform outbox.raise_invalid('mail_id', format('mail %s is %s; only a draft can be changed', p_id, v_status),
-            'Create a new mail.');
     end if;
     if v_kind <> p_kind then
         perform outbox.raise_invalid('mail_id',
@@ -141,14 +156,40 @@ begin
                         else format('mail %s was opened by open_mail; use rcpt / write_data / close_mail', p_id) end,
             'Keep to one way of building a mail.');
     end if;
+    if v_status <> 'draft' then
+        if v_key is not null then
+            return false;
+        end if;
+        perform outbox.raise_invalid('mail_id', format('mail %s is %s; only a draft can be changed', p_id, v_status),
+            'Create a new mail.');
+    end if;
+    return true;
 end $$;
 
+-- Makes a complete mail visible to the worker, after checking its size against
+-- outbox_setting 'max_message_bytes' (bodies and attachments before encoding; 0: no limit).
 create or replace function outbox.queue(p_id bigint)
-returns void language sql as $$
+returns void language plpgsql as $$
+declare
+    v_limit bigint;
+    v_size  bigint;
+begin
+    select s.value::bigint into v_limit from outbox.outbox_setting s where s.name = 'max_message_bytes';
+    if coalesce(v_limit, 0) > 0 then
+        select coalesce(octet_length(m.text_body), 0) + coalesce(octet_length(m.html_body), 0)
+             + coalesce((select sum(octet_length(a.content)) from outbox.outbox_attachment a where a.message_id = p_id), 0)
+             + coalesce((select sum(octet_length(r.content)) from outbox.outbox_raw_part r where r.message_id = p_id), 0)
+          into v_size
+          from outbox.outbox_message m where m.id = p_id;
+        if v_size > v_limit then
+            perform outbox.raise_invalid('message', format('mail %s is %s bytes, more than the %s bytes allowed', p_id, v_size, v_limit),
+                'The limit is outbox.outbox_setting, name ''max_message_bytes''; send large files as links.');
+        end if;
+    end if;
     update outbox.outbox_message
        set status = 'queued', queued_at = now(), due_at = greatest(now(), coalesce(send_after, now()))
-     where id = p_id
-$$;
+     where id = p_id;
+end $$;
 
 create or replace function outbox.require_recipient(p_id bigint, p_hint text)
 returns void language plpgsql as $$
@@ -185,10 +226,9 @@ begin
         if p_attachment is null then
             perform outbox.raise_invalid('attachment', 'is required', 'Pass the attachment content, or call outbox_mail.send.');
         end if;
-        perform outbox.check_header('att_filename', p_att_filename);
         perform outbox.check_header('att_mime_type', p_att_mime_type);
         insert into outbox.outbox_attachment (message_id, file_name, mime_type, is_inline, content)
-        values (v_id, p_att_filename, coalesce(p_att_mime_type, 'application/octet-stream'), coalesce(p_att_inline, true), p_attachment);
+        values (v_id, outbox.check_file_name('att_filename', p_att_filename), coalesce(p_att_mime_type, 'application/octet-stream'), coalesce(p_att_inline, true), p_attachment);
     end if;
     perform outbox.queue(v_id);
     return v_id;
@@ -278,7 +318,9 @@ create or replace function outbox_mail.add_recipient(
     kind      text default 'to')
 returns void language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 begin
-    perform outbox.lock_draft(mail_id, 'mime');
+    if not outbox.lock_draft(mail_id, 'mime') then
+        return;
+    end if;
     if coalesce(kind, '') not in ('to', 'cc', 'bcc') then
         perform outbox.raise_invalid('kind', format('must be to, cc or bcc, got "%s"', kind), 'Leave it out for to.');
     end if;
@@ -293,7 +335,9 @@ create or replace function outbox_mail.set_body(
     html_body text default null)
 returns void language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 begin
-    perform outbox.lock_draft(mail_id, 'mime');
+    if not outbox.lock_draft(mail_id, 'mime') then
+        return;
+    end if;
     update outbox.outbox_message m set text_body = set_body.text_body, html_body = set_body.html_body
      where m.id = mail_id;
 end $$;
@@ -309,20 +353,23 @@ create or replace function outbox_mail.add_attachment(
     inline     boolean default false)
 returns bigint language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
-    v_id bigint;
+    v_id   bigint;
+    v_name text;
 begin
-    perform outbox.lock_draft(mail_id, 'mime');
+    if not outbox.lock_draft(mail_id, 'mime') then
+        return null;
+    end if;
     if content is null then
         perform outbox.raise_invalid('content', 'is required', 'Pass the attachment bytes; an empty file is ''''::bytea.');
     end if;
-    perform outbox.check_header('filename', filename);
+    v_name := outbox.check_file_name('filename', filename);
     perform outbox.check_header('mime_type', mime_type);
     perform outbox.check_header('content_id', content_id);
     if coalesce(mime_type, '') !~ '^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+(\s*;.*)?$' then
         perform outbox.raise_invalid('mime_type', format('"%s" is not a MIME type', mime_type), 'Write it as type/subtype, e.g. application/pdf.');
     end if;
     insert into outbox.outbox_attachment (message_id, file_name, mime_type, content_id, is_inline, content)
-    values (mail_id, filename, mime_type, nullif(btrim(content_id, ' <>'), ''),
+    values (mail_id, v_name, mime_type, nullif(btrim(content_id, ' <>'), ''),
             coalesce(inline, false) or content_id is not null, content)
     returning id into v_id;
     return v_id;
@@ -331,7 +378,9 @@ end $$;
 create or replace function outbox_mail.enqueue(mail_id bigint)
 returns void language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 begin
-    perform outbox.lock_draft(mail_id, 'mime');
+    if not outbox.lock_draft(mail_id, 'mime') then
+        return;
+    end if;
     perform outbox.require_recipient(mail_id, 'Add one with outbox_mail.add_recipient before enqueue.');
     perform outbox.queue(mail_id);
 end $$;
@@ -354,7 +403,9 @@ $$;
 create or replace function outbox_mail.rcpt(mail_id bigint, recipient text)
 returns void language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 begin
-    perform outbox.lock_draft(mail_id, 'raw');
+    if not outbox.lock_draft(mail_id, 'raw') then
+        return;
+    end if;
     if coalesce(btrim(recipient), '') = '' then
         perform outbox.raise_invalid('recipient', 'is required', 'Pass one address per rcpt call.');
     end if;
@@ -365,7 +416,9 @@ end $$;
 create or replace function outbox_mail.write_raw_data(mail_id bigint, data bytea)
 returns void language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 begin
-    perform outbox.lock_draft(mail_id, 'raw');
+    if not outbox.lock_draft(mail_id, 'raw') then
+        return;
+    end if;
     if data is not null and length(data) > 0 then
         insert into outbox.outbox_raw_part (message_id, part_no, content)
         select mail_id, coalesce(max(p.part_no), 0) + 1, data
@@ -381,7 +434,9 @@ $$;
 create or replace function outbox_mail.close_mail(mail_id bigint)
 returns void language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 begin
-    perform outbox.lock_draft(mail_id, 'raw');
+    if not outbox.lock_draft(mail_id, 'raw') then
+        return;
+    end if;
     perform outbox.require_recipient(mail_id, 'Call outbox_mail.rcpt at least once before close_mail.');
     if not exists (select 1 from outbox.outbox_raw_part p where p.message_id = mail_id) then
         perform outbox.raise_invalid('data', format('mail %s has no text', mail_id),

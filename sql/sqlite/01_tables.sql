@@ -89,3 +89,14 @@ create table if not exists outbox_attempt (
 );
 
 create index if not exists outbox_attempt_message_ix on outbox_attempt (message_id);
+
+-- Limits checked at enqueue by OutboxClient (see the PostgreSQL script). Change them with UPDATE.
+create table if not exists outbox_setting (
+    name         text primary key,
+    value        text not null,
+    description  text
+);
+
+insert or ignore into outbox_setting (name, value, description) values
+    ('max_message_bytes', '0', 'Largest mail accepted at enqueue: bodies plus attachments, before encoding. 0 means no limit.'),
+    ('blocked_extensions', 'exe,dll,vbs,js', 'Attachment file name extensions refused at enqueue, comma-separated (the defaults of SQL Server Database Mail).');

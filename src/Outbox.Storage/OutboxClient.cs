@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Text;
 using Dapper;
 using Outbox.Core.Messages;
 using Outbox.Core.Validation;
@@ -35,7 +36,9 @@ public sealed class OutboxClient
 
     /// <summary>
     /// Writes the mail and returns its id. With a null transaction the client uses one of its
-    /// own, so a half-written mail is never visible to the worker.
+    /// own. The mail is written as a draft and queued last, so a half-written mail is never sent
+    /// even if the caller commits after an error. A known idempotency key returns the mail it
+    /// made instead of a second one.
     /// </summary>
     public async Task<long> EnqueueAsync(DbConnection connection, DbTransaction? transaction, MailRequest request, CancellationToken cancellationToken = default)
     {
@@ -54,26 +57,72 @@ public sealed class OutboxClient
 
     private async Task<long> WriteAsync(DbConnection connection, DbTransaction transaction, MailRequest request, CancellationToken cancellationToken)
     {
-        var message = _dialect.Table("outbox_message");
-        if (request.IdempotencyKey is not null)
+        var limits = await EnqueueLimits.ReadAsync(connection, transaction, _dialect, cancellationToken).ConfigureAwait(false);
+        var attachments = new List<(MailAttachment Attachment, string? Name, long Length)>();
+        try
         {
-            var existing = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
-                $"select id from {message} where idempotency_key = @Key", new { Key = request.IdempotencyKey }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-            if (existing is not null)
+            foreach (var attachment in request.Attachments)
             {
-                throw new MailValidationException("idempotency_key", $"\"{request.IdempotencyKey}\" was already used by mail {existing}",
-                    "Each mail needs its own key; look the earlier mail up by that key");
+                var (content, length) = await SeekableAsync(attachment.Content, cancellationToken).ConfigureAwait(false);
+                attachments.Add((Copy(attachment, content), limits.CheckFileName("filename", attachment.FileName), length));
+            }
+
+            limits.CheckSize(Encoding.UTF8.GetByteCount(request.TextBody ?? string.Empty)
+                + Encoding.UTF8.GetByteCount(request.HtmlBody ?? string.Empty)
+                + attachments.Sum(a => a.Length));
+
+            var id = await InsertMessageAsync(connection, transaction, request, cancellationToken).ConfigureAwait(false);
+            if (id is not { } newId)
+            {
+                return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+                    $"select id from {_dialect.Table("outbox_message")} where idempotency_key = @Key",
+                    new { Key = request.IdempotencyKey }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            }
+
+            var recipients = request.To.Select(a => ("to", a)).Concat(request.Cc.Select(a => ("cc", a))).Concat(request.Bcc.Select(a => ("bcc", a)));
+            foreach (var (kind, address) in recipients)
+            {
+                await connection.ExecuteAsync(new CommandDefinition(
+                    $"insert into {_dialect.Table("outbox_recipient")} (message_id, kind, address) values (@Id, @Kind, @Address)",
+                    new { Id = newId, Kind = kind, Address = address.Trim() },
+                    transaction,
+                    cancellationToken: cancellationToken)).ConfigureAwait(false);
+            }
+
+            foreach (var (attachment, name, length) in attachments)
+            {
+                var named = new MailAttachment { FileName = name, Content = attachment.Content, MimeType = attachment.MimeType, ContentId = attachment.ContentId, Inline = attachment.Inline };
+                await _dialect.InsertAttachmentAsync(connection, transaction, newId, named, length, cancellationToken).ConfigureAwait(false);
+            }
+
+            await connection.ExecuteAsync(new CommandDefinition(
+                $"""
+                update {_dialect.Table("outbox_message")}
+                   set status = 'queued', queued_at = {_dialect.Now},
+                       due_at = case when send_after > {_dialect.Now} then send_after else {_dialect.Now} end
+                 where id = @Id
+                """,
+                new { Id = newId }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            return newId;
+        }
+        finally
+        {
+            // Only the spools made here; the caller's own streams stay open.
+            foreach (var (attachment, _, _) in attachments.Where(a => !request.Attachments.Any(r => ReferenceEquals(r.Content, a.Attachment.Content))))
+            {
+                await attachment.Content.DisposeAsync().ConfigureAwait(false);
             }
         }
+    }
 
-        var sendAfter = request.SendAfter is { } after ? _dialect.TimestampParameter(after) : null;
-        var id = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+    // Returns null when the idempotency key is taken: the caller gets the existing mail.
+    private async Task<long?> InsertMessageAsync(DbConnection connection, DbTransaction transaction, MailRequest request, CancellationToken cancellationToken) =>
+        await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
             $"""
-            insert into {message}
-                (status, kind, sender, reply_to, subject, text_body, html_body, priority, send_after, idempotency_key,
-                 mime_message_id, queued_at, due_at)
-            values ('queued', 'mime', @Sender, @ReplyTo, @Subject, @TextBody, @HtmlBody, @Priority, @SendAfter, @IdempotencyKey,
-                 @MimeMessageId, {_dialect.Now}, case when @SendAfter > {_dialect.Now} then @SendAfter else {_dialect.Now} end)
+            insert into {_dialect.Table("outbox_message")}
+                (status, kind, sender, reply_to, subject, text_body, html_body, priority, send_after, idempotency_key, mime_message_id)
+            values ('draft', 'mime', @Sender, @ReplyTo, @Subject, @TextBody, @HtmlBody, @Priority, @SendAfter, @IdempotencyKey, @MimeMessageId)
+            on conflict (idempotency_key) do nothing
             returning id
             """,
             new
@@ -84,56 +133,35 @@ public sealed class OutboxClient
                 request.TextBody,
                 request.HtmlBody,
                 request.Priority,
-                SendAfter = sendAfter,
+                SendAfter = request.SendAfter is { } after ? _dialect.TimestampParameter(after) : null,
                 request.IdempotencyKey,
                 MimeMessageId = NewMessageId(request.Sender),
             },
             transaction,
             cancellationToken: cancellationToken)).ConfigureAwait(false);
 
-        var recipients = request.To.Select(a => ("to", a)).Concat(request.Cc.Select(a => ("cc", a))).Concat(request.Bcc.Select(a => ("bcc", a)));
-        foreach (var (kind, address) in recipients)
-        {
-            await connection.ExecuteAsync(new CommandDefinition(
-                $"insert into {_dialect.Table("outbox_recipient")} (message_id, kind, address) values (@Id, @Kind, @Address)",
-                new { Id = id, Kind = kind, Address = address.Trim() },
-                transaction,
-                cancellationToken: cancellationToken)).ConfigureAwait(false);
-        }
-
-        foreach (var attachment in request.Attachments)
-        {
-            await InsertAttachmentAsync(connection, transaction, id, attachment, cancellationToken).ConfigureAwait(false);
-        }
-
-        return id;
-    }
-
-    private async Task InsertAttachmentAsync(DbConnection connection, DbTransaction transaction, long id, MailAttachment attachment, CancellationToken cancellationToken)
+    // The database needs each length before the bytes: a forward-only stream is spooled to disk.
+    private static async Task<(Stream Content, long Length)> SeekableAsync(Stream content, CancellationToken cancellationToken)
     {
-        if (attachment.Content.CanSeek)
+        if (content.CanSeek)
         {
-            await _dialect.InsertAttachmentAsync(connection, transaction, id, attachment, attachment.Content.Length - attachment.Content.Position, cancellationToken).ConfigureAwait(false);
-            return;
+            return (content, content.Length - content.Position);
         }
 
-        // The database needs the length before the bytes: spool a forward-only stream to disk first.
         var spool = new FileStream(Path.GetTempFileName(), FileMode.Open, FileAccess.ReadWrite, FileShare.None, 81920, FileOptions.DeleteOnClose | FileOptions.Asynchronous);
-        await using (spool.ConfigureAwait(false))
-        {
-            await attachment.Content.CopyToAsync(spool, cancellationToken).ConfigureAwait(false);
-            spool.Position = 0;
-            var spooled = new MailAttachment
-            {
-                FileName = attachment.FileName,
-                Content = spool,
-                MimeType = attachment.MimeType,
-                ContentId = attachment.ContentId,
-                Inline = attachment.Inline,
-            };
-            await _dialect.InsertAttachmentAsync(connection, transaction, id, spooled, spool.Length, cancellationToken).ConfigureAwait(false);
-        }
+        await content.CopyToAsync(spool, cancellationToken).ConfigureAwait(false);
+        spool.Position = 0;
+        return (spool, spool.Length);
     }
+
+    private static MailAttachment Copy(MailAttachment attachment, Stream content) => new()
+    {
+        FileName = attachment.FileName,
+        Content = content,
+        MimeType = attachment.MimeType,
+        ContentId = attachment.ContentId,
+        Inline = attachment.Inline,
+    };
 
     private static string NewMessageId(string sender)
     {

@@ -109,17 +109,6 @@ public sealed class ValidationTests(PostgresServer postgres)
     }
 
     [Fact]
-    public async Task Idempotency_key_is_refused_the_second_time()
-    {
-        await using var outbox = await TestOutbox.PostgresAsync(postgres);
-        await outbox.ExecuteAsync("select outbox_mail.create_mail('app@example.com', idempotency_key => 'order-42')");
-
-        var again = await Assert.ThrowsAsync<PostgresException>(() => outbox.ExecuteAsync("select outbox_mail.create_mail('app@example.com', idempotency_key => 'order-42')"));
-
-        Assert.StartsWith("idempotency_key:", again.MessageText, StringComparison.Ordinal);
-    }
-
-    [Fact]
     public async Task Sender_role_can_only_call_outbox_mail_and_reader_role_cannot_write()
     {
         await using var outbox = await TestOutbox.PostgresAsync(postgres);
