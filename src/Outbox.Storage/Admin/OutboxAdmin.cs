@@ -97,6 +97,34 @@ public sealed class OutboxAdmin
             $"update {Messages} set status = 'cancelled', due_at = null where id = @Id and status = @Status",
             "cancel", cancellationToken);
 
+    /// <summary>
+    /// Deletes sent, failed and cancelled mails created before now minus olderThan, with their
+    /// recipients, attachments and attempts, in batches of batchSize rows: each batch is its own
+    /// short transaction, so the purge never holds long locks. Returns how many mails went.
+    /// </summary>
+    public async Task<long> PurgeAsync(TimeSpan olderThan, int batchSize, IProgress<long>? progress, CancellationToken cancellationToken)
+    {
+        var sql = $"""
+            delete from {Messages}
+             where id in (select id from {Messages}
+                           where status in ('sent', 'failed', 'cancelled') and created_at < {D.NowPlusSeconds("@Seconds")}
+                           order by id limit @BatchSize)
+            """;
+        long total = 0;
+        await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        while (true)
+        {
+            var deleted = await connection.ExecuteAsync(new CommandDefinition(
+                sql, new { Seconds = -olderThan.TotalSeconds, BatchSize = batchSize }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            total += deleted;
+            progress?.Report(total);
+            if (deleted < batchSize)
+            {
+                return total;
+            }
+        }
+    }
+
     private async Task ChangeAsync(long id, string[] allowed, string update, string verb, CancellationToken cancellationToken)
     {
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);

@@ -20,6 +20,7 @@ public static class OutboxCli
             ShowCommand.Create(context),
             MailActionCommand.Retry(context),
             MailActionCommand.Cancel(context),
+            PurgeCommand.Create(context),
         };
         var invocation = new InvocationConfiguration { Output = output, Error = error };
         return await root.Parse(args).InvokeAsync(invocation, cancellationToken).ConfigureAwait(false);

@@ -19,4 +19,6 @@ public sealed class OutboxOptions
     public PickupOptions Pickup { get; set; } = new();
 
     public DispatchOptions Dispatch { get; set; } = new();
+
+    public RetentionOptions Retention { get; set; } = new();
 }

@@ -41,6 +41,7 @@ public sealed partial class OutboxOptionsValidator : IValidateOptions<OutboxOpti
         }
 
         ValidateDispatch(options.Dispatch, failures);
+        ValidateRetention(options.Retention, failures);
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
@@ -117,6 +118,37 @@ public sealed partial class OutboxOptionsValidator : IValidateOptions<OutboxOpti
         if (dispatch.ConfigurationErrorPause <= TimeSpan.Zero)
         {
             failures.Add("Outbox:Dispatch:ConfigurationErrorPause: must be positive.");
+        }
+    }
+
+    private static void ValidateRetention(RetentionOptions retention, List<string> failures)
+    {
+        if (retention.KeepFor is { } keep && keep <= TimeSpan.Zero)
+        {
+            failures.Add("Outbox:Retention:KeepFor: must be positive, e.g. \"90.00:00:00\" for 90 days (leave it out to keep everything).");
+        }
+
+        if (!IsCron(retention.Schedule))
+        {
+            failures.Add($"Outbox:Retention:Schedule: \"{retention.Schedule}\" is not a Quartz cron expression (seconds minutes hours day-of-month month day-of-week), e.g. \"0 0 3 * * ?\".");
+        }
+
+        if (retention.BatchSize is < 1 or > 100_000)
+        {
+            failures.Add($"Outbox:Retention:BatchSize: {retention.BatchSize} is outside 1..100000.");
+        }
+    }
+
+    private static bool IsCron(string? expression)
+    {
+        try
+        {
+            _ = new Quartz.CronExpression(expression ?? string.Empty);
+            return true;
+        }
+        catch (Exception ex) when (ex is FormatException or ArgumentException)
+        {
+            return false;
         }
     }
 

@@ -31,16 +31,27 @@ public static class WorkerHost
         await using (database.ConfigureAwait(false))
         {
             builder.Services.AddSingleton(services => OutboxRuntime.CreateDispatcher(options, database, services.GetRequiredService<ILoggerFactory>()));
-            builder.Services.AddQuartz(quartz => quartz.ScheduleJob<DispatchJob>(
-                trigger => trigger
-                    .WithIdentity("dispatch-poll", "outbox")
-                    .StartNow()
-                    .WithSchedule(SimpleScheduleBuilder.Create()
-                        .WithInterval(options.Dispatch.PollInterval)
-                        .RepeatForever()
-                        // A pass that ran long is not followed by a burst of missed ones.
-                        .WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount)),
-                job => job.WithIdentity(DispatchJob.Key)));
+            builder.Services.AddSingleton(database);
+            builder.Services.AddSingleton(options);
+            builder.Services.AddQuartz(quartz =>
+            {
+                quartz.ScheduleJob<DispatchJob>(
+                    trigger => trigger
+                        .WithIdentity("dispatch-poll", "outbox")
+                        .StartNow()
+                        .WithSchedule(SimpleScheduleBuilder.Create()
+                            .WithInterval(options.Dispatch.PollInterval)
+                            .RepeatForever()
+                            // A pass that ran long is not followed by a burst of missed ones.
+                            .WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount)),
+                    job => job.WithIdentity(DispatchJob.Key));
+                if (options.Retention.KeepFor is not null)
+                {
+                    quartz.ScheduleJob<PurgeJob>(
+                        trigger => trigger.WithIdentity("purge-schedule", "outbox").WithCronSchedule(options.Retention.Schedule),
+                        job => job.WithIdentity(PurgeJob.Key));
+                }
+            });
             // On stop, Quartz cancels the running pass; the dispatcher hands untried mails back.
             builder.Services.AddQuartzHostedService(quartz => quartz.WaitForJobsToComplete = true);
 

@@ -40,6 +40,9 @@ public sealed class TestOutbox : IAsyncDisposable
         return outbox;
     }
 
+    /// <summary>An outbox in a database the test manages itself (nothing is deleted on dispose).</summary>
+    public static TestOutbox Existing(string provider, string connectionString) => new(provider, connectionString, null);
+
     public static SmtpOptions SmtpFor(TestSmtpServer server, Action<SmtpOptions>? change = null)
     {
         var options = new SmtpOptions

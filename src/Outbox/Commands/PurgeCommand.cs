@@ -1,0 +1,34 @@
+using System.CommandLine;
+using Outbox.Storage.Admin;
+using Outbox.Worker;
+
+namespace Outbox.Commands;
+
+/// <summary>`outbox purge --older-than AGE`: the retention purge, on demand.</summary>
+public static class PurgeCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var olderThan = new Option<TimeSpan>("--older-than") { Description = "Delete sent, failed and cancelled mails created longer ago than this (d.hh:mm:ss, e.g. 30.00:00:00)", Required = true };
+        var batchSize = new Option<int?>("--batch-size") { Description = "Mails deleted per statement (default: Outbox:Retention:BatchSize)" };
+        var command = new Command("purge", "Delete finished mails older than an age, with their recipients, attachments and attempts") { olderThan, batchSize };
+        command.SetAction((parse, cancellationToken) => context.RunAsync(parse, async options =>
+        {
+            var age = parse.GetValue(olderThan);
+            if (age <= TimeSpan.Zero)
+            {
+                throw new Core.Validation.MailValidationException("--older-than", "must be positive", "For example 30.00:00:00 for 30 days");
+            }
+
+            var database = await OutboxDatabases.OpenAsync(options.Database, cancellationToken).ConfigureAwait(false);
+            await using (database.ConfigureAwait(false))
+            {
+                var progress = new Progress<long>(count => context.Error.Write($"\rdeleted {count}…"));
+                var deleted = await new OutboxAdmin(database).PurgeAsync(age, parse.GetValue(batchSize) ?? options.Retention.BatchSize, progress, cancellationToken).ConfigureAwait(false);
+                await context.Out.WriteLineAsync($"deleted {deleted} finished mail(s) created more than {age} ago").ConfigureAwait(false);
+                return 0;
+            }
+        }));
+        return command;
+    }
+}
