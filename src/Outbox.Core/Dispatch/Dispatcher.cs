@@ -54,6 +54,7 @@ public sealed class Dispatcher
     {
         var summary = DispatchSummary.Empty;
         IMailSession? session = null;
+        var lostInARow = 0;
         try
         {
             for (var index = 0; index < batch.Count; index++)
@@ -91,6 +92,18 @@ public sealed class Dispatcher
                     var untried = batch.Skip(index + 1).ToList();
                     await _queue.ReleaseAsync(untried, outcome.Pause, outcome.PausedBecause, CancellationToken.None).ConfigureAwait(false);
                     return summary.Add(new(0, 0, 0, untried.Count, null));
+                }
+
+                // A server that keeps dropping the connection would charge every mail of the
+                // batch an attempt: after two losses in a row the rest waits, uncharged.
+                lostInARow = session.IsConnected ? 0 : lostInARow + 1;
+                if (lostInARow >= 2 && index + 1 < batch.Count)
+                {
+                    var untried = batch.Skip(index + 1).ToList();
+                    const string reason = "the server dropped the connection twice in a row";
+                    Log.CannotConnect(_logger, reason, untried.Count, _options.RetryBaseDelay);
+                    await _queue.ReleaseAsync(untried, _options.RetryBaseDelay, reason, CancellationToken.None).ConfigureAwait(false);
+                    return summary.Add(new(0, 0, 0, untried.Count, reason) { Pause = _options.RetryBaseDelay });
                 }
             }
 

@@ -1,3 +1,5 @@
+using System.Data.Common;
+using Microsoft.Extensions.Logging;
 using Outbox.Core.Dispatch;
 using Quartz;
 
@@ -8,10 +10,24 @@ namespace Outbox.Worker;
 /// one process; other processes are kept apart by the database's claim.
 /// </summary>
 [DisallowConcurrentExecution]
-public sealed class DispatchJob(Dispatcher dispatcher) : IJob
+public sealed partial class DispatchJob(Dispatcher dispatcher, ILogger<DispatchJob> logger) : IJob
 {
     public static readonly JobKey Key = new("dispatch", "outbox");
 
-    public ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken) =>
-        new(dispatcher.DispatchDueAsync(cancellationToken));
+    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await dispatcher.DispatchDueAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (DbException ex)
+        {
+            // The database is away (restart, failover, network): say so in one line and try
+            // again at the next poll. Mails this pass had claimed come back when their lease ends.
+            DatabaseUnavailable(logger, ex.Message);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Cannot reach the outbox database: {Reason}. Trying again at the next poll.")]
+    private static partial void DatabaseUnavailable(ILogger logger, string reason);
 }

@@ -20,6 +20,7 @@ public sealed class PostgresServer : IAsyncLifetime
     private string? _pgCtl;
     private string? _adminConnectionString;
     private string? _unavailable;
+    private string? _startOptions;
 
     public static bool OnCi => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
 
@@ -49,8 +50,8 @@ public sealed class PostgresServer : IAsyncLifetime
         }
 
         await RunAsPostgresAsync(Path.Combine(bin, "initdb"), ["-D", _dataDirectory, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"]);
-        await RunAsPostgresAsync(_pgCtl, ["-D", _dataDirectory, "-w", "-l", Path.Combine(_dataDirectory, "server.log"), "-o",
-            $"-p {port} -k {_dataDirectory} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200", "start"]);
+        _startOptions = $"-p {port} -k {_dataDirectory} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200";
+        await StartAsync();
         _adminConnectionString = $"Host=127.0.0.1;Port={port};Username=postgres;Database=postgres;Pooling=false";
     }
 
@@ -62,6 +63,26 @@ public sealed class PostgresServer : IAsyncLifetime
             Directory.Delete(_dataDirectory, recursive: true);
         }
     }
+
+    /// <summary>A cluster of the test's own, which it may stop and start (never the shared one).</summary>
+    public static async Task<PostgresServer> StartPrivateAsync()
+    {
+        var server = new PostgresServer();
+        if (!string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("OUTBOX_TEST_POSTGRES")))
+        {
+            Assert.Skip("this test stops and starts its own PostgreSQL cluster; it does not run against OUTBOX_TEST_POSTGRES");
+        }
+
+        await server.InitializeAsync();
+        server.RequireAvailable();
+        return server;
+    }
+
+    /// <summary>Stops the cluster the way a crash or restart would: connections break at once.</summary>
+    public Task StopAsync() => RunAsPostgresAsync(_pgCtl!, ["-D", _dataDirectory!, "-m", "fast", "-w", "stop"]);
+
+    public Task StartAsync() =>
+        RunAsPostgresAsync(_pgCtl!, ["-D", _dataDirectory!, "-w", "-l", Path.Combine(_dataDirectory!, "server.log"), "-o", _startOptions!, "start"]);
 
     /// <summary>Skips the test (or fails it on CI) when there is no PostgreSQL.</summary>
     public void RequireAvailable()

@@ -38,7 +38,7 @@ public sealed record ScriptedMail(string From, IReadOnlyList<string> To, string 
 /// </summary>
 public sealed class ScriptedSmtpServer : IAsyncDisposable
 {
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly TcpListener _listener;
     private readonly CancellationTokenSource _stop = new();
     private readonly Func<SmtpStep, SmtpFault?> _script;
     private readonly long? _sizeLimit;
@@ -47,10 +47,13 @@ public sealed class ScriptedSmtpServer : IAsyncDisposable
     private int _connections;
     private int _messages = -1;
 
-    private ScriptedSmtpServer(Func<SmtpStep, SmtpFault?> script, long? sizeLimit)
+    private ScriptedSmtpServer(Func<SmtpStep, SmtpFault?> script, long? sizeLimit, int port)
     {
         _script = script;
         _sizeLimit = sizeLimit;
+        _listener = new TcpListener(IPAddress.Loopback, port);
+        // A server restarted by a test takes its old port back at once.
+        _listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
         _listener.Start();
         _accepting = AcceptAsync();
     }
@@ -64,7 +67,8 @@ public sealed class ScriptedSmtpServer : IAsyncDisposable
 
     public int Connections => _connections;
 
-    public static ScriptedSmtpServer Start(Func<SmtpStep, SmtpFault?>? script = null, long? sizeLimit = null) => new(script ?? (_ => null), sizeLimit);
+    public static ScriptedSmtpServer Start(Func<SmtpStep, SmtpFault?>? script = null, long? sizeLimit = null, int port = 0) =>
+        new(script ?? (_ => null), sizeLimit, port);
 
     /// <summary>Options for the worker: plaintext on loopback, as a test server needs.</summary>
     public Core.Sending.SmtpOptions Options(Action<Core.Sending.SmtpOptions>? change = null)
