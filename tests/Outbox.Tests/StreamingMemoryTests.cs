@@ -7,14 +7,14 @@ using Outbox.Tests.Infrastructure;
 
 namespace Outbox.Tests;
 
-[CollectionDefinition(nameof(StreamingMemoryTests), DisableParallelization = true)]
+[CollectionDefinition(nameof(RunsAlone), DisableParallelization = true)]
 public sealed class RunsAlone;
 
 /// <summary>
 /// The worker streams attachments from the database to the transport: the managed heap does not
 /// grow with the attachment's size. Runs alone, so other tests' allocations do not count.
 /// </summary>
-[Collection(nameof(StreamingMemoryTests))]
+[Collection(nameof(RunsAlone))]
 public sealed class StreamingMemoryTests(PostgresServer postgres)
 {
     private const long AttachmentSize = 64L * 1024 * 1024;

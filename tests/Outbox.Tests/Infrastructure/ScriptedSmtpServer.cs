@@ -62,6 +62,9 @@ public sealed class ScriptedSmtpServer : IAsyncDisposable
 
     public ConcurrentQueue<ScriptedMail> Received { get; } = new();
 
+    /// <summary>Also told of every complete message, for a test that outlives one server instance.</summary>
+    public Action<ScriptedMail>? OnReceived { get; set; }
+
     /// <summary>Every command line the server read, for asserting what was (not) sent.</summary>
     public ConcurrentQueue<string> Commands { get; } = new();
 
@@ -175,7 +178,9 @@ public sealed class ScriptedSmtpServer : IAsyncDisposable
             if (line == ".")
             {
                 var acknowledged = await StepAsync(writer, new SmtpStep("dot", connection, message), $"250 2.0.0 Ok: queued as S{message:D5}");
-                Received.Enqueue(new ScriptedMail(from, to.ToList(), data.ToString(), acknowledged));
+                var mail = new ScriptedMail(from, to.ToList(), data.ToString(), acknowledged);
+                Received.Enqueue(mail);
+                OnReceived?.Invoke(mail);
                 return acknowledged;
             }
 
