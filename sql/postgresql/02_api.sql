@@ -189,6 +189,9 @@ begin
     update outbox.outbox_message
        set status = 'queued', queued_at = now(), due_at = greatest(now(), coalesce(send_after, now()))
      where id = p_id;
+    -- Wakes listening workers when the transaction commits (PostgreSQL sends one notification per
+    -- transaction however many mails it queued); polling remains the safety net.
+    perform pg_notify('outbox_mail', '');
 end $$;
 
 create or replace function outbox.require_recipient(p_id bigint, p_hint text)

@@ -15,16 +15,18 @@
 --   grant outbox_worker to outbox_service;
 
 do $$
+declare
+    role_name text;
 begin
-    if not exists (select 1 from pg_roles where rolname = 'outbox_sender') then
-        create role outbox_sender nologin;
-    end if;
-    if not exists (select 1 from pg_roles where rolname = 'outbox_worker') then
-        create role outbox_worker nologin;
-    end if;
-    if not exists (select 1 from pg_roles where rolname = 'outbox_reader') then
-        create role outbox_reader nologin;
-    end if;
+    foreach role_name in array array['outbox_sender', 'outbox_worker', 'outbox_reader'] loop
+        if not exists (select 1 from pg_roles where rolname = role_name) then
+            begin
+                execute format('create role %I nologin', role_name);
+            exception when duplicate_object or unique_violation then
+                null;  -- created meanwhile by an install into another database of this cluster
+            end;
+        end if;
+    end loop;
 end $$;
 
 -- Functions are executable by PUBLIC unless revoked: only outbox_sender may enqueue, and no one

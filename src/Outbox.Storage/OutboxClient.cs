@@ -103,6 +103,11 @@ public sealed class OutboxClient
                  where id = @Id
                 """,
                 new { Id = newId }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            if (_dialect.WakeWorkersStatement is { } wake)
+            {
+                await connection.ExecuteAsync(new CommandDefinition(wake, transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            }
+
             return newId;
         }
         finally

@@ -34,6 +34,33 @@ public sealed class ConcurrencyTests(PostgresServer postgres)
     }
 
     [Fact]
+    public async Task One_worker_sends_over_several_connections_at_once_each_mail_once()
+    {
+        await using var outbox = await TestOutbox.PostgresAsync(postgres);
+        await using var smtp = ScriptedSmtpServer.Start(step => step.Phase == "dot" ? SmtpFault.Delay(TimeSpan.FromMilliseconds(5)) : null);
+        await outbox.ExecuteAsync("select outbox_mail.send('app@example.com', 'to' || g || '@example.com', subject => 'mail ' || g, message => 'x') from generate_series(1, 200) g");
+
+        var summary = await outbox.SmtpDispatcher(smtp.Options(), TestOutbox.FastRetries(o => { o.Connections = 4; o.BatchSize = 10; })).DispatchDueAsync(Ct);
+
+        Assert.Equal(200, summary.Sent);
+        Assert.Equal(4, smtp.Connections);
+        Assert.Equal(200, smtp.Received.Select(m => m.Data).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task Messages_per_connection_opens_a_new_connection_when_reached()
+    {
+        await using var outbox = await TestOutbox.PostgresAsync(postgres);
+        await using var smtp = ScriptedSmtpServer.Start();
+        await outbox.ExecuteAsync("select outbox_mail.send('app@example.com', 'to@example.com', message => 'x') from generate_series(1, 7) g");
+
+        var summary = await outbox.SmtpDispatcher(smtp.Options(o => o.MessagesPerConnection = 3)).DispatchDueAsync(Ct);
+
+        Assert.Equal(7, summary.Sent);
+        Assert.Equal(3, smtp.Connections);
+    }
+
+    [Fact]
     public async Task A_crashed_workers_lease_expires_and_another_worker_sends_the_mail()
     {
         await using var outbox = await TestOutbox.PostgresAsync(postgres);

@@ -6,8 +6,11 @@ public sealed class DispatchOptions
     /// <summary>How often an idle worker looks for due mail.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Mails claimed at once and sent over one connection.</summary>
+    /// <summary>Mails claimed at once by one connection.</summary>
     public int BatchSize { get; set; } = 50;
+
+    /// <summary>SMTP connections one worker sends over side by side, each claiming its own batches.</summary>
+    public int Connections { get; set; } = 1;
 
     /// <summary>
     /// How long a claim holds before another worker may take the mail over (a crashed worker's

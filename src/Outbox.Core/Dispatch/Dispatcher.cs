@@ -5,8 +5,10 @@ using Outbox.Core.Sending;
 namespace Outbox.Core.Dispatch;
 
 /// <summary>
-/// Claims due mails in batches and sends each batch over one transport session, writing every
-/// outcome back before the next mail. One pass runs until nothing is due.
+/// Claims due mails in batches and sends them, writing every outcome back before the next mail.
+/// A pass runs <see cref="DispatchOptions.Connections"/> lanes side by side, each with its own
+/// claims and its own transport session (kept open from batch to batch), until nothing is due.
+/// While one lane waits for the server, another writes to the database.
 /// </summary>
 public sealed class Dispatcher
 {
@@ -30,80 +32,29 @@ public sealed class Dispatcher
 
     public async Task<DispatchSummary> DispatchDueAsync(CancellationToken cancellationToken)
     {
-        var summary = DispatchSummary.Empty;
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            var batch = await _queue.ClaimAsync(_options.BatchSize, _options.LeaseDuration, cancellationToken).ConfigureAwait(false);
-            if (batch.Count == 0)
-            {
-                break;
-            }
-
-            var result = await SendBatchAsync(batch, cancellationToken).ConfigureAwait(false);
-            summary = summary.Add(result);
-            if (result.PausedBecause is not null)
-            {
-                break;
-            }
-        }
-
-        return summary;
+        var lanes = await Task.WhenAll(Enumerable.Range(0, _options.Connections).Select(_ => LaneAsync(cancellationToken))).ConfigureAwait(false);
+        return lanes.Aggregate(DispatchSummary.Empty, (all, lane) => all.Add(lane));
     }
 
-    private async Task<DispatchSummary> SendBatchAsync(IReadOnlyList<ClaimedMessage> batch, CancellationToken cancellationToken)
+    private async Task<DispatchSummary> LaneAsync(CancellationToken cancellationToken)
     {
         var summary = DispatchSummary.Empty;
-        IMailSession? session = null;
-        var lostInARow = 0;
+        var connection = new LaneConnection();
         try
         {
-            for (var index = 0; index < batch.Count; index++)
+            while (!cancellationToken.IsCancellationRequested)
             {
-                if (cancellationToken.IsCancellationRequested)
+                var batch = await _queue.ClaimAsync(_options.BatchSize, _options.LeaseDuration, cancellationToken).ConfigureAwait(false);
+                if (batch.Count == 0)
                 {
-                    // Stopping: hand the untried mails back for the next worker at once.
-                    var untried = batch.Skip(index).ToList();
-                    await _queue.ReleaseAsync(untried, TimeSpan.Zero, null, CancellationToken.None).ConfigureAwait(false);
-                    return summary.Add(new(0, 0, 0, untried.Count, null));
+                    break;
                 }
 
-                if (session is null || !session.IsConnected)
+                var result = await SendBatchAsync(batch, connection, cancellationToken).ConfigureAwait(false);
+                summary = summary.Add(result);
+                if (result.PausedBecause is not null)
                 {
-                    if (session is not null)
-                    {
-                        await session.DisposeAsync().ConfigureAwait(false);
-                        session = null;
-                    }
-
-                    try
-                    {
-                        session = await _transport.OpenAsync(cancellationToken).ConfigureAwait(false);
-                    }
-                    catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-                    {
-                        return summary.Add(await ReleaseAfterConnectFailureAsync(batch.Skip(index).ToList(), ex).ConfigureAwait(false));
-                    }
-                }
-
-                var outcome = await TakeOverOrSendAsync(session, batch[index], cancellationToken).ConfigureAwait(false);
-                summary = summary.Add(outcome);
-                if (outcome.PausedBecause is not null)
-                {
-                    var untried = batch.Skip(index + 1).ToList();
-                    await _queue.ReleaseAsync(untried, outcome.Pause, outcome.PausedBecause, CancellationToken.None).ConfigureAwait(false);
-                    return summary.Add(new(0, 0, 0, untried.Count, null));
-                }
-
-                // A server that keeps dropping the connection would charge every mail of the
-                // batch an attempt: after two losses in a row the rest waits, uncharged.
-                lostInARow = session.IsConnected ? 0 : lostInARow + 1;
-                if (lostInARow >= 2 && index + 1 < batch.Count)
-                {
-                    var untried = batch.Skip(index + 1).ToList();
-                    const string reason = "the server dropped the connection twice in a row";
-                    Log.CannotConnect(_logger, reason, untried.Count, _options.RetryBaseDelay);
-                    await _queue.ReleaseAsync(untried, _options.RetryBaseDelay, reason, CancellationToken.None).ConfigureAwait(false);
-                    return summary.Add(new(0, 0, 0, untried.Count, reason) { Pause = _options.RetryBaseDelay });
+                    break;
                 }
             }
 
@@ -111,11 +62,61 @@ public sealed class Dispatcher
         }
         finally
         {
-            if (session is not null)
+            await connection.CloseAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task<DispatchSummary> SendBatchAsync(IReadOnlyList<ClaimedMessage> batch, LaneConnection connection, CancellationToken cancellationToken)
+    {
+        var summary = DispatchSummary.Empty;
+        var lostInARow = 0;
+        for (var index = 0; index < batch.Count; index++)
+        {
+            if (cancellationToken.IsCancellationRequested)
             {
-                await session.DisposeAsync().ConfigureAwait(false);
+                // Stopping: hand the untried mails back for the next worker at once.
+                var untried = batch.Skip(index).ToList();
+                await _queue.ReleaseAsync(untried, TimeSpan.Zero, null, CancellationToken.None).ConfigureAwait(false);
+                return summary.Add(new(0, 0, 0, untried.Count, null));
+            }
+
+            if (connection.Session is not { CanSendMore: true })
+            {
+                await connection.CloseAsync().ConfigureAwait(false);
+                try
+                {
+                    connection.Session = await _transport.OpenAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    return summary.Add(await ReleaseAfterConnectFailureAsync(batch.Skip(index).ToList(), ex).ConfigureAwait(false));
+                }
+            }
+
+            var session = connection.Session;
+            var outcome = await TakeOverOrSendAsync(session, batch[index], cancellationToken).ConfigureAwait(false);
+            summary = summary.Add(outcome);
+            if (outcome.PausedBecause is not null)
+            {
+                var untried = batch.Skip(index + 1).ToList();
+                await _queue.ReleaseAsync(untried, outcome.Pause, outcome.PausedBecause, CancellationToken.None).ConfigureAwait(false);
+                return summary.Add(new(0, 0, 0, untried.Count, null));
+            }
+
+            // A server that keeps dropping the connection would charge every mail of the
+            // batch an attempt: after two losses in a row the rest waits, uncharged.
+            lostInARow = session.IsConnected ? 0 : lostInARow + 1;
+            if (lostInARow >= 2 && index + 1 < batch.Count)
+            {
+                var untried = batch.Skip(index + 1).ToList();
+                const string reason = "the server dropped the connection twice in a row";
+                Log.CannotConnect(_logger, reason, untried.Count, _options.RetryBaseDelay);
+                await _queue.ReleaseAsync(untried, _options.RetryBaseDelay, reason, CancellationToken.None).ConfigureAwait(false);
+                return summary.Add(new(0, 0, 0, untried.Count, reason) { Pause = _options.RetryBaseDelay });
             }
         }
+
+        return summary;
     }
 
     // The server could not be reached or refused us before any mail: not the mails' fault, so
@@ -171,6 +172,21 @@ public sealed class Dispatcher
         await _queue.MarkSentAsync(mail, result, CancellationToken.None).ConfigureAwait(false);
         Log.Sent(_logger, mail.Id, result.SmtpCode, result.Reply);
         return new DispatchSummary(1, 0, 0, 0, null);
+    }
+
+    /// <summary>A lane's transport session, kept open across its batches.</summary>
+    private sealed class LaneConnection
+    {
+        public IMailSession? Session { get; set; }
+
+        public async Task CloseAsync()
+        {
+            if (Session is not null)
+            {
+                await Session.DisposeAsync().ConfigureAwait(false);
+                Session = null;
+            }
+        }
     }
 
     private async Task<DispatchSummary> RecordFailureAsync(ClaimedMessage mail, SendFailure failure)

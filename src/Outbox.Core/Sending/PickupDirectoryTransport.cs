@@ -39,6 +39,8 @@ public sealed class PickupDirectoryTransport : IMailTransport
     {
         public bool IsConnected => true;
 
+        public bool CanSendMore => true;
+
         public async Task<DeliveryResult> SendAsync(OutgoingMessage message, CancellationToken cancellationToken)
         {
             var name = $"{DateTime.UtcNow:yyyyMMddTHHmmssfff}-{Guid.NewGuid():N}.eml";

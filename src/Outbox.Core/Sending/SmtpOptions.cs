@@ -44,6 +44,12 @@ public sealed class SmtpOptions
     /// </summary>
     public LostReplyPolicy LostReplyPolicy { get; set; } = LostReplyPolicy.Resend;
 
+    /// <summary>
+    /// Mails sent over one connection before it is closed and a new one opened; 0 (the default)
+    /// keeps it for as long as there is mail. For servers that limit messages per connection.
+    /// </summary>
+    public int MessagesPerConnection { get; set; }
+
     /// <summary>The name sent with EHLO; the machine's name when empty.</summary>
     public string? LocalDomain { get; set; }
 }

@@ -10,13 +10,18 @@ namespace Outbox.Core.Sending;
 internal sealed class SmtpSession : IMailSession
 {
     private readonly OutboxSmtpClient _client;
+    private readonly int _messagesPerConnection;
+    private int _sent;
 
-    public SmtpSession(OutboxSmtpClient client)
+    public SmtpSession(OutboxSmtpClient client, int messagesPerConnection)
     {
         _client = client;
+        _messagesPerConnection = messagesPerConnection;
     }
 
     public bool IsConnected => _client.IsConnected;
+
+    public bool CanSendMore => _client.IsConnected && (_messagesPerConnection == 0 || _sent < _messagesPerConnection);
 
     public async Task<DeliveryResult> SendAsync(OutgoingMessage message, CancellationToken cancellationToken)
     {
@@ -25,6 +30,7 @@ internal sealed class SmtpSession : IMailSession
         // Passing a progress makes MailKit measure the message first; the bytes it reports tell
         // whether the whole message had been written when the connection failed.
         var progress = new DataProgress();
+        _sent++;
         try
         {
             var reply = await _client.SendAsync(FormatOptions.Default, message.Message, message.Sender, message.Recipients, cancellationToken, progress).ConfigureAwait(false);

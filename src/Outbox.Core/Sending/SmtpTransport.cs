@@ -41,7 +41,7 @@ public sealed class SmtpTransport : IMailTransport
             await ConnectAsync(client, validator, cancellationToken).ConfigureAwait(false);
             await AuthenticateAsync(client, cancellationToken).ConfigureAwait(false);
             Log.Connected(_logger, _options.Host, _options.Port, _options.Security, client.IsSecure);
-            return new SmtpSession(client);
+            return new SmtpSession(client, _options.MessagesPerConnection);
         }
         catch
         {

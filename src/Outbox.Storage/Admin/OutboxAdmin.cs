@@ -143,5 +143,10 @@ public sealed class OutboxAdmin
         {
             throw new MailValidationException("ID", $"mail {id} changed while we looked at it", "Run the command again");
         }
+
+        if (verb == "retry" && D.WakeWorkersStatement is { } wake)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(wake, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
     }
 }

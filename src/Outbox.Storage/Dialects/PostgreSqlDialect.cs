@@ -30,7 +30,31 @@ public sealed class PostgreSqlDialect : SqlDialect
                   m.priority, m.mime_message_id as MimeMessageId, m.attempt_count as AttemptCount, m.taken_over_from as TakenOverFrom
         """;
 
+    public const string Channel = "outbox_mail";
+
+    public override string? WakeWorkersStatement => $"select pg_notify('{Channel}', '')";
+
     public override string Table(string name) => "outbox." + name;
+
+    public override async Task ListenForNewMailAsync(DbDataSource dataSource, Func<CancellationToken, Task> wake, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(dataSource);
+        ArgumentNullException.ThrowIfNull(wake);
+        await using var connection = (NpgsqlConnection)await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (var listen = new NpgsqlCommand($"listen {Channel}", connection))
+        {
+            await listen.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        // Mail committed while nobody listened (start, reconnect) would wait for a poll otherwise.
+        await wake(cancellationToken).ConfigureAwait(false);
+        while (true)
+        {
+            // Returns when a notification arrived; an idle wait sends nothing to the server.
+            await connection.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await wake(cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     public override string NowPlusSeconds(string parameter) => $"now() + make_interval(secs => {parameter})";
 

@@ -42,6 +42,18 @@ public abstract class SqlDialect
     /// </summary>
     public abstract string ClaimStatement { get; }
 
+    /// <summary>
+    /// A statement that wakes listening workers when the transaction commits, or null where the
+    /// database cannot (SQLite: workers find new mail by polling).
+    /// </summary>
+    public virtual string? WakeWorkersStatement => null;
+
+    /// <summary>
+    /// Calls wake each time new mail is announced, until cancelled; returns at once where the
+    /// database has no notifications. Throws when the connection fails (the caller retries).
+    /// </summary>
+    public virtual Task ListenForNewMailAsync(DbDataSource dataSource, Func<CancellationToken, Task> wake, CancellationToken cancellationToken) => Task.CompletedTask;
+
     /// <summary>A timestamp value as a parameter of this database.</summary>
     public abstract object TimestampParameter(DateTimeOffset value);
 

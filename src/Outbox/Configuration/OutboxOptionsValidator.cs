@@ -82,6 +82,11 @@ public sealed partial class OutboxOptionsValidator : IValidateOptions<OutboxOpti
             failures.Add($"Outbox:Smtp:CertificatePins: \"{pin}\" is not a SHA-256 fingerprint (64 hex digits, colons allowed).");
         }
 
+        if (smtp.MessagesPerConnection < 0)
+        {
+            failures.Add("Outbox:Smtp:MessagesPerConnection: must be 0 (no limit) or more.");
+        }
+
         if (smtp.Timeout <= TimeSpan.Zero)
         {
             failures.Add("Outbox:Smtp:Timeout: must be positive, e.g. \"00:01:00\".");
@@ -98,6 +103,11 @@ public sealed partial class OutboxOptionsValidator : IValidateOptions<OutboxOpti
         if (dispatch.BatchSize is < 1 or > 10_000)
         {
             failures.Add($"Outbox:Dispatch:BatchSize: {dispatch.BatchSize} is outside 1..10000.");
+        }
+
+        if (dispatch.Connections is < 1 or > 64)
+        {
+            failures.Add($"Outbox:Dispatch:Connections: {dispatch.Connections} is outside 1..64.");
         }
 
         if (dispatch.LeaseDuration < TimeSpan.FromSeconds(10))

@@ -54,6 +54,7 @@ public static class WorkerHost
             });
             // On stop, Quartz cancels the running pass; the dispatcher hands untried mails back.
             builder.Services.AddQuartzHostedService(quartz => quartz.WaitForJobsToComplete = true);
+            builder.Services.AddHostedService<NewMailListener>();
 
             using var host = builder.Build();
             await host.RunAsync(cancellationToken).ConfigureAwait(false);
