@@ -87,7 +87,11 @@ public static class DispatchScenario
         await Task.WhenAll(Enumerable.Range(0, connections).Select(async lane =>
         {
             using var client = new SmtpClient();
-            await client.ConnectAsync(options.SinkHost, options.SinkPort, SecureSocketOptions.None);
+            // The same TCP_NODELAY socket the outbox uses: without it MailKit waits out the
+            // server's delayed ACK on every large message, and the ratio would flatter the outbox.
+            var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true };
+            await socket.ConnectAsync(options.SinkHost, options.SinkPort);
+            await client.ConnectAsync(socket, options.SinkHost, options.SinkPort, SecureSocketOptions.None);
             for (var i = lane; i < count; i += connections)
             {
                 using var message = Build(size, i);

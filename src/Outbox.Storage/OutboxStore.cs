@@ -172,32 +172,31 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
             return;
         }
 
-        await connection.ExecuteAsync(new CommandDefinition(_sql.InsertAttempt, parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        await RecordRecipientsAsync(connection, transaction, message, rejections, accepted, cancellationToken).ConfigureAwait(false);
+        // One round trip for the attempt row and, after a send, every recipient marked accepted.
+        var attemptAndRecipients = accepted ? _sql.InsertAttempt + ";\n" + _sql.AcceptRecipients : _sql.InsertAttempt;
+        await connection.ExecuteAsync(new CommandDefinition(attemptAndRecipients, parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        await RecordRejectionsAsync(connection, transaction, message, rejections, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task RecordRecipientsAsync(DbConnection connection, DbTransaction transaction, ClaimedMessage message, IReadOnlyList<RecipientRejection> rejections, bool accepted, CancellationToken cancellationToken)
+    private async Task RecordRejectionsAsync(DbConnection connection, DbTransaction transaction, ClaimedMessage message, IReadOnlyList<RecipientRejection> rejections, CancellationToken cancellationToken)
     {
+        if (rejections.Count == 0)
+        {
+            return;
+        }
+
         var refused = rejections.ToDictionary(r => r.Address, StringComparer.OrdinalIgnoreCase);
         foreach (var recipient in message.Recipients)
         {
-            var address = MailboxAddress.Parse(recipient.Address).Address;
-            if (refused.TryGetValue(address, out var rejection))
+            if (refused.TryGetValue(MailboxAddress.Parse(recipient.Address).Address, out var rejection))
             {
-                await connection.ExecuteAsync(new CommandDefinition(_sql.MarkRecipient,
-                    new { recipient.Id, Status = "rejected", Reply = $"{rejection.SmtpCode} {rejection.Reply}" }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-            }
-            else if (accepted)
-            {
-                await connection.ExecuteAsync(new CommandDefinition(_sql.MarkRecipient,
-                    new { recipient.Id, Status = "accepted", Reply = (string?)null }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                await connection.ExecuteAsync(new CommandDefinition(_sql.RejectRecipient,
+                    new { recipient.Id, Reply = $"{rejection.SmtpCode} {rejection.Reply}" }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             }
         }
     }
 
-    // Classes with setters, not positional records: Dapper converts column types (SQLite's
-    // integers are all 64-bit) only when it sets properties.
     private sealed class RecipientRow
     {
         public long Id { get; init; }
@@ -290,7 +289,10 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
             values (@Id, @AttemptNo, {d.Now}, @Worker, @Outcome, @Code, @Reply, @Error)
             """;
 
-        public string MarkRecipient { get; } =
-            $"update {d.Table("outbox_recipient")} set status = @Status, smtp_reply = @Reply where id = @Id";
+        public string AcceptRecipients { get; } =
+            $"update {d.Table("outbox_recipient")} set status = 'accepted', smtp_reply = null where message_id = @Id";
+
+        public string RejectRecipient { get; } =
+            $"update {d.Table("outbox_recipient")} set status = 'rejected', smtp_reply = @Reply where id = @Id";
     }
 }

@@ -58,6 +58,7 @@ public sealed class Dispatcher
                 }
             }
 
+            await connection.FlushAsync().ConfigureAwait(false);
             return summary;
         }
         finally
@@ -94,7 +95,7 @@ public sealed class Dispatcher
             }
 
             var session = connection.Session;
-            var outcome = await TakeOverOrSendAsync(session, batch[index], cancellationToken).ConfigureAwait(false);
+            var outcome = await TakeOverOrSendAsync(connection, batch[index], cancellationToken).ConfigureAwait(false);
             summary = summary.Add(outcome);
             if (outcome.PausedBecause is not null)
             {
@@ -131,7 +132,7 @@ public sealed class Dispatcher
     }
 
     // A mail taken over from a worker that died while sending it may already be at the server.
-    private async Task<DispatchSummary> TakeOverOrSendAsync(IMailSession session, ClaimedMessage mail, CancellationToken cancellationToken)
+    private async Task<DispatchSummary> TakeOverOrSendAsync(LaneConnection connection, ClaimedMessage mail, CancellationToken cancellationToken)
     {
         if (mail.TakenOverFrom is not null)
         {
@@ -143,10 +144,10 @@ public sealed class Dispatcher
             }
         }
 
-        return await SendOneAsync(session, mail, cancellationToken).ConfigureAwait(false);
+        return await SendOneAsync(connection, mail, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<DispatchSummary> SendOneAsync(IMailSession session, ClaimedMessage mail, CancellationToken cancellationToken)
+    private async Task<DispatchSummary> SendOneAsync(LaneConnection connection, ClaimedMessage mail, CancellationToken cancellationToken)
     {
         DeliveryResult result;
         try
@@ -154,7 +155,7 @@ public sealed class Dispatcher
             var outgoing = await _factory.BuildAsync(mail, cancellationToken).ConfigureAwait(false);
             await using (outgoing.ConfigureAwait(false))
             {
-                result = await session.SendAsync(outgoing, cancellationToken).ConfigureAwait(false);
+                result = await connection.Session!.SendAsync(outgoing, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -169,18 +170,34 @@ public sealed class Dispatcher
 
         // Outside the catch: if this write fails (database gone), the mail must not be recorded
         // as a failure. It stays leased and is sent again when the lease expires (at least once).
-        await _queue.MarkSentAsync(mail, result, CancellationToken.None).ConfigureAwait(false);
+        // The write runs while the next mail goes to the server; the lane waits for it before the
+        // write after, so at most one outcome per lane is in flight.
+        await connection.RecordAsync(() => _queue.MarkSentAsync(mail, result, CancellationToken.None)).ConfigureAwait(false);
         Log.Sent(_logger, mail.Id, result.SmtpCode, result.Reply);
         return new DispatchSummary(1, 0, 0, 0, null);
     }
 
-    /// <summary>A lane's transport session, kept open across its batches.</summary>
+    /// <summary>A lane's transport session, kept open across its batches, and its outcome write in flight.</summary>
     private sealed class LaneConnection
     {
+        private Task _pendingWrite = Task.CompletedTask;
+
         public IMailSession? Session { get; set; }
+
+        /// <summary>Waits for the previous write (surfacing its failure), then starts this one.</summary>
+        public async Task RecordAsync(Func<Task> write)
+        {
+            await _pendingWrite.ConfigureAwait(false);
+            _pendingWrite = write();
+        }
+
+        public Task FlushAsync() => _pendingWrite;
 
         public async Task CloseAsync()
         {
+            // On the normal path FlushAsync has surfaced any failure; after another error, that
+            // error is the one to report.
+            await _pendingWrite.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             if (Session is not null)
             {
                 await Session.DisposeAsync().ConfigureAwait(false);

@@ -61,7 +61,22 @@ public sealed class SmtpTransport : IMailTransport
         };
         try
         {
-            await client.ConnectAsync(_options.Host, _options.Port, socketOptions, cancellationToken).ConfigureAwait(false);
+            // Our own socket, for TCP_NODELAY: with Nagle's algorithm the last small write of a
+            // message (the final dot) waits for the server's delayed ACK, about 40 ms a message.
+            var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            try
+            {
+                using var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                connectTimeout.CancelAfter(_options.Timeout);
+                await socket.ConnectAsync(_options.Host, _options.Port, connectTimeout.Token).ConfigureAwait(false);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+
+            await client.ConnectAsync(socket, _options.Host, _options.Port, socketOptions, cancellationToken).ConfigureAwait(false);
         }
         catch (SslHandshakeException ex) when (validator.Failure is not null)
         {
