@@ -6,11 +6,35 @@ var options = BenchOptions.Parse(args);
 var report = new Report();
 Console.WriteLine($"# Outbox benchmark, {Environment.ProcessorCount} cores, {options.Runs} runs per figure (medians){(options.Quick ? ", quick" : string.Empty)}");
 
-await DispatchScenario.RunAsync(options, report);
-await ReuseScenario.RunAsync(options, report);
-await LatencyScenario.RunAsync(options, report);
-await ClaimCostScenario.RunAsync(options, report);
-await MemoryScenario.RunAsync(options, report);
-await EnqueueScenario.RunAsync(options, report);
+if (options.Includes("dispatch"))
+{
+    await DispatchScenario.RunAsync(options, report);
+}
+
+if (options.Includes("reuse"))
+{
+    await ReuseScenario.RunAsync(options, report);
+}
+
+if (options.Includes("latency"))
+{
+    await LatencyScenario.RunAsync(options, report);
+}
+
+if (options.Includes("claim"))
+{
+    await ClaimCostScenario.RunAsync(options, report);
+}
+
+if (options.Includes("memory"))
+{
+    await MemoryScenario.RunAsync(options, report);
+}
+
+if (options.Includes("enqueue"))
+{
+    await EnqueueScenario.RunAsync(options, report);
+}
+
 
 report.Print();

@@ -68,7 +68,18 @@ public sealed class PostgreSqlDialect : SqlDialect
 
     public override object TimestampParameter(DateTimeOffset value) => value.ToUniversalTime();
 
-    public override DbDataSource CreateDataSource(string connectionString) => NpgsqlDataSource.Create(connectionString);
+    public override DbDataSource CreateDataSource(string connectionString)
+    {
+        // The worker runs the same few statements all day: prepared automatically, PostgreSQL
+        // parses and plans each once per connection instead of on every call.
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        if (builder.MaxAutoPrepare == 0)
+        {
+            builder.MaxAutoPrepare = 32;
+        }
+
+        return NpgsqlDataSource.Create(builder.ConnectionString);
+    }
 
     public override async Task<long> InsertAttachmentAsync(DbConnection connection, DbTransaction transaction, long messageId, MailAttachment attachment, long length, CancellationToken cancellationToken)
     {
