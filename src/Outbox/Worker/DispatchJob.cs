@@ -10,12 +10,13 @@ namespace Outbox.Worker;
 /// one process; other processes are kept apart by the database's claim.
 /// </summary>
 [DisallowConcurrentExecution]
-public sealed partial class DispatchJob(Dispatcher dispatcher, ILogger<DispatchJob> logger) : IJob
+public sealed partial class DispatchJob(Dispatcher dispatcher, WakeSignal signal, ILogger<DispatchJob> logger) : IJob
 {
     public static readonly JobKey Key = new("dispatch", "outbox");
 
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
+        signal.Reset();
         try
         {
             await dispatcher.DispatchDueAsync(cancellationToken).ConfigureAwait(false);

@@ -12,7 +12,7 @@ namespace Outbox.Worker;
 /// idle worker sends within milliseconds without polling often. Polling every PollInterval stays
 /// as the safety net; on SQLite it is the only way.
 /// </summary>
-public sealed partial class NewMailListener(OutboxDatabase database, OutboxOptions options, ISchedulerFactory schedulers, ILogger<NewMailListener> logger) : BackgroundService
+public sealed partial class NewMailListener(OutboxDatabase database, OutboxOptions options, ISchedulerFactory schedulers, WakeSignal signal, ILogger<NewMailListener> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -28,7 +28,13 @@ public sealed partial class NewMailListener(OutboxDatabase database, OutboxOptio
             {
                 await database.Dialect.ListenForNewMailAsync(
                     database.DataSource,
-                    async cancellationToken => await scheduler.TriggerJob(DispatchJob.Key, cancellationToken).ConfigureAwait(false),
+                    async cancellationToken =>
+                    {
+                        if (signal.Request())
+                        {
+                            await scheduler.TriggerJob(DispatchJob.Key, cancellationToken).ConfigureAwait(false);
+                        }
+                    },
                     stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

@@ -33,6 +33,7 @@ public static class WorkerHost
             builder.Services.AddSingleton(services => OutboxRuntime.CreateDispatcher(options, database, services.GetRequiredService<ILoggerFactory>()));
             builder.Services.AddSingleton(database);
             builder.Services.AddSingleton(options);
+            builder.Services.AddSingleton<WakeSignal>();
             builder.Services.AddQuartz(quartz =>
             {
                 quartz.ScheduleJob<DispatchJob>(
