@@ -12,19 +12,19 @@ namespace Outbox.Core.Dispatch;
 /// </summary>
 public sealed class Dispatcher
 {
-    private readonly IDispatchStore _queue;
+    private readonly IDispatchStore _store;
     private readonly IMailTransport _transport;
     private readonly MimeMessageFactory _factory;
     private readonly DispatchOptions _options;
     private readonly RetryPolicy _retry;
     private readonly ILogger _logger;
 
-    public Dispatcher(IDispatchStore queue, IMailTransport transport, DispatchOptions options, TimeProvider time, ILogger<Dispatcher> logger)
+    public Dispatcher(IDispatchStore store, IMailTransport transport, DispatchOptions options, TimeProvider time, ILogger<Dispatcher> logger)
     {
-        ArgumentNullException.ThrowIfNull(queue);
-        _queue = queue;
+        ArgumentNullException.ThrowIfNull(store);
+        _store = store;
         _transport = transport;
-        _factory = new MimeMessageFactory(queue.Content, time);
+        _factory = new MimeMessageFactory(store.Content, time);
         _options = options;
         _retry = new RetryPolicy(options, Random.Shared);
         _logger = logger;
@@ -44,7 +44,7 @@ public sealed class Dispatcher
         {
             while (!cancellationToken.IsCancellationRequested)
             {
-                var batch = await _queue.ClaimAsync(_options.BatchSize, _options.LeaseDuration, cancellationToken).ConfigureAwait(false);
+                var batch = await _store.ClaimAsync(_options.BatchSize, _options.LeaseDuration, cancellationToken).ConfigureAwait(false);
                 if (batch.Count == 0)
                 {
                     break;
@@ -77,7 +77,7 @@ public sealed class Dispatcher
             {
                 // Stopping: hand the untried mails back for the next worker at once.
                 var untried = batch.Skip(index).ToList();
-                await _queue.ReleaseAsync(untried, TimeSpan.Zero, null, CancellationToken.None).ConfigureAwait(false);
+                await _store.ReleaseAsync(untried, TimeSpan.Zero, null, CancellationToken.None).ConfigureAwait(false);
                 return summary.Add(new(0, 0, 0, untried.Count, null));
             }
 
@@ -100,7 +100,7 @@ public sealed class Dispatcher
             if (outcome.PausedBecause is not null)
             {
                 var untried = batch.Skip(index + 1).ToList();
-                await _queue.ReleaseAsync(untried, outcome.Pause, outcome.PausedBecause, CancellationToken.None).ConfigureAwait(false);
+                await _store.ReleaseAsync(untried, outcome.Pause, outcome.PausedBecause, CancellationToken.None).ConfigureAwait(false);
                 return summary.Add(new(0, 0, 0, untried.Count, null));
             }
 
@@ -112,7 +112,7 @@ public sealed class Dispatcher
                 var untried = batch.Skip(index + 1).ToList();
                 const string reason = "the server dropped the connection twice in a row";
                 Log.CannotConnect(_logger, reason, untried.Count, _options.RetryBaseDelay);
-                await _queue.ReleaseAsync(untried, _options.RetryBaseDelay, reason, CancellationToken.None).ConfigureAwait(false);
+                await _store.ReleaseAsync(untried, _options.RetryBaseDelay, reason, CancellationToken.None).ConfigureAwait(false);
                 return summary.Add(new(0, 0, 0, untried.Count, reason) { Pause = _options.RetryBaseDelay });
             }
         }
@@ -127,7 +127,7 @@ public sealed class Dispatcher
         var failure = FailureClassifier.Classify(ex);
         var pause = failure.Kind == FailureKind.Configuration ? _options.ConfigurationErrorPause : _options.RetryBaseDelay;
         Log.CannotConnect(_logger, failure.Reason, rest.Count, pause);
-        await _queue.ReleaseAsync(rest, pause, failure.Reason, CancellationToken.None).ConfigureAwait(false);
+        await _store.ReleaseAsync(rest, pause, failure.Reason, CancellationToken.None).ConfigureAwait(false);
         return new DispatchSummary(0, 0, 0, rest.Count, failure.Reason) { Pause = pause };
     }
 
@@ -137,7 +137,7 @@ public sealed class Dispatcher
         if (mail.TakenOverFrom is not null)
         {
             var hold = _transport.LostReplyPolicy == LostReplyPolicy.Hold;
-            await _queue.RecordTakeOverAsync(mail, hold, CancellationToken.None).ConfigureAwait(false);
+            await _store.RecordTakeOverAsync(mail, hold, CancellationToken.None).ConfigureAwait(false);
             if (hold)
             {
                 return new DispatchSummary(0, 0, 0, 0, null) { Unconfirmed = 1 };
@@ -160,7 +160,7 @@ public sealed class Dispatcher
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            await _queue.ReleaseAsync([mail], TimeSpan.Zero, null, CancellationToken.None).ConfigureAwait(false);
+            await _store.ReleaseAsync([mail], TimeSpan.Zero, null, CancellationToken.None).ConfigureAwait(false);
             return new DispatchSummary(0, 0, 0, 1, null);
         }
         catch (Exception ex)
@@ -172,7 +172,7 @@ public sealed class Dispatcher
         // as a failure. It stays leased and is sent again when the lease expires (at least once).
         // The write runs while the next mail goes to the server; the lane waits for it before the
         // write after, so at most one outcome per lane is in flight.
-        await connection.RecordAsync(() => _queue.MarkSentAsync(mail, result, CancellationToken.None)).ConfigureAwait(false);
+        await connection.RecordAsync(() => _store.MarkSentAsync(mail, result, CancellationToken.None)).ConfigureAwait(false);
         Log.Sent(_logger, mail.Id, result.SmtpCode, result.Reply);
         return new DispatchSummary(1, 0, 0, 0, null);
     }
@@ -211,34 +211,34 @@ public sealed class Dispatcher
         if (failure.Kind == FailureKind.Configuration)
         {
             Log.CannotSend(_logger, mail.Id, failure.Reason);
-            await _queue.ReleaseAsync([mail], _options.ConfigurationErrorPause, failure.Reason, CancellationToken.None).ConfigureAwait(false);
+            await _store.ReleaseAsync([mail], _options.ConfigurationErrorPause, failure.Reason, CancellationToken.None).ConfigureAwait(false);
             return new DispatchSummary(0, 0, 0, 1, failure.Reason) { Pause = _options.ConfigurationErrorPause };
         }
 
         if (failure.Kind == FailureKind.ServerUnavailable)
         {
             Log.CannotSend(_logger, mail.Id, failure.Reason);
-            await _queue.ReleaseAsync([mail], _options.RetryBaseDelay, failure.Reason, CancellationToken.None).ConfigureAwait(false);
+            await _store.ReleaseAsync([mail], _options.RetryBaseDelay, failure.Reason, CancellationToken.None).ConfigureAwait(false);
             return new DispatchSummary(0, 0, 0, 1, failure.Reason) { Pause = _options.RetryBaseDelay };
         }
 
         if (failure.Kind == FailureKind.ReplyLost && _transport.LostReplyPolicy == LostReplyPolicy.Hold)
         {
             Log.Unconfirmed(_logger, mail.Id, failure.Reason);
-            await _queue.MarkUnconfirmedAsync(mail, failure, CancellationToken.None).ConfigureAwait(false);
+            await _store.MarkUnconfirmedAsync(mail, failure, CancellationToken.None).ConfigureAwait(false);
             return new DispatchSummary(0, 0, 0, 0, null) { Unconfirmed = 1 };
         }
 
         if (failure.Kind == FailureKind.Permanent || _retry.IsLastAttempt(mail.AttemptCount))
         {
             Log.Failed(_logger, mail.Id, mail.AttemptCount, failure.Reason);
-            await _queue.MarkFailedAsync(mail, failure, CancellationToken.None).ConfigureAwait(false);
+            await _store.MarkFailedAsync(mail, failure, CancellationToken.None).ConfigureAwait(false);
             return new DispatchSummary(0, 0, 1, 0, null);
         }
 
         var delay = _retry.DelayAfter(mail.AttemptCount);
         Log.Retrying(_logger, mail.Id, delay, failure.Reason);
-        await _queue.MarkRetryAsync(mail, failure, delay, CancellationToken.None).ConfigureAwait(false);
+        await _store.MarkRetryAsync(mail, failure, delay, CancellationToken.None).ConfigureAwait(false);
         return new DispatchSummary(0, 1, 0, 0, null);
     }
 }
