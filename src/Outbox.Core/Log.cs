@@ -12,6 +12,9 @@ internal static partial class Log
     [LoggerMessage(Level = LogLevel.Error, Message = "Cannot send: {Reason} ({Count} mail(s) wait {Pause} before the next try)")]
     public static partial void CannotConnect(ILogger logger, string reason, int count, TimeSpan pause);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not renew the lease of {Count} mail(s) being sent: {Reason}")]
+    public static partial void LeaseNotRenewed(ILogger logger, int count, string reason);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Mail {Id} sent: {Code} {Reply}")]
     public static partial void Sent(ILogger logger, long id, int code, string reply);
 

@@ -56,6 +56,20 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
         return messages;
     }
 
+    public async Task ExtendLeaseAsync(IReadOnlyList<ClaimedMessage> messages, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        if (messages.Count == 0)
+        {
+            return;
+        }
+
+        await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await connection.ExecuteAsync(new CommandDefinition(
+            _sql.ExtendLease,
+            new { Ids = messages.Select(m => m.Id).ToList(), Worker = _worker, LeaseSeconds = lease.TotalSeconds },
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
     public Task MarkSentAsync(ClaimedMessage message, DeliveryResult result, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(result);
@@ -273,6 +287,13 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
                set status = 'unconfirmed', due_at = null, lease_owner = null,
                    smtp_code = @Code, smtp_reply = @Reply, last_error = @Error
              where {Mine}
+            """;
+
+        public string ExtendLease { get; } =
+            $"""
+            update {d.Table("outbox_message")}
+               set due_at = {d.NowPlusSeconds("@LeaseSeconds")}
+             where {d.InList("id", "@Ids")} and status = 'sending' and lease_owner = @Worker
             """;
 
         public string Release { get; } =

@@ -91,6 +91,35 @@ public sealed class DeliveryGuaranteeTests
     }
 
     [Fact]
+    public async Task Leases_of_a_slow_batch_are_renewed_so_no_other_worker_takes_its_mails_over()
+    {
+        await using var outbox = await TestOutbox.SqliteAsync();
+        await using var server = ScriptedSmtpServer.Start(step => step.Phase == "dot" ? SmtpFault.Delay(TimeSpan.FromSeconds(1.5)) : null);
+        var ids = new[] { await EnqueueAsync(outbox), await EnqueueAsync(outbox), await EnqueueAsync(outbox) };
+        var lease = TimeSpan.FromSeconds(1);
+        var slow = outbox.SmtpDispatcher(server.Options(), TestOutbox.FastRetries(o => o.LeaseDuration = lease), "slow-worker");
+        var other = outbox.SmtpDispatcher(server.Options(), TestOutbox.FastRetries(o => o.LeaseDuration = lease), "other-worker");
+
+        var sending = slow.DispatchDueAsync(Ct);
+        var takenOver = 0;
+        while (!sending.IsCompleted)
+        {
+            await Task.Delay(200, Ct);
+            var pass = await other.DispatchDueAsync(Ct);
+            takenOver += pass.Sent + pass.Unconfirmed + pass.Retried;
+        }
+
+        Assert.Equal(3, (await sending).Sent);
+        Assert.Equal(0, takenOver);
+        Assert.Equal(3, server.Received.Count);
+        Assert.Equal(0L, await outbox.ScalarAsync<long>("select count(*) from outbox_attempt where outcome = 'unconfirmed'"));
+        foreach (var id in ids)
+        {
+            await outbox.AssertStatusAsync(id, "sent");
+        }
+    }
+
+    [Fact]
     public async Task Reply_421_to_mail_from_hands_the_batch_back_without_charging_attempts()
     {
         await using var outbox = await TestOutbox.SqliteAsync();

@@ -13,8 +13,8 @@ public sealed class DispatchOptions
     public int Connections { get; set; } = 1;
 
     /// <summary>
-    /// How long a claim holds before another worker may take the mail over (a crashed worker's
-    /// mail is sent after this). Must be longer than sending a whole batch takes.
+    /// How long a claim holds without renewal. The worker renews its batch's leases every third
+    /// of this while it sends; a crashed worker's mail is taken over this long after the crash.
     /// </summary>
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromMinutes(10);
 

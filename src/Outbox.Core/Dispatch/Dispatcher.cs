@@ -71,6 +71,8 @@ public sealed class Dispatcher
     {
         var summary = DispatchSummary.Empty;
         var lostInARow = 0;
+        var heartbeat = new LeaseHeartbeat(_store, batch, _options.LeaseDuration, _logger);
+        await using var renewing = heartbeat.ConfigureAwait(false);
         for (var index = 0; index < batch.Count; index++)
         {
             if (cancellationToken.IsCancellationRequested)
@@ -96,6 +98,7 @@ public sealed class Dispatcher
 
             var session = connection.Session;
             var outcome = await TakeOverOrSendAsync(connection, batch[index], cancellationToken).ConfigureAwait(false);
+            heartbeat.Finished(batch[index]);
             summary = summary.Add(outcome);
             if (outcome.PausedBecause is not null)
             {

@@ -15,6 +15,9 @@ public interface IDispatchStore
     /// <summary>Claims up to batchSize due mails (queued and due, or leased and expired).</summary>
     Task<IReadOnlyList<ClaimedMessage>> ClaimAsync(int batchSize, TimeSpan lease, CancellationToken cancellationToken);
 
+    /// <summary>Pushes the lease of mails this worker still holds out to now + lease.</summary>
+    Task ExtendLeaseAsync(IReadOnlyList<ClaimedMessage> messages, TimeSpan lease, CancellationToken cancellationToken);
+
     Task MarkSentAsync(ClaimedMessage message, DeliveryResult result, CancellationToken cancellationToken);
 
     Task MarkRetryAsync(ClaimedMessage message, SendFailure failure, TimeSpan delay, CancellationToken cancellationToken);
