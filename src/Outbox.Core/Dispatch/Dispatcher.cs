@@ -5,10 +5,10 @@ using Outbox.Core.Sending;
 namespace Outbox.Core.Dispatch;
 
 /// <summary>
-/// Claims due mails in batches and sends them, writing every outcome back before the next mail.
-/// A pass runs <see cref="DispatchOptions.Connections"/> lanes side by side, each with its own
-/// claims and its own transport session (kept open from batch to batch), until nothing is due.
-/// While one lane waits for the server, another writes to the database.
+/// Claims due mails in batches and sends them, writing each outcome back while the next mail
+/// goes out. A pass runs <see cref="DispatchOptions.Connections"/> lanes side by side, each with
+/// its own claims and its own transport session (kept open from batch to batch), until nothing
+/// is due. The leases of a batch are renewed while it is being sent.
 /// </summary>
 public sealed class Dispatcher
 {
