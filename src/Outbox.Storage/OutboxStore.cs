@@ -70,13 +70,67 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
             cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
-    public Task MarkSentAsync(ClaimedMessage message, DeliveryResult result, CancellationToken cancellationToken)
+    /// <summary>
+    /// Records several sent mails in one transaction of three round trips, however many there
+    /// are: one UPDATE (guarded by "still sending and still ours") returning the ids it changed,
+    /// then their attempt rows and accepted recipients, then the commit.
+    /// </summary>
+    public async Task MarkSentAsync(IReadOnlyList<SentMail> sent, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(result);
-        var refused = result.Rejected.Count == 0
-            ? null
-            : "refused by the server: " + string.Join("; ", result.Rejected.Select(r => $"{r.Address}: {r.SmtpCode} {r.Reply}"));
-        return RecordAsync(message, "sent", _sql.MarkSent, new { Code = result.SmtpCode, result.Reply, Error = refused }, result.Rejected, accepted: true, cancellationToken);
+        ArgumentNullException.ThrowIfNull(sent);
+        if (sent.Count == 0)
+        {
+            return;
+        }
+
+        var parameters = new DynamicParameters(new { Worker = _worker });
+        var cases = new System.Text.StringBuilder();
+        for (var i = 0; i < sent.Count; i++)
+        {
+            var (mail, result) = (sent[i].Message, sent[i].Result);
+            parameters.Add($"Id{i}", mail.Id);
+            parameters.Add($"Code{i}", result.SmtpCode);
+            parameters.Add($"Reply{i}", result.Reply);
+            parameters.Add($"Error{i}", result.Rejected.Count == 0
+                ? null
+                : "refused by the server: " + string.Join("; ", result.Rejected.Select(r => $"{r.Address}: {r.SmtpCode} {r.Reply}")));
+            parameters.Add($"AttemptNo{i}", mail.AttemptCount);
+        }
+
+        string Case(string column) => "case id " + string.Concat(Enumerable.Range(0, sent.Count).Select(i => $"when @Id{i} then @{column}{i} ")) + "end";
+        var ids = string.Join(", ", Enumerable.Range(0, sent.Count).Select(i => $"@Id{i}"));
+        var d = _database.Dialect;
+        await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var updated = (await connection.QueryAsync<long>(new CommandDefinition(
+            $"""
+            update {d.Table("outbox_message")}
+               set status = 'sent', sent_at = {d.Now}, due_at = null, lease_owner = null,
+                   smtp_code = {Case("Code")}, smtp_reply = {Case("Reply")}, last_error = {Case("Error")}
+             where id in ({ids}) and status = 'sending' and lease_owner = @Worker
+            returning id
+            """, parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToHashSet();
+
+        // A mail not updated was taken over by another worker when its lease ran out: that
+        // worker's outcome stands, so it gets no attempt row here.
+        var mine = Enumerable.Range(0, sent.Count).Where(i => updated.Contains(sent[i].Message.Id)).ToList();
+        if (mine.Count > 0)
+        {
+            var attempts = string.Join(",\n", mine.Select(i => $"(@Id{i}, @AttemptNo{i}, {d.Now}, @Worker, 'sent', @Code{i}, @Reply{i}, @Error{i})"));
+            await connection.ExecuteAsync(new CommandDefinition(
+                $"""
+                insert into {d.Table("outbox_attempt")} (message_id, attempt_no, attempted_at, worker, outcome, smtp_code, smtp_reply, error)
+                values {attempts};
+                update {d.Table("outbox_recipient")} set status = 'accepted', smtp_reply = null
+                 where message_id in ({string.Join(", ", mine.Select(i => $"@Id{i}"))})
+                """, parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            foreach (var i in mine)
+            {
+                await RecordRejectionsAsync(connection, transaction, sent[i].Message, sent[i].Result.Rejected, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public Task MarkRetryAsync(ClaimedMessage message, SendFailure failure, TimeSpan delay, CancellationToken cancellationToken)

@@ -39,7 +39,7 @@ public sealed class Dispatcher
     private async Task<DispatchSummary> LaneAsync(CancellationToken cancellationToken)
     {
         var summary = DispatchSummary.Empty;
-        var connection = new LaneConnection();
+        var connection = new LaneConnection(new SentRecorder(_store));
         try
         {
             while (!cancellationToken.IsCancellationRequested)
@@ -171,36 +171,28 @@ public sealed class Dispatcher
             return await RecordFailureAsync(mail, FailureClassifier.Classify(ex)).ConfigureAwait(false);
         }
 
-        // Outside the catch: if this write fails (database gone), the mail must not be recorded
-        // as a failure. It stays leased and is sent again when the lease expires (at least once).
-        // The write runs while the next mail goes to the server; the lane waits for it before the
-        // write after, so at most one outcome per lane is in flight.
-        await connection.RecordAsync(() => _store.MarkSentAsync(mail, result, CancellationToken.None)).ConfigureAwait(false);
+        // Outside the catch: if recording fails (database gone), the mail must not be recorded as
+        // a failure. It stays leased and is taken over as unconfirmed when the lease expires.
+        // The write runs while the next mail goes to the server (group commit).
+        connection.Recorder.Add(new SentMail(mail, result));
         Log.Sent(_logger, mail.Id, result.SmtpCode, result.Reply);
         return new DispatchSummary(1, 0, 0, 0, null);
     }
 
-    /// <summary>A lane's transport session, kept open across its batches, and its outcome write in flight.</summary>
-    private sealed class LaneConnection
+    /// <summary>A lane's transport session, kept open across its batches, and its recorder of sent mails.</summary>
+    private sealed class LaneConnection(SentRecorder recorder)
     {
-        private Task _pendingWrite = Task.CompletedTask;
-
         public IMailSession? Session { get; set; }
 
-        /// <summary>Waits for the previous write (surfacing its failure), then starts this one.</summary>
-        public async Task RecordAsync(Func<Task> write)
-        {
-            await _pendingWrite.ConfigureAwait(false);
-            _pendingWrite = write();
-        }
+        public SentRecorder Recorder { get; } = recorder;
 
-        public Task FlushAsync() => _pendingWrite;
+        public Task FlushAsync() => Recorder.FlushAsync();
 
         public async Task CloseAsync()
         {
             // On the normal path FlushAsync has surfaced any failure; after another error, that
             // error is the one to report.
-            await _pendingWrite.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await Recorder.FlushAsync().ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             if (Session is not null)
             {
                 await Session.DisposeAsync().ConfigureAwait(false);

@@ -18,7 +18,8 @@ public interface IDispatchStore
     /// <summary>Pushes the lease of mails this worker still holds out to now + lease.</summary>
     Task ExtendLeaseAsync(IReadOnlyList<ClaimedMessage> messages, TimeSpan lease, CancellationToken cancellationToken);
 
-    Task MarkSentAsync(ClaimedMessage message, DeliveryResult result, CancellationToken cancellationToken);
+    /// <summary>Records mails the server accepted, several at a time.</summary>
+    Task MarkSentAsync(IReadOnlyList<SentMail> sent, CancellationToken cancellationToken);
 
     Task MarkRetryAsync(ClaimedMessage message, SendFailure failure, TimeSpan delay, CancellationToken cancellationToken);
 
