@@ -138,7 +138,7 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
         ArgumentNullException.ThrowIfNull(failure);
         return RecordAsync(message, failure.Kind == FailureKind.ReplyLost ? "unconfirmed" : "retry", _sql.MarkRetry,
             new { Code = failure.SmtpCode, Reply = failure.SmtpCode is null ? null : failure.Reason, Error = failure.Reason, DelaySeconds = delay.TotalSeconds },
-            failure.Rejections, accepted: false, cancellationToken);
+            failure.Rejections, cancellationToken);
     }
 
     public Task MarkFailedAsync(ClaimedMessage message, SendFailure failure, CancellationToken cancellationToken)
@@ -146,14 +146,14 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
         ArgumentNullException.ThrowIfNull(failure);
         return RecordAsync(message, "failed", _sql.MarkFailed,
             new { Code = failure.SmtpCode, Reply = failure.SmtpCode is null ? null : failure.Reason, Error = failure.Reason },
-            failure.Rejections, accepted: false, cancellationToken);
+            failure.Rejections, cancellationToken);
     }
 
     public Task MarkUnconfirmedAsync(ClaimedMessage message, SendFailure failure, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(failure);
         return RecordAsync(message, "unconfirmed", _sql.MarkUnconfirmed,
-            new { Code = (int?)null, Reply = (string?)null, Error = failure.Reason }, [], accepted: false, cancellationToken);
+            new { Code = (int?)null, Reply = (string?)null, Error = failure.Reason }, [], cancellationToken);
     }
 
     public async Task RecordTakeOverAsync(ClaimedMessage message, bool hold, CancellationToken cancellationToken)
@@ -226,7 +226,7 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
         }
     }
 
-    private async Task RecordAsync(ClaimedMessage message, string outcome, string update, object values, IReadOnlyList<RecipientRejection> rejections, bool accepted, CancellationToken cancellationToken)
+    private async Task RecordAsync(ClaimedMessage message, string outcome, string update, object values, IReadOnlyList<RecipientRejection> rejections, CancellationToken cancellationToken)
     {
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
@@ -240,9 +240,7 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
             return;
         }
 
-        // One round trip for the attempt row and, after a send, every recipient marked accepted.
-        var attemptAndRecipients = accepted ? _sql.InsertAttempt + ";\n" + _sql.AcceptRecipients : _sql.InsertAttempt;
-        await connection.ExecuteAsync(new CommandDefinition(attemptAndRecipients, parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        await connection.ExecuteAsync(new CommandDefinition(_sql.InsertAttempt, parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
         await RecordRejectionsAsync(connection, transaction, message, rejections, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -311,14 +309,6 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
         public string RawPartsOf { get; } =
             $"select content from {d.Table("outbox_raw_part")} where message_id = @Id order by part_no";
 
-        public string MarkSent { get; } =
-            $"""
-            update {d.Table("outbox_message")}
-               set status = 'sent', sent_at = {d.Now}, due_at = null, lease_owner = null,
-                   smtp_code = @Code, smtp_reply = @Reply, last_error = @Error
-             where {Mine}
-            """;
-
         public string MarkRetry { get; } =
             $"""
             update {d.Table("outbox_message")}
@@ -363,9 +353,6 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
             insert into {d.Table("outbox_attempt")} (message_id, attempt_no, attempted_at, worker, outcome, smtp_code, smtp_reply, error)
             values (@Id, @AttemptNo, {d.Now}, @Worker, @Outcome, @Code, @Reply, @Error)
             """;
-
-        public string AcceptRecipients { get; } =
-            $"update {d.Table("outbox_recipient")} set status = 'accepted', smtp_reply = null where message_id = @Id";
 
         public string RejectRecipient { get; } =
             $"update {d.Table("outbox_recipient")} set status = 'rejected', smtp_reply = @Reply where id = @Id";
