@@ -25,6 +25,9 @@ public sealed class CertificateValidator
     /// <summary>Why the last certificate was refused, or null.</summary>
     public string? Failure { get; private set; }
 
+    /// <summary>The chain the server presented, leaf first, as `outbox check smtp` prints it.</summary>
+    public IReadOnlyList<string> PresentedChain { get; private set; } = [];
+
     /// <summary>Loads a PEM bundle, failing with a message that names the setting.</summary>
     public static X509Certificate2Collection LoadCaFile(string? path)
     {
@@ -65,6 +68,8 @@ public sealed class CertificateValidator
 
     public bool Validate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
     {
+        PresentedChain = chain?.ChainElements.Select(e => Describe(e.Certificate)).ToList()
+            ?? (certificate is null ? [] : [Describe(X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()))]);
         Failure = Check(certificate, chain, errors);
         return Failure is null;
     }
@@ -140,6 +145,9 @@ public sealed class CertificateValidator
         var details = string.Join("; ", custom.ChainStatus.Select(s => s.StatusInformation.Trim()));
         return $"the server's certificate ({leaf.Subject}) is not valid: {details}";
     }
+
+    private static string Describe(X509Certificate2 certificate) =>
+        $"{certificate.Subject} (issued by {certificate.Issuer}; valid {certificate.NotBefore.ToUniversalTime():yyyy-MM-dd} to {certificate.NotAfter.ToUniversalTime():yyyy-MM-dd}; SHA-256 {Fingerprint(certificate)})";
 
     private static string NormalizePin(string pin) => pin.Replace(":", string.Empty, StringComparison.Ordinal).Trim().ToUpperInvariant();
 }

@@ -24,7 +24,17 @@ public sealed class SmtpTransport : IMailTransport
 
     public async Task<IMailSession> OpenAsync(CancellationToken cancellationToken)
     {
-        var validator = new CertificateValidator(_options.Host, CertificateValidator.LoadCaFile(_options.CaFile), _options.CertificatePins);
+        var client = await OpenClientAsync(NewValidator(), cancellationToken).ConfigureAwait(false);
+        Log.Connected(_logger, _options.Host, _options.Port, _options.Security, client.IsSecure);
+        return new SmtpSession(client, _options.MessagesPerConnection);
+    }
+
+    internal CertificateValidator NewValidator() =>
+        new(_options.Host, CertificateValidator.LoadCaFile(_options.CaFile), _options.CertificatePins);
+
+    /// <summary>Connects, secures and authenticates exactly as a worker does (also for `outbox check smtp`).</summary>
+    internal async Task<OutboxSmtpClient> OpenClientAsync(CertificateValidator validator, CancellationToken cancellationToken)
+    {
         var client = new OutboxSmtpClient
         {
             Timeout = (int)_options.Timeout.TotalMilliseconds,
@@ -40,8 +50,7 @@ public sealed class SmtpTransport : IMailTransport
         {
             await ConnectAsync(client, validator, cancellationToken).ConfigureAwait(false);
             await AuthenticateAsync(client, cancellationToken).ConfigureAwait(false);
-            Log.Connected(_logger, _options.Host, _options.Port, _options.Security, client.IsSecure);
-            return new SmtpSession(client, _options.MessagesPerConnection);
+            return client;
         }
         catch
         {

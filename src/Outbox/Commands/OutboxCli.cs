@@ -21,6 +21,7 @@ public static class OutboxCli
             MailActionCommand.Retry(context),
             MailActionCommand.Cancel(context),
             PurgeCommand.Create(context),
+            CheckCommand.Create(context),
         };
         var invocation = new InvocationConfiguration { Output = output, Error = error };
         return await root.Parse(args).InvokeAsync(invocation, cancellationToken).ConfigureAwait(false);

@@ -19,6 +19,9 @@ public static class TestCertificates
     /// <summary>A server certificate for localhost / 127.0.0.1 issued by <see cref="Ca"/>.</summary>
     public static X509Certificate2 Server() => Issue(Ca, "localhost", DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
 
+    /// <summary>Issued by the test CA for another host name.</summary>
+    public static X509Certificate2 ServerNamed(string host) => Issue(Ca, host, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30), ipAddress: false);
+
     /// <summary>Issued by the test CA, but expired yesterday.</summary>
     public static X509Certificate2 ExpiredServer() => Issue(Ca, "localhost", DateTimeOffset.UtcNow.AddDays(-30), DateTimeOffset.UtcNow.AddDays(-1));
 
@@ -42,13 +45,17 @@ public static class TestCertificates
         return request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-60), DateTimeOffset.UtcNow.AddYears(1));
     }
 
-    private static X509Certificate2 Issue(X509Certificate2 ca, string host, DateTimeOffset notBefore, DateTimeOffset notAfter)
+    private static X509Certificate2 Issue(X509Certificate2 ca, string host, DateTimeOffset notBefore, DateTimeOffset notAfter, bool ipAddress = true)
     {
         using var key = RSA.Create(2048);
         var request = new CertificateRequest($"CN={host}", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
         var names = new SubjectAlternativeNameBuilder();
         names.AddDnsName(host);
-        names.AddIpAddress(IPAddress.Loopback);
+        if (ipAddress)
+        {
+            names.AddIpAddress(IPAddress.Loopback);
+        }
+
         request.CertificateExtensions.Add(names.Build());
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, false));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment, true));

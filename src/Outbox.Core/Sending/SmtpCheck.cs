@@ -1,0 +1,127 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using MailKit.Net.Smtp;
+using MailKit.Security;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Outbox.Core.Sending;
+
+/// <summary>One step of `outbox check smtp`.</summary>
+public sealed record SmtpCheckStep(string Step, bool Ok, string Detail);
+
+/// <summary>
+/// Connects to the SMTP server as the worker would and reports each step (name resolution, TCP,
+/// the capabilities offered before TLS, the TLS session and the certificate chain, AUTH), so an
+/// operator sees why mail does not go out. Never reports a secret.
+/// </summary>
+public sealed class SmtpCheck(SmtpOptions options)
+{
+    public async Task<(IReadOnlyList<SmtpCheckStep> Steps, bool WouldSend)> RunAsync(CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var steps = new List<SmtpCheckStep>();
+        var where = $"{options.Host}:{options.Port}";
+        IPAddress[] addresses;
+        try
+        {
+            addresses = await Dns.GetHostAddressesAsync(options.Host, cancellationToken).ConfigureAwait(false);
+            steps.Add(new("resolve", true, $"{options.Host} is {string.Join(", ", addresses.Select(a => a.ToString()))}"));
+        }
+        catch (SocketException ex)
+        {
+            steps.Add(new("resolve", false, $"{options.Host} does not resolve ({ex.Message}): check Outbox:Smtp:Host"));
+            return (steps, false);
+        }
+
+        if (options.Security == SmtpSecurity.StartTls && !await ProbePlaintextAsync(steps, cancellationToken).ConfigureAwait(false))
+        {
+            return (steps, false);
+        }
+
+        var transport = new SmtpTransport(options, NullLogger<SmtpTransport>.Instance);
+        var validator = transport.NewValidator();
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            using var client = await transport.OpenClientAsync(validator, cancellationToken).ConfigureAwait(false);
+            steps.Add(new("tls", client.IsSecure, client.IsSecure
+                ? $"{client.SslProtocol}, {client.SslCipherSuite}, in {clock.ElapsedMilliseconds} ms"
+                : "no encryption (Security=None, AllowInsecure)"));
+            AddChain(steps, validator, ok: true);
+            steps.Add(new("ehlo", true, Capabilities(client)));
+            steps.Add(new("auth", true, string.IsNullOrEmpty(options.UserName)
+                ? "no AUTH (Outbox:Smtp:UserName is not set)"
+                : $"logged in as \"{options.UserName}\""));
+            await client.DisconnectAsync(quit: true, cancellationToken).ConfigureAwait(false);
+            return (steps, true);
+        }
+        catch (Exception ex) when (ex is TransportConfigurationException or SmtpConnectException)
+        {
+            if (validator.PresentedChain.Count > 0)
+            {
+                AddChain(steps, validator, ok: validator.Failure is null);
+            }
+
+            steps.Add(new("failed", false, ex.Message));
+            return (steps, false);
+        }
+    }
+
+    // What the server offers before TLS: whether STARTTLS is there at all, and whether it
+    // (wrongly) offers AUTH in plaintext.
+    private async Task<bool> ProbePlaintextAsync(List<SmtpCheckStep> steps, CancellationToken cancellationToken)
+    {
+        using var probe = new SmtpClient { Timeout = (int)options.Timeout.TotalMilliseconds };
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            await probe.ConnectAsync(options.Host, options.Port, SecureSocketOptions.None, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is SocketException or IOException or TimeoutException or OperationCanceledException or SmtpProtocolException && !cancellationToken.IsCancellationRequested)
+        {
+            steps.Add(new("connect", false, $"{options.Host}:{options.Port}: {ex.Message}. Check the host, the port and any firewall; for SMTPS (465) set Security to SslOnConnect"));
+            return false;
+        }
+
+        steps.Add(new("connect", true, $"TCP to {options.Host}:{options.Port} and greeting in {clock.ElapsedMilliseconds} ms"));
+        var startTls = probe.Capabilities.HasFlag(SmtpCapabilities.StartTLS);
+        steps.Add(new("ehlo before TLS", startTls, startTls
+            ? Capabilities(probe)
+            : $"{Capabilities(probe)}; no STARTTLS, so nothing would be sent (no fallback to plaintext). Use the port that offers STARTTLS, or SslOnConnect on 465"));
+        await probe.DisconnectAsync(quit: true, cancellationToken).ConfigureAwait(false);
+        return startTls;
+    }
+
+    private static void AddChain(List<SmtpCheckStep> steps, CertificateValidator validator, bool ok)
+    {
+        for (var i = 0; i < validator.PresentedChain.Count; i++)
+        {
+            steps.Add(new(i == 0 ? "certificate" : "  issued by", ok, validator.PresentedChain[i]));
+        }
+    }
+
+    private static string Capabilities(SmtpClient client)
+    {
+        var offered = new List<string>();
+        if (client.Capabilities.HasFlag(SmtpCapabilities.Size))
+        {
+            offered.Add(client.MaxSize > 0 ? $"SIZE {client.MaxSize}" : "SIZE");
+        }
+
+        foreach (var (flag, name) in new[] { (SmtpCapabilities.Pipelining, "PIPELINING"), (SmtpCapabilities.StartTLS, "STARTTLS"), (SmtpCapabilities.EightBitMime, "8BITMIME"), (SmtpCapabilities.Chunking, "CHUNKING"), (SmtpCapabilities.UTF8, "SMTPUTF8") })
+        {
+            if (client.Capabilities.HasFlag(flag))
+            {
+                offered.Add(name);
+            }
+        }
+
+        if (client.AuthenticationMechanisms.Count > 0)
+        {
+            offered.Add("AUTH " + string.Join(' ', client.AuthenticationMechanisms));
+        }
+
+        return offered.Count == 0 ? "no extensions" : string.Join(", ", offered);
+    }
+}
