@@ -82,7 +82,7 @@ public sealed class RetentionTests(PostgresServer postgres)
 
         using (var worker = Process.Start(start)!)
         {
-            var output = worker.StandardOutput.ReadToEndAsync(Ct);
+            _ = worker.StandardOutput.ReadToEndAsync(Ct);
             await using var outbox = await OpenAsync(dir);
             var deadline = DateTime.UtcNow.AddSeconds(30);
             while (DateTime.UtcNow < deadline && await outbox.ScalarAsync<long>("select count(*) from outbox_message where id = 1 or (id = 2 and status <> 'sent')") > 0)
@@ -92,7 +92,7 @@ public sealed class RetentionTests(PostgresServer postgres)
 
             worker.Kill();
             await worker.WaitForExitAsync(Ct);
-            Assert.Contains("Retention: deleted 1 finished mail(s)", await output, StringComparison.Ordinal);
+            // Only the purge deletes rows; its log line may still sit in the killed process's buffer.
             Assert.Equal([2L], await outbox.QueryAsync<long>("select id from outbox_message"));
         }
 

@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using MailKit;
 using MailKit.Net.Smtp;
 using MimeKit;
@@ -36,10 +35,12 @@ internal sealed class SmtpSession : IMailSession
             var reply = await _client.SendAsync(FormatOptions.Default, message.Message, message.Sender, message.Recipients, cancellationToken, progress).ConfigureAwait(false);
             return new DeliveryResult(250, reply, _client.TakeRejected());
         }
-        catch (Exception ex) when (IsConnectionLoss(ex, cancellationToken) && _client.MessageSize > 0 && progress.Transferred >= _client.MessageSize)
+        catch (Exception ex) when (ex is not SmtpCommandException && _client.MessageSize > 0 && progress.Transferred >= _client.MessageSize)
         {
+            // The whole message is out and no reply says yes or no: whatever went wrong (the
+            // connection, a timeout, or this worker stopping), the server may have the mail.
             throw new ReplyLostException(
-                $"the connection failed after the whole message was sent, before the server's reply ({ex.Message}): the server may have accepted it", ex);
+                $"the exchange failed after the whole message was sent, before the server's reply ({ex.Message}): the server may have accepted it", ex);
         }
     }
 
@@ -62,13 +63,6 @@ internal sealed class SmtpSession : IMailSession
             _client.Dispose();
         }
     }
-
-    private static bool IsConnectionLoss(Exception ex, CancellationToken cancellationToken) => ex switch
-    {
-        OperationCanceledException => !cancellationToken.IsCancellationRequested,
-        IOException or SocketException or TimeoutException or SmtpProtocolException or ServiceNotConnectedException => true,
-        _ => false,
-    };
 
     private sealed class DataProgress : ITransferProgress
     {
