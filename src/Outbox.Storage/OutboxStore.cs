@@ -309,29 +309,11 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
         public string RawPartsOf { get; } =
             $"select content from {d.Table("outbox_raw_part")} where message_id = @Id order by part_no";
 
-        public string MarkRetry { get; } =
-            $"""
-            update {d.Table("outbox_message")}
-               set status = 'queued', due_at = {d.NowPlusSeconds("@DelaySeconds")}, lease_owner = null,
-                   smtp_code = @Code, smtp_reply = @Reply, last_error = @Error
-             where {Mine}
-            """;
+        public string MarkRetry { get; } = Finish(d, "queued", d.NowPlusSeconds("@DelaySeconds"));
 
-        public string MarkFailed { get; } =
-            $"""
-            update {d.Table("outbox_message")}
-               set status = 'failed', due_at = null, lease_owner = null,
-                   smtp_code = @Code, smtp_reply = @Reply, last_error = @Error
-             where {Mine}
-            """;
+        public string MarkFailed { get; } = Finish(d, "failed", "null");
 
-        public string MarkUnconfirmed { get; } =
-            $"""
-            update {d.Table("outbox_message")}
-               set status = 'unconfirmed', due_at = null, lease_owner = null,
-                   smtp_code = @Code, smtp_reply = @Reply, last_error = @Error
-             where {Mine}
-            """;
+        public string MarkUnconfirmed { get; } = Finish(d, "unconfirmed", "null");
 
         public string ExtendLease { get; } =
             $"""
@@ -356,5 +338,14 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
 
         public string RejectRecipient { get; } =
             $"update {d.Table("outbox_recipient")} set status = 'rejected', smtp_reply = @Reply where id = @Id";
+
+        // The outcome of an attempt other than success: the mail leaves 'sending' only while it is ours.
+        private static string Finish(Dialects.SqlDialect d, string status, string dueAt) =>
+            $"""
+            update {d.Table("outbox_message")}
+               set status = '{status}', due_at = {dueAt}, lease_owner = null,
+                   smtp_code = @Code, smtp_reply = @Reply, last_error = @Error
+             where {Mine}
+            """;
     }
 }

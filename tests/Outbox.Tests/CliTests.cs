@@ -148,14 +148,7 @@ public sealed class CliTests(PostgresServer postgres) : IDisposable
     {
         var config = WriteConfig("sqlite", $"Data Source={Path.Combine(_dir.FullName, "outbox.db")}", pollInterval: "00:00:01");
         Assert.Equal(0, (await RunAsync("init", "--config", config)).Code);
-        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = _dir.FullName, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "outbox.dll"), "run", "--config", config })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var worker = Process.Start(start)!;
-        var output = worker.StandardOutput.ReadToEndAsync(Ct);
+        using var worker = WorkerProcess.Start(_dir.FullName, null, "run", "--config", config);
         var id = (await RunAsync("send", "--config", config, "--from", "app@example.com", "--to", "a@example.com", "--text", "x")).Out.Trim();
         var pickup = Path.Combine(_dir.FullName, "pickup");
         var deadline = DateTime.UtcNow.AddSeconds(30);
@@ -164,14 +157,10 @@ public sealed class CliTests(PostgresServer postgres) : IDisposable
             await Task.Delay(100, Ct);
         }
 
-        using (var term = Process.Start("kill", ["-TERM", worker.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-        {
-            await term.WaitForExitAsync(Ct);
-        }
-
-        await worker.WaitForExitAsync(Ct).WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        await worker.TerminateAsync();
+        await worker.WaitForExitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(0, worker.ExitCode);
-        Assert.Contains($"Mail {id} sent", await output, StringComparison.Ordinal);
+        Assert.Contains($"Mail {id} sent", worker.Output, StringComparison.Ordinal);
         Assert.Contains("\"status\": \"sent\"", (await RunAsync("show", id, "--json", "--config", config)).Out, StringComparison.Ordinal);
     }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Outbox.Commands;
 using Outbox.Core.Messages;
@@ -74,15 +73,8 @@ public sealed class RetentionTests(PostgresServer postgres)
             await outbox.ExecuteAsync($"update outbox_message set status = 'sent', created_at = {outbox.Database.Dialect.NowPlusSeconds("-86400 * 2")} where id = 1");
         }
 
-        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = dir.FullName, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "outbox.dll"), "run", "--config", config })
+        using (var worker = WorkerProcess.Start(dir.FullName, null, "run", "--config", config))
         {
-            start.ArgumentList.Add(arg);
-        }
-
-        using (var worker = Process.Start(start)!)
-        {
-            _ = worker.StandardOutput.ReadToEndAsync(Ct);
             await using var outbox = await OpenAsync(dir);
             var deadline = DateTime.UtcNow.AddSeconds(30);
             while (DateTime.UtcNow < deadline && await outbox.ScalarAsync<long>("select count(*) from outbox_message where id = 1 or (id = 2 and status <> 'sent')") > 0)
@@ -91,7 +83,7 @@ public sealed class RetentionTests(PostgresServer postgres)
             }
 
             worker.Kill();
-            await worker.WaitForExitAsync(Ct);
+            await worker.WaitForExitAsync(TimeSpan.FromSeconds(30));
             // Only the purge deletes rows; its log line may still sit in the killed process's buffer.
             Assert.Equal([2L], await outbox.QueryAsync<long>("select id from outbox_message"));
         }

@@ -43,7 +43,7 @@ public sealed class PostgresServer : IAsyncLifetime
         _pgCtl = Path.Combine(bin, "pg_ctl");
         _dataDirectory = Path.Combine(Path.GetTempPath(), $"outbox-test-pg-{Guid.NewGuid():N}");
         Directory.CreateDirectory(_dataDirectory);
-        var port = FreePort();
+        var port = LoopbackPort.Free();
         if (Environment.UserName == "root")
         {
             await RunAsync("chown", ["postgres:postgres", _dataDirectory]);
@@ -122,12 +122,6 @@ public sealed class PostgresServer : IAsyncLifetime
         return connectionString;
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private static Task RunAsPostgresAsync(string program, string[] arguments) =>
         Environment.UserName == "root"

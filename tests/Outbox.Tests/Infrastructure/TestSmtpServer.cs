@@ -30,7 +30,7 @@ public sealed class TestSmtpServer : IAsyncDisposable
 
     private TestSmtpServer(Settings settings)
     {
-        Port = FreePort();
+        Port = LoopbackPort.Free();
         var replies = new Replies(settings, Received);
         var options = new SmtpServerOptionsBuilder()
             .ServerName("localhost")
@@ -79,12 +79,6 @@ public sealed class TestSmtpServer : IAsyncDisposable
         _stop.Dispose();
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     public sealed class Settings
     {

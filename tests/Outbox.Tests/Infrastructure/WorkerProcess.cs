@@ -19,8 +19,6 @@ public sealed class WorkerProcess : IDisposable
         _process.BeginErrorReadLine();
     }
 
-    public int Id => _process.Id;
-
     public bool HasExited => _process.HasExited;
 
     public int ExitCode => _process.ExitCode;
