@@ -129,3 +129,20 @@ insert into outbox.outbox_setting (name, value, description) values
     ('max_message_bytes', '0', 'Largest mail accepted at enqueue: bodies plus attachments, before encoding. 0 means no limit.'),
     ('blocked_extensions', 'exe,dll,vbs,js', 'Attachment file name extensions refused at enqueue, comma-separated (the defaults of SQL Server Database Mail).')
 on conflict (name) do nothing;
+
+-- Views for DBAs (the same in every database):
+--   select * from outbox.outbox_queue_summary;   -- mails per status, and how old the oldest is
+--   select * from outbox.outbox_failed;          -- mails that will not go out, with the last error
+-- oldest_age_seconds: time since the oldest mail of the status was queued (created, for drafts).
+create or replace view outbox.outbox_queue_summary as
+select status,
+       count(*) as messages,
+       min(coalesce(queued_at, created_at)) as oldest_at,
+       round(extract(epoch from now() - min(coalesce(queued_at, created_at))))::bigint as oldest_age_seconds
+  from outbox.outbox_message
+ group by status;
+
+create or replace view outbox.outbox_failed as
+select m.id, m.status, m.sender, m.subject, m.attempt_count, m.last_attempt_at, m.smtp_code, m.smtp_reply, m.last_error
+  from outbox.outbox_message m
+ where m.status in ('failed', 'unconfirmed');

@@ -192,6 +192,8 @@ begin
     -- Wakes listening workers when the transaction commits (PostgreSQL sends one notification per
     -- transaction however many mails it queued); polling remains the safety net.
     perform pg_notify('outbox_mail', '');
+    -- For outbox_mail.last_mail_id(), as on Oracle (whose OUTBOX_MAIL.SEND is a procedure).
+    perform set_config('outbox.last_mail_id', p_id::text, false);
 end $$;
 
 create or replace function outbox.require_recipient(p_id bigint, p_hint text)
@@ -447,3 +449,10 @@ begin
     end if;
     perform outbox.queue(mail_id);
 end $$;
+
+-- The id of the mail this session queued last (send*, enqueue or close_mail), or null. The
+-- functions above return it too; this is for code written against Oracle's procedures.
+create or replace function outbox_mail.last_mail_id()
+returns bigint language sql stable security definer set search_path = pg_catalog, pg_temp as $$
+    select nullif(current_setting('outbox.last_mail_id', true), '')::bigint
+$$;

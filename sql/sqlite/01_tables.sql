@@ -100,3 +100,18 @@ create table if not exists outbox_setting (
 insert or ignore into outbox_setting (name, value, description) values
     ('max_message_bytes', '0', 'Largest mail accepted at enqueue: bodies plus attachments, before encoding. 0 means no limit.'),
     ('blocked_extensions', 'exe,dll,vbs,js', 'Attachment file name extensions refused at enqueue, comma-separated (the defaults of SQL Server Database Mail).');
+
+-- Views for DBAs (the same in every database): mails per status with the age of the oldest,
+-- and the mails that will not go out with their last error.
+create view if not exists outbox_queue_summary as
+select status,
+       count(*) as messages,
+       min(coalesce(queued_at, created_at)) as oldest_at,
+       cast(round((julianday('now') - julianday(min(coalesce(queued_at, created_at)))) * 86400) as integer) as oldest_age_seconds
+  from outbox_message
+ group by status;
+
+create view if not exists outbox_failed as
+select m.id, m.status, m.sender, m.subject, m.attempt_count, m.last_attempt_at, m.smtp_code, m.smtp_reply, m.last_error
+  from outbox_message m
+ where m.status in ('failed', 'unconfirmed');

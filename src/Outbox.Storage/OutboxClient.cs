@@ -31,7 +31,7 @@ public sealed class OutboxClient
         _dialect = dialect;
     }
 
-    /// <summary>A client for the database behind an open Npgsql or SQLite connection.</summary>
+    /// <summary>A client for the database behind an open Npgsql, SQLite or ODP.NET (Oracle) connection.</summary>
     public static OutboxClient For(DbConnection connection) => new(OutboxDatabase.DialectOf(connection));
 
     /// <summary>
@@ -75,7 +75,7 @@ public sealed class OutboxClient
             if (id is not { } newId)
             {
                 return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-                    $"select id from {_dialect.Table("outbox_message")} where idempotency_key = @Key",
+                    _dialect.Sql($"select id from {_dialect.Table("outbox_message")} where idempotency_key = @Key"),
                     new { Key = request.IdempotencyKey }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             }
 
@@ -83,7 +83,7 @@ public sealed class OutboxClient
             foreach (var (kind, address) in recipients)
             {
                 await connection.ExecuteAsync(new CommandDefinition(
-                    $"insert into {_dialect.Table("outbox_recipient")} (message_id, kind, address) values (@Id, @Kind, @Address)",
+                    _dialect.Sql($"insert into {_dialect.Table("outbox_recipient")} (message_id, kind, address) values (@Id, @Kind, @Address)"),
                     new { Id = newId, Kind = kind, Address = address.Trim() },
                     transaction,
                     cancellationToken: cancellationToken)).ConfigureAwait(false);
@@ -95,13 +95,13 @@ public sealed class OutboxClient
                 await _dialect.InsertAttachmentAsync(connection, transaction, newId, named, length, cancellationToken).ConfigureAwait(false);
             }
 
-            await connection.ExecuteAsync(new CommandDefinition(
+            await connection.ExecuteAsync(new CommandDefinition(_dialect.Sql(
                 $"""
                 update {_dialect.Table("outbox_message")}
                    set status = 'queued', queued_at = {_dialect.Now},
                        due_at = case when send_after > {_dialect.Now} then send_after else {_dialect.Now} end
                  where id = @Id
-                """,
+                """),
                 new { Id = newId }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             if (_dialect.WakeWorkersStatement is { } wake)
             {
@@ -122,14 +122,12 @@ public sealed class OutboxClient
 
     // Returns null when the idempotency key is taken: the caller gets the existing mail.
     private async Task<long?> InsertMessageAsync(DbConnection connection, DbTransaction transaction, MailRequest request, CancellationToken cancellationToken) =>
-        await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
+        await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(_dialect.Sql(_dialect.InsertMessageReturningId(
             $"""
             insert into {_dialect.Table("outbox_message")}
                 (status, kind, sender, reply_to, subject, text_body, html_body, priority, send_after, idempotency_key, mime_message_id)
             values ('draft', 'mime', @Sender, @ReplyTo, @Subject, @TextBody, @HtmlBody, @Priority, @SendAfter, @IdempotencyKey, @MimeMessageId)
-            on conflict (idempotency_key) do nothing
-            returning id
-            """,
+            """)),
             new
             {
                 Sender = request.Sender.Trim(),

@@ -29,7 +29,7 @@ public sealed class OutboxDatabase : IAsyncDisposable
             throw new MailValidationException("Outbox:Database:ConnectionString", "is empty", "Set it in the configuration file or as Outbox__Database__ConnectionString");
         }
 
-        var dialect = DialectFor(options.Provider);
+        var dialect = DialectFor(options);
         return new OutboxDatabase(dialect, dialect.CreateDataSource(options.ConnectionString));
     }
 
@@ -38,16 +38,18 @@ public sealed class OutboxDatabase : IAsyncDisposable
     {
         NpgsqlConnection => new PostgreSqlDialect(),
         SqliteConnection => new SqliteDialect(),
-        _ => throw new NotSupportedException($"OutboxClient does not know {connection?.GetType().FullName}; it supports Npgsql and Microsoft.Data.Sqlite connections"),
+        // By name: the Oracle driver is the application's, not a reference of this assembly.
+        _ when connection?.GetType().FullName == "Oracle.ManagedDataAccess.Client.OracleConnection" => new OracleDialect(),
+        _ => throw new NotSupportedException($"OutboxClient does not know {connection?.GetType().FullName}; it supports Npgsql, Microsoft.Data.Sqlite and Oracle.ManagedDataAccess connections"),
     };
 
     public ValueTask DisposeAsync() => DataSource.DisposeAsync();
 
-    private static SqlDialect DialectFor(string? provider) => provider?.Trim().ToLowerInvariant() switch
+    private static SqlDialect DialectFor(DatabaseOptions options) => options.Provider?.Trim().ToLowerInvariant() switch
     {
         "sqlite" => new SqliteDialect(),
         "postgresql" or "postgres" or "npgsql" => new PostgreSqlDialect(),
-        "oracle" => throw new MailValidationException("Outbox:Database:Provider", "oracle is not available in this version", "Use sqlite or postgresql"),
-        _ => throw new MailValidationException("Outbox:Database:Provider", $"\"{provider}\" is not a supported database", "Use sqlite or postgresql"),
+        "oracle" => new OracleDialect(string.IsNullOrWhiteSpace(options.Schema) ? null : options.Schema.Trim()),
+        _ => throw new MailValidationException("Outbox:Database:Provider", $"\"{options.Provider}\" is not a supported database", "Use sqlite, postgresql or oracle"),
     };
 }

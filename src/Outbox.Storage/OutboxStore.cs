@@ -33,7 +33,7 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
     {
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         var messages = (await connection.QueryAsync<ClaimedMessage>(new CommandDefinition(
-            _database.Dialect.ClaimStatement,
+            _sql.Claim,
             new { BatchSize = batchSize, Worker = _worker, LeaseSeconds = lease.TotalSeconds },
             cancellationToken: cancellationToken)).ConfigureAwait(false)).OrderBy(m => m.Id).ToList();
         if (messages.Count == 0)
@@ -103,27 +103,26 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         var updated = (await connection.QueryAsync<long>(new CommandDefinition(
-            $"""
-            update {d.Table("outbox_message")}
-               set status = 'sent', sent_at = {d.Now}, due_at = null, lease_owner = null,
-                   smtp_code = {Case("Code")}, smtp_reply = {Case("Reply")}, last_error = {Case("Error")}
-             where id in ({ids}) and status = 'sending' and lease_owner = @Worker
-            returning id
-            """, parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToHashSet();
+            d.Sql(d.ReturningIds($"""
+                update {d.Table("outbox_message")}
+                   set status = 'sent', sent_at = {d.Now}, due_at = null, lease_owner = null,
+                       smtp_code = {Case("Code")}, smtp_reply = {Case("Reply")}, last_error = {Case("Error")}
+                 where id in ({ids}) and status = 'sending' and lease_owner = @Worker
+                """)), parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToHashSet();
 
         // A mail not updated was taken over by another worker when its lease ran out: that
         // worker's outcome stands, so it gets no attempt row here.
         var mine = Enumerable.Range(0, sent.Count).Where(i => updated.Contains(sent[i].Message.Id)).ToList();
         if (mine.Count > 0)
         {
-            var attempts = string.Join(",\n", mine.Select(i => $"(@Id{i}, @AttemptNo{i}, {d.Now}, @Worker, 'sent', @Code{i}, @Reply{i}, @Error{i})"));
-            await connection.ExecuteAsync(new CommandDefinition(
-                $"""
-                insert into {d.Table("outbox_attempt")} (message_id, attempt_no, attempted_at, worker, outcome, smtp_code, smtp_reply, error)
-                values {attempts};
+            var attempts = d.InsertRows(d.Table("outbox_attempt"), "message_id, attempt_no, attempted_at, worker, outcome, smtp_code, smtp_reply, error",
+                mine.Select(i => $"@Id{i}, @AttemptNo{i}, {d.Now}, @Worker, 'sent', @Code{i}, @Reply{i}, @Error{i}"));
+            var accepted = $"""
                 update {d.Table("outbox_recipient")} set status = 'accepted', smtp_reply = null
                  where message_id in ({string.Join(", ", mine.Select(i => $"@Id{i}"))})
-                """, parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                """;
+            await connection.ExecuteAsync(new CommandDefinition(
+                d.Sql(d.Batch(attempts, accepted)), parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             foreach (var i in mine)
             {
                 await RecordRejectionsAsync(connection, transaction, sent[i].Message, sent[i].Result.Rejected, cancellationToken).ConfigureAwait(false);
@@ -296,18 +295,20 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
     {
         private const string Mine = "id = @Id and status = 'sending' and lease_owner = @Worker";
 
-        public string RecipientsOf { get; } =
-            $"select id, message_id as MessageId, kind, address from {d.Table("outbox_recipient")} where {d.InList("message_id", "@Ids")} order by id";
+        public string Claim { get; } = d.Sql(d.ClaimStatement);
 
-        public string AttachmentsOf { get; } =
+        public string RecipientsOf { get; } = d.Sql(
+            $"select id, message_id as MessageId, kind, address from {d.Table("outbox_recipient")} where {d.InList("message_id", "@Ids")} order by id");
+
+        public string AttachmentsOf { get; } = d.Sql(
             $"""
             select id, message_id as MessageId, file_name as FileName, mime_type as MimeType, content_id as ContentId,
                    is_inline as IsInline, {d.ByteLength("content")} as Size
               from {d.Table("outbox_attachment")} where {d.InList("message_id", "@Ids")} order by id
-            """;
+            """);
 
-        public string RawPartsOf { get; } =
-            $"select content from {d.Table("outbox_raw_part")} where message_id = @Id order by part_no";
+        public string RawPartsOf { get; } = d.Sql(
+            $"select content from {d.Table("outbox_raw_part")} where message_id = @Id order by part_no");
 
         public string MarkRetry { get; } = Finish(d, "queued", d.NowPlusSeconds("@DelaySeconds"));
 
@@ -315,37 +316,37 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
 
         public string MarkUnconfirmed { get; } = Finish(d, "unconfirmed", "null");
 
-        public string ExtendLease { get; } =
+        public string ExtendLease { get; } = d.Sql(
             $"""
             update {d.Table("outbox_message")}
                set due_at = {d.NowPlusSeconds("@LeaseSeconds")}
              where {d.InList("id", "@Ids")} and status = 'sending' and lease_owner = @Worker
-            """;
+            """);
 
-        public string Release { get; } =
+        public string Release { get; } = d.Sql(
             $"""
             update {d.Table("outbox_message")}
                set status = 'queued', due_at = {d.NowPlusSeconds("@DelaySeconds")}, lease_owner = null,
                    attempt_count = attempt_count - 1, last_error = coalesce(@Reason, last_error)
              where {d.InList("id", "@Ids")} and status = 'sending' and lease_owner = @Worker
-            """;
+            """);
 
-        public string InsertAttempt { get; } =
+        public string InsertAttempt { get; } = d.Sql(
             $"""
             insert into {d.Table("outbox_attempt")} (message_id, attempt_no, attempted_at, worker, outcome, smtp_code, smtp_reply, error)
             values (@Id, @AttemptNo, {d.Now}, @Worker, @Outcome, @Code, @Reply, @Error)
-            """;
+            """);
 
-        public string RejectRecipient { get; } =
-            $"update {d.Table("outbox_recipient")} set status = 'rejected', smtp_reply = @Reply where id = @Id";
+        public string RejectRecipient { get; } = d.Sql(
+            $"update {d.Table("outbox_recipient")} set status = 'rejected', smtp_reply = @Reply where id = @Id");
 
         // The outcome of an attempt other than success: the mail leaves 'sending' only while it is ours.
-        private static string Finish(Dialects.SqlDialect d, string status, string dueAt) =>
+        private static string Finish(Dialects.SqlDialect d, string status, string dueAt) => d.Sql(
             $"""
             update {d.Table("outbox_message")}
                set status = '{status}', due_at = {dueAt}, lease_owner = null,
                    smtp_code = @Code, smtp_reply = @Reply, last_error = @Error
              where {Mine}
-            """;
+            """);
     }
 }

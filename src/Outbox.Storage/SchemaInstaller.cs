@@ -20,10 +20,13 @@ public sealed class SchemaInstaller
         _database = database;
     }
 
-    /// <summary>The names of the scripts for this database, in the order they run.</summary>
-    public IReadOnlyList<string> Scripts =>
+    /// <summary>The names of the install scripts for this database (the numbered ones), in the order they run.</summary>
+    public IReadOnlyList<string> Scripts => ScriptsOf(_database.Dialect.ScriptFolder);
+
+    /// <summary>The numbered install scripts of one folder under sql/, in the order they run.</summary>
+    public static IReadOnlyList<string> ScriptsOf(string folder) =>
         typeof(SchemaInstaller).Assembly.GetManifestResourceNames()
-            .Where(name => name.StartsWith($"sql/{_database.Dialect.ScriptFolder}/", StringComparison.Ordinal))
+            .Where(name => name.StartsWith($"sql/{folder}/", StringComparison.Ordinal) && char.IsAsciiDigit(name[$"sql/{folder}/".Length]))
             .Order(StringComparer.Ordinal)
             .ToList();
 
@@ -41,7 +44,10 @@ public sealed class SchemaInstaller
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         foreach (var script in Scripts)
         {
-            await connection.ExecuteAsync(new CommandDefinition(ReadScript(script), cancellationToken: cancellationToken)).ConfigureAwait(false);
+            foreach (var statement in _database.Dialect.StatementsOf(ReadScript(script)))
+            {
+                await connection.ExecuteAsync(new CommandDefinition(statement, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            }
         }
     }
 
@@ -49,11 +55,8 @@ public sealed class SchemaInstaller
     public async Task<IReadOnlyList<string>> MissingTablesAsync(CancellationToken cancellationToken)
     {
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        var present = _database.IsSqlite
-            ? await connection.QueryAsync<string>(new CommandDefinition(
-                "select name from sqlite_master where type = 'table'", cancellationToken: cancellationToken)).ConfigureAwait(false)
-            : await connection.QueryAsync<string>(new CommandDefinition(
-                "select table_name from information_schema.tables where table_schema = 'outbox'", cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var present = await connection.QueryAsync<string>(new CommandDefinition(
+            _database.Dialect.TablesQuery, cancellationToken: cancellationToken)).ConfigureAwait(false);
         var set = present.ToHashSet(StringComparer.OrdinalIgnoreCase);
         return RequiredTables.Where(table => !set.Contains(table)).ToList();
     }

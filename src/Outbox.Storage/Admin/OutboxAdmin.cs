@@ -26,26 +26,26 @@ public sealed class OutboxAdmin
             .ToDictionary(c => c.Status, c => c.Count);
         var oldest = await connection.ExecuteScalarAsync<double?>(new CommandDefinition(
             $"select {D.SecondsSince("min(queued_at)")} from {Messages} where status in ('queued', 'sending')", cancellationToken: cancellationToken)).ConfigureAwait(false);
-        var errors = await connection.QueryAsync<RecentError>(new CommandDefinition(
+        var errors = await connection.QueryAsync<RecentError>(new CommandDefinition(D.Sql(
             $"""
             select id, status, {D.AsIsoText("last_attempt_at")} as LastAttemptAt, last_error as LastError
               from {Messages} where last_error is not null and status in ('queued', 'unconfirmed', 'failed')
-             order by last_attempt_at desc limit 5
-            """, cancellationToken: cancellationToken)).ConfigureAwait(false);
+             order by last_attempt_at desc {D.Limit("5")}
+            """), cancellationToken: cancellationToken)).ConfigureAwait(false);
         return new QueueStatus { Counts = counts, OldestQueuedSeconds = oldest, RecentErrors = errors.ToList() };
     }
 
     public async Task<IReadOnlyList<MessageSummary>> ListAsync(string? status, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        var rows = await connection.QueryAsync<MessageSummary>(new CommandDefinition(
+        var rows = await connection.QueryAsync<MessageSummary>(new CommandDefinition(D.Sql(
             $"""
             select id, status, sender, subject, {D.AsIsoText("created_at")} as CreatedAt, attempt_count as AttemptCount,
                    smtp_code as SmtpCode, last_error as LastError
               from {Messages}
              where @Status is null or status = @Status
-             order by id desc limit @Limit
-            """,
+             order by id desc {D.Limit("@Limit")}
+            """),
             new { Status = status, Limit = limit },
             cancellationToken: cancellationToken)).ConfigureAwait(false);
         return rows.ToList();
@@ -54,34 +54,35 @@ public sealed class OutboxAdmin
     public async Task<MessageDetails?> ShowAsync(long id, CancellationToken cancellationToken)
     {
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        var message = await connection.QuerySingleOrDefaultAsync<MessageRow>(new CommandDefinition(
+        var message = await connection.QuerySingleOrDefaultAsync<MessageRow>(new CommandDefinition(D.Sql(
             $"""
             select id, status, kind, sender, reply_to as ReplyTo, subject, priority, mime_message_id as MimeMessageId,
                    idempotency_key as IdempotencyKey, {D.AsIsoText("created_at")} as CreatedAt, {D.AsIsoText("send_after")} as SendAfter,
                    {D.AsIsoText("queued_at")} as QueuedAt, {D.AsIsoText("due_at")} as DueAt, lease_owner as LeaseOwner,
                    attempt_count as AttemptCount, {D.AsIsoText("sent_at")} as SentAt, smtp_code as SmtpCode, smtp_reply as SmtpReply,
-                   last_error as LastError, text_body is not null as HasTextBody, html_body is not null as HasHtmlBody
+                   last_error as LastError, case when text_body is not null then 1 else 0 end as HasTextBody,
+                   case when html_body is not null then 1 else 0 end as HasHtmlBody
               from {Messages} where id = @Id
-            """, new { Id = id }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            """), new { Id = id }, cancellationToken: cancellationToken)).ConfigureAwait(false);
         if (message is null)
         {
             return null;
         }
 
         var recipients = await connection.QueryAsync<RecipientRow>(new CommandDefinition(
-            $"select kind, address, status, smtp_reply as SmtpReply from {D.Table("outbox_recipient")} where message_id = @Id order by id",
+            D.Sql($"select kind, address, status, smtp_reply as SmtpReply from {D.Table("outbox_recipient")} where message_id = @Id order by id"),
             new { Id = id }, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        var attachments = await connection.QueryAsync<AttachmentRow>(new CommandDefinition(
+        var attachments = await connection.QueryAsync<AttachmentRow>(new CommandDefinition(D.Sql(
             $"""
             select id, file_name as FileName, mime_type as MimeType, content_id as ContentId, is_inline as IsInline, {D.ByteLength("content")} as Size
               from {D.Table("outbox_attachment")} where message_id = @Id order by id
-            """, new { Id = id }, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        var attempts = await connection.QueryAsync<AttemptRow>(new CommandDefinition(
+            """), new { Id = id }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var attempts = await connection.QueryAsync<AttemptRow>(new CommandDefinition(D.Sql(
             $"""
             select attempt_no as AttemptNo, {D.AsIsoText("attempted_at")} as AttemptedAt, worker, outcome, smtp_code as SmtpCode,
                    smtp_reply as SmtpReply, error
               from {D.Table("outbox_attempt")} where message_id = @Id order by id
-            """, new { Id = id }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            """), new { Id = id }, cancellationToken: cancellationToken)).ConfigureAwait(false);
         return new MessageDetails { Message = message, Recipients = recipients.ToList(), Attachments = attachments.ToList(), Attempts = attempts.ToList() };
     }
 
@@ -104,12 +105,12 @@ public sealed class OutboxAdmin
     /// </summary>
     public async Task<long> PurgeAsync(TimeSpan olderThan, int batchSize, IProgress<long>? progress, CancellationToken cancellationToken)
     {
-        var sql = $"""
+        var sql = D.Sql($"""
             delete from {Messages}
              where id in (select id from {Messages}
                            where status in ('sent', 'failed', 'cancelled') and created_at < {D.NowPlusSeconds("@Seconds")}
-                           order by id limit @BatchSize)
-            """;
+                           order by id {D.Limit("@BatchSize")})
+            """);
         long total = 0;
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         while (true)
@@ -129,7 +130,7 @@ public sealed class OutboxAdmin
     {
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         var status = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
-            $"select status from {Messages} where id = @Id", new { Id = id }, cancellationToken: cancellationToken)).ConfigureAwait(false)
+            D.Sql($"select status from {Messages} where id = @Id"), new { Id = id }, cancellationToken: cancellationToken)).ConfigureAwait(false)
             ?? throw new MailValidationException("ID", $"there is no mail {id}", "See `outbox list` for the ids");
         if (!allowed.Contains(status))
         {
@@ -138,7 +139,7 @@ public sealed class OutboxAdmin
         }
 
         // The status in the WHERE clause makes the change lose, not win, against a worker that claimed it meanwhile.
-        var changed = await connection.ExecuteAsync(new CommandDefinition(update, new { Id = id, Status = status }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var changed = await connection.ExecuteAsync(new CommandDefinition(D.Sql(update), new { Id = id, Status = status }, cancellationToken: cancellationToken)).ConfigureAwait(false);
         if (changed == 0)
         {
             throw new MailValidationException("ID", $"mail {id} changed while we looked at it", "Run the command again");

@@ -66,6 +66,8 @@ public sealed class PostgreSqlDialect : SqlDialect
 
     public override string ByteLength(string column) => $"octet_length({column})";
 
+    public override string TablesQuery => "select table_name from information_schema.tables where table_schema = 'outbox'";
+
     public override object TimestampParameter(DateTimeOffset value) => value.ToUniversalTime();
 
     public override DbDataSource CreateDataSource(string connectionString)

@@ -9,7 +9,7 @@ namespace Outbox.Storage.Dialects;
 /// </summary>
 public abstract class SqlDialect
 {
-    /// <summary>The folder under sql/ whose scripts install this database's schema, in name order.</summary>
+    /// <summary>The folder under sql/ whose numbered scripts install this database's schema, in name order.</summary>
     public abstract string ScriptFolder { get; }
 
     /// <summary>The qualified name of an outbox table.</summary>
@@ -35,6 +35,40 @@ public abstract class SqlDialect
 
     /// <summary>The size in bytes of a binary column, without reading it.</summary>
     public abstract string ByteLength(string column);
+
+    /// <summary>
+    /// A statement written with @Name bind markers, in this database's bind syntax. Every
+    /// statement goes through here, so each is written once for all databases.
+    /// </summary>
+    public virtual string Sql(string statement) => statement;
+
+    /// <summary>The clause that ends a query after count rows.</summary>
+    public virtual string Limit(string count) => $"limit {count}";
+
+    /// <summary>An UPDATE made to return the ids of the rows it changed, as a result set.</summary>
+    public virtual string ReturningIds(string update) => $"{update}\nreturning id";
+
+    /// <summary>Several statements sent as one command (one round trip).</summary>
+    public virtual string Batch(params string[] statements) => string.Join(";\n", statements);
+
+    /// <summary>One INSERT of several rows; each row is a comma-separated list of values.</summary>
+    public virtual string InsertRows(string table, string columns, IEnumerable<string> rows) =>
+        $"insert into {table} ({columns})\nvalues " + string.Join(",\n       ", rows.Select(row => $"({row})"));
+
+    /// <summary>
+    /// An INSERT into outbox_message made to return the new id as a one-row result, or no row
+    /// (or a null id) when the idempotency key is taken.
+    /// </summary>
+    public virtual string InsertMessageReturningId(string insert) => $"{insert}\non conflict (idempotency_key) do nothing\nreturning id";
+
+    /// <summary>Lists the names of the tables the configured user can see in the outbox's schema.</summary>
+    public abstract string TablesQuery { get; }
+
+    /// <summary>
+    /// The statements of one install script, in order, for running through ADO.NET. PostgreSQL
+    /// and SQLite take a script as one command.
+    /// </summary>
+    public virtual IReadOnlyList<string> StatementsOf(string script) => [script];
 
     /// <summary>
     /// Claims up to @BatchSize due mails for @Worker for @LeaseSeconds and returns their

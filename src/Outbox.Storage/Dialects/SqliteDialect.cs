@@ -40,6 +40,8 @@ public sealed class SqliteDialect : SqlDialect
 
     public override string ByteLength(string column) => $"length({column})";
 
+    public override string TablesQuery => "select name from sqlite_master where type = 'table'";
+
     public override object TimestampParameter(DateTimeOffset value) =>
         value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
 

@@ -7,7 +7,7 @@ namespace Outbox.Configuration;
 /// <summary>Checks the whole configuration and reports every problem at once, each naming its key.</summary>
 public sealed partial class OutboxOptionsValidator : IValidateOptions<OutboxOptions>
 {
-    private static readonly string[] Providers = ["sqlite", "postgresql", "postgres", "oracle"];
+    private static readonly string[] Providers = ["sqlite", "postgresql", "postgres", "npgsql", "oracle"];
 
     public ValidateOptionsResult Validate(string? name, OutboxOptions options)
     {
@@ -15,7 +15,12 @@ public sealed partial class OutboxOptionsValidator : IValidateOptions<OutboxOpti
         var failures = new List<string>();
         if (!Providers.Contains(options.Database.Provider?.Trim().ToLowerInvariant()))
         {
-            failures.Add($"Outbox:Database:Provider: \"{options.Database.Provider}\" is not supported; use sqlite or postgresql.");
+            failures.Add($"Outbox:Database:Provider: \"{options.Database.Provider}\" is not supported; use sqlite, postgresql or oracle.");
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.Database.Schema) && options.Database.Provider?.Trim().ToLowerInvariant() != "oracle")
+        {
+            failures.Add("Outbox:Database:Schema: is for oracle only (PostgreSQL's tables are always in schema outbox); remove it.");
         }
 
         if (string.IsNullOrWhiteSpace(options.Database.ConnectionString))

@@ -5,7 +5,7 @@ namespace Outbox.Worker;
 
 /// <summary>
 /// Opens the configured database for a command. SQLite is installed on first use (the embedded
-/// default needs no setup); PostgreSQL is installed by a DBA or `outbox init`, and every other
+/// default needs no setup); PostgreSQL and Oracle are installed by a DBA or `outbox init`, and every other
 /// command only checks that it is there.
 /// </summary>
 public static class OutboxDatabases
@@ -26,7 +26,7 @@ public static class OutboxDatabases
                 if (missing.Count > 0)
                 {
                     throw new MailValidationException("Outbox:Database", $"the outbox schema is not installed (missing {string.Join(", ", missing)})",
-                        "Run `outbox init`, or have a DBA run the scripts in sql/postgresql/ (see sql/README.md)");
+                        $"Run `outbox init`, or have a DBA run the scripts in sql/{database.Dialect.ScriptFolder}/ (see sql/README.md)");
                 }
             }
 

@@ -1,0 +1,160 @@
+-- Outbox for Oracle, part 1: tables and indexes, in the schema you connect to.
+--
+-- Run as the schema that will own the outbox (or through install.sql, which runs every part):
+--   sql outbox@//dbhost:1521/FREEPDB1 @sql/oracle/01_tables.sql        (SQLcl or SQL*Plus)
+-- Safe to run again: each object is created only when it is missing (a dictionary check, then
+-- EXECUTE IMMEDIATE), nothing is dropped. Needs Oracle Database 12.2 or later (identity columns,
+-- FETCH FIRST). Timestamps are TIMESTAMP columns holding UTC (SYS_EXTRACT_UTC(SYSTIMESTAMP));
+-- statuses are readable words. The columns are those of sql/postgresql/01_tables.sql, which
+-- says what each one means; a test checks that the three databases' scripts do not drift.
+
+whenever sqlerror exit failure rollback
+
+declare
+    procedure create_table(p_name varchar2, p_ddl varchar2) is
+        v_count pls_integer;
+    begin
+        select count(*) into v_count from user_tables where table_name = upper(p_name);
+        if v_count = 0 then
+            execute immediate p_ddl;
+        end if;
+    end;
+
+    procedure create_index(p_name varchar2, p_ddl varchar2) is
+        v_count pls_integer;
+    begin
+        select count(*) into v_count from user_indexes where index_name = upper(p_name);
+        if v_count = 0 then
+            execute immediate p_ddl;
+        end if;
+    end;
+begin
+    -- draft -> queued -> sending -> sent | queued (retry) | failed | unconfirmed; cancelled.
+    create_table('outbox_message', q'[
+        create table outbox_message (
+            id               number(19)          generated always as identity primary key,
+            status           varchar2(20 char)   default 'draft' not null,
+            kind             varchar2(10 char)   default 'mime' not null,
+            sender           varchar2(1000 char) not null,
+            reply_to         varchar2(1000 char),
+            subject          varchar2(2000 char),
+            text_body        clob,
+            html_body        clob,
+            priority         number(1)           default 3 not null,
+            idempotency_key  varchar2(400 char),
+            mime_message_id  varchar2(400 char)  not null,
+            created_at       timestamp           default sys_extract_utc(systimestamp) not null,
+            send_after       timestamp,
+            queued_at        timestamp,
+            due_at           timestamp,
+            lease_owner      varchar2(200 char),
+            taken_over_from  varchar2(200 char),
+            attempt_count    number(10)          default 0 not null,
+            last_attempt_at  timestamp,
+            sent_at          timestamp,
+            smtp_code        number(3),
+            smtp_reply       varchar2(4000 char),
+            last_error       varchar2(4000 char),
+            constraint outbox_message_status_ck
+                check (status in ('draft', 'queued', 'sending', 'sent', 'unconfirmed', 'failed', 'cancelled')),
+            constraint outbox_message_kind_ck check (kind in ('mime', 'raw')),
+            constraint outbox_message_priority_ck check (priority between 1 and 5),
+            constraint outbox_message_idempotency_uq unique (idempotency_key)
+        )]');
+
+    -- Oracle has no partial indexes; an index on an expression that is NULL for finished rows
+    -- does the same job: entirely-NULL keys are not indexed, so sent, failed and cancelled rows
+    -- stay out of the claim's path however much history the table keeps. The claim's WHERE
+    -- clause uses exactly this expression.
+    create_index('outbox_message_due_ix', q'[
+        create index outbox_message_due_ix on outbox_message
+            (case when status in ('queued', 'sending') then due_at end)]');
+
+    create_index('outbox_message_status_ix',
+        'create index outbox_message_status_ix on outbox_message (status, created_at)');
+
+    create_table('outbox_recipient', q'[
+        create table outbox_recipient (
+            id          number(19)          generated always as identity primary key,
+            message_id  number(19)          not null
+                constraint outbox_recipient_message_fk references outbox_message (id) on delete cascade,
+            kind        varchar2(10 char)   not null,
+            address     varchar2(1000 char) not null,
+            status      varchar2(10 char),
+            smtp_reply  varchar2(4000 char),
+            constraint outbox_recipient_kind_ck check (kind in ('to', 'cc', 'bcc', 'envelope')),
+            constraint outbox_recipient_status_ck check (status in ('accepted', 'rejected'))
+        )]');
+
+    create_index('outbox_recipient_message_ix',
+        'create index outbox_recipient_message_ix on outbox_recipient (message_id)');
+
+    -- Attachments of any size. SecureFiles LOBs stored out of row: the worker reads them through
+    -- the LOB locator in pieces, never whole.
+    create_table('outbox_attachment', q'[
+        create table outbox_attachment (
+            id          number(19)          generated always as identity primary key,
+            message_id  number(19)          not null
+                constraint outbox_attachment_message_fk references outbox_message (id) on delete cascade,
+            file_name   varchar2(1000 char),
+            mime_type   varchar2(400 char)  default 'application/octet-stream' not null,
+            content_id  varchar2(400 char),
+            is_inline   number(1)           default 0 not null,
+            content     blob                not null,
+            constraint outbox_attachment_inline_ck check (is_inline in (0, 1))
+        ) lob (content) store as securefile (disable storage in row)]');
+
+    create_index('outbox_attachment_message_ix',
+        'create index outbox_attachment_message_ix on outbox_attachment (message_id)');
+
+    -- The message text of a 'raw' mail, in the order write_data / write_raw_data wrote it.
+    create_table('outbox_raw_part', q'[
+        create table outbox_raw_part (
+            message_id  number(19) not null
+                constraint outbox_raw_part_message_fk references outbox_message (id) on delete cascade,
+            part_no     number(10) not null,
+            content     blob       not null,
+            constraint outbox_raw_part_pk primary key (message_id, part_no)
+        )]');
+
+    create_table('outbox_attempt', q'[
+        create table outbox_attempt (
+            id            number(19)         generated always as identity primary key,
+            message_id    number(19)         not null
+                constraint outbox_attempt_message_fk references outbox_message (id) on delete cascade,
+            attempt_no    number(10)         not null,
+            attempted_at  timestamp          default sys_extract_utc(systimestamp) not null,
+            worker        varchar2(200 char) not null,
+            outcome       varchar2(20 char)  not null,
+            smtp_code     number(3),
+            smtp_reply    varchar2(4000 char),
+            error         varchar2(4000 char),
+            constraint outbox_attempt_outcome_ck check (outcome in ('sent', 'retry', 'unconfirmed', 'failed'))
+        )]');
+
+    create_index('outbox_attempt_message_ix',
+        'create index outbox_attempt_message_ix on outbox_attempt (message_id)');
+
+    -- Limits checked at enqueue, by OUTBOX_MAIL and by OutboxClient alike. Change them with
+    -- UPDATE; running this script again keeps the values a DBA set.
+    create_table('outbox_setting', q'[
+        create table outbox_setting (
+            name         varchar2(100 char)  primary key,
+            value        varchar2(4000 char) not null,
+            description  varchar2(4000 char)
+        )]');
+end;
+/
+
+merge into outbox_setting s
+using (select 'max_message_bytes' as name, '0' as value,
+              'Largest mail accepted at enqueue: bodies plus attachments, before encoding. 0 means no limit.' as description from dual
+       union all
+       select 'blocked_extensions', 'exe,dll,vbs,js',
+              'Attachment file name extensions refused at enqueue, comma-separated (the defaults of SQL Server Database Mail).' from dual) d
+   on (s.name = d.name)
+ when not matched then insert (name, value, description) values (d.name, d.value, d.description)
+/
+
+commit
+/

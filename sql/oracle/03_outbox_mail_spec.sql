@@ -1,0 +1,190 @@
+-- Outbox for Oracle, part 3: the package OUTBOX_MAIL, specification.
+--
+-- Run after 02_views.sql, as the owner. Safe to run again (CREATE OR REPLACE).
+--
+-- Three ways to enqueue, all inside the caller's transaction: nothing is sent unless the caller
+-- commits, and a rollback takes the mail back with everything else.
+--   1. UTL_MAIL's shape:  SEND / SEND_ATTACH_RAW / SEND_ATTACH_VARCHAR2, with UTL_MAIL's
+--      parameter names, types, order and defaults: change UTL_MAIL. to OUTBOX_MAIL. and
+--      nothing else. Attachments have no 32 KB limit: RAW / VARCHAR2 as in UTL_MAIL, or BLOB /
+--      CLOB (overloads) of any size.
+--   2. the builder:       CREATE_MAIL -> ADD_RECIPIENT / ADD_ATTACHMENT / SET_BODY -> ENQUEUE
+--   3. UTL_SMTP's shape:  OPEN_MAIL -> RCPT -> WRITE_DATA / WRITE_RAW_DATA -> CLOSE_MAIL
+--
+-- No network access happens here: no wallet, no ACL, no SMTP_OUT_SERVER. The worker (`outbox
+-- run`) sends committed mail over TLS and writes the outcome to OUTBOX_MESSAGE / OUTBOX_ATTEMPT.
+--
+-- The package runs with its owner's rights (AUTHID DEFINER): a user granted only EXECUTE on it
+-- (role OUTBOX_SENDER, see 04_roles.sql) can enqueue without any access to the tables.
+--
+-- Errors: bad input raises one of the codes below, with a message that starts with the
+-- parameter's name, then the problem, then what to do, e.g.
+--   ORA-20002: subject: must not contain a line break (CR or LF). Header values are single lines; remove the line breaks.
+-- Catch them by code, or by the named exceptions declared here:
+--   -20001  e_required        a required value is missing or empty (sender, recipients, attachment, content, data)
+--   -20002  e_line_break      CR or LF in a header value (subject, replyto, file name, mime_type, ...)
+--   -20003  e_bad_address     a malformed mail address
+--   -20004  e_no_recipient    ENQUEUE / CLOSE_MAIL of a mail that has no recipient
+--   -20005  e_bad_value       a value out of its range (priority, kind, mime_type)
+--   -20006  e_blocked_file    an attachment whose file type is blocked (OUTBOX_SETTING 'blocked_extensions')
+--   -20007  e_too_large       the mail is larger than OUTBOX_SETTING 'max_message_bytes'
+--   -20008  e_bad_mail_id     no such mail, a mail of the other kind, or a mail that is no longer a draft
+
+whenever sqlerror exit failure rollback
+
+create or replace package outbox_mail authid definer as
+
+    e_required     exception;  pragma exception_init(e_required, -20001);
+    e_line_break   exception;  pragma exception_init(e_line_break, -20002);
+    e_bad_address  exception;  pragma exception_init(e_bad_address, -20003);
+    e_no_recipient exception;  pragma exception_init(e_no_recipient, -20004);
+    e_bad_value    exception;  pragma exception_init(e_bad_value, -20005);
+    e_blocked_file exception;  pragma exception_init(e_blocked_file, -20006);
+    e_too_large    exception;  pragma exception_init(e_too_large, -20007);
+    e_bad_mail_id  exception;  pragma exception_init(e_bad_mail_id, -20008);
+
+    ---------------------------------------------------------------------------------------------
+    -- 1. UTL_MAIL's calls. recipients, cc and bcc are lists separated by commas (semicolons are
+    --    accepted too); "Name <user@example.com>" is accepted wherever an address is. When
+    --    mime_type is text/html the message is the HTML body. Bodies and text attachments are
+    --    sent as UTF-8 whatever charset mime_type names. The new mail's id: LAST_MAIL_ID.
+    ---------------------------------------------------------------------------------------------
+
+    procedure send(
+        sender      in varchar2,
+        recipients  in varchar2,
+        cc          in varchar2    default null,
+        bcc         in varchar2    default null,
+        subject     in varchar2    default null,
+        message     in varchar2    default null,
+        mime_type   in varchar2    default 'text/plain; charset=us-ascii',
+        priority    in pls_integer default 3,
+        replyto     in varchar2    default null);
+
+    procedure send_attach_raw(
+        sender         in varchar2,
+        recipients     in varchar2,
+        cc             in varchar2    default null,
+        bcc            in varchar2    default null,
+        subject        in varchar2    default null,
+        message        in varchar2    default null,
+        mime_type      in varchar2    default 'text/plain; charset=us-ascii',
+        priority       in pls_integer default 3,
+        attachment     in raw,
+        att_inline     in boolean     default true,
+        att_mime_type  in varchar2    default 'application/octet',
+        att_filename   in varchar2    default null,
+        replyto        in varchar2    default null);
+
+    -- The same with a BLOB: an attachment of any size.
+    procedure send_attach_raw(
+        sender         in varchar2,
+        recipients     in varchar2,
+        cc             in varchar2    default null,
+        bcc            in varchar2    default null,
+        subject        in varchar2    default null,
+        message        in varchar2    default null,
+        mime_type      in varchar2    default 'text/plain; charset=us-ascii',
+        priority       in pls_integer default 3,
+        attachment     in blob,
+        att_inline     in boolean     default true,
+        att_mime_type  in varchar2    default 'application/octet',
+        att_filename   in varchar2    default null,
+        replyto        in varchar2    default null);
+
+    procedure send_attach_varchar2(
+        sender         in varchar2,
+        recipients     in varchar2,
+        cc             in varchar2    default null,
+        bcc            in varchar2    default null,
+        subject        in varchar2    default null,
+        message        in varchar2    default null,
+        mime_type      in varchar2    default 'text/plain; charset=us-ascii',
+        priority       in pls_integer default 3,
+        attachment     in varchar2,
+        att_inline     in boolean     default true,
+        att_mime_type  in varchar2    default 'text/plain; charset=us-ascii',
+        att_filename   in varchar2    default null,
+        replyto        in varchar2    default null);
+
+    -- The same with a CLOB: a text attachment of any size.
+    procedure send_attach_varchar2(
+        sender         in varchar2,
+        recipients     in varchar2,
+        cc             in varchar2    default null,
+        bcc            in varchar2    default null,
+        subject        in varchar2    default null,
+        message        in varchar2    default null,
+        mime_type      in varchar2    default 'text/plain; charset=us-ascii',
+        priority       in pls_integer default 3,
+        attachment     in clob,
+        att_inline     in boolean     default true,
+        att_mime_type  in varchar2    default 'text/plain; charset=us-ascii',
+        att_filename   in varchar2    default null,
+        replyto        in varchar2    default null);
+
+    ---------------------------------------------------------------------------------------------
+    -- 2. The builder, for what UTL_MAIL cannot do: several attachments of any size, text + HTML
+    --    bodies, inline images (content_id), a send-after time, an idempotency key. The mail is
+    --    a draft, never sent, until ENQUEUE. A key seen before returns the mail it made, and the
+    --    calls that follow on that mail do nothing: a replayed block enqueues once.
+    ---------------------------------------------------------------------------------------------
+
+    function create_mail(
+        sender           in varchar2,
+        subject          in varchar2    default null,
+        text_body        in clob        default null,
+        html_body        in clob        default null,
+        replyto          in varchar2    default null,
+        priority         in pls_integer default 3,
+        send_after       in timestamp with time zone default null,
+        idempotency_key  in varchar2    default null) return number;
+
+    -- kind: 'to', 'cc' or 'bcc'. recipient may hold several addresses separated by commas.
+    procedure add_recipient(
+        mail_id    in number,
+        recipient  in varchar2,
+        kind       in varchar2 default 'to');
+
+    procedure set_body(
+        mail_id    in number,
+        text_body  in clob,
+        html_body  in clob default null);
+
+    -- content_id makes the part inline in a multipart/related body: reference it from the HTML
+    -- as <img src="cid:CONTENT_ID">.
+    procedure add_attachment(
+        mail_id     in number,
+        filename    in varchar2,
+        content     in blob,
+        mime_type   in varchar2 default 'application/octet-stream',
+        content_id  in varchar2 default null,
+        inline      in boolean  default false);
+
+    procedure enqueue(mail_id in number);
+
+    ---------------------------------------------------------------------------------------------
+    -- 3. UTL_SMTP's shape, for procedures that write their own headers and MIME body:
+    --      open_connection + helo + mail  ->  l_id := OPEN_MAIL(sender)
+    --      rcpt                           ->  RCPT(l_id, recipient)
+    --      write_data / write_raw_data    ->  WRITE_DATA(l_id, text) / WRITE_RAW_DATA(l_id, raw)
+    --      close_data + quit              ->  CLOSE_MAIL(l_id)
+    --    The worker sends the text as written to the RCPT addresses, adding only a Date and a
+    --    Message-ID header when the text has none. TLS and AUTH are the worker's job.
+    ---------------------------------------------------------------------------------------------
+
+    function open_mail(sender in varchar2) return number;
+
+    procedure rcpt(mail_id in number, recipient in varchar2);
+
+    procedure write_data(mail_id in number, data in varchar2);
+
+    procedure write_raw_data(mail_id in number, data in raw);
+
+    procedure close_mail(mail_id in number);
+
+    -- The id of the mail this session queued last (SEND*, ENQUEUE or CLOSE_MAIL), or null.
+    function last_mail_id return number;
+
+end outbox_mail;
+/

@@ -1,0 +1,528 @@
+-- Outbox for Oracle, part 4: the package OUTBOX_MAIL, body.
+--
+-- Run after 03_outbox_mail_spec.sql, as the owner. Safe to run again (CREATE OR REPLACE).
+-- The rules are those of sql/postgresql/02_api.sql and of Outbox.Core's MailAddressRules, so
+-- every way of enqueuing accepts and refuses the same input. The public procedures only pass
+-- their arguments on to the private helpers (p_ parameters), so no SQL here can mistake a
+-- parameter such as "content" or "kind" for the column of the same name.
+
+whenever sqlerror exit failure rollback
+
+create or replace package body outbox_mail as
+
+    g_last_id number;
+
+    procedure fail(p_code pls_integer, p_param varchar2, p_problem varchar2, p_hint varchar2) is
+    begin
+        raise_application_error(p_code, p_param || ': ' || p_problem || '. ' || p_hint);
+    end fail;
+
+    -- A header value must be one line: a CR or LF would let the value start a header of its own.
+    procedure check_header(p_param varchar2, p_value varchar2) is
+    begin
+        if instr(p_value, chr(13)) > 0 or instr(p_value, chr(10)) > 0 then
+            fail(-20002, p_param, 'must not contain a line break (CR or LF)', 'Header values are single lines; remove the line breaks.');
+        end if;
+    end check_header;
+
+    -- Accepts "user@example.com" or "Display Name <user@example.com>"; returns it trimmed.
+    function check_address(p_param varchar2, p_value varchar2) return varchar2 is
+        -- What may not appear in an address outside quotes: blanks and the specials of RFC 5322.
+        c_forbidden constant varchar2(20) := ' ()<>,;:"[]\' || chr(9) || chr(11) || chr(12);
+        v_trimmed   varchar2(32767) := trim(p_value);
+        v_address   varchar2(32767);
+        v_domain    varchar2(32767);
+        v_at        pls_integer;
+        v_valid     boolean;
+    begin
+        check_header(p_param, p_value);
+        if v_trimmed is null then
+            fail(-20001, p_param, 'is empty', 'Pass an address such as user@example.com.');
+        end if;
+        if regexp_like(v_trimmed, '^[^<>]*<[^<>]*>$') then
+            v_address := regexp_substr(v_trimmed, '<([^<>]*)>$', 1, 1, null, 1);
+        else
+            v_address := v_trimmed;
+        end if;
+        v_at := nvl(instr(v_address, '@'), 0);
+        v_domain := substr(v_address, v_at + 1);
+        v_valid := v_at > 1
+            and instr(v_address, '@', v_at + 1) = 0
+            and v_domain is not null
+            and nvl(length(translate(v_address, 'x' || c_forbidden, 'x')), 0) = length(v_address)
+            and substr(v_domain, 1, 1) <> '.'
+            and substr(v_domain, -1) <> '.'
+            and instr(v_domain, '..') = 0;
+        if not nvl(v_valid, false) then
+            fail(-20003, p_param, '"' || v_trimmed || '" is not a valid mail address',
+                'Write it as user@example.com or "Name <user@example.com>".');
+        end if;
+        return v_trimmed;
+    end check_address;
+
+    -- UTL_MAIL takes recipient lists as one string separated by commas; semicolons are accepted
+    -- too. A separator inside double quotes ("Doe, Jane" <jane@example.com>) does not split.
+    function split_addresses(p_param varchar2, p_list varchar2) return sys.odcivarchar2list is
+        v_result sys.odcivarchar2list := sys.odcivarchar2list();
+        v_part   varchar2(32767);
+        v_char   varchar2(4 char);
+        v_quoted boolean := false;
+
+        procedure take_part is
+        begin
+            if trim(v_part) is not null then
+                v_result.extend;
+                v_result(v_result.count) := check_address(p_param, v_part);
+            end if;
+            v_part := null;
+        end take_part;
+    begin
+        for i in 1 .. nvl(length(p_list), 0) loop
+            v_char := substr(p_list, i, 1);
+            if v_char = '"' then
+                v_quoted := not v_quoted;
+            end if;
+            if v_char in (',', ';') and not v_quoted then
+                take_part;
+            else
+                v_part := v_part || v_char;
+            end if;
+        end loop;
+        take_part;
+        return v_result;
+    end split_addresses;
+
+    -- An attachment's name: one line, no folders (a path is cut to its last part, as mail
+    -- programs would), and not of a blocked type (OUTBOX_SETTING 'blocked_extensions').
+    function check_file_name(p_param varchar2, p_value varchar2) return varchar2 is
+        v_name      varchar2(32767) := trim(p_value);
+        v_extension varchar2(32767);
+        v_blocked   varchar2(4000);
+    begin
+        check_header(p_param, p_value);
+        v_name := substr(v_name, greatest(nvl(instr(v_name, '/', -1), 0), nvl(instr(v_name, '\', -1), 0)) + 1);
+        if v_name is null then
+            return null;
+        end if;
+        if instr(v_name, '.') > 0 then
+            v_extension := lower(substr(v_name, instr(v_name, '.', -1) + 1));
+            select max(s.value) into v_blocked from outbox_setting s where s.name = 'blocked_extensions';
+            if v_extension is not null
+               and instr(',' || lower(replace(replace(v_blocked, ' '), '.')) || ',', ',' || v_extension || ',') > 0 then
+                fail(-20006, p_param, 'attachments named *.' || v_extension || ' are refused (' || v_name || ')',
+                    'The blocked types are listed in OUTBOX_SETTING, name ''blocked_extensions''.');
+            end if;
+        end if;
+        return v_name;
+    end check_file_name;
+
+    procedure check_mime_type(p_param varchar2, p_value varchar2) is
+    begin
+        check_header(p_param, p_value);
+        if not regexp_like(nvl(p_value, ' '), '^[[:alnum:]!#$&^_.+-]+/[[:alnum:]!#$&^_.+-]+([[:space:]]*;.*)?$') then
+            fail(-20005, p_param, '"' || p_value || '" is not a MIME type', 'Write it as type/subtype, e.g. application/pdf.');
+        end if;
+    end check_mime_type;
+
+    -- Text is stored and sent as UTF-8, whatever the database character set.
+    function utf8_blob(p_text clob) return blob is
+        v_blob     blob;
+        v_dest     integer := 1;
+        v_source   integer := 1;
+        v_language integer := dbms_lob.default_lang_ctx;
+        v_warning  integer;
+    begin
+        dbms_lob.createtemporary(v_blob, true);
+        if nvl(dbms_lob.getlength(p_text), 0) > 0 then
+            dbms_lob.converttoblob(v_blob, p_text, dbms_lob.lobmaxsize, v_dest, v_source,
+                nls_charset_id('AL32UTF8'), v_language, v_warning);
+        end if;
+        return v_blob;
+    end utf8_blob;
+
+    function new_message(
+        p_kind varchar2, p_sender varchar2, p_subject varchar2, p_text_body clob, p_html_body clob,
+        p_replyto varchar2, p_priority pls_integer, p_send_after timestamp with time zone, p_idempotency_key varchar2)
+        return number
+    is
+        v_sender  varchar2(32767);
+        v_replyto varchar2(32767);
+        v_address varchar2(32767);
+        v_id      number;
+    begin
+        if trim(p_sender) is null then
+            fail(-20001, 'sender', 'is required', 'Pass the From address, e.g. sender => ''app@example.com''.');
+        end if;
+        v_sender := check_address('sender', p_sender);
+        if p_replyto is not null then
+            v_replyto := check_address('replyto', p_replyto);
+        end if;
+        check_header('subject', p_subject);
+        if p_priority is null or p_priority not between 1 and 5 then
+            fail(-20005, 'priority', 'must be between 1 (highest) and 5 (lowest), got ' || nvl(to_char(p_priority), 'null'),
+                'Leave it out for the default, 3.');
+        end if;
+        check_header('idempotency_key', p_idempotency_key);
+        v_address := nvl(regexp_substr(v_sender, '<([^<>]*)>$', 1, 1, null, 1), v_sender);
+
+        -- A key seen before returns the mail it made: enqueuing again is harmless. Two sessions
+        -- racing with one key wait on the unique index; the loser gets the winner's mail.
+        begin
+            insert into outbox_message
+                (kind, sender, reply_to, subject, text_body, html_body, priority, send_after,
+                 idempotency_key, mime_message_id)
+            values
+                (p_kind, v_sender, v_replyto, p_subject, p_text_body, p_html_body, p_priority,
+                 sys_extract_utc(p_send_after), p_idempotency_key,
+                 '<' || lower(regexp_replace(rawtohex(sys_guid()), '^(.{8})(.{4})(.{4})(.{4})(.{12})$', '\1-\2-\3-\4-\5'))
+                     || '@' || substr(v_address, instr(v_address, '@') + 1) || '>')
+            returning id into v_id;
+        exception
+            when dup_val_on_index then
+                select m.id into v_id from outbox_message m where m.idempotency_key = p_idempotency_key;
+        end;
+        return v_id;
+    end new_message;
+
+    function add_recipients(p_id number, p_kind varchar2, p_param varchar2, p_list varchar2) return pls_integer is
+        v_addresses sys.odcivarchar2list := split_addresses(p_param, p_list);
+    begin
+        forall i in 1 .. v_addresses.count
+            insert into outbox_recipient (message_id, kind, address) values (p_id, p_kind, v_addresses(i));
+        return v_addresses.count;
+    end add_recipients;
+
+    -- Locks the draft and checks it is of the expected kind, naming the call to use otherwise.
+    -- Returns false for a mail that is no longer a draft but has an idempotency key: the caller
+    -- is replaying a builder block that already ran, and every call becomes a no-op.
+    function lock_draft(p_id number, p_kind varchar2) return boolean is
+        v_status outbox_message.status%type;
+        v_kind   outbox_message.kind%type;
+        v_key    outbox_message.idempotency_key%type;
+    begin
+        begin
+            select m.status, m.kind, m.idempotency_key into v_status, v_kind, v_key
+              from outbox_message m where m.id = p_id for update;
+        exception
+            when no_data_found then
+                fail(-20008, 'mail_id', 'no mail with id ' || nvl(to_char(p_id), 'null'), 'Use the id returned by create_mail or open_mail.');
+        end;
+        if v_kind <> p_kind then
+            fail(-20008, 'mail_id',
+                case p_kind
+                    when 'raw' then 'mail ' || p_id || ' was made by create_mail; use add_recipient / add_attachment / enqueue'
+                    else 'mail ' || p_id || ' was opened by open_mail; use rcpt / write_data / close_mail'
+                end,
+                'Keep to one way of building a mail.');
+        end if;
+        if v_status <> 'draft' then
+            if v_key is not null then
+                return false;
+            end if;
+            fail(-20008, 'mail_id', 'mail ' || p_id || ' is ' || v_status || '; only a draft can be changed', 'Create a new mail.');
+        end if;
+        return true;
+    end lock_draft;
+
+    procedure require_recipient(p_id number, p_hint varchar2) is
+        v_count pls_integer;
+    begin
+        select count(*) into v_count from outbox_recipient r where r.message_id = p_id and rownum = 1;
+        if v_count = 0 then
+            fail(-20004, 'recipients', 'mail ' || p_id || ' has no recipient', p_hint);
+        end if;
+    end require_recipient;
+
+    -- Makes a complete mail visible to the worker, after checking its size against
+    -- OUTBOX_SETTING 'max_message_bytes' (bodies and attachments before encoding; 0: no limit).
+    -- Bodies count in characters here (DBMS_LOB.GETLENGTH of a CLOB), attachments in bytes.
+    procedure queue(p_id number) is
+        v_limit number;
+        v_size  number;
+    begin
+        select max(to_number(s.value)) into v_limit from outbox_setting s where s.name = 'max_message_bytes';
+        if nvl(v_limit, 0) > 0 then
+            select nvl(dbms_lob.getlength(m.text_body), 0) + nvl(dbms_lob.getlength(m.html_body), 0)
+                 + nvl((select sum(dbms_lob.getlength(a.content)) from outbox_attachment a where a.message_id = m.id), 0)
+                 + nvl((select sum(dbms_lob.getlength(r.content)) from outbox_raw_part r where r.message_id = m.id), 0)
+              into v_size
+              from outbox_message m where m.id = p_id;
+            if v_size > v_limit then
+                fail(-20007, 'message', 'mail ' || p_id || ' is ' || v_size || ' bytes, more than the ' || v_limit || ' bytes allowed',
+                    'The limit is OUTBOX_SETTING, name ''max_message_bytes''; send large files as links.');
+            end if;
+        end if;
+        -- Oracle has no LISTEN/NOTIFY that fits here: workers find new mail by polling.
+        update outbox_message m
+           set m.status = 'queued', m.queued_at = sys_extract_utc(systimestamp),
+               m.due_at = greatest(sys_extract_utc(systimestamp), nvl(m.send_after, sys_extract_utc(systimestamp)))
+         where m.id = p_id;
+        g_last_id := p_id;
+    end queue;
+
+    -- The body of UTL_MAIL's calls. The message goes to the HTML body when mime_type is text/html.
+    procedure send_simple(
+        p_sender varchar2, p_recipients varchar2, p_cc varchar2, p_bcc varchar2, p_subject varchar2,
+        p_message varchar2, p_mime_type varchar2, p_priority pls_integer, p_replyto varchar2,
+        p_has_attachment boolean, p_attachment blob, p_att_inline boolean, p_att_mime_type varchar2, p_att_filename varchar2)
+    is
+        v_html boolean := regexp_like(nvl(p_mime_type, ' '), '^[[:space:]]*text/html', 'i');
+        v_id   number;
+        v_name varchar2(32767);
+        v_count pls_integer;
+    begin
+        check_header('mime_type', p_mime_type);
+        v_id := new_message('mime', p_sender, p_subject,
+            case when v_html then null else p_message end,
+            case when v_html then p_message end,
+            p_replyto, p_priority, null, null);
+        if trim(p_recipients) is null then
+            fail(-20001, 'recipients', 'is required', 'Pass at least one address, e.g. recipients => ''dba@example.com''.');
+        end if;
+        v_count := add_recipients(v_id, 'to', 'recipients', p_recipients);
+        v_count := add_recipients(v_id, 'cc', 'cc', p_cc);
+        v_count := add_recipients(v_id, 'bcc', 'bcc', p_bcc);
+        if p_has_attachment then
+            if p_attachment is null then
+                fail(-20001, 'attachment', 'is required', 'Pass the attachment content, or call OUTBOX_MAIL.SEND.');
+            end if;
+            check_header('att_mime_type', p_att_mime_type);
+            v_name := check_file_name('att_filename', p_att_filename);
+            insert into outbox_attachment (message_id, file_name, mime_type, is_inline, content)
+            values (v_id, v_name, nvl(p_att_mime_type, 'application/octet-stream'),
+                    case when nvl(p_att_inline, true) then 1 else 0 end, p_attachment);
+        end if;
+        queue(v_id);
+    end send_simple;
+
+    function text_mime_type(p_mime_type varchar2) return varchar2 is
+    begin
+        return regexp_replace(p_mime_type, 'charset[[:space:]]*=[[:space:]]*[^;]*', 'charset=utf-8', 1, 0, 'i');
+    end text_mime_type;
+
+    ------------------------------------------------------------------------------------------------
+    -- 1. UTL_MAIL's calls
+    ------------------------------------------------------------------------------------------------
+
+    procedure send(
+        sender in varchar2, recipients in varchar2, cc in varchar2 default null, bcc in varchar2 default null,
+        subject in varchar2 default null, message in varchar2 default null,
+        mime_type in varchar2 default 'text/plain; charset=us-ascii', priority in pls_integer default 3,
+        replyto in varchar2 default null)
+    is
+    begin
+        send_simple(sender, recipients, cc, bcc, subject, message, mime_type, priority, replyto,
+            false, null, null, null, null);
+    end send;
+
+    procedure send_attach_raw(
+        sender in varchar2, recipients in varchar2, cc in varchar2 default null, bcc in varchar2 default null,
+        subject in varchar2 default null, message in varchar2 default null,
+        mime_type in varchar2 default 'text/plain; charset=us-ascii', priority in pls_integer default 3,
+        attachment in raw, att_inline in boolean default true, att_mime_type in varchar2 default 'application/octet',
+        att_filename in varchar2 default null, replyto in varchar2 default null)
+    is
+        v_content blob;
+    begin
+        if attachment is not null then
+            dbms_lob.createtemporary(v_content, true);
+            dbms_lob.writeappend(v_content, utl_raw.length(attachment), attachment);
+        end if;
+        send_simple(sender, recipients, cc, bcc, subject, message, mime_type, priority, replyto,
+            true, v_content, att_inline, att_mime_type, att_filename);
+    end send_attach_raw;
+
+    procedure send_attach_raw(
+        sender in varchar2, recipients in varchar2, cc in varchar2 default null, bcc in varchar2 default null,
+        subject in varchar2 default null, message in varchar2 default null,
+        mime_type in varchar2 default 'text/plain; charset=us-ascii', priority in pls_integer default 3,
+        attachment in blob, att_inline in boolean default true, att_mime_type in varchar2 default 'application/octet',
+        att_filename in varchar2 default null, replyto in varchar2 default null)
+    is
+    begin
+        send_simple(sender, recipients, cc, bcc, subject, message, mime_type, priority, replyto,
+            true, attachment, att_inline, att_mime_type, att_filename);
+    end send_attach_raw;
+
+    procedure send_attach_varchar2(
+        sender in varchar2, recipients in varchar2, cc in varchar2 default null, bcc in varchar2 default null,
+        subject in varchar2 default null, message in varchar2 default null,
+        mime_type in varchar2 default 'text/plain; charset=us-ascii', priority in pls_integer default 3,
+        attachment in varchar2, att_inline in boolean default true,
+        att_mime_type in varchar2 default 'text/plain; charset=us-ascii',
+        att_filename in varchar2 default null, replyto in varchar2 default null)
+    is
+    begin
+        send_simple(sender, recipients, cc, bcc, subject, message, mime_type, priority, replyto,
+            true, case when attachment is not null then utf8_blob(to_clob(attachment)) end,
+            att_inline, text_mime_type(att_mime_type), att_filename);
+    end send_attach_varchar2;
+
+    procedure send_attach_varchar2(
+        sender in varchar2, recipients in varchar2, cc in varchar2 default null, bcc in varchar2 default null,
+        subject in varchar2 default null, message in varchar2 default null,
+        mime_type in varchar2 default 'text/plain; charset=us-ascii', priority in pls_integer default 3,
+        attachment in clob, att_inline in boolean default true,
+        att_mime_type in varchar2 default 'text/plain; charset=us-ascii',
+        att_filename in varchar2 default null, replyto in varchar2 default null)
+    is
+    begin
+        send_simple(sender, recipients, cc, bcc, subject, message, mime_type, priority, replyto,
+            true, case when attachment is not null then utf8_blob(attachment) end,
+            att_inline, text_mime_type(att_mime_type), att_filename);
+    end send_attach_varchar2;
+
+    ------------------------------------------------------------------------------------------------
+    -- 2. The builder
+    ------------------------------------------------------------------------------------------------
+
+    function create_mail(
+        sender in varchar2, subject in varchar2 default null, text_body in clob default null,
+        html_body in clob default null, replyto in varchar2 default null, priority in pls_integer default 3,
+        send_after in timestamp with time zone default null, idempotency_key in varchar2 default null) return number
+    is
+    begin
+        return new_message('mime', sender, subject, text_body, html_body, replyto, priority, send_after, idempotency_key);
+    end create_mail;
+
+    procedure add_recipient(mail_id in number, recipient in varchar2, kind in varchar2 default 'to') is
+        v_count pls_integer;
+    begin
+        if not lock_draft(mail_id, 'mime') then
+            return;
+        end if;
+        if nvl(kind, ' ') not in ('to', 'cc', 'bcc') then
+            fail(-20005, 'kind', 'must be to, cc or bcc, got "' || kind || '"', 'Leave it out for to.');
+        end if;
+        v_count := add_recipients(mail_id, kind, 'recipient', recipient);
+        if v_count = 0 then
+            fail(-20001, 'recipient', 'is empty', 'Pass an address such as user@example.com.');
+        end if;
+    end add_recipient;
+
+    procedure store_body(p_id number, p_text_body clob, p_html_body clob) is
+    begin
+        update outbox_message m set m.text_body = p_text_body, m.html_body = p_html_body where m.id = p_id;
+    end store_body;
+
+    procedure set_body(mail_id in number, text_body in clob, html_body in clob default null) is
+    begin
+        if not lock_draft(mail_id, 'mime') then
+            return;
+        end if;
+        store_body(mail_id, text_body, html_body);
+    end set_body;
+
+    procedure store_attachment(p_id number, p_filename varchar2, p_content blob, p_mime_type varchar2, p_content_id varchar2, p_inline boolean) is
+        v_name varchar2(32767);
+    begin
+        if p_content is null then
+            fail(-20001, 'content', 'is required', 'Pass the attachment bytes; an empty file is EMPTY_BLOB().');
+        end if;
+        v_name := check_file_name('filename', p_filename);
+        check_mime_type('mime_type', p_mime_type);
+        check_header('content_id', p_content_id);
+        insert into outbox_attachment (message_id, file_name, mime_type, content_id, is_inline, content)
+        values (p_id, v_name, p_mime_type, rtrim(ltrim(p_content_id, ' <>'), ' <>'),
+                case when nvl(p_inline, false) or p_content_id is not null then 1 else 0 end, p_content);
+    end store_attachment;
+
+    procedure add_attachment(
+        mail_id in number, filename in varchar2, content in blob,
+        mime_type in varchar2 default 'application/octet-stream', content_id in varchar2 default null,
+        inline in boolean default false)
+    is
+    begin
+        if not lock_draft(mail_id, 'mime') then
+            return;
+        end if;
+        store_attachment(mail_id, filename, content, mime_type, content_id, inline);
+    end add_attachment;
+
+    procedure enqueue(mail_id in number) is
+    begin
+        if not lock_draft(mail_id, 'mime') then
+            return;
+        end if;
+        require_recipient(mail_id, 'Add one with OUTBOX_MAIL.ADD_RECIPIENT before ENQUEUE.');
+        queue(mail_id);
+    end enqueue;
+
+    ------------------------------------------------------------------------------------------------
+    -- 3. UTL_SMTP's shape
+    ------------------------------------------------------------------------------------------------
+
+    function open_mail(sender in varchar2) return number is
+    begin
+        return new_message('raw', sender, null, null, null, null, 3, null, null);
+    end open_mail;
+
+    procedure rcpt(mail_id in number, recipient in varchar2) is
+        v_address varchar2(32767);
+    begin
+        if not lock_draft(mail_id, 'raw') then
+            return;
+        end if;
+        if trim(recipient) is null then
+            fail(-20001, 'recipient', 'is required', 'Pass one address per RCPT call.');
+        end if;
+        v_address := check_address('recipient', recipient);
+        insert into outbox_recipient (message_id, kind, address) values (mail_id, 'envelope', v_address);
+    end rcpt;
+
+    -- The draft's row is locked (lock_draft), so no other session adds a part meanwhile.
+    procedure store_raw_part(p_id number, p_data blob) is
+        v_part_no number;
+    begin
+        if nvl(dbms_lob.getlength(p_data), 0) > 0 then
+            select nvl(max(p.part_no), 0) + 1 into v_part_no from outbox_raw_part p where p.message_id = p_id;
+            insert into outbox_raw_part (message_id, part_no, content) values (p_id, v_part_no, p_data);
+        end if;
+    end store_raw_part;
+
+    procedure write_raw_data(mail_id in number, data in raw) is
+        v_data blob;
+    begin
+        if not lock_draft(mail_id, 'raw') then
+            return;
+        end if;
+        if data is not null then
+            dbms_lob.createtemporary(v_data, true);
+            dbms_lob.writeappend(v_data, utl_raw.length(data), data);
+        end if;
+        store_raw_part(mail_id, v_data);
+    end write_raw_data;
+
+    procedure write_data(mail_id in number, data in varchar2) is
+    begin
+        if not lock_draft(mail_id, 'raw') then
+            return;
+        end if;
+        if data is not null then
+            store_raw_part(mail_id, utf8_blob(to_clob(data)));
+        end if;
+    end write_data;
+
+    procedure close_mail(mail_id in number) is
+        v_count pls_integer;
+    begin
+        if not lock_draft(mail_id, 'raw') then
+            return;
+        end if;
+        require_recipient(mail_id, 'Call OUTBOX_MAIL.RCPT at least once before CLOSE_MAIL.');
+        select count(*) into v_count from outbox_raw_part p where p.message_id = mail_id and rownum = 1;
+        if v_count = 0 then
+            fail(-20001, 'data', 'mail ' || mail_id || ' has no text', 'Write the headers and body with OUTBOX_MAIL.WRITE_DATA before CLOSE_MAIL.');
+        end if;
+        queue(mail_id);
+    end close_mail;
+
+    function last_mail_id return number is
+    begin
+        return g_last_id;
+    end last_mail_id;
+
+end outbox_mail;
+/
+
+show errors package body outbox_mail

@@ -1,0 +1,16 @@
+-- Outbox for Oracle: installs every part, in order, into the schema you connect to.
+--
+--   cd sql/oracle
+--   sql outbox@//dbhost:1521/FREEPDB1 @install.sql          (SQLcl; or sqlplus the same way)
+--
+-- The owner needs CREATE SESSION, CREATE TABLE, CREATE VIEW, CREATE PROCEDURE, CREATE ROLE
+-- and a quota on its tablespace. Safe to run again. Then give the roles to users with
+-- grant_to_user.sql. The same files can be run one by one; `outbox init` runs them too.
+
+whenever sqlerror exit failure rollback
+
+@@01_tables.sql
+@@02_views.sql
+@@03_outbox_mail_spec.sql
+@@04_outbox_mail_body.sql
+@@05_roles.sql

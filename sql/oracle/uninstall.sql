@@ -1,0 +1,41 @@
+-- Removes the outbox from the schema you connect to: the package, the views, the tables with
+-- every mail in them, and the three roles. Run as the owner. There is no undo: back up first.
+--
+--   sql outbox@//dbhost:1521/FREEPDB1 @uninstall.sql
+
+whenever sqlerror exit failure rollback
+
+declare
+    procedure drop_if_there(p_type varchar2, p_name varchar2, p_ddl varchar2) is
+        v_count pls_integer;
+    begin
+        select count(*) into v_count from user_objects where object_type = p_type and object_name = upper(p_name);
+        if v_count > 0 then
+            execute immediate p_ddl;
+        end if;
+    end drop_if_there;
+
+    procedure drop_role(p_role varchar2) is
+        e_no_role exception;
+        pragma exception_init(e_no_role, -1919);
+    begin
+        execute immediate 'drop role ' || p_role;
+    exception
+        when e_no_role then
+            null;
+    end drop_role;
+begin
+    drop_if_there('PACKAGE', 'outbox_mail', 'drop package outbox_mail');
+    drop_if_there('VIEW', 'outbox_queue_summary', 'drop view outbox_queue_summary');
+    drop_if_there('VIEW', 'outbox_failed', 'drop view outbox_failed');
+    drop_if_there('TABLE', 'outbox_attempt', 'drop table outbox_attempt purge');
+    drop_if_there('TABLE', 'outbox_raw_part', 'drop table outbox_raw_part purge');
+    drop_if_there('TABLE', 'outbox_attachment', 'drop table outbox_attachment purge');
+    drop_if_there('TABLE', 'outbox_recipient', 'drop table outbox_recipient purge');
+    drop_if_there('TABLE', 'outbox_message', 'drop table outbox_message purge');
+    drop_if_there('TABLE', 'outbox_setting', 'drop table outbox_setting purge');
+    drop_role('outbox_sender');
+    drop_role('outbox_worker');
+    drop_role('outbox_reader');
+end;
+/

@@ -1,0 +1,219 @@
+using System.Data.Common;
+using System.Text.RegularExpressions;
+using Dapper;
+using Outbox.Core.Messages;
+using Outbox.Core.Validation;
+using Outbox.Storage.Content;
+
+namespace Outbox.Storage.Dialects;
+
+/// <summary>
+/// Oracle Database 12.2 or later, through Oracle.ManagedDataAccess.Core (ODP.NET), which this
+/// project cannot ship: it is loaded by type name when the provider is "oracle". Only ADO.NET
+/// abstractions are used, so the code compiles and is tested without the driver.
+/// <para>
+/// What Oracle does differently: :Name bind markers (Dapper sets ODP.NET's BindByName); no
+/// multi-row RETURNING to the client and no LIMIT with SKIP LOCKED, so the claim and every
+/// "update ... returning" are anonymous PL/SQL blocks that hand their rows back as implicit
+/// results (DBMS_SQL.RETURN_RESULT, read by ODP.NET like a query's); BLOBs written in pieces
+/// with DBMS_LOB.WRITEAPPEND and read through the LOB locator.
+/// </para>
+/// </summary>
+public sealed partial class OracleDialect : SqlDialect
+{
+    public const string FactoryType = "Oracle.ManagedDataAccess.Client.OracleClientFactory, Oracle.ManagedDataAccess";
+
+    public const string HowToAddDriver =
+        "Build or publish with the driver: dotnet publish src/Outbox -c Release -p:WithOracle=true (see docs/oracle.md)";
+
+    // PL/SQL takes a RAW of at most 32767 bytes; 32 of these pieces make one round trip of 1 MB.
+    internal const int PieceSize = 32000;
+    internal const int PiecesPerCall = 32;
+
+    private readonly string? _schema;
+
+    /// <param name="schema">The schema that owns the outbox tables, when the worker connects as another user; null for its own.</param>
+    public OracleDialect(string? schema = null)
+    {
+        if (schema is not null && !Identifier().IsMatch(schema))
+        {
+            throw new MailValidationException("Outbox:Database:Schema", $"\"{schema}\" is not a plain Oracle schema name",
+                "Give the owner's name as created, e.g. OUTBOX, or leave it out when the worker connects as the owner");
+        }
+
+        _schema = schema;
+    }
+
+    public override string ScriptFolder => "oracle";
+
+    public override string Now => "sys_extract_utc(systimestamp)";
+
+    // A cursor FOR UPDATE SKIP LOCKED fetched with a LIMIT locks only the rows it fetches, and
+    // skips rows other workers hold; a row limit in the query itself would be applied before
+    // the locked rows are skipped and claim too few. The CASE expression is the one the claim
+    // index (outbox_message_due_ix) is built on, so finished rows are not in its path.
+    public override string ClaimStatement => $"""
+        declare
+            ids    sys.odcinumberlist;
+            result sys_refcursor;
+            cursor due is
+                select id from {Table("outbox_message")}
+                 where case when status in ('queued', 'sending') then due_at end <= sys_extract_utc(systimestamp)
+                 order by case when status in ('queued', 'sending') then due_at end
+                   for update skip locked;
+        begin
+            open due;
+            fetch due bulk collect into ids limit :BatchSize;
+            close due;
+            forall i in 1 .. ids.count
+                update {Table("outbox_message")} m
+                   set m.status = 'sending', m.lease_owner = :Worker, m.due_at = {NowPlusSeconds(":LeaseSeconds")},
+                       m.taken_over_from = case when m.status = 'sending' then m.lease_owner end,
+                       m.attempt_count = m.attempt_count + 1, m.last_attempt_at = sys_extract_utc(systimestamp)
+                 where m.id = ids(i);
+            open result for
+                select m.id, m.kind, m.sender, m.reply_to as ReplyTo, m.subject, m.text_body as TextBody, m.html_body as HtmlBody,
+                       m.priority, m.mime_message_id as MimeMessageId, m.attempt_count as AttemptCount, m.taken_over_from as TakenOverFrom
+                  from {Table("outbox_message")} m
+                 where m.id in (select column_value from table(ids));
+            dbms_sql.return_result(result);
+        end;
+        """;
+
+    public override string TablesQuery => _schema is null
+        ? "select table_name from user_tables"
+        : $"select table_name from all_tables where owner = upper('{_schema}')";
+
+    public override string Table(string name) => _schema is null ? name : $"{_schema}.{name}";
+
+    public override string NowPlusSeconds(string parameter) => $"(sys_extract_utc(systimestamp) + numtodsinterval({parameter}, 'SECOND'))";
+
+    public override string AsIsoText(string column) => $"to_char({column}, 'YYYY-MM-DD\"T\"HH24:MI:SS.FF3\"Z\"')";
+
+    public override string SecondsSince(string column) =>
+        $"((cast(sys_extract_utc(systimestamp) as date) - cast({column} as date)) * 86400)";
+
+    // Dapper expands a list parameter into (:Ids1, :Ids2, ...) for every driver but Npgsql.
+    public override string InList(string column, string parameter) => $"{column} in {parameter}";
+
+    public override string ByteLength(string column) => $"dbms_lob.getlength({column})";
+
+    public override string Limit(string count) => $"fetch first {count} rows only";
+
+    // ODP.NET rejects a carriage return inside a PL/SQL block (PLS-00103), which a checkout
+    // with Windows line endings would put into every multi-line statement.
+    public override string Sql(string statement) =>
+        BindMarker().Replace(statement.ReplaceLineEndings("\n"), ":$1");
+
+    public override string ReturningIds(string update) => $"""
+        declare
+            ids    sys.odcinumberlist;
+            result sys_refcursor;
+        begin
+            {update}
+            returning id bulk collect into ids;
+            open result for select column_value as id from table(ids);
+            dbms_sql.return_result(result);
+        end;
+        """;
+
+    public override string Batch(params string[] statements) =>
+        "begin\n" + string.Concat(statements.Select(s => s.TrimEnd() + ";\n")) + "end;";
+
+    // INSERT ALL would give every row one identity value; UNION ALL of single rows does not.
+    public override string InsertRows(string table, string columns, IEnumerable<string> rows) =>
+        $"insert into {table} ({columns})\n" + string.Join("\nunion all\n", rows.Select(row => $"select {row} from dual"));
+
+    public override string InsertMessageReturningId(string insert) => InsertReturningId(insert, "when dup_val_on_index then new_id := null;");
+
+    public override IReadOnlyList<string> StatementsOf(string script) => SqlPlusScript.Split(script);
+
+    public override object TimestampParameter(DateTimeOffset value) => value.UtcDateTime;
+
+    public override DbDataSource CreateDataSource(string connectionString) =>
+        ProviderFactoryLoader.Load(FactoryType, "oracle", "Oracle.ManagedDataAccess.Core", HowToAddDriver).CreateDataSource(connectionString);
+
+    public override async Task<long> InsertAttachmentAsync(DbConnection connection, DbTransaction transaction, long messageId, MailAttachment attachment, long length, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        ArgumentNullException.ThrowIfNull(attachment);
+        var id = await connection.QuerySingleAsync<long>(new CommandDefinition(
+            InsertReturningId(
+                $"""
+                insert into {Table("outbox_attachment")} (message_id, file_name, mime_type, content_id, is_inline, content)
+                values (:MessageId, :FileName, :MimeType, :ContentId, :IsInline, empty_blob())
+                """),
+            new
+            {
+                MessageId = messageId,
+                attachment.FileName,
+                attachment.MimeType,
+                attachment.ContentId,
+                IsInline = attachment.Inline || attachment.ContentId is not null ? 1 : 0,
+            },
+            transaction,
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+
+        // Up to 1 MB per round trip, never the whole attachment in memory.
+        var buffer = new byte[PieceSize * PiecesPerCall];
+        while (true)
+        {
+            var filled = await attachment.Content.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+            if (filled == 0)
+            {
+                return id;
+            }
+
+            var pieces = (filled + PieceSize - 1) / PieceSize;
+            var parameters = new DynamicParameters(new { Id = id });
+            for (var i = 0; i < pieces; i++)
+            {
+                parameters.Add($"Piece{i}", buffer.AsSpan(i * PieceSize, Math.Min(PieceSize, filled - (i * PieceSize))).ToArray());
+            }
+
+            await connection.ExecuteAsync(new CommandDefinition(AppendPieces(pieces), parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            if (filled < buffer.Length)
+            {
+                return id;
+            }
+        }
+    }
+
+    public override Task<Stream> OpenAttachmentAsync(DbDataSource dataSource, ClaimedAttachment attachment, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(attachment);
+        return Task.FromResult<Stream>(new ReaderBlobStream(
+            dataSource, $"select content from {Table("outbox_attachment")} where id = :Id", attachment.Id, attachment.Size));
+    }
+
+    internal string AppendPieces(int pieces) => $"""
+        declare
+            content blob;
+        begin
+            select a.content into content from {Table("outbox_attachment")} a where a.id = :Id for update;
+        {string.Concat(Enumerable.Range(0, pieces).Select(i => $"    dbms_lob.writeappend(content, utl_raw.length(:Piece{i}), :Piece{i});\n"))}end;
+        """;
+
+    // One INSERT in a block that hands the new id back as a one-row implicit result.
+    private static string InsertReturningId(string insert, string? onError = null) => $"""
+        declare
+            new_id number;
+            result sys_refcursor;
+        begin
+            begin
+                {insert}
+                returning id into new_id;
+            {(onError is null ? string.Empty : "exception " + onError)}
+            end;
+            open result for select new_id as id from dual;
+            dbms_sql.return_result(result);
+        end;
+        """;
+
+    // @Name not preceded by a word character, "@" or ":" (so "user@example.com" stays as it is).
+    [GeneratedRegex(@"(?<![\w@:])@(\w+)")]
+    private static partial Regex BindMarker();
+
+    [GeneratedRegex("^[A-Za-z][A-Za-z0-9_$#]{0,127}$")]
+    private static partial Regex Identifier();
+}
