@@ -9,7 +9,7 @@ namespace Outbox.Storage;
 /// <summary>One configured outbox database: its dialect and its single data source.</summary>
 public sealed class OutboxDatabase : IAsyncDisposable
 {
-    private OutboxDatabase(SqlDialect dialect, DbDataSource dataSource)
+    internal OutboxDatabase(SqlDialect dialect, DbDataSource dataSource)
     {
         Dialect = dialect;
         DataSource = dataSource;

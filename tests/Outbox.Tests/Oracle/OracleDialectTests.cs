@@ -1,0 +1,123 @@
+using Microsoft.Data.Sqlite;
+using Outbox.Core.Dispatch;
+using Outbox.Core.Messages;
+using Outbox.Core.Sending;
+using Outbox.Core.Validation;
+using Outbox.Storage;
+using Outbox.Storage.Admin;
+using Outbox.Storage.Dialects;
+
+namespace Outbox.Tests.Oracle;
+
+/// <summary>
+/// The Oracle dialect without an Oracle server: every statement the worker, the CLI and the
+/// client send through it is recorded and checked for Oracle syntax, and the driver's absence
+/// gives the one clear error the issue asks for.
+/// </summary>
+public sealed class OracleDialectTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Every_statement_of_the_store_admin_and_client_is_oracle_syntax()
+    {
+        var source = new RecordingDataSource();
+        var database = new OutboxDatabase(new OracleDialect(), source);
+        var store = new OutboxStore(database, "worker-1");
+        var mail = new ClaimedMessage { Id = 1, AttemptCount = 1, Sender = "a@example.com", TakenOverFrom = "worker-0", Recipients = [new ClaimedRecipient(1, "to", "b@example.com")] };
+        var rejected = new RecipientRejection("b@example.com", 550, "no such user");
+        var failure = new SendFailure(FailureKind.Transient, 451, "try later", false, [rejected]);
+
+        await store.ClaimAsync(10, TimeSpan.FromMinutes(5), Ct);
+        await store.ExtendLeaseAsync([mail], TimeSpan.FromMinutes(5), Ct);
+        await store.MarkSentAsync([new SentMail(mail, new DeliveryResult(250, "ok", [rejected]))], Ct);
+        await store.MarkRetryAsync(mail, failure, TimeSpan.FromSeconds(30), Ct);
+        await store.MarkFailedAsync(mail, failure, Ct);
+        await store.MarkUnconfirmedAsync(mail, failure, Ct);
+        await store.RecordTakeOverAsync(mail, hold: true, Ct);
+        await store.ReleaseAsync([mail], TimeSpan.Zero, "outage", Ct);
+        await (await store.OpenRawContentAsync(7, Ct)).DisposeAsync();
+
+        var admin = new OutboxAdmin(database);
+        await admin.StatusAsync(Ct);
+        await admin.ListAsync("failed", 20, Ct);
+        await admin.ShowAsync(7, Ct);
+        await Assert.ThrowsAsync<MailValidationException>(() => admin.RetryAsync(7, Ct));
+        await admin.PurgeAsync(TimeSpan.FromDays(30), 1000, null, Ct);
+
+        await using var connection = await source.OpenConnectionAsync(Ct);
+        await using var attachment = new MemoryStream(new byte[(OracleDialect.PieceSize * OracleDialect.PiecesPerCall) + 5]);
+        await new OutboxClient(database.Dialect).EnqueueAsync(connection, null, new MailRequest
+        {
+            Sender = "a@example.com",
+            To = ["b@example.com"],
+            Subject = "s",
+            TextBody = "t",
+            Attachments = [new MailAttachment { FileName = "r.pdf", Content = attachment, MimeType = "application/pdf" }],
+        }, Ct);
+
+        Assert.True(source.Commands.Count >= 25, $"only {source.Commands.Count} statements were recorded");
+        foreach (var statement in source.Commands)
+        {
+            OracleSyntax.AssertRunnable(statement, "recorded");
+        }
+
+        Assert.Contains(source.Commands, c => c.Contains("for update skip locked", StringComparison.Ordinal) && c.Contains("limit :BatchSize", StringComparison.Ordinal));
+        Assert.Contains(source.Commands, c => c.Contains("from dual", StringComparison.Ordinal) && c.Contains("outbox_attempt", StringComparison.Ordinal));
+        Assert.Contains(source.Commands, c => c.Contains("fetch first :Limit rows only", StringComparison.Ordinal));
+        // A 1 MB + 5 byte attachment: one call of 32 pieces, one of 1 piece.
+        Assert.Equal(2, source.Commands.Count(c => c.Contains("dbms_lob.writeappend", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void Bind_markers_become_colons_but_addresses_and_casts_stay()
+    {
+        var dialect = new OracleDialect();
+
+        Assert.Equal("select :Id, 'user@example.com', a.x from t where y = :Y_2\nand z", dialect.Sql("select @Id, 'user@example.com', a.x from t where y = @Y_2\r\nand z"));
+    }
+
+    [Fact]
+    public void A_schema_qualifies_the_tables_and_a_bad_one_is_refused_naming_the_key()
+    {
+        Assert.Equal("OUTBOX.outbox_message", new OracleDialect("OUTBOX").Table("outbox_message"));
+        Assert.Equal("outbox_message", new OracleDialect().Table("outbox_message"));
+
+        var error = Assert.Throws<MailValidationException>(() => new OracleDialect("x; drop table y"));
+        Assert.Equal("Outbox:Database:Schema", error.Field);
+    }
+
+    [Fact]
+    public void Without_the_driver_the_oracle_provider_fails_with_one_line_saying_how_to_add_it()
+    {
+        Assert.Null(Type.GetType(OracleDialect.FactoryType, throwOnError: false));
+
+        var error = Assert.Throws<MailValidationException>(() =>
+            OutboxDatabase.Create(new DatabaseOptions { Provider = "oracle", ConnectionString = "User Id=outbox;Password=x;Data Source=localhost/FREEPDB1" }));
+
+        Assert.Equal("Outbox:Database:Provider", error.Field);
+        Assert.Contains("Oracle.ManagedDataAccess.Core", error.Message, StringComparison.Ordinal);
+        Assert.Contains("-p:WithOracle=true", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', error.Message);
+    }
+
+    [Fact]
+    public async Task The_loader_finds_a_driver_by_type_name_and_it_works()
+    {
+        var factory = ProviderFactoryLoader.Load("Microsoft.Data.Sqlite.SqliteFactory, Microsoft.Data.Sqlite", "sqlite", "Microsoft.Data.Sqlite", "n/a");
+
+        Assert.Same(SqliteFactory.Instance, factory);
+        await using var dataSource = factory.CreateDataSource("Data Source=:memory:");
+        await using var command = dataSource.CreateCommand("select 6 * 7");
+        Assert.Equal(42L, await command.ExecuteScalarAsync(Ct));
+    }
+
+    [Fact]
+    public void A_type_that_is_not_a_provider_factory_is_refused()
+    {
+        var error = Assert.Throws<MailValidationException>(() =>
+            ProviderFactoryLoader.Load("System.String", "x", "Some.Driver", "add it"));
+
+        Assert.Contains("not a usable Some.Driver driver", error.Message, StringComparison.Ordinal);
+    }
+}
