@@ -250,4 +250,20 @@ public sealed class PostgresPipelineTests(PostgresServer postgres)
         await part.Content!.DecodeToAsync(decoded, Ct);
         Assert.Equal(attachment, decoded.ToArray());
     }
+
+    [Fact]
+    public async Task Last_mail_id_gives_code_written_for_oracles_procedures_the_id_of_the_mail_it_queued()
+    {
+        await using var outbox = await TestOutbox.PostgresAsync(postgres);
+        await using var connection = await outbox.OpenAsync();
+
+        Assert.Null(await connection.ExecuteScalarAsync<long?>("select outbox_mail.last_mail_id()"));
+        var sent = await connection.ExecuteScalarAsync<long>("select outbox_mail.send('a@example.com', 'b@example.com')");
+        Assert.Equal(sent, await connection.ExecuteScalarAsync<long?>("select outbox_mail.last_mail_id()"));
+        var built = await connection.ExecuteScalarAsync<long>("select outbox_mail.create_mail('a@example.com')");
+        await connection.ExecuteAsync("select outbox_mail.add_recipient(@built, 'c@example.com')", new { built });
+        Assert.Equal(sent, await connection.ExecuteScalarAsync<long?>("select outbox_mail.last_mail_id()"));
+        await connection.ExecuteAsync("select outbox_mail.enqueue(@built)", new { built });
+        Assert.Equal(built, await connection.ExecuteScalarAsync<long?>("select outbox_mail.last_mail_id()"));
+    }
 }

@@ -106,6 +106,31 @@ public sealed class SqliteClientTests(PostgresServer postgres)
         pickup.Delete(recursive: true);
     }
 
+    [Theory]
+    [InlineData("sqlite")]
+    [InlineData("postgresql")]
+    public async Task Dba_views_show_the_queue_by_status_and_the_mails_that_failed(string provider)
+    {
+        await using var outbox = provider == "sqlite" ? await TestOutbox.SqliteAsync() : await TestOutbox.PostgresAsync(postgres);
+        await using (var connection = await outbox.OpenAsync())
+        {
+            var client = OutboxClient.For(connection);
+            for (var i = 0; i < 3; i++)
+            {
+                await client.EnqueueAsync(connection, null, new MailRequest { Sender = "a@example.com", To = ["b@example.com"] }, Ct);
+            }
+        }
+
+        await outbox.ExecuteAsync($"update {outbox.T("outbox_message")} set status = 'failed', last_error = 'boom' where id = (select min(id) from {outbox.T("outbox_message")})");
+
+        var summary = await outbox.QueryAsync<(string Status, long Messages, long OldestAgeSeconds)>(
+            $"select status, messages, oldest_age_seconds from {outbox.T("outbox_queue_summary")} order by status");
+        Assert.Equal([("failed", 1L), ("queued", 2L)], summary.Select(s => (s.Status, s.Messages)));
+        Assert.All(summary, s => Assert.InRange(s.OldestAgeSeconds, 0, 60));
+        var failed = await outbox.QueryAsync<(long Id, string LastError)>($"select id, last_error from {outbox.T("outbox_failed")}");
+        Assert.Equal("boom", Assert.Single(failed).LastError);
+    }
+
     [Fact]
     public async Task Forward_only_attachment_stream_is_accepted()
     {

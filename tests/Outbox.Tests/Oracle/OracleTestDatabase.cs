@@ -1,0 +1,42 @@
+using Outbox.Storage;
+using Outbox.Storage.Dialects;
+using Outbox.Tests.Infrastructure;
+
+namespace Outbox.Tests.Oracle;
+
+/// <summary>
+/// A live Oracle schema for the integration tests, when one is given. No Oracle server can run
+/// on the development machine or on CI, so these tests skip there, saying why. To run them:
+/// <code>
+/// docker run -d --name outbox-oracle -p 1521:1521 -e ORACLE_PASSWORD=manager \
+///     -e APP_USER=outbox -e APP_USER_PASSWORD=outbox gvenzl/oracle-free:23-slim
+/// # when the log says DATABASE IS READY TO USE:
+/// docker exec -i outbox-oracle sqlplus -s system/manager@FREEPDB1 &lt;&lt;&lt; 'grant create view, create role to outbox;'
+/// OUTBOX_TEST_ORACLE='User Id=outbox;Password=outbox;Data Source=localhost:1521/FREEPDB1' \
+///     dotnet test Outbox.sln -p:WithOracle=true --filter FullyQualifiedName~OracleIntegration
+/// </code>
+/// The schema must be empty or hold an earlier outbox install: the tests install the shipped
+/// scripts (through `outbox init`'s path) and delete the outbox's rows between tests.
+/// </summary>
+internal static class OracleTestDatabase
+{
+    public const string Variable = "OUTBOX_TEST_ORACLE";
+
+    /// <summary>An installed, emptied outbox in the given schema; skips the test when there is none.</summary>
+    public static async Task<TestOutbox> RequireAsync()
+    {
+        var connectionString = Environment.GetEnvironmentVariable(Variable);
+        var driver = Type.GetType(OracleDialect.FactoryType, throwOnError: false) is not null;
+        if (string.IsNullOrWhiteSpace(connectionString) || !driver)
+        {
+            Assert.Skip($"Oracle integration test: needs {Variable} (a connection string for an empty schema) and the Oracle driver "
+                + $"(dotnet test -p:WithOracle=true); here {(string.IsNullOrWhiteSpace(connectionString) ? $"{Variable} is not set" : "it is set")} "
+                + $"and the driver is {(driver ? "present" : "missing")}. No Oracle server runs on this machine or on CI; see OracleTestDatabase for the docker line.");
+        }
+
+        var outbox = TestOutbox.Existing("oracle", connectionString!);
+        await new SchemaInstaller(outbox.Database).InstallAsync(CancellationToken.None);
+        await outbox.ExecuteAsync("delete from outbox_message");
+        return outbox;
+    }
+}
