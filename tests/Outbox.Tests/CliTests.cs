@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Outbox.Commands;
+using Outbox.Storage.Dialects;
 using Outbox.Tests.Infrastructure;
 
 namespace Outbox.Tests;
@@ -141,6 +142,22 @@ public sealed class CliTests(PostgresServer postgres) : IDisposable
         var eml = Assert.Single(Directory.GetFiles(Path.Combine(_dir.FullName, "pickup"), "*.eml"));
         Assert.Contains("Subject: Hello", await File.ReadAllTextAsync(eml, Ct), StringComparison.Ordinal);
         Assert.Contains("written to", (await RunProgramAsync(program, "show", send.Out.Trim())).Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Oracle_without_its_driver_is_one_line_saying_how_to_build_with_it()
+    {
+        var config = WriteConfig("oracle", "User Id=outbox;Password=x;Data Source=localhost:1521/FREEPDB1");
+
+        foreach (var command in new[] { "init", "status", "run" })
+        {
+            var result = await RunAsync(command, "--config", config);
+            Assert.Equal(1, result.Code);
+            Assert.Equal(
+                "outbox: Outbox:Database:Provider: oracle needs the Oracle.ManagedDataAccess.Core driver, which is not part of this build of outbox. "
+                + OracleDialect.HowToAddDriver,
+                result.Error.Trim());
+        }
     }
 
     [Fact]
