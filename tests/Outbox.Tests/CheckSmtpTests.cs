@@ -63,7 +63,74 @@ public sealed class CheckSmtpTests : IDisposable
         Assert.DoesNotContain(password, output, StringComparison.Ordinal);
     }
 
-    private async Task<(int Code, string Output)> CheckAsync(TestSmtpServer smtp, string password, string? caFile)
+    [Fact]
+    public async Task A_server_that_accepts_only_old_tls_versions_is_named_as_a_protocol_version_problem()
+    {
+#pragma warning disable SYSLIB0039, CA5397 // TLS 1.0 / 1.1 on purpose: the server an old appliance would be.
+        await using var smtp = TestSmtpServer.Start(s => s.SslProtocols = System.Security.Authentication.SslProtocols.Tls | System.Security.Authentication.SslProtocols.Tls11);
+#pragma warning restore SYSLIB0039, CA5397
+
+        var (code, output) = await CheckAsync(smtp, TestSmtpServer.Password, TestCertificates.CaFile);
+
+        Assert.Equal(1, code);
+        Assert.Contains("failed before the certificate could be checked", output, StringComparison.Ordinal);
+        Assert.Contains("only TLS versions this machine refuses (TLS 1.0 or 1.1)", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_421_greeting_is_reported_as_a_server_refusing_sessions_for_now()
+    {
+        await using var smtp = ScriptedSmtpServer.Start(step => step.Phase == "connect" ? SmtpFault.Reply("421 4.3.2 Service not available, closing transmission channel") : null);
+
+        var (code, output) = await CheckWithAsync(new { Host = "127.0.0.1", smtp.Port, Security = "None", AllowInsecure = true, Timeout = "00:00:05" });
+
+        Assert.Equal(1, code);
+        Assert.Contains("answered 421 4.3.2 Service not available", output, StringComparison.Ordinal);
+        Assert.Contains("refuses sessions for now", output, StringComparison.Ordinal);
+        Assert.Contains("verdict: mail would NOT go out", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_530_must_issue_starttls_at_mail_from_names_the_security_setting()
+    {
+        await using var smtp = ScriptedSmtpServer.Start(step => step.Phase == "MAIL" ? SmtpFault.Reply("530 5.7.0 Must issue a STARTTLS command first") : null);
+
+        var (code, output) = await CheckWithAsync(new { Host = "127.0.0.1", smtp.Port, Security = "None", AllowInsecure = true, Timeout = "00:00:05" }, "--from", "app@example.com");
+
+        Assert.Equal(1, code);
+        Assert.Contains("FAIL mail from", output, StringComparison.Ordinal);
+        Assert.Contains("requires TLS before mail (530 5.7.0 Must issue a STARTTLS command first). Set Outbox:Smtp:Security to StartTls", output, StringComparison.Ordinal);
+        Assert.Contains("MAIL FROM:<app@example.com>", smtp.Commands);
+        Assert.DoesNotContain("DATA", smtp.Commands);
+    }
+
+    [Fact]
+    public async Task The_sender_probe_sends_mail_from_then_rset_and_no_message()
+    {
+        await using var smtp = TestSmtpServer.Start();
+
+        var (code, output) = await CheckAsync(smtp, TestSmtpServer.Password, TestCertificates.CaFile, "--from", "orders@example.com");
+
+        Assert.Equal(0, code);
+        Assert.Contains("ok   mail from        the server takes mail from orders@example.com (250", output, StringComparison.Ordinal);
+        Assert.Empty(smtp.Received);
+    }
+
+    private async Task<(int Code, string Output)> CheckWithAsync(object smtp, params string[] arguments)
+    {
+        var config = WorkerProcess.WriteConfig(_dir.FullName, new
+        {
+            Transport = "smtp",
+            Database = new { Provider = "sqlite", ConnectionString = $"Data Source={Path.Combine(_dir.FullName, "outbox.db")}" },
+            Smtp = smtp,
+        });
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await OutboxCli.RunAsync(["check", "smtp", "--config", config, .. arguments], output, error, Ct);
+        return (code, output + error.ToString());
+    }
+
+    private async Task<(int Code, string Output)> CheckAsync(TestSmtpServer smtp, string password, string? caFile, params string[] arguments)
     {
         var config = WorkerProcess.WriteConfig(_dir.FullName, new
         {
@@ -73,7 +140,7 @@ public sealed class CheckSmtpTests : IDisposable
         });
         using var output = new StringWriter();
         using var error = new StringWriter();
-        var code = await OutboxCli.RunAsync(["check", "smtp", "--config", config], output, error, Ct);
+        var code = await OutboxCli.RunAsync(["check", "smtp", "--config", config, .. arguments], output, error, Ct);
         return (code, output + error.ToString());
     }
 }

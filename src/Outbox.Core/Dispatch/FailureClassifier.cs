@@ -27,8 +27,7 @@ public static class FailureClassifier
                 all.Rejections.Any(r => r.SmtpCode < 500) ? FailureKind.Transient : FailureKind.Permanent,
                 all.Rejections.Count > 0 ? all.Rejections[0].SmtpCode : null, all.Message, false, all.Rejections),
             SmtpCommandException { StatusCode: (SmtpStatusCode)AuthenticationRequired } command => new(
-                FailureKind.Configuration, AuthenticationRequired,
-                $"the server requires authentication ({AuthenticationRequired} {command.Message}). Set Outbox:Smtp:UserName and the password", false, []),
+                FailureKind.Configuration, AuthenticationRequired, AuthenticationRequiredReason(command.Message), false, []),
             SmtpCommandException { StatusCode: SmtpStatusCode.ServiceNotAvailable } command => new(
                 FailureKind.ServerUnavailable, 421, $"421 {command.Message}", true, []),
             SmtpCommandException command => new(
@@ -42,6 +41,12 @@ public static class FailureClassifier
             _ => new(FailureKind.Transient, null, Describe(exception), true, []),
         };
     }
+
+    /// <summary>What a 530 reply asks for: TLS first ("Must issue a STARTTLS command first"), or a login.</summary>
+    public static string AuthenticationRequiredReason(string reply) =>
+        reply.Contains("STARTTLS", StringComparison.OrdinalIgnoreCase) || reply.Contains("TLS", StringComparison.Ordinal)
+            ? $"the server requires TLS before mail ({AuthenticationRequired} {reply}). Set Outbox:Smtp:Security to StartTls (or SslOnConnect on port 465)"
+            : $"the server requires authentication ({AuthenticationRequired} {reply}). Set Outbox:Smtp:UserName and the password";
 
     private static string Describe(Exception exception) =>
         exception.InnerException is null || exception.Message.Contains(exception.InnerException.Message, StringComparison.Ordinal)

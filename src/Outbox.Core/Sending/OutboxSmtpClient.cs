@@ -4,7 +4,7 @@ using MimeKit;
 namespace Outbox.Core.Sending;
 
 /// <summary>
-/// MailKit's client, changed in three ways: a refused recipient is recorded instead of aborting
+/// MailKit's client, changed in three ways (and able to probe a sender for `outbox check smtp`): a refused recipient is recorded instead of aborting
 /// the whole mail (the others still receive it); the measured size of each message is kept, so
 /// a lost reply can be told from a connection lost mid-data; and a message larger than the
 /// server's SIZE limit is refused before any of it is sent.
@@ -41,6 +41,22 @@ internal sealed class OutboxSmtpClient : SmtpClient
         }
 
         return size;
+    }
+
+    /// <summary>
+    /// Asks the server whether it would take mail from this sender (MAIL FROM, then RSET), for
+    /// `outbox check smtp`: nothing is sent. Returns the server's reply.
+    /// </summary>
+    public async Task<(bool Accepted, string Reply)> ProbeSenderAsync(string sender, CancellationToken cancellationToken)
+    {
+        var response = await SendCommandAsync($"MAIL FROM:<{sender}>", cancellationToken).ConfigureAwait(false);
+        var accepted = (int)response.StatusCode is >= 200 and < 300;
+        if (accepted)
+        {
+            await SendCommandAsync("RSET", cancellationToken).ConfigureAwait(false);
+        }
+
+        return (accepted, $"{(int)response.StatusCode} {response.Response}");
     }
 
     protected override void OnRecipientNotAccepted(MimeMessage message, MailboxAddress mailbox, SmtpResponse response)

@@ -12,10 +12,12 @@ public sealed record SmtpCheckStep(string Step, bool Ok, string Detail);
 
 /// <summary>
 /// Connects to the SMTP server as the worker would and reports each step (name resolution, TCP,
-/// the capabilities offered before TLS, the TLS session and the certificate chain, AUTH), so an
-/// operator sees why mail does not go out. Never reports a secret.
+/// the capabilities offered before TLS, the TLS session and the certificate chain, AUTH, and
+/// whether the server takes mail from the sender), so an operator sees why mail does not go
+/// out. Never reports a secret, never sends a mail.
 /// </summary>
-public sealed class SmtpCheck(SmtpOptions options)
+/// <param name="sender">An address to try with MAIL FROM (then RSET); null to skip that step.</param>
+public sealed class SmtpCheck(SmtpOptions options, string? sender = null)
 {
     public async Task<(IReadOnlyList<SmtpCheckStep> Steps, bool WouldSend)> RunAsync(CancellationToken cancellationToken)
     {
@@ -53,8 +55,16 @@ public sealed class SmtpCheck(SmtpOptions options)
             steps.Add(new("auth", true, string.IsNullOrEmpty(options.UserName)
                 ? "no AUTH (Outbox:Smtp:UserName is not set)"
                 : $"logged in as \"{options.UserName}\""));
+            var accepted = sender is null || await ProbeSenderAsync(client, sender, steps, cancellationToken).ConfigureAwait(false);
             await client.DisconnectAsync(quit: true, cancellationToken).ConfigureAwait(false);
-            return (steps, true);
+            return (steps, accepted);
+        }
+        catch (SmtpCommandException ex)
+        {
+            // A reply where a greeting or EHLO answer was due: typically 421, a server that
+            // refuses sessions for now.
+            steps.Add(new("failed", false, Refused(where, (int)ex.StatusCode, ex.Message)));
+            return (steps, false);
         }
         catch (Exception ex) when (ex is TransportConfigurationException or SmtpConnectException)
         {
@@ -78,6 +88,11 @@ public sealed class SmtpCheck(SmtpOptions options)
         {
             await probe.ConnectAsync(options.Host, options.Port, SecureSocketOptions.None, cancellationToken).ConfigureAwait(false);
         }
+        catch (SmtpCommandException ex)
+        {
+            steps.Add(new("connect", false, Refused($"{options.Host}:{options.Port}", (int)ex.StatusCode, ex.Message)));
+            return false;
+        }
         catch (Exception ex) when (ex is SocketException or IOException or TimeoutException or OperationCanceledException or SmtpProtocolException && !cancellationToken.IsCancellationRequested)
         {
             steps.Add(new("connect", false, $"{options.Host}:{options.Port}: {ex.Message}. Check the host, the port and any firewall; for SMTPS (465) set Security to SslOnConnect"));
@@ -92,6 +107,26 @@ public sealed class SmtpCheck(SmtpOptions options)
         await probe.DisconnectAsync(quit: true, cancellationToken).ConfigureAwait(false);
         return startTls;
     }
+
+    private static async Task<bool> ProbeSenderAsync(OutboxSmtpClient client, string sender, List<SmtpCheckStep> steps, CancellationToken cancellationToken)
+    {
+        var (accepted, reply) = await client.ProbeSenderAsync(sender, cancellationToken).ConfigureAwait(false);
+        var code = int.TryParse(reply.AsSpan(0, 3), System.Globalization.CultureInfo.InvariantCulture, out var parsed) ? parsed : 0;
+        steps.Add(new("mail from", accepted, accepted
+            ? $"the server takes mail from {sender} ({reply})"
+            : code switch
+            {
+                530 => Dispatch.FailureClassifier.AuthenticationRequiredReason(reply[4..]),
+                421 => Refused("the server", code, reply[4..]),
+                _ when code >= 500 => $"the server refuses mail from {sender} ({reply}). Use a sender address this account may send as, or ask the server's operator",
+                _ => $"the server does not take mail from {sender} now ({reply}); the worker would retry later",
+            }));
+        return accepted;
+    }
+
+    private static string Refused(string where, int code, string reply) => code == 421
+        ? $"{where} answered 421 {reply}: it refuses sessions for now (busy, rate limiting or shutting down). The worker hands the mail back and tries again later; if it lasts, ask the server's operator"
+        : $"{where} answered {code} {reply} instead of a greeting";
 
     private static void AddChain(List<SmtpCheckStep> steps, CertificateValidator validator, bool ok)
     {

@@ -95,9 +95,9 @@ public sealed class SmtpTransport : IMailTransport
         {
             var hint = _options.Security == SmtpSecurity.SslOnConnect
                 ? "If this port expects STARTTLS (usually 587 or 25), set Outbox:Smtp:Security to StartTls"
-                : "The server may accept only TLS versions this machine refuses";
+                : "The server may accept only TLS versions this machine refuses (TLS 1.0 or 1.1): have it upgraded to TLS 1.2 or later";
             throw new TransportConfigurationException(
-                $"TLS with {where} failed before the certificate could be checked ({ex.InnerException?.Message ?? ex.Message}). {hint}", ex);
+                $"TLS with {where} failed before the certificate could be checked ({ex.GetBaseException().Message.TrimEnd('.')}). {hint}", ex);
         }
         catch (Exception ex) when (ex is TimeoutException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {

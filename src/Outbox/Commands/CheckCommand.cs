@@ -9,9 +9,14 @@ public static class CheckCommand
 {
     public static Command Create(CliContext context)
     {
-        var smtp = new Command("smtp", "Connect to the SMTP server as the worker would: DNS, TCP, STARTTLS, certificate chain, AUTH; exit 0 only when mail would go out")
+        var from = new Option<string?>("--from")
+        {
+            Description = "A sender to try with MAIL FROM (then RSET; nothing is sent). Default: Outbox:Smtp:UserName when it is an address",
+        };
+        var smtp = new Command("smtp", "Connect to the SMTP server as the worker would: DNS, TCP, STARTTLS, certificate chain, AUTH, MAIL FROM; exit 0 only when mail would go out")
         {
             context.JsonOutput,
+            from,
         };
         smtp.SetAction((parse, cancellationToken) => context.RunAsync(parse, async options =>
         {
@@ -20,7 +25,13 @@ public static class CheckCommand
                 throw new MailValidationException("Outbox:Transport", $"is {options.Transport}, so no SMTP server is used", "Set it to smtp to check a server");
             }
 
-            var (steps, wouldSend) = await new SmtpCheck(options.Smtp).RunAsync(cancellationToken).ConfigureAwait(false);
+            var sender = parse.GetValue(from) ?? (options.Smtp.UserName?.Contains('@', StringComparison.Ordinal) == true ? options.Smtp.UserName : null);
+            if (sender is not null)
+            {
+                MailAddressRules.CheckAddress("--from", sender);
+            }
+
+            var (steps, wouldSend) = await new SmtpCheck(options.Smtp, sender).RunAsync(cancellationToken).ConfigureAwait(false);
             var verdict = wouldSend
                 ? $"mail would go out through {options.Smtp.Host}:{options.Smtp.Port}"
                 : $"mail would NOT go out: {steps.Last(s => !s.Ok).Detail}";

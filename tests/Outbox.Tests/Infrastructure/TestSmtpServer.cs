@@ -39,7 +39,7 @@ public sealed class TestSmtpServer : IAsyncDisposable
                 endpoint.Endpoint(new IPEndPoint(IPAddress.Loopback, Port))
                     .AllowUnsecureAuthentication(false)
                     .AuthenticationRequired(settings.RequireAuthentication)
-                    .SupportedSslProtocols(SslProtocols.Tls12 | SslProtocols.Tls13);
+                    .SupportedSslProtocols(settings.SslProtocols);
                 if (settings.Certificate is not null)
                 {
                     endpoint.Certificate(settings.Certificate);
@@ -86,6 +86,9 @@ public sealed class TestSmtpServer : IAsyncDisposable
         public X509Certificate2? Certificate { get; set; } = TestCertificates.Server();
 
         public bool RequireAuthentication { get; set; } = true;
+
+        /// <summary>The TLS versions the server accepts.</summary>
+        public SslProtocols SslProtocols { get; set; } = SslProtocols.Tls12 | SslProtocols.Tls13;
 
         /// <summary>The reply to RCPT TO for an address; null accepts it.</summary>
         public Func<string, SmtpResponse?> RecipientReply { get; set; } = _ => null;
