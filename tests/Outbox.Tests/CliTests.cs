@@ -145,6 +145,32 @@ public sealed class CliTests(PostgresServer postgres) : IDisposable
     }
 
     [Fact]
+    public async Task Config_shows_what_is_in_effect_with_every_secret_redacted()
+    {
+        var config = WorkerProcess.WriteConfig(_dir.FullName, new
+        {
+            Database = new { Provider = "postgresql", ConnectionString = "Host=db.example.com;Username=outbox_service;Password=db-secret-1" },
+            Transport = "smtp",
+            Smtp = new { Host = "smtp.example.com", UserName = "outbox@example.com", Password = "smtp-secret-2", Timeout = "00:00:30" },
+        });
+
+        var text = await RunAsync("config", "--config", config);
+        var json = await RunAsync("config", "--json", "--config", config);
+
+        Assert.Equal(0, text.Code);
+        foreach (var output in new[] { text.Out, json.Out })
+        {
+            Assert.DoesNotContain("db-secret-1", output, StringComparison.Ordinal);
+            Assert.DoesNotContain("smtp-secret-2", output, StringComparison.Ordinal);
+            Assert.Contains("(set, not shown)", output, StringComparison.Ordinal);
+            Assert.Contains("host=db.example.com;username=outbox_service;password=***", output, StringComparison.Ordinal);
+        }
+
+        Assert.Matches(@"Outbox:Smtp:Timeout\s+00:00:30", text.Out);
+        Assert.Matches(@"Outbox:Dispatch:BatchSize\s+50", text.Out);
+    }
+
+    [Fact]
     public async Task Oracle_without_its_driver_is_one_line_saying_how_to_build_with_it()
     {
         var config = WriteConfig("oracle", "User Id=outbox;Password=x;Data Source=localhost:1521/FREEPDB1");
@@ -178,6 +204,7 @@ public sealed class CliTests(PostgresServer postgres) : IDisposable
         await worker.WaitForExitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(0, worker.ExitCode);
         Assert.Contains($"Mail {id} sent", worker.Output, StringComparison.Ordinal);
+        Assert.Contains("Starting with Outbox:Database:Provider=sqlite;", worker.Output, StringComparison.Ordinal);
         Assert.Contains("\"status\": \"sent\"", (await RunAsync("show", id, "--json", "--config", config)).Out, StringComparison.Ordinal);
     }
 

@@ -22,6 +22,7 @@ public static class OutboxCli
             MailActionCommand.Cancel(context),
             PurgeCommand.Create(context),
             CheckCommand.Create(context),
+            ConfigCommand.Create(context),
         };
         var invocation = new InvocationConfiguration { Output = output, Error = error };
         return await root.Parse(args).InvokeAsync(invocation, cancellationToken).ConfigureAwait(false);

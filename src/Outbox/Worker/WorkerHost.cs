@@ -10,7 +10,7 @@ namespace Outbox.Worker;
 /// `outbox run`: a generic host that runs as a console program, a systemd service
 /// (Type=notify) or a Windows service, with Quartz firing the dispatch job every PollInterval.
 /// </summary>
-public static class WorkerHost
+public static partial class WorkerHost
 {
     public static async Task RunAsync(OutboxOptions options, bool verbose, CancellationToken cancellationToken)
     {
@@ -58,7 +58,24 @@ public static class WorkerHost
             builder.Services.AddHostedService<NewMailListener>();
 
             using var host = builder.Build();
+            LogConfiguration(host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Outbox.Configuration"), options);
             await host.RunAsync(cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    // One line at start, so the log of every run says what it ran with (secrets redacted).
+    private static void LogConfiguration(ILogger logger, OutboxOptions options)
+    {
+        var text = new ConfigurationText(options);
+        LogEffectiveConfiguration(logger, text);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Starting with {Configuration}")]
+    private static partial void LogEffectiveConfiguration(ILogger logger, ConfigurationText configuration);
+
+    // Formatted only when the line is written.
+    private sealed record ConfigurationText(OutboxOptions Options)
+    {
+        public override string ToString() => string.Join("; ", EffectiveConfiguration.Describe(Options).Select(l => $"{l.Key}={l.Value}"));
     }
 }
