@@ -5,9 +5,11 @@
 -- Safe to run again: each object is created only when it is missing (a dictionary check, then
 -- EXECUTE IMMEDIATE), nothing is dropped. Needs Oracle Database 12.2 or later (identity columns,
 -- FETCH FIRST). Timestamps are TIMESTAMP columns holding UTC (SYS_EXTRACT_UTC(SYSTIMESTAMP));
--- statuses are readable words. The columns are those of sql/postgresql/01_tables.sql, which
+-- statuses are readable words; SMTP replies and errors are VARCHAR2(4000) (bytes), so the worker
+-- cuts them to 1000 characters everywhere. The columns are those of sql/postgresql/01_tables.sql, which
 -- says what each one means; a test checks that the three databases' scripts do not drift.
 
+set define off
 whenever sqlerror exit failure rollback
 
 declare
@@ -53,8 +55,8 @@ begin
             last_attempt_at  timestamp,
             sent_at          timestamp,
             smtp_code        number(3),
-            smtp_reply       varchar2(4000 char),
-            last_error       varchar2(4000 char),
+            smtp_reply       varchar2(4000),
+            last_error       varchar2(4000),
             constraint outbox_message_status_ck
                 check (status in ('draft', 'queued', 'sending', 'sent', 'unconfirmed', 'failed', 'cancelled')),
             constraint outbox_message_kind_ck check (kind in ('mime', 'raw')),
@@ -81,7 +83,7 @@ begin
             kind        varchar2(10 char)   not null,
             address     varchar2(1000 char) not null,
             status      varchar2(10 char),
-            smtp_reply  varchar2(4000 char),
+            smtp_reply  varchar2(4000),
             constraint outbox_recipient_kind_ck check (kind in ('to', 'cc', 'bcc', 'envelope')),
             constraint outbox_recipient_status_ck check (status in ('accepted', 'rejected'))
         )]');
@@ -127,8 +129,8 @@ begin
             worker        varchar2(200 char) not null,
             outcome       varchar2(20 char)  not null,
             smtp_code     number(3),
-            smtp_reply    varchar2(4000 char),
-            error         varchar2(4000 char),
+            smtp_reply    varchar2(4000),
+            error         varchar2(4000),
             constraint outbox_attempt_outcome_ck check (outcome in ('sent', 'retry', 'unconfirmed', 'failed'))
         )]');
 
@@ -151,7 +153,10 @@ using (select 'max_message_bytes' as name, '0' as value,
               'Largest mail accepted at enqueue: bodies plus attachments, before encoding. 0 means no limit.' as description from dual
        union all
        select 'blocked_extensions', 'exe,dll,vbs,js',
-              'Attachment file name extensions refused at enqueue, comma-separated (the defaults of SQL Server Database Mail).' from dual) d
+              'Attachment file name extensions refused at enqueue, comma-separated (the defaults of SQL Server Database Mail).' from dual
+       union all
+       select 'schema_version', '1',
+              'The version of the outbox schema the install scripts made; `outbox check db` compares it with the version the program expects.' from dual) d
    on (s.name = d.name)
  when not matched then insert (name, value, description) values (d.name, d.value, d.description)
 /

@@ -5,6 +5,7 @@
 --   select * from outbox_queue_summary;   -- how many mails in each status, and the oldest
 --   select * from outbox_failed;          -- mails that will not go out, with the last error
 
+set define off
 whenever sqlerror exit failure rollback
 
 -- oldest_age_seconds: how long the oldest mail of the status has waited since it was queued

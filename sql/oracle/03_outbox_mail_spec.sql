@@ -30,6 +30,7 @@
 --   -20007  e_too_large       the mail is larger than OUTBOX_SETTING 'max_message_bytes'
 --   -20008  e_bad_mail_id     no such mail, a mail of the other kind, or a mail that is no longer a draft
 
+set define off
 whenever sqlerror exit failure rollback
 
 create or replace package outbox_mail authid definer as
@@ -187,4 +188,18 @@ create or replace package outbox_mail authid definer as
     function last_mail_id return number;
 
 end outbox_mail;
+/
+
+show errors package outbox_mail
+
+-- SQL*Plus reports compilation errors without failing (WHENEVER SQLERROR does not see them):
+-- this makes an install with an invalid package stop here.
+declare
+    v_errors pls_integer;
+begin
+    select count(*) into v_errors from user_errors where name = 'OUTBOX_MAIL';
+    if v_errors > 0 then
+        raise_application_error(-20000, 'OUTBOX_MAIL did not compile: see the errors above, or select * from user_errors where name = ''OUTBOX_MAIL''.');
+    end if;
+end;
 /

@@ -6,6 +6,7 @@
 -- their arguments on to the private helpers (p_ parameters), so no SQL here can mistake a
 -- parameter such as "content" or "kind" for the column of the same name.
 
+set define off
 whenever sqlerror exit failure rollback
 
 create or replace package body outbox_mail as
@@ -266,31 +267,44 @@ create or replace package body outbox_mail as
         p_message varchar2, p_mime_type varchar2, p_priority pls_integer, p_replyto varchar2,
         p_has_attachment boolean, p_attachment blob, p_att_inline boolean, p_att_mime_type varchar2, p_att_filename varchar2)
     is
-        v_html boolean := regexp_like(nvl(p_mime_type, ' '), '^[[:space:]]*text/html', 'i');
-        v_id   number;
-        v_name varchar2(32767);
-        v_count pls_integer;
+        v_html   boolean := regexp_like(nvl(p_mime_type, ' '), '^[[:space:]]*text/html', 'i');
+        v_to     sys.odcivarchar2list;
+        v_cc     sys.odcivarchar2list;
+        v_bcc    sys.odcivarchar2list;
+        v_name   varchar2(32767);
+        v_inline number(1) := case when nvl(p_att_inline, true) then 1 else 0 end;
+        v_id     number;
     begin
+        -- Everything is checked before the first row is written, so a caller that catches the
+        -- error is not left with a half-made draft (savepoints are not allowed in triggers).
         check_header('mime_type', p_mime_type);
-        v_id := new_message('mime', p_sender, p_subject,
-            case when v_html then null else p_message end,
-            case when v_html then p_message end,
-            p_replyto, p_priority, null, null);
         if trim(p_recipients) is null then
             fail(-20001, 'recipients', 'is required', 'Pass at least one address, e.g. recipients => ''dba@example.com''.');
         end if;
-        v_count := add_recipients(v_id, 'to', 'recipients', p_recipients);
-        v_count := add_recipients(v_id, 'cc', 'cc', p_cc);
-        v_count := add_recipients(v_id, 'bcc', 'bcc', p_bcc);
+        v_to := split_addresses('recipients', p_recipients);
+        v_cc := split_addresses('cc', p_cc);
+        v_bcc := split_addresses('bcc', p_bcc);
         if p_has_attachment then
             if p_attachment is null then
                 fail(-20001, 'attachment', 'is required', 'Pass the attachment content, or call OUTBOX_MAIL.SEND.');
             end if;
             check_header('att_mime_type', p_att_mime_type);
             v_name := check_file_name('att_filename', p_att_filename);
+        end if;
+
+        v_id := new_message('mime', p_sender, p_subject,
+            case when v_html then null else p_message end,
+            case when v_html then p_message end,
+            p_replyto, p_priority, null, null);
+        forall i in 1 .. v_to.count
+            insert into outbox_recipient (message_id, kind, address) values (v_id, 'to', v_to(i));
+        forall i in 1 .. v_cc.count
+            insert into outbox_recipient (message_id, kind, address) values (v_id, 'cc', v_cc(i));
+        forall i in 1 .. v_bcc.count
+            insert into outbox_recipient (message_id, kind, address) values (v_id, 'bcc', v_bcc(i));
+        if p_has_attachment then
             insert into outbox_attachment (message_id, file_name, mime_type, is_inline, content)
-            values (v_id, v_name, nvl(p_att_mime_type, 'application/octet-stream'),
-                    case when nvl(p_att_inline, true) then 1 else 0 end, p_attachment);
+            values (v_id, v_name, nvl(p_att_mime_type, 'application/octet-stream'), v_inline, p_attachment);
         end if;
         queue(v_id);
     end send_simple;
@@ -414,7 +428,8 @@ create or replace package body outbox_mail as
     end set_body;
 
     procedure store_attachment(p_id number, p_filename varchar2, p_content blob, p_mime_type varchar2, p_content_id varchar2, p_inline boolean) is
-        v_name varchar2(32767);
+        v_name   varchar2(32767);
+        v_inline number(1);
     begin
         if p_content is null then
             fail(-20001, 'content', 'is required', 'Pass the attachment bytes; an empty file is EMPTY_BLOB().');
@@ -422,9 +437,10 @@ create or replace package body outbox_mail as
         v_name := check_file_name('filename', p_filename);
         check_mime_type('mime_type', p_mime_type);
         check_header('content_id', p_content_id);
+        -- BOOLEAN exists in PL/SQL only (before 23ai): the flag is made a number here, not in SQL.
+        v_inline := case when nvl(p_inline, false) or p_content_id is not null then 1 else 0 end;
         insert into outbox_attachment (message_id, file_name, mime_type, content_id, is_inline, content)
-        values (p_id, v_name, p_mime_type, rtrim(ltrim(p_content_id, ' <>'), ' <>'),
-                case when nvl(p_inline, false) or p_content_id is not null then 1 else 0 end, p_content);
+        values (p_id, v_name, p_mime_type, rtrim(ltrim(p_content_id, ' <>'), ' <>'), v_inline, p_content);
     end store_attachment;
 
     procedure add_attachment(
@@ -526,3 +542,15 @@ end outbox_mail;
 /
 
 show errors package body outbox_mail
+
+-- SQL*Plus reports compilation errors without failing (WHENEVER SQLERROR does not see them):
+-- this makes an install with an invalid package stop here.
+declare
+    v_errors pls_integer;
+begin
+    select count(*) into v_errors from user_errors where name = 'OUTBOX_MAIL';
+    if v_errors > 0 then
+        raise_application_error(-20000, 'OUTBOX_MAIL did not compile: see the errors above, or select * from user_errors where name = ''OUTBOX_MAIL''.');
+    end if;
+end;
+/

@@ -13,6 +13,7 @@
 -- Give them to users with grant_to_user.sql, which also makes the direct grant that PL/SQL
 -- needs (see there).
 
+set define off
 whenever sqlerror exit failure rollback
 
 declare

@@ -99,7 +99,8 @@ create table if not exists outbox_setting (
 
 insert or ignore into outbox_setting (name, value, description) values
     ('max_message_bytes', '0', 'Largest mail accepted at enqueue: bodies plus attachments, before encoding. 0 means no limit.'),
-    ('blocked_extensions', 'exe,dll,vbs,js', 'Attachment file name extensions refused at enqueue, comma-separated (the defaults of SQL Server Database Mail).');
+    ('blocked_extensions', 'exe,dll,vbs,js', 'Attachment file name extensions refused at enqueue, comma-separated (the defaults of SQL Server Database Mail).'),
+    ('schema_version', '1', 'The version of the outbox schema the install scripts made; `outbox check db` compares it with the version the program expects.');
 
 -- Views for DBAs (the same in every database): mails per status with the age of the oldest,
 -- and the mails that will not go out with their last error.

@@ -15,6 +15,8 @@ namespace Outbox.Storage;
 /// </summary>
 public sealed class OutboxStore : IDispatchStore, IMessageContentSource
 {
+    internal const int MaxText = 1000;
+
     private readonly OutboxDatabase _database;
     private readonly string _worker;
     private readonly Statements _sql;
@@ -83,22 +85,30 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
             return;
         }
 
-        var parameters = new DynamicParameters(new { Worker = _worker });
-        var cases = new System.Text.StringBuilder();
-        for (var i = 0; i < sent.Count; i++)
+        // Each command gets exactly the values it names: Oracle refuses a bind it does not use.
+        DynamicParameters Values(IEnumerable<int> indexes, bool attemptNumbers)
         {
-            var (mail, result) = (sent[i].Message, sent[i].Result);
-            parameters.Add($"Id{i}", mail.Id);
-            parameters.Add($"Code{i}", result.SmtpCode);
-            parameters.Add($"Reply{i}", result.Reply);
-            parameters.Add($"Error{i}", result.Rejected.Count == 0
-                ? null
-                : "refused by the server: " + string.Join("; ", result.Rejected.Select(r => $"{r.Address}: {r.SmtpCode} {r.Reply}")));
-            parameters.Add($"AttemptNo{i}", mail.AttemptCount);
+            var values = new DynamicParameters(new { Worker = _worker });
+            foreach (var i in indexes)
+            {
+                var (mail, result) = (sent[i].Message, sent[i].Result);
+                values.Add($"Id{i}", mail.Id);
+                values.Add($"Code{i}", result.SmtpCode);
+                values.Add($"Reply{i}", Capped(result.Reply));
+                values.Add($"Error{i}", result.Rejected.Count == 0
+                    ? null
+                    : Capped("refused by the server: " + string.Join("; ", result.Rejected.Select(r => $"{r.Address}: {r.SmtpCode} {r.Reply}"))));
+                if (attemptNumbers)
+                {
+                    values.Add($"AttemptNo{i}", mail.AttemptCount);
+                }
+            }
+
+            return values;
         }
 
-        string Case(string column) => "case id " + string.Concat(Enumerable.Range(0, sent.Count).Select(i => $"when @Id{i} then @{column}{i} ")) + "end";
-        var ids = string.Join(", ", Enumerable.Range(0, sent.Count).Select(i => $"@Id{i}"));
+        var all = Enumerable.Range(0, sent.Count).ToList();
+        string Case(string column) => "case id " + string.Concat(all.Select(i => $"when @Id{i} then @{column}{i} ")) + "end";
         var d = _database.Dialect;
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
@@ -107,12 +117,12 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
                 update {d.Table("outbox_message")}
                    set status = 'sent', sent_at = {d.Now}, due_at = null, lease_owner = null,
                        smtp_code = {Case("Code")}, smtp_reply = {Case("Reply")}, last_error = {Case("Error")}
-                 where id in ({ids}) and status = 'sending' and lease_owner = @Worker
-                """)), parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToHashSet();
+                 where id in ({string.Join(", ", all.Select(i => $"@Id{i}"))}) and status = 'sending' and lease_owner = @Worker
+                """)), Values(all, attemptNumbers: false), transaction, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToHashSet();
 
         // A mail not updated was taken over by another worker when its lease ran out: that
         // worker's outcome stands, so it gets no attempt row here.
-        var mine = Enumerable.Range(0, sent.Count).Where(i => updated.Contains(sent[i].Message.Id)).ToList();
+        var mine = all.Where(i => updated.Contains(sent[i].Message.Id)).ToList();
         if (mine.Count > 0)
         {
             var attempts = d.InsertRows(d.Table("outbox_attempt"), "message_id, attempt_no, attempted_at, worker, outcome, smtp_code, smtp_reply, error",
@@ -122,7 +132,7 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
                  where message_id in ({string.Join(", ", mine.Select(i => $"@Id{i}"))})
                 """;
             await connection.ExecuteAsync(new CommandDefinition(
-                d.Sql(d.Batch(attempts, accepted)), parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                d.Sql(d.Batch(attempts, accepted)), Values(mine, attemptNumbers: true), transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             foreach (var i in mine)
             {
                 await RecordRejectionsAsync(connection, transaction, sent[i].Message, sent[i].Result.Rejected, cancellationToken).ConfigureAwait(false);
@@ -136,29 +146,26 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
     {
         ArgumentNullException.ThrowIfNull(failure);
         return RecordAsync(message, failure.Kind == FailureKind.ReplyLost ? "unconfirmed" : "retry", _sql.MarkRetry,
-            new { Code = failure.SmtpCode, Reply = failure.SmtpCode is null ? null : failure.Reason, Error = failure.Reason, DelaySeconds = delay.TotalSeconds },
-            failure.Rejections, cancellationToken);
+            failure.SmtpCode, failure.SmtpCode is null ? null : failure.Reason, failure.Reason, delay.TotalSeconds, failure.Rejections, cancellationToken);
     }
 
     public Task MarkFailedAsync(ClaimedMessage message, SendFailure failure, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(failure);
         return RecordAsync(message, "failed", _sql.MarkFailed,
-            new { Code = failure.SmtpCode, Reply = failure.SmtpCode is null ? null : failure.Reason, Error = failure.Reason },
-            failure.Rejections, cancellationToken);
+            failure.SmtpCode, failure.SmtpCode is null ? null : failure.Reason, failure.Reason, null, failure.Rejections, cancellationToken);
     }
 
     public Task MarkUnconfirmedAsync(ClaimedMessage message, SendFailure failure, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(failure);
-        return RecordAsync(message, "unconfirmed", _sql.MarkUnconfirmed,
-            new { Code = (int?)null, Reply = (string?)null, Error = failure.Reason }, [], cancellationToken);
+        return RecordAsync(message, "unconfirmed", _sql.MarkUnconfirmed, null, null, failure.Reason, null, [], cancellationToken);
     }
 
     public async Task RecordTakeOverAsync(ClaimedMessage message, bool hold, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
-        var error = $"worker {message.TakenOverFrom} stopped while sending (its lease expired): the server may have accepted the mail";
+        var error = Capped($"worker {message.TakenOverFrom} stopped while sending (its lease expired): the server may have accepted the mail");
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await connection.ExecuteAsync(new CommandDefinition(_sql.InsertAttempt,
@@ -184,7 +191,7 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await connection.ExecuteAsync(new CommandDefinition(
             _sql.Release,
-            new { Ids = messages.Select(m => m.Id).ToList(), Worker = _worker, DelaySeconds = delay.TotalSeconds, Reason = reason },
+            new { Ids = messages.Select(m => m.Id).ToList(), Worker = _worker, DelaySeconds = delay.TotalSeconds, Reason = Capped(reason) },
             cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
@@ -225,13 +232,16 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
         }
     }
 
-    private async Task RecordAsync(ClaimedMessage message, string outcome, string update, object values, IReadOnlyList<RecipientRejection> rejections, CancellationToken cancellationToken)
+    // Dapper sends only the members of an anonymous object that a statement names, so each
+    // statement below gets just its own binds (Oracle refuses others).
+    private async Task RecordAsync(ClaimedMessage message, string outcome, string update, int? code, string? reply, string? error, double? delaySeconds, IReadOnlyList<RecipientRejection> rejections, CancellationToken cancellationToken)
     {
+        (reply, error) = (Capped(reply), Capped(error));
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        var parameters = new DynamicParameters(values);
-        parameters.AddDynamicParams(new { message.Id, Worker = _worker, Outcome = outcome, AttemptNo = message.AttemptCount });
-        var updated = await connection.ExecuteAsync(new CommandDefinition(update, parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var updated = await connection.ExecuteAsync(new CommandDefinition(update,
+            new { message.Id, Worker = _worker, Code = code, Reply = reply, Error = error, DelaySeconds = delaySeconds },
+            transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
         if (updated == 0)
         {
             // The lease ran out and another worker took the mail over: its outcome stands.
@@ -239,10 +249,18 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
             return;
         }
 
-        await connection.ExecuteAsync(new CommandDefinition(_sql.InsertAttempt, parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        await connection.ExecuteAsync(new CommandDefinition(_sql.InsertAttempt,
+            new { message.Id, AttemptNo = message.AttemptCount, Worker = _worker, Outcome = outcome, Code = code, Reply = reply, Error = error },
+            transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
         await RecordRejectionsAsync(connection, transaction, message, rejections, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// SMTP replies and errors are cut to 1000 characters: enough to read, and within the
+    /// 4000-byte VARCHAR2 columns of Oracle in any character set.
+    /// </summary>
+    internal static string? Capped(string? text) => text is { Length: > MaxText } ? text[..(MaxText - 1)] + "…" : text;
 
     private async Task RecordRejectionsAsync(DbConnection connection, DbTransaction transaction, ClaimedMessage message, IReadOnlyList<RecipientRejection> rejections, CancellationToken cancellationToken)
     {
@@ -257,7 +275,7 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
             if (refused.TryGetValue(MailboxAddress.Parse(recipient.Address).Address, out var rejection))
             {
                 await connection.ExecuteAsync(new CommandDefinition(_sql.RejectRecipient,
-                    new { recipient.Id, Reply = $"{rejection.SmtpCode} {rejection.Reply}" }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                    new { recipient.Id, Reply = Capped($"{rejection.SmtpCode} {rejection.Reply}") }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             }
         }
     }
@@ -303,7 +321,7 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
         public string AttachmentsOf { get; } = d.Sql(
             $"""
             select id, message_id as MessageId, file_name as FileName, mime_type as MimeType, content_id as ContentId,
-                   is_inline as IsInline, {d.ByteLength("content")} as Size
+                   is_inline as IsInline, {d.ByteLength("content")} as "Size"
               from {d.Table("outbox_attachment")} where {d.InList("message_id", "@Ids")} order by id
             """);
 

@@ -74,7 +74,7 @@ public sealed class OutboxAdmin
             new { Id = id }, cancellationToken: cancellationToken)).ConfigureAwait(false);
         var attachments = await connection.QueryAsync<AttachmentRow>(new CommandDefinition(D.Sql(
             $"""
-            select id, file_name as FileName, mime_type as MimeType, content_id as ContentId, is_inline as IsInline, {D.ByteLength("content")} as Size
+            select id, file_name as FileName, mime_type as MimeType, content_id as ContentId, is_inline as IsInline, {D.ByteLength("content")} as "Size"
               from {D.Table("outbox_attachment")} where message_id = @Id order by id
             """), new { Id = id }, cancellationToken: cancellationToken)).ConfigureAwait(false);
         var attempts = await connection.QueryAsync<AttemptRow>(new CommandDefinition(D.Sql(

@@ -130,6 +130,8 @@ public sealed partial class OracleDialect : SqlDialect
 
     public override object TimestampParameter(DateTimeOffset value) => value.UtcDateTime;
 
+    public override object? LargeText(string? value) => new OracleClob(value);
+
     public override DbDataSource CreateDataSource(string connectionString) =>
         ProviderFactoryLoader.Load(FactoryType, "oracle", "Oracle.ManagedDataAccess.Core", HowToAddDriver).CreateDataSource(connectionString);
 
@@ -138,11 +140,11 @@ public sealed partial class OracleDialect : SqlDialect
         ArgumentNullException.ThrowIfNull(connection);
         ArgumentNullException.ThrowIfNull(attachment);
         var id = await connection.QuerySingleAsync<long>(new CommandDefinition(
-            InsertReturningId(
+            Sql(InsertReturningId(
                 $"""
                 insert into {Table("outbox_attachment")} (message_id, file_name, mime_type, content_id, is_inline, content)
                 values (:MessageId, :FileName, :MimeType, :ContentId, :IsInline, empty_blob())
-                """),
+                """)),
             new
             {
                 MessageId = messageId,
@@ -171,7 +173,7 @@ public sealed partial class OracleDialect : SqlDialect
                 parameters.Add($"Piece{i}", buffer.AsSpan(i * PieceSize, Math.Min(PieceSize, filled - (i * PieceSize))).ToArray());
             }
 
-            await connection.ExecuteAsync(new CommandDefinition(AppendPieces(pieces), parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            await connection.ExecuteAsync(new CommandDefinition(Sql(AppendPieces(pieces)), parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             if (filled < buffer.Length)
             {
                 return id;
@@ -183,7 +185,7 @@ public sealed partial class OracleDialect : SqlDialect
     {
         ArgumentNullException.ThrowIfNull(attachment);
         return Task.FromResult<Stream>(new ReaderBlobStream(
-            dataSource, $"select content from {Table("outbox_attachment")} where id = :Id", attachment.Id, attachment.Size));
+            dataSource, Sql($"select content from {Table("outbox_attachment")} where id = @Id"), attachment.Id, attachment.Size));
     }
 
     internal string AppendPieces(int pieces) => $"""

@@ -61,6 +61,9 @@ public abstract class SqlDialect
     /// </summary>
     public virtual string InsertMessageReturningId(string insert) => $"{insert}\non conflict (idempotency_key) do nothing\nreturning id";
 
+    /// <summary>A long text value (a mail body) as a parameter of this database.</summary>
+    public virtual object? LargeText(string? value) => value;
+
     /// <summary>Lists the names of the tables the configured user can see in the outbox's schema.</summary>
     public abstract string TablesQuery { get; }
 

@@ -1,10 +1,15 @@
 using System.CommandLine;
 using Outbox.Core.Sending;
 using Outbox.Core.Validation;
+using Outbox.Storage;
+using Outbox.Storage.Admin;
 
 namespace Outbox.Commands;
 
-/// <summary>`outbox check smtp`: connects as the worker would and says, step by step, whether mail would go out and why not.</summary>
+/// <summary>
+/// `outbox check smtp` and `outbox check db`: each connects as the worker would and says, step by
+/// step, whether it would work and why not.
+/// </summary>
 public static class CheckCommand
 {
     public static Command Create(CliContext context)
@@ -35,22 +40,48 @@ public static class CheckCommand
             var verdict = wouldSend
                 ? $"mail would go out through {options.Smtp.Host}:{options.Smtp.Port}"
                 : $"mail would NOT go out: {steps.Last(s => !s.Ok).Detail}";
-            if (parse.GetValue(context.JsonOutput))
-            {
-                context.WriteJson(new { steps, wouldSend, verdict });
-            }
-            else
-            {
-                foreach (var step in steps)
-                {
-                    await context.Out.WriteLineAsync($"{(step.Ok ? "ok  " : "FAIL")} {step.Step,-16} {step.Detail}").ConfigureAwait(false);
-                }
-
-                await context.Out.WriteLineAsync($"verdict: {verdict}").ConfigureAwait(false);
-            }
-
+            await WriteAsync(context, parse, steps.Select(s => (s.Step, s.Ok, s.Detail)), wouldSend, verdict).ConfigureAwait(false);
             return wouldSend ? 0 : 1;
         }));
-        return new Command("check", "Diagnostics") { smtp };
+        var db = new Command("db", "Check the database as the worker uses it: connection, schema and its version, the user's privileges, the queue; exit 0 only when the worker could run")
+        {
+            context.JsonOutput,
+        };
+        db.SetAction((parse, cancellationToken) => context.RunAsync(parse, async options =>
+        {
+            var database = OutboxDatabase.Create(options.Database);
+            await using (database.ConfigureAwait(false))
+            {
+                if (database.IsSqlite)
+                {
+                    // As every other command does: SQLite needs no DBA.
+                    await new SchemaInstaller(database).InstallAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                var (steps, usable) = await new DatabaseCheck(database).RunAsync(cancellationToken).ConfigureAwait(false);
+                var verdict = usable
+                    ? "the worker can use this database"
+                    : $"the worker cannot use this database: {steps.Last(s => !s.Ok).Detail}";
+                await WriteAsync(context, parse, steps.Select(s => (s.Step, s.Ok, s.Detail)), usable, verdict).ConfigureAwait(false);
+                return usable ? 0 : 1;
+            }
+        }));
+        return new Command("check", "Diagnostics") { smtp, db };
+    }
+
+    private static async Task WriteAsync(CliContext context, ParseResult parse, IEnumerable<(string Step, bool Ok, string Detail)> steps, bool ok, string verdict)
+    {
+        if (parse.GetValue(context.JsonOutput))
+        {
+            context.WriteJson(new { steps = steps.Select(s => new { step = s.Step, ok = s.Ok, detail = s.Detail }), ok, verdict });
+            return;
+        }
+
+        foreach (var (step, stepOk, detail) in steps)
+        {
+            await context.Out.WriteLineAsync($"{(stepOk ? "ok  " : "FAIL")} {step,-16} {detail}").ConfigureAwait(false);
+        }
+
+        await context.Out.WriteLineAsync($"verdict: {verdict}").ConfigureAwait(false);
     }
 }

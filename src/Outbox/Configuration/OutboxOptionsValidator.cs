@@ -18,6 +18,11 @@ public sealed partial class OutboxOptionsValidator : IValidateOptions<OutboxOpti
             failures.Add($"Outbox:Database:Provider: \"{options.Database.Provider}\" is not supported; use sqlite, postgresql or oracle.");
         }
 
+        if (options.Database.Provider?.Trim().ToLowerInvariant() == "oracle" && options.Dispatch.BatchSize > 1000)
+        {
+            failures.Add($"Outbox:Dispatch:BatchSize: {options.Dispatch.BatchSize} is more than Oracle takes in one IN list; use at most 1000.");
+        }
+
         if (!string.IsNullOrWhiteSpace(options.Database.Schema) && options.Database.Provider?.Trim().ToLowerInvariant() != "oracle")
         {
             failures.Add("Outbox:Database:Schema: is for oracle only (PostgreSQL's tables are always in schema outbox); remove it.");

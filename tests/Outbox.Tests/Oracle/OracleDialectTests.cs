@@ -1,3 +1,6 @@
+using System.Data;
+using System.Data.Common;
+using System.Text.RegularExpressions;
 using Microsoft.Data.Sqlite;
 using Outbox.Core.Dispatch;
 using Outbox.Core.Messages;
@@ -57,9 +60,14 @@ public sealed class OracleDialectTests
         }, Ct);
 
         Assert.True(source.Commands.Count >= 25, $"only {source.Commands.Count} statements were recorded");
-        foreach (var statement in source.Commands)
+        for (var i = 0; i < source.Commands.Count; i++)
         {
-            OracleSyntax.AssertRunnable(statement, "recorded");
+            OracleSyntax.AssertRunnable(source.Commands[i], "recorded");
+            // ODP.NET refuses a bind the statement does not use (ORA-01036).
+            foreach (var name in source.Parameters[i])
+            {
+                Assert.True(Regex.IsMatch(source.Commands[i], $@":{name.TrimStart(':', '@')}\b"), $"{name} is bound but not used in\n{source.Commands[i]}");
+            }
         }
 
         Assert.Contains(source.Commands, c => c.Contains("for update skip locked", StringComparison.Ordinal) && c.Contains("limit :BatchSize", StringComparison.Ordinal));
@@ -119,5 +127,52 @@ public sealed class OracleDialectTests
             ProviderFactoryLoader.Load("System.String", "x", "Some.Driver", "add it"));
 
         Assert.Contains("not a usable Some.Driver driver", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_mail_body_is_bound_as_a_clob_on_oracle_and_as_text_elsewhere()
+    {
+        var parameter = new OdpLikeParameter();
+
+        OracleClob.MarkAsClob(parameter);
+        OracleClob.MarkAsClob(new SqliteParameter());
+
+        Assert.Equal(OdpLikeParameter.DbTypes.Clob, parameter.OracleDbType);
+        Assert.IsType<OracleClob>(new OracleDialect().LargeText(new string('x', 100_000)));
+        Assert.Equal("body", new PostgreSqlDialect().LargeText("body"));
+    }
+
+    // The shape of ODP.NET's OracleParameter that OracleClob relies on: an enum property OracleDbType with a member Clob.
+    private sealed class OdpLikeParameter : DbParameter
+    {
+        public enum DbTypes
+        {
+            Varchar2,
+            Clob,
+        }
+
+        public DbTypes OracleDbType { get; set; } = DbTypes.Varchar2;
+
+        public override DbType DbType { get; set; }
+
+        public override ParameterDirection Direction { get; set; }
+
+        public override bool IsNullable { get; set; }
+
+        [System.Diagnostics.CodeAnalysis.AllowNull]
+        public override string ParameterName { get; set; } = string.Empty;
+
+        public override int Size { get; set; }
+
+        [System.Diagnostics.CodeAnalysis.AllowNull]
+        public override string SourceColumn { get; set; } = string.Empty;
+
+        public override bool SourceColumnNullMapping { get; set; }
+
+        public override object? Value { get; set; }
+
+        public override void ResetDbType()
+        {
+        }
     }
 }

@@ -26,6 +26,8 @@ internal static partial class OracleSyntax
             Assert.False(SqlLimit().IsMatch(code), $"{where}: LIMIT is not Oracle; use FETCH FIRST n ROWS ONLY\n{statement}");
             Assert.False(Regex.IsMatch(code, @"\breturning\b", RegexOptions.IgnoreCase), $"{where}: RETURNING to the client needs a PL/SQL block\n{statement}");
         }
+
+        Assert.False(ReservedAlias().IsMatch(code), $"{where}: an Oracle reserved word as an unquoted alias\n{statement}");
     }
 
     [GeneratedRegex(@"^\s*(declare|begin|create\s+or\s+replace\s+(package|procedure|function|trigger))\b", RegexOptions.IgnoreCase)]
@@ -42,6 +44,10 @@ internal static partial class OracleSyntax
 
     [GeneratedRegex(@"\bon conflict\b|\bnow\(\)|::|\bilike\b|\bserial\b|\bbytea\b|\btimestamptz\b|\bstrftime\b|\bif not exists\b", RegexOptions.IgnoreCase)]
     private static partial Regex PostgresOnly();
+
+    // The reserved words of Oracle SQL most likely to be chosen as column aliases.
+    [GeneratedRegex(@"\bas\s+(size|level|mode|file|row|rows|uid|user|comment|session|number|date|access|start|share|resource|successful|option|order|group)\b(?!\s*\))", RegexOptions.IgnoreCase)]
+    private static partial Regex ReservedAlias();
 
     [GeneratedRegex(@"\blimit\s+[:@\d]", RegexOptions.IgnoreCase)]
     private static partial Regex SqlLimit();

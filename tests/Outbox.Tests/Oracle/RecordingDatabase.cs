@@ -14,7 +14,11 @@ namespace Outbox.Tests.Oracle;
 /// </summary>
 internal sealed class RecordingDataSource : DbDataSource
 {
+    /// <summary>The text of every command, in order.</summary>
     public List<string> Commands { get; } = [];
+
+    /// <summary>The names of the parameters bound to each command, in the order of Commands.</summary>
+    public List<IReadOnlyList<string>> Parameters { get; } = [];
 
     public override string ConnectionString => "recording";
 
@@ -92,13 +96,13 @@ internal sealed class RecordingDataSource : DbDataSource
 
         public override int ExecuteNonQuery()
         {
-            source.Commands.Add(CommandText);
+            Record();
             return 1;
         }
 
         public override object? ExecuteScalar()
         {
-            source.Commands.Add(CommandText);
+            Record();
             return DBNull.Value;
         }
 
@@ -110,7 +114,7 @@ internal sealed class RecordingDataSource : DbDataSource
 
         protected override DbDataReader ExecuteDbDataReader(CommandBehavior behavior)
         {
-            source.Commands.Add(CommandText);
+            Record();
             var table = new DataTable();
             table.Columns.Add("id", typeof(long));
             if (CommandText.Contains("returning id", StringComparison.OrdinalIgnoreCase))
@@ -119,6 +123,12 @@ internal sealed class RecordingDataSource : DbDataSource
             }
 
             return table.CreateDataReader();
+        }
+
+        private void Record()
+        {
+            source.Commands.Add(CommandText);
+            source.Parameters.Add(_parameters.Parameters.Cast<DbParameter>().Select(p => p.ParameterName).ToList());
         }
 
         protected override void Dispose(bool disposing)

@@ -1,0 +1,124 @@
+using System.Data.Common;
+using System.Diagnostics;
+using Dapper;
+
+namespace Outbox.Storage.Admin;
+
+/// <summary>One step of `outbox check db`.</summary>
+public sealed record DatabaseCheckStep(string Step, bool Ok, string Detail);
+
+/// <summary>
+/// Checks the configured database as the worker will use it: it answers, the outbox schema is
+/// installed and of the version this program expects, the configured user may read and change
+/// every table, and what the queue holds. The privilege checks run statements that touch no
+/// row (WHERE 1 = 0) in a transaction that is rolled back, so they work the same on every
+/// database and change nothing.
+/// </summary>
+public sealed class DatabaseCheck(OutboxDatabase database)
+{
+    /// <summary>The schema version (outbox_setting 'schema_version') this program's statements are written for.</summary>
+    public const int ExpectedSchemaVersion = 1;
+
+    // Each table with columns that are neither identities (which may not be written) nor
+    // optional: enough for an INSERT ... SELECT and an UPDATE that would be valid statements.
+    private static readonly (string Table, string Columns)[] Tables =
+    [
+        ("outbox_message", "status, kind, sender, mime_message_id"),
+        ("outbox_recipient", "kind, message_id, address"),
+        ("outbox_attachment", "mime_type, message_id, content"),
+        ("outbox_raw_part", "part_no, message_id, content"),
+        ("outbox_attempt", "outcome, message_id, attempt_no, worker"),
+        ("outbox_setting", "value, name"),
+    ];
+
+    public async Task<(IReadOnlyList<DatabaseCheckStep> Steps, bool Usable)> RunAsync(CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(database);
+        var steps = new List<DatabaseCheckStep>();
+        var d = database.Dialect;
+        var clock = Stopwatch.StartNew();
+        DbConnection connection;
+        try
+        {
+            connection = await database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (DbException ex)
+        {
+            steps.Add(new("connect", false, $"{ex.Message.Trim()}. Check Outbox:Database:ConnectionString (host, port, database, user, password) and that the server runs"));
+            return (steps, false);
+        }
+
+        await using (connection.ConfigureAwait(false))
+        {
+            steps.Add(new("connect", true, $"{d.ScriptFolder} {connection.ServerVersion}, in {clock.ElapsedMilliseconds} ms"));
+
+            var missing = await new SchemaInstaller(database).MissingTablesAsync(cancellationToken).ConfigureAwait(false);
+            if (missing.Count > 0)
+            {
+                steps.Add(new("schema", false, $"missing {string.Join(", ", missing)}: run `outbox init`, or have a DBA run the scripts in sql/{d.ScriptFolder}/ (see sql/README.md)"));
+                return (steps, false);
+            }
+
+            var version = await SchemaVersionAsync(connection, d, cancellationToken).ConfigureAwait(false);
+            var versionOk = version == ExpectedSchemaVersion;
+            steps.Add(new("schema", versionOk, version switch
+            {
+                ExpectedSchemaVersion => $"installed, version {version}",
+                null => $"installed, but without a schema_version in outbox_setting (this outbox expects {ExpectedSchemaVersion}): run the install scripts of this release again",
+                _ => $"version {version}, but this outbox expects {ExpectedSchemaVersion}: run the install scripts of this release (they are safe to run again)",
+            }));
+
+            var privilegesOk = await CheckPrivilegesAsync(connection, d, steps, cancellationToken).ConfigureAwait(false);
+            var status = await new OutboxAdmin(database).StatusAsync(cancellationToken).ConfigureAwait(false);
+            var counts = string.Join(", ", status.Counts.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => $"{c.Key} {c.Value}"));
+            steps.Add(new("queue", true, (counts.Length == 0 ? "empty" : counts)
+                + (status.OldestQueuedSeconds is { } age ? $"; oldest waiting mail {TimeSpan.FromSeconds(Math.Round(age)):c} old" : "; no mail waiting")));
+            return (steps, versionOk && privilegesOk);
+        }
+    }
+
+    private static async Task<int?> SchemaVersionAsync(DbConnection connection, Dialects.SqlDialect d, CancellationToken cancellationToken)
+    {
+        var text = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+            d.Sql($"select value from {d.Table("outbox_setting")} where name = 'schema_version'"), cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return int.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var version) ? version : null;
+    }
+
+    private static async Task<bool> CheckPrivilegesAsync(DbConnection connection, Dialects.SqlDialect d, List<DatabaseCheckStep> steps, CancellationToken cancellationToken)
+    {
+        var refused = new List<string>();
+        foreach (var (table, columns) in Tables)
+        {
+            var t = d.Table(table);
+            var first = columns.Split(',')[0];
+            var probes = new (string Privilege, string Statement)[]
+            {
+                ("select", $"select count(*) from {t} where 1 = 0"),
+                ("insert", $"insert into {t} ({columns}) select {columns} from {t} where 1 = 0"),
+                ("update", $"update {t} set {first} = {first} where 1 = 0"),
+                ("delete", $"delete from {t} where 1 = 0"),
+            };
+            foreach (var (privilege, statement) in probes)
+            {
+                await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await connection.ExecuteAsync(new CommandDefinition(statement, transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                }
+                catch (DbException)
+                {
+                    refused.Add($"{privilege} on {table}");
+                }
+                finally
+                {
+                    await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+
+        steps.Add(new("privileges", refused.Count == 0, refused.Count == 0
+            ? "the configured user may select, insert, update and delete in every outbox table"
+            : $"the configured user may not {string.Join("; ", refused)}. Grant it the worker role (outbox_worker; see sql/README.md)"));
+        return refused.Count == 0;
+    }
+}

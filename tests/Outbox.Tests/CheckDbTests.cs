@@ -1,0 +1,106 @@
+using System.Text.Json;
+using Npgsql;
+using Outbox.Commands;
+using Outbox.Tests.Infrastructure;
+
+namespace Outbox.Tests;
+
+/// <summary>`outbox check db` against real databases in each state an operator meets.</summary>
+public sealed class CheckDbTests(PostgresServer postgres) : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("outbox-checkdb-");
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public void Dispose() => _dir.Delete(recursive: true);
+
+    [Fact]
+    public async Task An_installed_database_is_reported_step_by_step_with_the_queue()
+    {
+        await using var outbox = await TestOutbox.PostgresAsync(postgres);
+        await outbox.ExecuteAsync("select outbox_mail.send('a@example.com', 'b@example.com')");
+
+        var (code, output) = await CheckAsync("postgresql", outbox.ConnectionString);
+        var json = JsonDocument.Parse((await CheckAsync("postgresql", outbox.ConnectionString, "--json")).Output).RootElement;
+
+        Assert.Equal(0, code);
+        Assert.Matches(@"ok   connect +postgresql 1\d", output);
+        Assert.Contains("ok   schema           installed, version 1", output, StringComparison.Ordinal);
+        Assert.Contains("may select, insert, update and delete in every outbox table", output, StringComparison.Ordinal);
+        Assert.Contains("ok   queue            queued 1; oldest waiting mail", output, StringComparison.Ordinal);
+        Assert.Contains("verdict: the worker can use this database", output, StringComparison.Ordinal);
+        Assert.True(json.GetProperty("ok").GetBoolean());
+        Assert.Equal(4, json.GetProperty("steps").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task A_user_with_read_rights_only_is_told_which_rights_are_missing_and_nothing_changes()
+    {
+        await using var outbox = await TestOutbox.PostgresAsync(postgres);
+        await outbox.ExecuteAsync("select outbox_mail.send('a@example.com', 'b@example.com')");
+        var reader = new NpgsqlConnectionStringBuilder(outbox.ConnectionString) { Options = "-c role=outbox_reader", Pooling = false }.ConnectionString;
+
+        var (code, output) = await CheckAsync("postgresql", reader);
+
+        Assert.Equal(1, code);
+        Assert.Contains("FAIL privileges", output, StringComparison.Ordinal);
+        Assert.Contains("may not insert on outbox_message; update on outbox_message; delete on outbox_message", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("select on", output, StringComparison.Ordinal);
+        Assert.Contains("Grant it the worker role (outbox_worker", output, StringComparison.Ordinal);
+        Assert.Equal(1L, await outbox.ScalarAsync<long>("select count(*) from outbox.outbox_message"));
+    }
+
+    [Fact]
+    public async Task A_database_without_the_schema_says_how_to_install_it()
+    {
+        var empty = await postgres.CreateDatabaseAsync(install: false);
+
+        var (code, output) = await CheckAsync("postgresql", empty);
+
+        Assert.Equal(1, code);
+        Assert.Contains("FAIL schema           missing outbox_message, outbox_recipient", output, StringComparison.Ordinal);
+        Assert.Contains("run `outbox init`, or have a DBA run the scripts in sql/postgresql/", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_schema_of_another_version_is_named()
+    {
+        await using var outbox = await TestOutbox.PostgresAsync(postgres);
+        await outbox.ExecuteAsync("update outbox.outbox_setting set value = '0' where name = 'schema_version'");
+
+        var (code, output) = await CheckAsync("postgresql", outbox.ConnectionString);
+
+        Assert.Equal(1, code);
+        Assert.Contains("FAIL schema           version 0, but this outbox expects 1", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_unreachable_server_names_the_connection_string()
+    {
+        var (code, output) = await CheckAsync("postgresql", $"Host=127.0.0.1;Port={LoopbackPort.Free()};Username=x;Password=y;Timeout=3");
+
+        Assert.Equal(1, code);
+        Assert.Contains("FAIL connect", output, StringComparison.Ordinal);
+        Assert.Contains("Check Outbox:Database:ConnectionString", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Password=y", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_new_sqlite_file_is_installed_and_reported_like_any_other()
+    {
+        var (code, output) = await CheckAsync("sqlite", $"Data Source={Path.Combine(_dir.FullName, "new.db")}");
+
+        Assert.Equal(0, code);
+        Assert.Contains("ok   schema           installed, version 1", output, StringComparison.Ordinal);
+        Assert.Contains("ok   queue            empty; no mail waiting", output, StringComparison.Ordinal);
+    }
+
+    private async Task<(int Code, string Output)> CheckAsync(string provider, string connectionString, params string[] arguments)
+    {
+        var config = WorkerProcess.WriteConfig(_dir.FullName, new { Database = new { Provider = provider, ConnectionString = connectionString } });
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await OutboxCli.RunAsync(["check", "db", "--config", config, .. arguments], output, error, Ct);
+        return (code, output + error.ToString());
+    }
+}
