@@ -54,7 +54,7 @@ public sealed class SmtpCheck(SmtpOptions options, string? sender = null)
             steps.Add(new("ehlo", true, Capabilities(client)));
             steps.Add(new("auth", true, string.IsNullOrEmpty(options.UserName)
                 ? "no AUTH (Outbox:Smtp:UserName is not set)"
-                : $"logged in as \"{options.UserName}\""));
+                : transport.LoginDescription));
             var accepted = sender is null || await ProbeSenderAsync(client, sender, steps, cancellationToken).ConfigureAwait(false);
             await client.DisconnectAsync(quit: true, cancellationToken).ConfigureAwait(false);
             return (steps, accepted);

@@ -50,6 +50,9 @@ public sealed class SmtpOptions
     /// </summary>
     public int MessagesPerConnection { get; set; }
 
+    /// <summary>OAuth2 (XOAUTH2) instead of a password, e.g. for Microsoft 365.</summary>
+    public OAuth.OAuth2Options OAuth2 { get; set; } = new();
+
     /// <summary>The name sent with EHLO; the machine's name when empty.</summary>
     public string? LocalDomain { get; set; }
 }

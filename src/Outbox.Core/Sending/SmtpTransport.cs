@@ -10,15 +10,22 @@ public sealed class SmtpTransport : IMailTransport
 {
     private readonly SmtpOptions _options;
     private readonly string? _password;
+    private readonly OAuth.IAccessTokenSource? _tokens;
     private readonly ILogger _logger;
 
-    public SmtpTransport(SmtpOptions options, ILogger<SmtpTransport> logger)
+    public SmtpTransport(SmtpOptions options, ILogger<SmtpTransport> logger, OAuth.IAccessTokenSource? tokens = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
         _password = SmtpPassword.Resolve(options);
+        _tokens = tokens ?? OAuth.AccessTokenSources.Create(options);
         _logger = logger;
     }
+
+    /// <summary>How this transport logs in, for `outbox check smtp` (never a secret).</summary>
+    internal string LoginDescription => _tokens is null
+        ? $"logged in as \"{_options.UserName}\""
+        : $"logged in as \"{_options.UserName}\" with an OAuth2 token (XOAUTH2) from {_tokens.Describe}";
 
     public LostReplyPolicy LostReplyPolicy => _options.LostReplyPolicy;
 
@@ -137,6 +144,12 @@ public sealed class SmtpTransport : IMailTransport
                 $"{_options.Host}:{_options.Port} does not offer AUTH after TLS, yet Outbox:Smtp:UserName is set. Remove the user name, or use the server's submission port");
         }
 
+        if (_tokens is not null)
+        {
+            await AuthenticateWithTokenAsync(client, _tokens, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         try
         {
             await client.AuthenticateAsync(_options.UserName, _password ?? string.Empty, cancellationToken).ConfigureAwait(false);
@@ -145,6 +158,28 @@ public sealed class SmtpTransport : IMailTransport
         {
             throw new TransportConfigurationException(
                 $"{_options.Host}:{_options.Port} refused the login of \"{_options.UserName}\" ({ex.Message}). Check Outbox:Smtp:UserName and the password (Outbox:Smtp:Password, Outbox__Smtp__Password or Outbox:Smtp:PasswordFile)", ex);
+        }
+    }
+
+    private async Task AuthenticateWithTokenAsync(OutboxSmtpClient client, OAuth.IAccessTokenSource tokens, CancellationToken cancellationToken)
+    {
+        var where = $"{_options.Host}:{_options.Port}";
+        if (!client.AuthenticationMechanisms.Contains("XOAUTH2"))
+        {
+            throw new TransportConfigurationException(
+                $"{where} does not offer XOAUTH2 (it offers {string.Join(' ', client.AuthenticationMechanisms)}), so an OAuth2 token cannot be used. Set Outbox:Smtp:OAuth2:Provider to None and use a password, or use a server that takes tokens");
+        }
+
+        var token = await tokens.GetAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await client.AuthenticateAsync(new SaslMechanismOAuth2(_options.UserName!, token.Value), cancellationToken).ConfigureAwait(false);
+        }
+        catch (AuthenticationException ex)
+        {
+            throw new TransportConfigurationException(
+                $"{where} refused the OAuth2 token for \"{_options.UserName}\" ({ex.Message.TrimEnd('.')}). The token came from {tokens.Describe}; "
+                + "check that Outbox:Smtp:UserName is the mailbox the app may send as (Microsoft 365: an Exchange service principal with permission on that mailbox)", ex);
         }
     }
 }

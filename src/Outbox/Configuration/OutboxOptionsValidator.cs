@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
 using Outbox.Core.Sending;
+using Outbox.Core.Sending.OAuth;
 
 namespace Outbox.Configuration;
 
@@ -100,6 +101,93 @@ public sealed partial class OutboxOptionsValidator : IValidateOptions<OutboxOpti
         if (smtp.Timeout <= TimeSpan.Zero)
         {
             failures.Add("Outbox:Smtp:Timeout: must be positive, e.g. \"00:01:00\".");
+        }
+
+        ValidateOAuth2(smtp, failures);
+    }
+
+    private static void ValidateOAuth2(SmtpOptions smtp, List<string> failures)
+    {
+        var oauth = smtp.OAuth2;
+        if (oauth.Provider == OAuth2Provider.None)
+        {
+            return;
+        }
+
+        const string Key = "Outbox:Smtp:OAuth2";
+        if (string.IsNullOrWhiteSpace(smtp.UserName))
+        {
+            failures.Add("Outbox:Smtp:UserName: is empty; with OAuth2 it names the mailbox to send as (XOAUTH2 user).");
+        }
+
+        if (!string.IsNullOrEmpty(smtp.Password) || !string.IsNullOrEmpty(smtp.PasswordFile))
+        {
+            failures.Add("Outbox:Smtp:Password: is not used with OAuth2 (the token replaces it); remove Password and PasswordFile.");
+        }
+
+        if (string.IsNullOrWhiteSpace(oauth.ClientId))
+        {
+            failures.Add($"{Key}:ClientId: is empty; give the application (client) id.");
+        }
+
+        var secrets = (string.IsNullOrEmpty(oauth.ClientSecret) && string.IsNullOrEmpty(oauth.ClientSecretFile) ? 0 : 1) + (string.IsNullOrEmpty(oauth.CertificateFile) ? 0 : 1);
+        if (oauth.Provider == OAuth2Provider.Microsoft)
+        {
+            if (string.IsNullOrWhiteSpace(oauth.TenantId) && string.IsNullOrWhiteSpace(oauth.Authority))
+            {
+                failures.Add($"{Key}:TenantId: is empty; give the directory (tenant) id or domain.");
+            }
+
+            if (secrets != 1)
+            {
+                failures.Add($"{Key}:ClientSecret: give exactly one of ClientSecret (or ClientSecretFile) and CertificateFile.");
+            }
+
+            RequireHttps($"{Key}:Authority", oauth.Authority, required: false, failures);
+        }
+        else
+        {
+            RequireHttps($"{Key}:TokenEndpoint", oauth.TokenEndpoint, required: true, failures);
+            if (string.IsNullOrEmpty(oauth.ClientSecret) && string.IsNullOrEmpty(oauth.ClientSecretFile))
+            {
+                failures.Add($"{Key}:ClientSecret: is empty; give ClientSecret (better: Outbox__Smtp__OAuth2__ClientSecret) or ClientSecretFile.");
+            }
+
+            if (!string.IsNullOrEmpty(oauth.CertificateFile))
+            {
+                failures.Add($"{Key}:CertificateFile: is for the Microsoft provider only; a token endpoint takes ClientSecret.");
+            }
+        }
+
+        foreach (var (name, file) in new[] { ("ClientSecretFile", oauth.ClientSecretFile), ("CertificateFile", oauth.CertificateFile) })
+        {
+            if (!string.IsNullOrEmpty(file) && !File.Exists(file))
+            {
+                failures.Add($"{Key}:{name}: the file {file} does not exist.");
+            }
+        }
+
+        if (oauth.RefreshBefore < TimeSpan.Zero)
+        {
+            failures.Add($"{Key}:RefreshBefore: must not be negative.");
+        }
+    }
+
+    private static void RequireHttps(string key, string? value, bool required, List<string> failures)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            if (required)
+            {
+                failures.Add($"{key}: is empty; give the https URL.");
+            }
+
+            return;
+        }
+
+        if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps)
+        {
+            failures.Add($"{key}: \"{value}\" is not an https URL (a client secret is never sent in plaintext).");
         }
     }
 

@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 
 namespace Outbox.Tests.Infrastructure;
@@ -31,10 +33,14 @@ public abstract record SmtpFault
 /// <summary>A complete message the server read; Acknowledged is false when a fault replaced its 250.</summary>
 public sealed record ScriptedMail(string From, IReadOnlyList<string> To, string Data, bool Acknowledged);
 
+/// <summary>A login the scripted server accepted or refused: the XOAUTH2 user and bearer token.</summary>
+public sealed record ScriptedLogin(string User, string Token, bool Accepted);
+
 /// <summary>
-/// A fault-injecting SMTP server for tests (plaintext; TLS faults are tested against the real
-/// SmtpServer package). Each phase of each session can be scripted to answer a given reply, to
-/// stay silent, to wait, or to drop the connection.
+/// A fault-injecting SMTP server for tests. Each phase of each session can be scripted to answer
+/// a given reply, to stay silent, to wait, or to drop the connection. Plaintext, unless it is
+/// given a certificate: then it offers STARTTLS and, after TLS, AUTH XOAUTH2, checking each
+/// user and token with a test's function (the SmtpServer package has no XOAUTH2).
 /// </summary>
 public sealed class ScriptedSmtpServer : IAsyncDisposable
 {
@@ -47,10 +53,15 @@ public sealed class ScriptedSmtpServer : IAsyncDisposable
     private int _connections;
     private int _messages = -1;
 
-    private ScriptedSmtpServer(Func<SmtpStep, SmtpFault?> script, long? sizeLimit, int port)
+    private readonly X509Certificate2? _certificate;
+    private readonly Func<string, string, bool>? _acceptToken;
+
+    private ScriptedSmtpServer(Func<SmtpStep, SmtpFault?> script, long? sizeLimit, int port, X509Certificate2? certificate = null, Func<string, string, bool>? acceptToken = null)
     {
         _script = script;
         _sizeLimit = sizeLimit;
+        _certificate = certificate;
+        _acceptToken = acceptToken;
         _listener = new TcpListener(IPAddress.Loopback, port);
         // A server restarted by a test takes its old port back at once.
         _listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
@@ -70,8 +81,15 @@ public sealed class ScriptedSmtpServer : IAsyncDisposable
 
     public int Connections => _connections;
 
+    /// <summary>Every XOAUTH2 login, accepted or not.</summary>
+    public ConcurrentQueue<ScriptedLogin> Logins { get; } = new();
+
     public static ScriptedSmtpServer Start(Func<SmtpStep, SmtpFault?>? script = null, long? sizeLimit = null, int port = 0) =>
         new(script ?? (_ => null), sizeLimit, port);
+
+    /// <summary>STARTTLS with a certificate from the test CA, then AUTH XOAUTH2 checked by acceptToken(user, token).</summary>
+    public static ScriptedSmtpServer StartWithOAuth(Func<string, string, bool> acceptToken, Func<SmtpStep, SmtpFault?>? script = null) =>
+        new(script ?? (_ => null), null, 0, TestCertificates.Server(), acceptToken);
 
     /// <summary>Options for the worker: plaintext on loopback, as a test server needs.</summary>
     public Core.Sending.SmtpOptions Options(Action<Core.Sending.SmtpOptions>? change = null)
@@ -116,11 +134,11 @@ public sealed class ScriptedSmtpServer : IAsyncDisposable
     private async Task SessionAsync(TcpClient client, int connection)
     {
         using var owned = client;
+        Stream stream = client.GetStream();
+        var reader = new StreamReader(stream, Encoding.Latin1);
+        var writer = new StreamWriter(stream, Encoding.Latin1) { NewLine = "\r\n", AutoFlush = true };
         try
         {
-            await using var stream = client.GetStream();
-            using var reader = new StreamReader(stream, Encoding.Latin1);
-            await using var writer = new StreamWriter(stream, Encoding.Latin1) { NewLine = "\r\n", AutoFlush = true };
             if (!await StepAsync(writer, new SmtpStep("connect", connection, -1), "220 scripted.test ESMTP"))
             {
                 return;
@@ -133,10 +151,26 @@ public sealed class ScriptedSmtpServer : IAsyncDisposable
             {
                 Commands.Enqueue(line);
                 var verb = line.Split(' ', 2)[0].ToUpperInvariant();
+                if (verb == "STARTTLS" && _certificate is not null && stream is not SslStream)
+                {
+                    await writer.WriteLineAsync("220 2.0.0 Ready to start TLS");
+                    var tls = new SslStream(stream);
+                    await tls.AuthenticateAsServerAsync(_certificate);
+                    stream = tls;
+                    reader = new StreamReader(stream, Encoding.Latin1);
+                    writer = new StreamWriter(stream, Encoding.Latin1) { NewLine = "\r\n", AutoFlush = true };
+                    continue;
+                }
+
+                if (verb == "AUTH" && _acceptToken is not null)
+                {
+                    await writer.WriteLineAsync(Login(line) ? "235 2.7.0 Authentication successful" : "535 5.7.3 Authentication unsuccessful");
+                    continue;
+                }
+
                 var proceed = verb switch
                 {
-                    "EHLO" => await StepAsync(writer, new SmtpStep("EHLO", connection, message),
-                        _sizeLimit is { } limit ? $"250-scripted.test\r\n250-SIZE {limit}\r\n250 8BITMIME" : "250-scripted.test\r\n250 8BITMIME"),
+                    "EHLO" => await StepAsync(writer, new SmtpStep("EHLO", connection, message), Capabilities(stream is SslStream)),
                     "MAIL" => await StepAsync(writer, new SmtpStep("MAIL", connection, message = Interlocked.Increment(ref _messages)), "250 2.1.0 Ok"),
                     "RCPT" => await StepAsync(writer, new SmtpStep("RCPT", connection, message), "250 2.1.5 Ok"),
                     "DATA" => await StepAsync(writer, new SmtpStep("DATA", connection, message), "354 End data with <CR><LF>.<CR><LF>"),
@@ -164,9 +198,54 @@ public sealed class ScriptedSmtpServer : IAsyncDisposable
                 }
             }
         }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException or SocketException or ObjectDisposedException)
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or SocketException or ObjectDisposedException or System.Security.Authentication.AuthenticationException)
         {
         }
+        finally
+        {
+            reader.Dispose();
+            await writer.DisposeAsync();
+            await stream.DisposeAsync();
+        }
+    }
+
+    private string Capabilities(bool secure)
+    {
+        var lines = new List<string> { "scripted.test" };
+        if (_sizeLimit is { } limit)
+        {
+            lines.Add($"SIZE {limit}");
+        }
+
+        if (_certificate is not null && !secure)
+        {
+            lines.Add("STARTTLS");
+        }
+
+        if (_acceptToken is not null && secure)
+        {
+            lines.Add("AUTH XOAUTH2");
+        }
+
+        lines.Add("8BITMIME");
+        return string.Join("\r\n", lines.Select((l, i) => (i == lines.Count - 1 ? "250 " : "250-") + l));
+    }
+
+    // "AUTH XOAUTH2 base64(user=U^Aauth=Bearer T^A^A)", as MailKit sends it in one line.
+    private bool Login(string line)
+    {
+        var parts = line.Split(' ');
+        if (parts.Length < 3 || !parts[1].Equals("XOAUTH2", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        var fields = Encoding.UTF8.GetString(Convert.FromBase64String(parts[2])).Split('\x01', StringSplitOptions.RemoveEmptyEntries);
+        var user = fields.FirstOrDefault(f => f.StartsWith("user=", StringComparison.Ordinal))?[5..] ?? string.Empty;
+        var token = fields.FirstOrDefault(f => f.StartsWith("auth=Bearer ", StringComparison.Ordinal))?[12..] ?? string.Empty;
+        var accepted = _acceptToken!(user, token);
+        Logins.Enqueue(new ScriptedLogin(user, token, accepted));
+        return accepted;
     }
 
     private async Task<bool> ReceiveDataAsync(StreamReader reader, StreamWriter writer, int connection, int message, string from, List<string> to)

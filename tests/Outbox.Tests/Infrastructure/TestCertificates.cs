@@ -28,6 +28,15 @@ public static class TestCertificates
     /// <summary>Issued by a CA that nobody configured.</summary>
     public static X509Certificate2 ServerFromUnknownCa() => Issue(LazyOtherCa.Value, "localhost", DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
 
+    /// <summary>An application's own certificate (self-signed, with its key), as an Entra app registration holds it.</summary>
+    public static X509Certificate2 ClientApplication()
+    {
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest("CN=outbox-app", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        using var created = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
+        return X509CertificateLoader.LoadPkcs12(created.Export(X509ContentType.Pfx), null);
+    }
+
     public static string WritePem(X509Certificate2 certificate)
     {
         var path = Path.Combine(Path.GetTempPath(), $"outbox-test-ca-{Guid.NewGuid():N}.pem");
