@@ -22,6 +22,16 @@ declare
         end if;
     end;
 
+    -- For schemas installed before a column was added.
+    procedure add_column(p_table varchar2, p_column varchar2, p_type varchar2) is
+        v_count pls_integer;
+    begin
+        select count(*) into v_count from user_tab_columns where table_name = upper(p_table) and column_name = upper(p_column);
+        if v_count = 0 then
+            execute immediate 'alter table ' || p_table || ' add (' || p_column || ' ' || p_type || ')';
+        end if;
+    end;
+
     procedure create_index(p_name varchar2, p_ddl varchar2) is
         v_count pls_integer;
     begin
@@ -45,6 +55,7 @@ begin
             priority         number(1)           default 3 not null,
             idempotency_key  varchar2(400 char),
             mime_message_id  varchar2(400 char)  not null,
+            profile          varchar2(100 char),
             created_at       timestamp           default sys_extract_utc(systimestamp) not null,
             send_after       timestamp,
             queued_at        timestamp,
@@ -63,6 +74,8 @@ begin
             constraint outbox_message_priority_ck check (priority between 1 and 5),
             constraint outbox_message_idempotency_uq unique (idempotency_key)
         )]');
+
+    add_column('outbox_message', 'profile', 'varchar2(100 char)');
 
     -- Oracle has no partial indexes; an index on an expression that is NULL for finished rows
     -- does the same job: entirely-NULL keys are not indexed, so sent, failed and cancelled rows
@@ -127,6 +140,7 @@ begin
             attempt_no    number(10)         not null,
             attempted_at  timestamp          default sys_extract_utc(systimestamp) not null,
             worker        varchar2(200 char) not null,
+            account       varchar2(100 char),
             outcome       varchar2(20 char)  not null,
             smtp_code     number(3),
             smtp_reply    varchar2(4000),
@@ -134,8 +148,27 @@ begin
             constraint outbox_attempt_outcome_ck check (outcome in ('sent', 'retry', 'unconfirmed', 'failed'))
         )]');
 
+    add_column('outbox_attempt', 'account', 'varchar2(100 char)');
+
     create_index('outbox_attempt_message_ix',
         'create index outbox_attempt_message_ix on outbox_attempt (message_id)');
+
+    -- Rate limits shared by every worker (see sql/postgresql/01_tables.sql).
+    create_table('outbox_rate_account', q'[
+        create table outbox_rate_account (
+            account  varchar2(100 char) primary key
+        )]');
+
+    create_table('outbox_rate_slot', q'[
+        create table outbox_rate_slot (
+            id           number(19)         generated always as identity primary key,
+            account      varchar2(100 char) not null,
+            reserved_at  timestamp          default sys_extract_utc(systimestamp) not null,
+            done_at      timestamp          not null
+        )]');
+
+    create_index('outbox_rate_slot_account_ix',
+        'create index outbox_rate_slot_account_ix on outbox_rate_slot (account, done_at)');
 
     -- Limits checked at enqueue, by OUTBOX_MAIL and by OutboxClient alike. Change them with
     -- UPDATE; running this script again keeps the values a DBA set.

@@ -25,7 +25,7 @@
 --   -20002  e_line_break      CR or LF in a header value (subject, replyto, file name, mime_type, ...)
 --   -20003  e_bad_address     a malformed mail address
 --   -20004  e_no_recipient    ENQUEUE / CLOSE_MAIL of a mail that has no recipient
---   -20005  e_bad_value       a value out of its range (priority, kind, mime_type)
+--   -20005  e_bad_value       a value out of its range (priority, kind, mime_type, profile)
 --   -20006  e_blocked_file    an attachment whose file type is blocked (OUTBOX_SETTING 'blocked_extensions')
 --   -20007  e_too_large       the mail is larger than OUTBOX_SETTING 'max_message_bytes'
 --   -20008  e_bad_mail_id     no such mail, a mail of the other kind, or a mail that is no longer a draft
@@ -128,7 +128,9 @@ create or replace package outbox_mail authid definer as
     -- 2. The builder, for what UTL_MAIL cannot do: several attachments of any size, text + HTML
     --    bodies, inline images (content_id), a send-after time, an idempotency key. The mail is
     --    a draft, never sent, until ENQUEUE. A key seen before returns the mail it made, and the
-    --    calls that follow on that mail do nothing: a replayed block enqueues once.
+    --    calls that follow on that mail do nothing: a replayed block enqueues once. profile
+    --    names the worker's Outbox:Profiles entry to send through (null: chosen by the sender's
+    --    domain, else "default").
     ---------------------------------------------------------------------------------------------
 
     function create_mail(
@@ -139,7 +141,8 @@ create or replace package outbox_mail authid definer as
         replyto          in varchar2    default null,
         priority         in pls_integer default 3,
         send_after       in timestamp with time zone default null,
-        idempotency_key  in varchar2    default null) return number;
+        idempotency_key  in varchar2    default null,
+        profile          in varchar2    default null) return number;
 
     -- kind: 'to', 'cc' or 'bcc'. recipient may hold several addresses separated by commas.
     procedure add_recipient(

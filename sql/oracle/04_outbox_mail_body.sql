@@ -143,7 +143,8 @@ create or replace package body outbox_mail as
 
     function new_message(
         p_kind varchar2, p_sender varchar2, p_subject varchar2, p_text_body clob, p_html_body clob,
-        p_replyto varchar2, p_priority pls_integer, p_send_after timestamp with time zone, p_idempotency_key varchar2)
+        p_replyto varchar2, p_priority pls_integer, p_send_after timestamp with time zone, p_idempotency_key varchar2,
+        p_profile varchar2 default null)
         return number
     is
         v_sender  varchar2(32767);
@@ -164,6 +165,10 @@ create or replace package body outbox_mail as
                 'Leave it out for the default, 3.');
         end if;
         check_header('idempotency_key', p_idempotency_key);
+        if p_profile is not null and not regexp_like(p_profile, '^[[:alnum:]_.-]{1,100}$') then
+            fail(-20005, 'profile', '"' || p_profile || '" is not a profile name',
+                'Use the name of an entry of Outbox:Profiles in the worker''s configuration (letters, digits, _ . -).');
+        end if;
         v_address := nvl(regexp_substr(v_sender, '<([^<>]*)>$', 1, 1, null, 1), v_sender);
 
         -- A key seen before returns the mail it made: enqueuing again is harmless. Two sessions
@@ -171,10 +176,10 @@ create or replace package body outbox_mail as
         begin
             insert into outbox_message
                 (kind, sender, reply_to, subject, text_body, html_body, priority, send_after,
-                 idempotency_key, mime_message_id)
+                 idempotency_key, profile, mime_message_id)
             values
                 (p_kind, v_sender, v_replyto, p_subject, p_text_body, p_html_body, p_priority,
-                 sys_extract_utc(p_send_after), p_idempotency_key,
+                 sys_extract_utc(p_send_after), p_idempotency_key, p_profile,
                  '<' || lower(regexp_replace(rawtohex(sys_guid()), '^(.{8})(.{4})(.{4})(.{4})(.{12})$', '\1-\2-\3-\4-\5'))
                      || '@' || substr(v_address, instr(v_address, '@') + 1) || '>')
             returning id into v_id;
@@ -393,10 +398,11 @@ create or replace package body outbox_mail as
     function create_mail(
         sender in varchar2, subject in varchar2 default null, text_body in clob default null,
         html_body in clob default null, replyto in varchar2 default null, priority in pls_integer default 3,
-        send_after in timestamp with time zone default null, idempotency_key in varchar2 default null) return number
+        send_after in timestamp with time zone default null, idempotency_key in varchar2 default null,
+        profile in varchar2 default null) return number
     is
     begin
-        return new_message('mime', sender, subject, text_body, html_body, replyto, priority, send_after, idempotency_key);
+        return new_message('mime', sender, subject, text_body, html_body, replyto, priority, send_after, idempotency_key, profile);
     end create_mail;
 
     procedure add_recipient(mail_id in number, recipient in varchar2, kind in varchar2 default 'to') is

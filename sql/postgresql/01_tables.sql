@@ -30,6 +30,7 @@ create table if not exists outbox.outbox_message (
     priority         smallint    not null default 3,  -- X-Priority, 1 (highest) .. 5, as UTL_MAIL
     idempotency_key  text,
     mime_message_id  text        not null,            -- Message-ID header, the same on every retry
+    profile          text,                             -- the worker's Outbox:Profiles entry to send through (null: by sender domain, else default)
     created_at       timestamptz not null default now(),
     send_after       timestamptz,
     queued_at        timestamptz,
@@ -50,6 +51,9 @@ create table if not exists outbox.outbox_message (
     constraint outbox_message_priority_ck check (priority between 1 and 5),
     constraint outbox_message_idempotency_key_uq unique (idempotency_key)
 );
+
+-- Columns added after the first release, for databases installed before them.
+alter table outbox.outbox_message add column if not exists profile text;
 
 -- The claim reads only rows that are waiting or leased; sent, failed and cancelled rows are not
 -- in this index, so the claim stays cheap however much history the table keeps.
@@ -108,6 +112,7 @@ create table if not exists outbox.outbox_attempt (
     attempt_no    integer     not null,
     attempted_at  timestamptz not null default now(),
     worker        text        not null,
+    account       text,                               -- the Outbox:Accounts entry (or "default": Outbox:Smtp) the attempt went through
     outcome       text        not null,
     smtp_code     integer,
     smtp_reply    text,
@@ -115,7 +120,27 @@ create table if not exists outbox.outbox_attempt (
     constraint outbox_attempt_outcome_ck check (outcome in ('sent', 'retry', 'unconfirmed', 'failed'))
 );
 
+alter table outbox.outbox_attempt add column if not exists account text;
+
 create index if not exists outbox_attempt_message_ix on outbox.outbox_attempt (message_id);
+
+-- Rate limits shared by every worker: one row per sent (or sending) mail per account, kept
+-- for the longest window configured. done_at is when the send finished, or, while it runs,
+-- the latest it could finish; a send may start only while fewer than the limit's count of
+-- slots end inside the window. outbox_rate_account holds one row per account to lock, so
+-- workers reserve slots for one account one at a time.
+create table if not exists outbox.outbox_rate_account (
+    account  text primary key
+);
+
+create table if not exists outbox.outbox_rate_slot (
+    id           bigint generated always as identity primary key,
+    account      text        not null,
+    reserved_at  timestamptz not null default now(),
+    done_at      timestamptz not null
+);
+
+create index if not exists outbox_rate_slot_account_ix on outbox.outbox_rate_slot (account, done_at);
 
 -- Limits checked at enqueue, by outbox_mail and by OutboxClient alike. Change them with UPDATE;
 -- re-running this script keeps the values a DBA set.

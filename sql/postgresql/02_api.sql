@@ -85,9 +85,11 @@ begin
     return v_name;
 end $$;
 
+drop function if exists outbox.new_message(text, text, text, text, text, text, integer, timestamptz, text);
+
 create or replace function outbox.new_message(
     p_kind text, p_sender text, p_subject text, p_text_body text, p_html_body text,
-    p_replyto text, p_priority integer, p_send_after timestamptz, p_idempotency_key text)
+    p_replyto text, p_priority integer, p_send_after timestamptz, p_idempotency_key text, p_profile text default null)
 returns bigint language plpgsql as $$
 declare
     v_sender   text;
@@ -106,15 +108,19 @@ begin
             'Leave it out for the default, 3.');
     end if;
     perform outbox.check_header('idempotency_key', p_idempotency_key);
+    if p_profile is not null and p_profile !~ '^[A-Za-z0-9_.-]{1,100}$' then
+        perform outbox.raise_invalid('profile', format('"%s" is not a profile name', p_profile),
+            'Use the name of an entry of Outbox:Profiles in the worker''s configuration (letters, digits, _ . -).');
+    end if;
 
     -- A key seen before returns the mail it made: enqueuing again is harmless. Two callers
     -- racing with one key wait on the unique index; the loser gets the winner's mail.
     insert into outbox.outbox_message
         (kind, sender, reply_to, subject, text_body, html_body, priority, send_after,
-         idempotency_key, mime_message_id)
+         idempotency_key, profile, mime_message_id)
     values
         (p_kind, v_sender, btrim(p_replyto), p_subject, p_text_body, p_html_body, p_priority, p_send_after,
-         p_idempotency_key,
+         p_idempotency_key, p_profile,
          '<' || gen_random_uuid() || '@' || split_part(coalesce((regexp_match(v_sender, '<([^<>]*)>$'))[1], v_sender), '@', 2) || '>')
     on conflict (idempotency_key) do nothing
     returning id into v_id;
@@ -303,6 +309,10 @@ $$;
 --    draft, never sent, until enqueue(mail_id).
 ------------------------------------------------------------------------------------------------
 
+-- profile: which entry of the worker's Outbox:Profiles sends it (its accounts, in order);
+-- null: the profile whose SenderDomains has the sender's domain, else "default".
+drop function if exists outbox_mail.create_mail(text, text, text, text, text, integer, timestamptz, text);
+
 create or replace function outbox_mail.create_mail(
     sender          text,
     subject         text        default null,
@@ -311,9 +321,10 @@ create or replace function outbox_mail.create_mail(
     replyto         text        default null,
     priority        integer     default 3,
     send_after      timestamptz default null,
-    idempotency_key text        default null)
+    idempotency_key text        default null,
+    profile         text        default null)
 returns bigint language sql security definer set search_path = pg_catalog, pg_temp as $$
-    select outbox.new_message('mime', $1, $2, $3, $4, $5, $6, $7, $8)
+    select outbox.new_message('mime', $1, $2, $3, $4, $5, $6, $7, $8, $9)
 $$;
 
 -- kind: 'to', 'cc' or 'bcc'. recipient may hold several addresses separated by commas.

@@ -24,6 +24,7 @@ create table if not exists outbox_message (
     priority         integer not null default 3 check (priority between 1 and 5),
     idempotency_key  text    unique,
     mime_message_id  text    not null,
+    profile          text,
     created_at       text    not null default (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
     send_after       text,
     queued_at        text,
@@ -82,6 +83,7 @@ create table if not exists outbox_attempt (
     attempt_no    integer not null,
     attempted_at  text    not null default (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
     worker        text    not null,
+    account       text,
     outcome       text    not null check (outcome in ('sent', 'retry', 'unconfirmed', 'failed')),
     smtp_code     integer,
     smtp_reply    text,
@@ -89,6 +91,20 @@ create table if not exists outbox_attempt (
 );
 
 create index if not exists outbox_attempt_message_ix on outbox_attempt (message_id);
+
+-- Rate limits shared by every worker (see the PostgreSQL script).
+create table if not exists outbox_rate_account (
+    account  text primary key
+);
+
+create table if not exists outbox_rate_slot (
+    id           integer primary key,
+    account      text not null,
+    reserved_at  text not null default (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    done_at      text not null
+);
+
+create index if not exists outbox_rate_slot_account_ix on outbox_rate_slot (account, done_at);
 
 -- Limits checked at enqueue by OutboxClient (see the PostgreSQL script). Change them with UPDATE.
 create table if not exists outbox_setting (

@@ -125,8 +125,8 @@ public sealed class OutboxClient
         await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(_dialect.Sql(_dialect.InsertMessageReturningId(
             $"""
             insert into {_dialect.Table("outbox_message")}
-                (status, kind, sender, reply_to, subject, text_body, html_body, priority, send_after, idempotency_key, mime_message_id)
-            values ('draft', 'mime', @Sender, @ReplyTo, @Subject, @TextBody, @HtmlBody, @Priority, @SendAfter, @IdempotencyKey, @MimeMessageId)
+                (status, kind, sender, reply_to, subject, text_body, html_body, priority, send_after, idempotency_key, profile, mime_message_id)
+            values ('draft', 'mime', @Sender, @ReplyTo, @Subject, @TextBody, @HtmlBody, @Priority, @SendAfter, @IdempotencyKey, @Profile, @MimeMessageId)
             """)),
             new
             {
@@ -138,6 +138,7 @@ public sealed class OutboxClient
                 request.Priority,
                 SendAfter = request.SendAfter is { } after ? _dialect.TimestampParameter(after) : null,
                 request.IdempotencyKey,
+                request.Profile,
                 MimeMessageId = NewMessageId(request.Sender),
             },
             transaction,

@@ -101,6 +101,7 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
                 if (attemptNumbers)
                 {
                     values.Add($"AttemptNo{i}", mail.AttemptCount);
+                    values.Add($"Account{i}", sent[i].Account);
                 }
             }
 
@@ -125,8 +126,8 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
         var mine = all.Where(i => updated.Contains(sent[i].Message.Id)).ToList();
         if (mine.Count > 0)
         {
-            var attempts = d.InsertRows(d.Table("outbox_attempt"), "message_id, attempt_no, attempted_at, worker, outcome, smtp_code, smtp_reply, error",
-                mine.Select(i => $"@Id{i}, @AttemptNo{i}, {d.Now}, @Worker, 'sent', @Code{i}, @Reply{i}, @Error{i}"));
+            var attempts = d.InsertRows(d.Table("outbox_attempt"), "message_id, attempt_no, attempted_at, worker, account, outcome, smtp_code, smtp_reply, error",
+                mine.Select(i => $"@Id{i}, @AttemptNo{i}, {d.Now}, @Worker, @Account{i}, 'sent', @Code{i}, @Reply{i}, @Error{i}"));
             var accepted = $"""
                 update {d.Table("outbox_recipient")} set status = 'accepted', smtp_reply = null
                  where message_id in ({string.Join(", ", mine.Select(i => $"@Id{i}"))})
@@ -146,20 +147,19 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
     {
         ArgumentNullException.ThrowIfNull(failure);
         return RecordAsync(message, failure.Kind == FailureKind.ReplyLost ? "unconfirmed" : "retry", _sql.MarkRetry,
-            failure.SmtpCode, failure.SmtpCode is null ? null : failure.Reason, failure.Reason, delay.TotalSeconds, failure.Rejections, cancellationToken);
+            failure, delay.TotalSeconds, cancellationToken);
     }
 
     public Task MarkFailedAsync(ClaimedMessage message, SendFailure failure, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(failure);
-        return RecordAsync(message, "failed", _sql.MarkFailed,
-            failure.SmtpCode, failure.SmtpCode is null ? null : failure.Reason, failure.Reason, null, failure.Rejections, cancellationToken);
+        return RecordAsync(message, "failed", _sql.MarkFailed, failure, null, cancellationToken);
     }
 
     public Task MarkUnconfirmedAsync(ClaimedMessage message, SendFailure failure, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(failure);
-        return RecordAsync(message, "unconfirmed", _sql.MarkUnconfirmed, null, null, failure.Reason, null, [], cancellationToken);
+        return RecordAsync(message, "unconfirmed", _sql.MarkUnconfirmed, failure with { SmtpCode = null, Rejections = [] }, null, cancellationToken);
     }
 
     public async Task RecordTakeOverAsync(ClaimedMessage message, bool hold, CancellationToken cancellationToken)
@@ -169,7 +169,7 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await connection.ExecuteAsync(new CommandDefinition(_sql.InsertAttempt,
-            new { message.Id, AttemptNo = message.AttemptCount - 1, Worker = message.TakenOverFrom, Outcome = "unconfirmed", Code = (int?)null, Reply = (string?)null, Error = error },
+            new { message.Id, AttemptNo = message.AttemptCount - 1, Worker = message.TakenOverFrom, Account = (string?)null, Outcome = "unconfirmed", Code = (int?)null, Reply = (string?)null, Error = error },
             transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
         if (hold)
         {
@@ -234,9 +234,10 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
 
     // Dapper sends only the members of an anonymous object that a statement names, so each
     // statement below gets just its own binds (Oracle refuses others).
-    private async Task RecordAsync(ClaimedMessage message, string outcome, string update, int? code, string? reply, string? error, double? delaySeconds, IReadOnlyList<RecipientRejection> rejections, CancellationToken cancellationToken)
+    private async Task RecordAsync(ClaimedMessage message, string outcome, string update, SendFailure failure, double? delaySeconds, CancellationToken cancellationToken)
     {
-        (reply, error) = (Capped(reply), Capped(error));
+        var code = failure.SmtpCode;
+        var (reply, error) = (Capped(failure.SmtpCode is null ? null : failure.Reason), Capped(failure.Reason));
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         var updated = await connection.ExecuteAsync(new CommandDefinition(update,
@@ -250,9 +251,9 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
         }
 
         await connection.ExecuteAsync(new CommandDefinition(_sql.InsertAttempt,
-            new { message.Id, AttemptNo = message.AttemptCount, Worker = _worker, Outcome = outcome, Code = code, Reply = reply, Error = error },
+            new { message.Id, AttemptNo = message.AttemptCount, Worker = _worker, failure.Account, Outcome = outcome, Code = code, Reply = reply, Error = error },
             transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        await RecordRejectionsAsync(connection, transaction, message, rejections, cancellationToken).ConfigureAwait(false);
+        await RecordRejectionsAsync(connection, transaction, message, failure.Rejections, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -351,8 +352,8 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
 
         public string InsertAttempt { get; } = d.Sql(
             $"""
-            insert into {d.Table("outbox_attempt")} (message_id, attempt_no, attempted_at, worker, outcome, smtp_code, smtp_reply, error)
-            values (@Id, @AttemptNo, {d.Now}, @Worker, @Outcome, @Code, @Reply, @Error)
+            insert into {d.Table("outbox_attempt")} (message_id, attempt_no, attempted_at, worker, account, outcome, smtp_code, smtp_reply, error)
+            values (@Id, @AttemptNo, {d.Now}, @Worker, @Account, @Outcome, @Code, @Reply, @Error)
             """);
 
         public string RejectRecipient { get; } = d.Sql(

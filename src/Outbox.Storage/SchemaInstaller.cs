@@ -11,7 +11,7 @@ namespace Outbox.Storage;
 public sealed class SchemaInstaller
 {
     private static readonly string[] RequiredTables =
-        ["outbox_message", "outbox_recipient", "outbox_attachment", "outbox_raw_part", "outbox_attempt"];
+        ["outbox_message", "outbox_recipient", "outbox_attachment", "outbox_raw_part", "outbox_attempt", "outbox_rate_account", "outbox_rate_slot"];
 
     private readonly OutboxDatabase _database;
 
@@ -39,6 +39,10 @@ public sealed class SchemaInstaller
         return reader.ReadToEnd();
     }
 
+    // Columns added after the first release. The PostgreSQL and Oracle scripts add them
+    // themselves; SQLite has no "add column if not exists", so it is done here.
+    private static readonly (string Table, string Column)[] AddedColumns = [("outbox_message", "profile"), ("outbox_attempt", "account")];
+
     public async Task InstallAsync(CancellationToken cancellationToken)
     {
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
@@ -47,6 +51,18 @@ public sealed class SchemaInstaller
             foreach (var statement in _database.Dialect.StatementsOf(ReadScript(script)))
             {
                 await connection.ExecuteAsync(new CommandDefinition(statement, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            }
+        }
+
+        if (_database.IsSqlite)
+        {
+            foreach (var (table, column) in AddedColumns)
+            {
+                var columns = await connection.QueryAsync<string>(new CommandDefinition($"select name from pragma_table_info('{table}')", cancellationToken: cancellationToken)).ConfigureAwait(false);
+                if (!columns.Contains(column, StringComparer.OrdinalIgnoreCase))
+                {
+                    await connection.ExecuteAsync(new CommandDefinition($"alter table {table} add column {column} text", cancellationToken: cancellationToken)).ConfigureAwait(false);
+                }
             }
         }
     }

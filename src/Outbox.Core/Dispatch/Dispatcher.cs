@@ -168,13 +168,13 @@ public sealed class Dispatcher
         }
         catch (Exception ex)
         {
-            return await RecordFailureAsync(mail, FailureClassifier.Classify(ex)).ConfigureAwait(false);
+            return await RecordFailureAsync(mail, FailureClassifier.Classify(ex) with { Account = connection.Session!.Account }).ConfigureAwait(false);
         }
 
         // Outside the catch: if recording fails (database gone), the mail must not be recorded as
         // a failure. It stays leased and is taken over as unconfirmed when the lease expires.
         // The write runs while the next mail goes to the server (group commit).
-        connection.Recorder.Add(new SentMail(mail, result));
+        connection.Recorder.Add(new SentMail(mail, result, connection.Session!.Account));
         Log.Sent(_logger, mail.Id, result.SmtpCode, result.Reply);
         return new DispatchSummary(1, 0, 0, 0, null);
     }
@@ -208,6 +208,14 @@ public sealed class Dispatcher
             Log.CannotSend(_logger, mail.Id, failure.Reason);
             await _store.ReleaseAsync([mail], _options.ConfigurationErrorPause, failure.Reason, CancellationToken.None).ConfigureAwait(false);
             return new DispatchSummary(0, 0, 0, 1, failure.Reason) { Pause = _options.ConfigurationErrorPause };
+        }
+
+        if (failure.Kind == FailureKind.RateLimited)
+        {
+            var wait = failure.RetryAfter ?? _options.RetryBaseDelay;
+            Log.CannotSend(_logger, mail.Id, failure.Reason);
+            await _store.ReleaseAsync([mail], wait, failure.Reason, CancellationToken.None).ConfigureAwait(false);
+            return new DispatchSummary(0, 0, 0, 1, failure.Reason) { Pause = wait };
         }
 
         if (failure.Kind == FailureKind.ServerUnavailable)

@@ -21,6 +21,8 @@ public static class FailureClassifier
         return exception switch
         {
             TransportConfigurationException => new(FailureKind.Configuration, null, exception.Message, true, []),
+            RateLimitedException limited => new(FailureKind.RateLimited, null, limited.Message, false, []) { RetryAfter = limited.RetryAfter },
+            AccountsUnavailableException => new(FailureKind.ServerUnavailable, null, exception.Message, false, []),
             ReplyLostException => new(FailureKind.ReplyLost, null, exception.Message, true, []),
             MessageTooLargeException => new(FailureKind.Permanent, null, exception.Message, false, []),
             AllRecipientsRejectedException all => new(

@@ -22,4 +22,10 @@ public enum FailureKind
 
     /// <summary>The worker is misconfigured (TLS, login): no mail is charged an attempt; dispatch pauses.</summary>
     Configuration,
+
+    /// <summary>
+    /// Every account the mail may use is at its rate limit: the mail and the rest of the batch
+    /// wait, uncharged, until a slot frees up (SendFailure.RetryAfter).
+    /// </summary>
+    RateLimited,
 }

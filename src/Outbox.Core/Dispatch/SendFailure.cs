@@ -4,4 +4,11 @@ namespace Outbox.Core.Dispatch;
 
 /// <summary>Why a mail was not sent, as recorded in the outbox.</summary>
 /// <param name="ConnectionLost">The connection cannot be used for the next mail.</param>
-public sealed record SendFailure(FailureKind Kind, int? SmtpCode, string Reason, bool ConnectionLost, IReadOnlyList<RecipientRejection> Rejections);
+public sealed record SendFailure(FailureKind Kind, int? SmtpCode, string Reason, bool ConnectionLost, IReadOnlyList<RecipientRejection> Rejections)
+{
+    /// <summary>The account the attempt went through, recorded with it.</summary>
+    public string? Account { get; init; }
+
+    /// <summary>For <see cref="FailureKind.RateLimited"/>: when a slot frees up.</summary>
+    public TimeSpan? RetryAfter { get; init; }
+}

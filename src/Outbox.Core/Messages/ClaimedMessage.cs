@@ -31,6 +31,9 @@ public sealed class ClaimedMessage
     /// </summary>
     public string? TakenOverFrom { get; init; }
 
+    /// <summary>The Outbox:Profiles entry named at enqueue, if any.</summary>
+    public string? Profile { get; init; }
+
     public IReadOnlyList<ClaimedRecipient> Recipients { get; set; } = [];
 
     public IReadOnlyList<ClaimedAttachment> Attachments { get; set; } = [];

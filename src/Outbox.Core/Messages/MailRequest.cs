@@ -28,5 +28,11 @@ public sealed class MailRequest
     /// <summary>A key no other mail may use: a second enqueue with it is refused.</summary>
     public string? IdempotencyKey { get; init; }
 
+    /// <summary>
+    /// The worker's Outbox:Profiles entry to send through (its accounts, in order); null: the
+    /// profile whose SenderDomains holds the sender's domain, else "default".
+    /// </summary>
+    public string? Profile { get; init; }
+
     public IList<MailAttachment> Attachments { get; init; } = [];
 }

@@ -28,7 +28,7 @@ public sealed class MimeMessageFactory
                 ? await LoadRawAsync(mail, streams, cancellationToken).ConfigureAwait(false)
                 : await ComposeAsync(mail, streams, cancellationToken).ConfigureAwait(false);
             var recipients = mail.Recipients.Select(r => MailboxAddress.Parse(r.Address)).ToList();
-            return new OutgoingMessage(message, MailboxAddress.Parse(mail.Sender), recipients, streams);
+            return new OutgoingMessage(message, MailboxAddress.Parse(mail.Sender), recipients, streams, mail.Profile);
         }
         catch
         {

@@ -10,13 +10,17 @@ public sealed class OutgoingMessage : IAsyncDisposable
 {
     private readonly List<Stream> _streams;
 
-    public OutgoingMessage(MimeMessage message, MailboxAddress sender, IReadOnlyList<MailboxAddress> recipients, List<Stream> streams)
+    public OutgoingMessage(MimeMessage message, MailboxAddress sender, IReadOnlyList<MailboxAddress> recipients, List<Stream> streams, string? profile = null)
     {
         Message = message;
         Sender = sender;
         Recipients = recipients;
         _streams = streams;
+        Profile = profile;
     }
+
+    /// <summary>The Outbox:Profiles entry the mail named, if any.</summary>
+    public string? Profile { get; }
 
     public MimeMessage Message { get; }
 

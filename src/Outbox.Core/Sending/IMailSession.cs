@@ -14,5 +14,8 @@ public interface IMailSession : IAsyncDisposable
     /// </summary>
     bool CanSendMore { get; }
 
+    /// <summary>The account the last mail went (or tried to go) through, recorded with its attempt.</summary>
+    string Account { get; }
+
     Task<DeliveryResult> SendAsync(OutgoingMessage message, CancellationToken cancellationToken);
 }

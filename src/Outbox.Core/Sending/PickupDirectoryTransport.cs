@@ -41,6 +41,8 @@ public sealed class PickupDirectoryTransport : IMailTransport
 
         public bool CanSendMore => true;
 
+        public string Account => "pickup";
+
         public async Task<DeliveryResult> SendAsync(OutgoingMessage message, CancellationToken cancellationToken)
         {
             var name = $"{DateTime.UtcNow:yyyyMMddTHHmmssfff}-{Guid.NewGuid():N}.eml";

@@ -50,6 +50,15 @@ public sealed class SmtpOptions
     /// </summary>
     public int MessagesPerConnection { get; set; }
 
+    /// <summary>Limits on the mails sent through this account, shared by every worker (e.g. 30 per 00:01:00).</summary>
+    public IList<Accounts.RateLimit> RateLimits { get; } = [];
+
+    /// <summary>
+    /// At most this many sessions with this account at once in one worker (0: as many as
+    /// Outbox:Dispatch:Connections). Only for accounts under Outbox:Accounts.
+    /// </summary>
+    public int MaxConnections { get; set; }
+
     /// <summary>OAuth2 (XOAUTH2) instead of a password, e.g. for Microsoft 365.</summary>
     public OAuth.OAuth2Options OAuth2 { get; set; } = new();
 

@@ -12,11 +12,14 @@ internal sealed class SmtpSession : IMailSession
     private readonly int _messagesPerConnection;
     private int _sent;
 
-    public SmtpSession(OutboxSmtpClient client, int messagesPerConnection)
+    public SmtpSession(OutboxSmtpClient client, int messagesPerConnection, string account)
     {
         _client = client;
         _messagesPerConnection = messagesPerConnection;
+        Account = account;
     }
+
+    public string Account { get; }
 
     public bool IsConnected => _client.IsConnected;
 

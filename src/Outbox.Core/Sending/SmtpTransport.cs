@@ -13,8 +13,12 @@ public sealed class SmtpTransport : IMailTransport
     private readonly OAuth.IAccessTokenSource? _tokens;
     private readonly ILogger _logger;
 
-    public SmtpTransport(SmtpOptions options, ILogger<SmtpTransport> logger, OAuth.IAccessTokenSource? tokens = null)
+    /// <summary>The account name recorded with each attempt: "default" for Outbox:Smtp, else the Outbox:Accounts entry.</summary>
+    public const string DefaultAccount = "default";
+
+    public SmtpTransport(SmtpOptions options, ILogger<SmtpTransport> logger, OAuth.IAccessTokenSource? tokens = null, string account = DefaultAccount)
     {
+        Account = account;
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
         _password = SmtpPassword.Resolve(options);
@@ -29,11 +33,15 @@ public sealed class SmtpTransport : IMailTransport
 
     public LostReplyPolicy LostReplyPolicy => _options.LostReplyPolicy;
 
+    public string Account { get; }
+
+    internal SmtpOptions Options => _options;
+
     public async Task<IMailSession> OpenAsync(CancellationToken cancellationToken)
     {
         var client = await OpenClientAsync(NewValidator(), cancellationToken).ConfigureAwait(false);
         Log.Connected(_logger, _options.Host, _options.Port, _options.Security, client.IsSecure);
-        return new SmtpSession(client, _options.MessagesPerConnection);
+        return new SmtpSession(client, _options.MessagesPerConnection, Account);
     }
 
     internal CertificateValidator NewValidator() =>

@@ -23,6 +23,11 @@ public static partial class MailRequestValidator
 
         MailAddressRules.CheckHeader("subject", request.Subject);
         MailAddressRules.CheckHeader("idempotency_key", request.IdempotencyKey);
+        if (request.Profile is not null && !ProfileName().IsMatch(request.Profile))
+        {
+            throw new MailValidationException("profile", $"\"{request.Profile}\" is not a profile name",
+                "Use the name of an entry of Outbox:Profiles in the worker's configuration (letters, digits, _ . -)");
+        }
         if (request.Priority is < 1 or > 5)
         {
             throw new MailValidationException("priority", $"must be between 1 (highest) and 5 (lowest), got {request.Priority}",
@@ -54,6 +59,9 @@ public static partial class MailRequestValidator
             }
         }
     }
+
+    [GeneratedRegex("^[A-Za-z0-9_.-]{1,100}$")]
+    internal static partial Regex ProfileName();
 
     [GeneratedRegex(@"^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+(\s*;.*)?$", RegexOptions.Singleline)]
     private static partial Regex MimeType();

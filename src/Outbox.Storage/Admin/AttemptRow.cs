@@ -8,6 +8,9 @@ public sealed class AttemptRow
 
     public string Worker { get; init; } = string.Empty;
 
+    /// <summary>The account the attempt went through ("default": Outbox:Smtp).</summary>
+    public string? Account { get; init; }
+
     public string Outcome { get; init; } = string.Empty;
 
     public int? SmtpCode { get; init; }

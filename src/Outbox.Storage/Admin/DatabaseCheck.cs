@@ -29,6 +29,8 @@ public sealed class DatabaseCheck(OutboxDatabase database)
         ("outbox_raw_part", "part_no, message_id, content"),
         ("outbox_attempt", "outcome, message_id, attempt_no, worker"),
         ("outbox_setting", "value, name"),
+        ("outbox_rate_account", "account"),
+        ("outbox_rate_slot", "account, done_at"),
     ];
 
     public async Task<(IReadOnlyList<DatabaseCheckStep> Steps, bool Usable)> RunAsync(CancellationToken cancellationToken)

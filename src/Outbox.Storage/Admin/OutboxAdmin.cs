@@ -79,7 +79,7 @@ public sealed class OutboxAdmin
             """), new { Id = id }, cancellationToken: cancellationToken)).ConfigureAwait(false);
         var attempts = await connection.QueryAsync<AttemptRow>(new CommandDefinition(D.Sql(
             $"""
-            select attempt_no as AttemptNo, {D.AsIsoText("attempted_at")} as AttemptedAt, worker, outcome, smtp_code as SmtpCode,
+            select attempt_no as AttemptNo, {D.AsIsoText("attempted_at")} as AttemptedAt, worker, account, outcome, smtp_code as SmtpCode,
                    smtp_reply as SmtpReply, error
               from {D.Table("outbox_attempt")} where message_id = @Id order by id
             """), new { Id = id }, cancellationToken: cancellationToken)).ConfigureAwait(false);

@@ -73,7 +73,7 @@ public sealed partial class OracleDialect : SqlDialect
                  where m.id = ids(i);
             open result for
                 select m.id, m.kind, m.sender, m.reply_to as ReplyTo, m.subject, m.text_body as TextBody, m.html_body as HtmlBody,
-                       m.priority, m.mime_message_id as MimeMessageId, m.attempt_count as AttemptCount, m.taken_over_from as TakenOverFrom
+                       m.priority, m.mime_message_id as MimeMessageId, m.attempt_count as AttemptCount, m.taken_over_from as TakenOverFrom, m.profile
                   from {Table("outbox_message")} m
                  where m.id in (select column_value from table(ids));
             dbms_sql.return_result(result);
@@ -124,7 +124,9 @@ public sealed partial class OracleDialect : SqlDialect
     public override string InsertRows(string table, string columns, IEnumerable<string> rows) =>
         $"insert into {table} ({columns})\n" + string.Join("\nunion all\n", rows.Select(row => $"select {row} from dual"));
 
-    public override string InsertMessageReturningId(string insert) => InsertReturningId(insert, "when dup_val_on_index then new_id := null;");
+    public override string InsertMessageReturningId(string insert) => ReturningNewId(insert, "when dup_val_on_index then new_id := null;");
+
+    public override string InsertReturningId(string insert) => ReturningNewId(insert);
 
     public override IReadOnlyList<string> StatementsOf(string script) => SqlPlusScript.Split(script);
 
@@ -140,7 +142,7 @@ public sealed partial class OracleDialect : SqlDialect
         ArgumentNullException.ThrowIfNull(connection);
         ArgumentNullException.ThrowIfNull(attachment);
         var id = await connection.QuerySingleAsync<long>(new CommandDefinition(
-            Sql(InsertReturningId(
+            Sql(ReturningNewId(
                 $"""
                 insert into {Table("outbox_attachment")} (message_id, file_name, mime_type, content_id, is_inline, content)
                 values (:MessageId, :FileName, :MimeType, :ContentId, :IsInline, empty_blob())
@@ -197,7 +199,7 @@ public sealed partial class OracleDialect : SqlDialect
         """;
 
     // One INSERT in a block that hands the new id back as a one-row implicit result.
-    private static string InsertReturningId(string insert, string? onError = null) => $"""
+    private static string ReturningNewId(string insert, string? onError = null) => $"""
         declare
             new_id number;
             result sys_refcursor;

@@ -27,7 +27,7 @@ public sealed class PostgreSqlDialect : SqlDialect
           from due
          where m.id = due.id
         returning m.id, m.kind, m.sender, m.reply_to as ReplyTo, m.subject, m.text_body as TextBody, m.html_body as HtmlBody,
-                  m.priority, m.mime_message_id as MimeMessageId, m.attempt_count as AttemptCount, m.taken_over_from as TakenOverFrom
+                  m.priority, m.mime_message_id as MimeMessageId, m.attempt_count as AttemptCount, m.taken_over_from as TakenOverFrom, m.profile
         """;
 
     public const string Channel = "outbox_mail";

@@ -55,6 +55,9 @@ public abstract class SqlDialect
     public virtual string InsertRows(string table, string columns, IEnumerable<string> rows) =>
         $"insert into {table} ({columns})\nvalues " + string.Join(",\n       ", rows.Select(row => $"({row})"));
 
+    /// <summary>An INSERT of one row made to return its new id as a one-row result.</summary>
+    public virtual string InsertReturningId(string insert) => $"{insert}\nreturning id";
+
     /// <summary>
     /// An INSERT into outbox_message made to return the new id as a one-row result, or no row
     /// (or a null id) when the idempotency key is taken.

@@ -25,7 +25,7 @@ public sealed class SqliteDialect : SqlDialect
                        order by due_at
                        limit @BatchSize)
         returning id, kind, sender, reply_to as ReplyTo, subject, text_body as TextBody, html_body as HtmlBody,
-                  priority, mime_message_id as MimeMessageId, attempt_count as AttemptCount, taken_over_from as TakenOverFrom
+                  priority, mime_message_id as MimeMessageId, attempt_count as AttemptCount, taken_over_from as TakenOverFrom, profile
         """;
 
     public override string Table(string name) => name;

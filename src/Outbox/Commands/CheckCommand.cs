@@ -18,10 +18,12 @@ public static class CheckCommand
         {
             Description = "A sender to try with MAIL FROM (then RSET; nothing is sent). Default: Outbox:Smtp:UserName when it is an address",
         };
+        var account = new Option<string?>("--account") { Description = "Which of Outbox:Accounts to check (default: Outbox:Smtp, or the only account)" };
         var smtp = new Command("smtp", "Connect to the SMTP server as the worker would: DNS, TCP, STARTTLS, certificate chain, AUTH, MAIL FROM; exit 0 only when mail would go out")
         {
             context.JsonOutput,
             from,
+            account,
         };
         smtp.SetAction((parse, cancellationToken) => context.RunAsync(parse, async options =>
         {
@@ -30,15 +32,16 @@ public static class CheckCommand
                 throw new MailValidationException("Outbox:Transport", $"is {options.Transport}, so no SMTP server is used", "Set it to smtp to check a server");
             }
 
-            var sender = parse.GetValue(from) ?? (options.Smtp.UserName?.Contains('@', StringComparison.Ordinal) == true ? options.Smtp.UserName : null);
+            var server = ServerOf(options, parse.GetValue(account));
+            var sender = parse.GetValue(from) ?? (server.UserName?.Contains('@', StringComparison.Ordinal) == true ? server.UserName : null);
             if (sender is not null)
             {
                 MailAddressRules.CheckAddress("--from", sender);
             }
 
-            var (steps, wouldSend) = await new SmtpCheck(options.Smtp, sender).RunAsync(cancellationToken).ConfigureAwait(false);
+            var (steps, wouldSend) = await new SmtpCheck(server, sender).RunAsync(cancellationToken).ConfigureAwait(false);
             var verdict = wouldSend
-                ? $"mail would go out through {options.Smtp.Host}:{options.Smtp.Port}"
+                ? $"mail would go out through {server.Host}:{server.Port}"
                 : $"mail would NOT go out: {steps.Last(s => !s.Ok).Detail}";
             await WriteAsync(context, parse, steps.Select(s => (s.Step, s.Ok, s.Detail)), wouldSend, verdict).ConfigureAwait(false);
             return wouldSend ? 0 : 1;
@@ -67,6 +70,23 @@ public static class CheckCommand
             }
         }));
         return new Command("check", "Diagnostics") { smtp, db };
+    }
+
+    private static SmtpOptions ServerOf(Configuration.OutboxOptions options, string? account)
+    {
+        if (account is null)
+        {
+            return options.Accounts.Count switch
+            {
+                0 => options.Smtp,
+                1 => options.Accounts.Values.Single(),
+                _ => throw new MailValidationException("--account", "is required: Outbox:Accounts has several accounts", $"Name one of {string.Join(", ", options.Accounts.Keys)}"),
+            };
+        }
+
+        return options.Accounts.TryGetValue(account, out var found)
+            ? found
+            : throw new MailValidationException("--account", $"\"{account}\" is not in Outbox:Accounts", options.Accounts.Count == 0 ? "There are no accounts; leave --account out to check Outbox:Smtp" : $"Name one of {string.Join(", ", options.Accounts.Keys)}");
     }
 
     private static async Task WriteAsync(CliContext context, ParseResult parse, IEnumerable<(string Step, bool Ok, string Detail)> steps, bool ok, string verdict)

@@ -25,9 +25,10 @@ public static class SendCommand
         var priority = new Option<int>("--priority") { Description = "X-Priority, 1 (highest) to 5", DefaultValueFactory = _ => 3 };
         var sendAfter = new Option<DateTimeOffset?>("--send-after") { Description = "Do not send before this time (ISO 8601)" };
         var key = new Option<string?>("--idempotency-key") { Description = "Refuse a second mail with the same key" };
+        var profile = new Option<string?>("--profile") { Description = "The Outbox:Profiles entry to send through (default: by the sender's domain, else \"default\")" };
         var command = new Command("send", "Enqueue a mail and print its id")
         {
-            from, to, cc, bcc, replyTo, subject, text, textFile, htmlFile, attach, priority, sendAfter, key,
+            from, to, cc, bcc, replyTo, subject, text, textFile, htmlFile, attach, priority, sendAfter, key, profile,
         };
 
         command.SetAction((parse, cancellationToken) => context.RunAsync(parse, async options =>
@@ -62,6 +63,7 @@ public static class SendCommand
                     Priority = parse.GetValue(priority),
                     SendAfter = parse.GetValue(sendAfter),
                     IdempotencyKey = parse.GetValue(key),
+                    Profile = parse.GetValue(profile),
                     Attachments = attachments,
                 };
 

@@ -90,7 +90,7 @@ public static class ShowCommand
         {
             var reply = a.SmtpCode is null ? string.Empty : $" {a.SmtpCode} {a.SmtpReply}";
             var error = a.Error is null || a.Error == a.SmtpReply ? string.Empty : $" - {a.Error}";
-            output.WriteLine($"  #{a.AttemptNo} {a.AttemptedAt} {a.Worker} {a.Outcome}{reply}{error}");
+            output.WriteLine($"  #{a.AttemptNo} {a.AttemptedAt} {a.Worker}{(a.Account is null ? string.Empty : $" via {a.Account}")} {a.Outcome}{reply}{error}");
         }
     }
 

@@ -32,6 +32,16 @@ public static class EffectiveConfiguration
         {
             var key = $"{prefix}:{property.Name}";
             var value = property.GetValue(section);
+            if (value is IDictionary entries)
+            {
+                foreach (DictionaryEntry entry in entries)
+                {
+                    Walk($"{key}:{entry.Key}", entry.Value!, lines);
+                }
+
+                continue;
+            }
+
             if (value is not null && property.PropertyType.IsClass && property.PropertyType != typeof(string) && value is not IEnumerable)
             {
                 Walk(key, value, lines);

@@ -16,6 +16,12 @@ public sealed class OutboxOptions
 
     public SmtpOptions Smtp { get; set; } = new();
 
+    /// <summary>Several SMTP accounts by name (instead of Outbox:Smtp), each with its own server, credentials, connections and rate limits.</summary>
+    public Dictionary<string, SmtpOptions> Accounts { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Routes by name: the accounts to try, in order, and the sender domains that pick the profile.</summary>
+    public Dictionary<string, Core.Sending.Accounts.MailProfile> Profiles { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
     public PickupOptions Pickup { get; set; } = new();
 
     public DispatchOptions Dispatch { get; set; } = new();

@@ -36,8 +36,11 @@ public sealed partial class OutboxOptionsValidator : IValidateOptions<OutboxOpti
 
         switch (options.Transport?.Trim().ToLowerInvariant())
         {
+            case "smtp" when options.Accounts.Count == 0:
+                ValidateSmtp(options.Smtp, "Outbox:Smtp", failures);
+                break;
             case "smtp":
-                ValidateSmtp(options.Smtp, failures);
+                ValidateAccounts(options, failures);
                 break;
             case "pickup":
                 if (string.IsNullOrWhiteSpace(options.Pickup.Directory))
@@ -56,57 +59,58 @@ public sealed partial class OutboxOptionsValidator : IValidateOptions<OutboxOpti
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
-    private static void ValidateSmtp(SmtpOptions smtp, List<string> failures)
+    private static void ValidateSmtp(SmtpOptions smtp, string key, List<string> failures)
     {
         if (string.IsNullOrWhiteSpace(smtp.Host))
         {
-            failures.Add("Outbox:Smtp:Host: is empty; name the SMTP server (or set Outbox:Transport to pickup).");
+            failures.Add($"{key}:Host: is empty; name the SMTP server (or set Outbox:Transport to pickup).");
         }
 
         if (smtp.Port is < 1 or > 65535)
         {
-            failures.Add($"Outbox:Smtp:Port: {smtp.Port} is not a TCP port.");
+            failures.Add($"{key}:Port: {smtp.Port} is not a TCP port.");
         }
 
         if (smtp.Security == SmtpSecurity.None && !smtp.AllowInsecure)
         {
-            failures.Add("Outbox:Smtp:Security: None sends mail in plaintext; set Outbox:Smtp:AllowInsecure to true to accept that, or use StartTls.");
+            failures.Add($"{key}:Security: None sends mail in plaintext; set {key}:AllowInsecure to true to accept that, or use StartTls.");
         }
 
         if (smtp.Security == SmtpSecurity.None && !string.IsNullOrEmpty(smtp.UserName))
         {
-            failures.Add("Outbox:Smtp:UserName: a password is never sent over a plaintext connection; use Security StartTls or SslOnConnect.");
+            failures.Add($"{key}:UserName: a password is never sent over a plaintext connection; use Security StartTls or SslOnConnect.");
         }
 
         if (!string.IsNullOrEmpty(smtp.CaFile) && !File.Exists(smtp.CaFile))
         {
-            failures.Add($"Outbox:Smtp:CaFile: the file {smtp.CaFile} does not exist.");
+            failures.Add($"{key}:CaFile: the file {smtp.CaFile} does not exist.");
         }
 
         if (!string.IsNullOrEmpty(smtp.PasswordFile) && !File.Exists(smtp.PasswordFile))
         {
-            failures.Add($"Outbox:Smtp:PasswordFile: the file {smtp.PasswordFile} does not exist.");
+            failures.Add($"{key}:PasswordFile: the file {smtp.PasswordFile} does not exist.");
         }
 
         foreach (var pin in smtp.CertificatePins.Where(pin => !Sha256Hex().IsMatch(pin)))
         {
-            failures.Add($"Outbox:Smtp:CertificatePins: \"{pin}\" is not a SHA-256 fingerprint (64 hex digits, colons allowed).");
+            failures.Add($"{key}:CertificatePins: \"{pin}\" is not a SHA-256 fingerprint (64 hex digits, colons allowed).");
         }
 
         if (smtp.MessagesPerConnection < 0)
         {
-            failures.Add("Outbox:Smtp:MessagesPerConnection: must be 0 (no limit) or more.");
+            failures.Add($"{key}:MessagesPerConnection: must be 0 (no limit) or more.");
         }
 
         if (smtp.Timeout <= TimeSpan.Zero)
         {
-            failures.Add("Outbox:Smtp:Timeout: must be positive, e.g. \"00:01:00\".");
+            failures.Add($"{key}:Timeout: must be positive, e.g. \"00:01:00\".");
         }
 
-        ValidateOAuth2(smtp, failures);
+        ValidateOAuth2(smtp, key, failures);
+        ValidateRateLimits(smtp, key, failures);
     }
 
-    private static void ValidateOAuth2(SmtpOptions smtp, List<string> failures)
+    private static void ValidateOAuth2(SmtpOptions smtp, string key, List<string> failures)
     {
         var oauth = smtp.OAuth2;
         if (oauth.Provider == OAuth2Provider.None)
@@ -114,20 +118,20 @@ public sealed partial class OutboxOptionsValidator : IValidateOptions<OutboxOpti
             return;
         }
 
-        const string Key = "Outbox:Smtp:OAuth2";
+        var oauthKey = $"{key}:OAuth2";
         if (string.IsNullOrWhiteSpace(smtp.UserName))
         {
-            failures.Add("Outbox:Smtp:UserName: is empty; with OAuth2 it names the mailbox to send as (XOAUTH2 user).");
+            failures.Add($"{key}:UserName: is empty; with OAuth2 it names the mailbox to send as (XOAUTH2 user).");
         }
 
         if (!string.IsNullOrEmpty(smtp.Password) || !string.IsNullOrEmpty(smtp.PasswordFile))
         {
-            failures.Add("Outbox:Smtp:Password: is not used with OAuth2 (the token replaces it); remove Password and PasswordFile.");
+            failures.Add($"{key}:Password: is not used with OAuth2 (the token replaces it); remove Password and PasswordFile.");
         }
 
         if (string.IsNullOrWhiteSpace(oauth.ClientId))
         {
-            failures.Add($"{Key}:ClientId: is empty; give the application (client) id.");
+            failures.Add($"{oauthKey}:ClientId: is empty; give the application (client) id.");
         }
 
         var secrets = (string.IsNullOrEmpty(oauth.ClientSecret) && string.IsNullOrEmpty(oauth.ClientSecretFile) ? 0 : 1) + (string.IsNullOrEmpty(oauth.CertificateFile) ? 0 : 1);
@@ -135,27 +139,27 @@ public sealed partial class OutboxOptionsValidator : IValidateOptions<OutboxOpti
         {
             if (string.IsNullOrWhiteSpace(oauth.TenantId) && string.IsNullOrWhiteSpace(oauth.Authority))
             {
-                failures.Add($"{Key}:TenantId: is empty; give the directory (tenant) id or domain.");
+                failures.Add($"{oauthKey}:TenantId: is empty; give the directory (tenant) id or domain.");
             }
 
             if (secrets != 1)
             {
-                failures.Add($"{Key}:ClientSecret: give exactly one of ClientSecret (or ClientSecretFile) and CertificateFile.");
+                failures.Add($"{oauthKey}:ClientSecret: give exactly one of ClientSecret (or ClientSecretFile) and CertificateFile.");
             }
 
-            RequireHttps($"{Key}:Authority", oauth.Authority, required: false, failures);
+            RequireHttps($"{oauthKey}:Authority", oauth.Authority, required: false, failures);
         }
         else
         {
-            RequireHttps($"{Key}:TokenEndpoint", oauth.TokenEndpoint, required: true, failures);
+            RequireHttps($"{oauthKey}:TokenEndpoint", oauth.TokenEndpoint, required: true, failures);
             if (string.IsNullOrEmpty(oauth.ClientSecret) && string.IsNullOrEmpty(oauth.ClientSecretFile))
             {
-                failures.Add($"{Key}:ClientSecret: is empty; give ClientSecret (better: Outbox__Smtp__OAuth2__ClientSecret) or ClientSecretFile.");
+                failures.Add($"{oauthKey}:ClientSecret: is empty; give ClientSecret (better: Outbox__Smtp__OAuth2__ClientSecret) or ClientSecretFile.");
             }
 
             if (!string.IsNullOrEmpty(oauth.CertificateFile))
             {
-                failures.Add($"{Key}:CertificateFile: is for the Microsoft provider only; a token endpoint takes ClientSecret.");
+                failures.Add($"{oauthKey}:CertificateFile: is for the Microsoft provider only; a token endpoint takes ClientSecret.");
             }
         }
 
@@ -163,13 +167,60 @@ public sealed partial class OutboxOptionsValidator : IValidateOptions<OutboxOpti
         {
             if (!string.IsNullOrEmpty(file) && !File.Exists(file))
             {
-                failures.Add($"{Key}:{name}: the file {file} does not exist.");
+                failures.Add($"{oauthKey}:{name}: the file {file} does not exist.");
             }
         }
 
         if (oauth.RefreshBefore < TimeSpan.Zero)
         {
-            failures.Add($"{Key}:RefreshBefore: must not be negative.");
+            failures.Add($"{oauthKey}:RefreshBefore: must not be negative.");
+        }
+    }
+
+    private static void ValidateAccounts(OutboxOptions options, List<string> failures)
+    {
+        if (!string.IsNullOrWhiteSpace(options.Smtp.Host))
+        {
+            failures.Add("Outbox:Smtp: is not used when Outbox:Accounts is set; move it into Outbox:Accounts:NAME (and name that account in Outbox:Profiles).");
+        }
+
+        foreach (var (name, account) in options.Accounts)
+        {
+            ValidateSmtp(account, $"Outbox:Accounts:{name}", failures);
+        }
+
+        if (options.Accounts.Count > 1 && !options.Profiles.ContainsKey(Core.Sending.Accounts.RoutedTransport.DefaultProfile))
+        {
+            failures.Add("Outbox:Profiles:default: is missing; list the accounts mail goes through when it names no profile, e.g. \"Accounts\": [\"primary\", \"backup\"].");
+        }
+
+        foreach (var (name, profile) in options.Profiles)
+        {
+            if (profile.Accounts.Count == 0)
+            {
+                failures.Add($"Outbox:Profiles:{name}:Accounts: is empty; list the accounts to try, in order.");
+            }
+
+            foreach (var account in profile.Accounts.Where(a => !options.Accounts.ContainsKey(a)))
+            {
+                failures.Add($"Outbox:Profiles:{name}:Accounts: \"{account}\" is not an account; the accounts are {string.Join(", ", options.Accounts.Keys)}.");
+            }
+        }
+    }
+
+    private static void ValidateRateLimits(SmtpOptions smtp, string key, List<string> failures)
+    {
+        foreach (var limit in smtp.RateLimits)
+        {
+            if (limit.Messages < 1 || limit.Per <= TimeSpan.Zero)
+            {
+                failures.Add($"{key}:RateLimits: \"{limit.Messages} per {limit.Per}\" is not a limit; give Messages of 1 or more and a positive Per, e.g. {{ \"Messages\": 30, \"Per\": \"00:01:00\" }}.");
+            }
+        }
+
+        if (smtp.MaxConnections < 0)
+        {
+            failures.Add($"{key}:MaxConnections: must be 0 (no cap) or more.");
         }
     }
 

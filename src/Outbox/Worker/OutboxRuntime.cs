@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Outbox.Configuration;
 using Outbox.Core.Dispatch;
 using Outbox.Core.Sending;
+using Outbox.Core.Sending.Accounts;
 using Outbox.Storage;
 
 namespace Outbox.Worker;
@@ -17,11 +18,50 @@ public static class OutboxRuntime
             ? $"{Environment.MachineName}:{Environment.ProcessId}"
             : options.Dispatch.WorkerName;
         var store = new OutboxStore(database, worker);
-        return new Dispatcher(store, CreateTransport(options, loggers), options.Dispatch, TimeProvider.System, loggers.CreateLogger<Dispatcher>());
+        return new Dispatcher(store, CreateTransport(options, database, loggers), options.Dispatch, TimeProvider.System, loggers.CreateLogger<Dispatcher>());
     }
 
-    private static IMailTransport CreateTransport(OutboxOptions options, ILoggerFactory loggers) =>
-        options.Transport.Trim().Equals("smtp", StringComparison.OrdinalIgnoreCase)
-            ? new SmtpTransport(options.Smtp, loggers.CreateLogger<SmtpTransport>())
-            : new PickupDirectoryTransport(options.Pickup.Directory);
+    private static IMailTransport CreateTransport(OutboxOptions options, OutboxDatabase database, ILoggerFactory loggers)
+    {
+        if (!options.Transport.Trim().Equals("smtp", StringComparison.OrdinalIgnoreCase))
+        {
+            return new PickupDirectoryTransport(options.Pickup.Directory);
+        }
+
+        if (options.Accounts.Count == 0 && options.Smtp.RateLimits.Count == 0)
+        {
+            return new SmtpTransport(options.Smtp, loggers.CreateLogger<SmtpTransport>());
+        }
+
+        return CreateRoutedTransport(options, new DatabaseRateLimiter(database), loggers);
+    }
+
+    /// <summary>
+    /// The accounts of Outbox:Accounts (or Outbox:Smtp as the one account "default", when only
+    /// it has rate limits) behind one transport, routed by Outbox:Profiles.
+    /// </summary>
+    public static RoutedTransport CreateRoutedTransport(OutboxOptions options, IRateLimiter limiter, ILoggerFactory loggers)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(loggers);
+        var accounts = options.Accounts.Count > 0
+            ? options.Accounts
+            : new Dictionary<string, SmtpOptions> { [SmtpTransport.DefaultAccount] = options.Smtp };
+        var profiles = new Dictionary<string, MailProfile>(options.Profiles, StringComparer.OrdinalIgnoreCase);
+        if (!profiles.ContainsKey(RoutedTransport.DefaultProfile) && accounts.Count == 1)
+        {
+            var only = new MailProfile();
+            only.Accounts.Add(accounts.Keys.Single());
+            profiles[RoutedTransport.DefaultProfile] = only;
+        }
+
+        return new RoutedTransport(
+            accounts.ToDictionary(a => a.Key, a => new SmtpTransport(a.Value, loggers.CreateLogger<SmtpTransport>(), account: a.Key), StringComparer.OrdinalIgnoreCase),
+            profiles,
+            limiter,
+            new AccountRest(options.Dispatch.RetryBaseDelay, options.Dispatch.ConfigurationErrorPause),
+            options.Dispatch.LeaseDuration,
+            TimeProvider.System,
+            loggers.CreateLogger<RoutedTransport>());
+    }
 }

@@ -31,7 +31,11 @@ public abstract record SmtpFault
 }
 
 /// <summary>A complete message the server read; Acknowledged is false when a fault replaced its 250.</summary>
-public sealed record ScriptedMail(string From, IReadOnlyList<string> To, string Data, bool Acknowledged);
+public sealed record ScriptedMail(string From, IReadOnlyList<string> To, string Data, bool Acknowledged)
+{
+    /// <summary>When the server read the final dot.</summary>
+    public DateTimeOffset ReceivedAt { get; } = DateTimeOffset.UtcNow;
+}
 
 /// <summary>A login the scripted server accepted or refused: the XOAUTH2 user and bearer token.</summary>
 public sealed record ScriptedLogin(string User, string Token, bool Accepted);

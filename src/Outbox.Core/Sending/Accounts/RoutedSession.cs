@@ -1,0 +1,158 @@
+using Outbox.Core.Messages;
+
+namespace Outbox.Core.Sending.Accounts;
+
+/// <summary>
+/// A lane's sessions with several accounts, opened as mails need them and kept open. Sends
+/// each mail through the first account of its route that is not resting, has a rate-limit slot
+/// and can be reached.
+/// </summary>
+internal sealed class RoutedSession(RoutedTransport transport) : IMailSession
+{
+    private readonly Dictionary<string, IMailSession> _sessions = new(StringComparer.OrdinalIgnoreCase);
+    private IMailSession? _last;
+
+    public bool IsConnected => _last?.IsConnected ?? true;
+
+    // A lost or exhausted session is replaced here, account by account.
+    public bool CanSendMore => true;
+
+    public string Account { get; private set; } = string.Empty;
+
+    public async Task<DeliveryResult> SendAsync(OutgoingMessage message, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var (profile, accounts) = transport.Route(message);
+        var unusable = new List<Exception>();
+        TimeSpan? wait = null;
+        foreach (var account in accounts)
+        {
+            if (transport.IsResting(account, out var reason))
+            {
+                unusable.Add(reason!);
+                continue;
+            }
+
+            var slot = await transport.ReserveAsync(account, cancellationToken).ConfigureAwait(false);
+            if (slot is { Granted: false })
+            {
+                wait = wait is null || slot.RetryAfter < wait ? slot.RetryAfter : wait;
+                continue;
+            }
+
+            IMailSession session;
+            try
+            {
+                session = await SessionForAsync(account, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (RoutedTransport.AccountUnusable(ex))
+            {
+                await transport.ReleaseAsync(slot, used: false).ConfigureAwait(false);
+                transport.Rest(account, ex);
+                unusable.Add(ex);
+                continue;
+            }
+            catch
+            {
+                await transport.ReleaseAsync(slot, used: false).ConfigureAwait(false);
+                throw;
+            }
+
+            Account = account.Name;
+            _last = session;
+            var used = true;
+            try
+            {
+                return await session.SendAsync(message, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (RoutedTransport.AccountUnusable(ex))
+            {
+                // 421 to MAIL or RCPT: the server took nothing; the next account may.
+                used = false;
+                await DropAsync(account).ConfigureAwait(false);
+                transport.Rest(account, ex);
+                unusable.Add(ex);
+            }
+            finally
+            {
+                await transport.ReleaseAsync(slot, used).ConfigureAwait(false);
+            }
+        }
+
+        if (wait is { } retryAfter)
+        {
+            throw new RateLimitedException(
+                $"every usable account of profile \"{profile}\" is at its rate limit; the next slot frees in {retryAfter:hh\\:mm\\:ss}", retryAfter);
+        }
+
+        if (unusable.Count > 0 && unusable.All(e => e is TransportConfigurationException))
+        {
+            throw unusable[^1];
+        }
+
+        throw new AccountsUnavailableException(
+            $"no account of profile \"{profile}\" can take mail now: {string.Join("; ", unusable.Select(e => e.Message))}");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var name in _sessions.Keys.ToList())
+        {
+            await DropAsync(name).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<IMailSession> SessionForAsync(RoutedTransport.Account account, CancellationToken cancellationToken)
+    {
+        if (_sessions.TryGetValue(account.Name, out var open))
+        {
+            if (open.CanSendMore)
+            {
+                return open;
+            }
+
+            await DropAsync(account).ConfigureAwait(false);
+        }
+
+        if (account.Connections is { } connections && !connections.Wait(0, CancellationToken.None))
+        {
+            // Waiting while holding other accounts' connections could deadlock two lanes.
+            foreach (var other in _sessions.Keys.ToList())
+            {
+                await DropAsync(other).ConfigureAwait(false);
+            }
+
+            await connections.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            var session = await account.Transport.OpenAsync(cancellationToken).ConfigureAwait(false);
+            _sessions[account.Name] = session;
+            return session;
+        }
+        catch
+        {
+            account.Connections?.Release();
+            throw;
+        }
+    }
+
+    private Task DropAsync(RoutedTransport.Account account) => DropAsync(account.Name);
+
+    private async Task DropAsync(string name)
+    {
+        if (!_sessions.Remove(name, out var session))
+        {
+            return;
+        }
+
+        if (ReferenceEquals(_last, session))
+        {
+            _last = null;
+        }
+
+        await session.DisposeAsync().ConfigureAwait(false);
+        transport.ConnectionsOf(name)?.Release();
+    }
+}

@@ -1,0 +1,124 @@
+using System.Collections.Concurrent;
+using MailKit.Net.Smtp;
+using Microsoft.Extensions.Logging;
+
+namespace Outbox.Core.Sending.Accounts;
+
+/// <summary>
+/// Several SMTP accounts behind one transport. Each mail goes through the accounts of its
+/// profile in order of preference, as SQL Server Database Mail does: an account that cannot be
+/// reached, refuses service (421) or fails to log in rests for a while and the next one is
+/// tried; an account at one of its rate limits is passed over; at most MaxConnections sessions
+/// per account are open at once in this worker. A refusal of the mail itself (4xx/5xx) or a
+/// lost reply does not move the mail to another account: the first server may have it.
+/// </summary>
+public sealed partial class RoutedTransport : IMailTransport
+{
+    public const string DefaultProfile = "default";
+
+    private readonly Dictionary<string, Account> _accounts;
+    private readonly IReadOnlyDictionary<string, MailProfile> _profiles;
+    private readonly IRateLimiter? _limiter;
+    private readonly TimeProvider _time;
+    private readonly AccountRest _rest;
+    private readonly TimeSpan _holdFor;
+    private readonly ConcurrentDictionary<string, (DateTimeOffset Until, Exception Reason)> _resting = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ILogger _logger;
+
+    /// <param name="accounts">Each account's transport and options, by name.</param>
+    /// <param name="rest">How long an account rests after it could not be used.</param>
+    /// <param name="holdFor">The longest one send may take (a rate-limit slot counts at least this long unless released).</param>
+    public RoutedTransport(IReadOnlyDictionary<string, SmtpTransport> accounts, IReadOnlyDictionary<string, MailProfile> profiles, IRateLimiter? limiter, AccountRest rest, TimeSpan holdFor, TimeProvider time, ILogger<RoutedTransport> logger)
+    {
+        ArgumentNullException.ThrowIfNull(accounts);
+        ArgumentNullException.ThrowIfNull(rest);
+        _accounts = accounts.ToDictionary(a => a.Key, a => new Account(a.Key, a.Value), StringComparer.OrdinalIgnoreCase);
+        _profiles = profiles;
+        _limiter = limiter;
+        _rest = rest;
+        _holdFor = holdFor;
+        _time = time;
+        _logger = logger;
+    }
+
+    // At most once: if any account holds unconfirmed mail, all do (one policy per worker).
+    public LostReplyPolicy LostReplyPolicy =>
+        _accounts.Values.Any(a => a.Transport.LostReplyPolicy == LostReplyPolicy.Hold) ? LostReplyPolicy.Hold : LostReplyPolicy.Resend;
+
+    public Task<IMailSession> OpenAsync(CancellationToken cancellationToken) => Task.FromResult<IMailSession>(new RoutedSession(this));
+
+    /// <summary>The accounts a mail may go through, in order: its profile's, or by its sender's domain, else the default profile's.</summary>
+    internal (string Profile, IReadOnlyList<Account> Accounts) Route(Messages.OutgoingMessage message)
+    {
+        var name = message.Profile;
+        if (name is null)
+        {
+            var domain = message.Sender.Address[(message.Sender.Address.LastIndexOf('@') + 1)..];
+            name = _profiles.Where(p => p.Value.SenderDomains.Contains(domain, StringComparer.OrdinalIgnoreCase))
+                .Select(p => p.Key).Order(StringComparer.Ordinal).FirstOrDefault() ?? DefaultProfile;
+        }
+
+        if (!_profiles.TryGetValue(name, out var profile))
+        {
+            throw new TransportConfigurationException(
+                $"the mail names the profile \"{name}\", which Outbox:Profiles does not have. Add it to the configuration (its accounts, in order); the mail waits meanwhile");
+        }
+
+        return (name, profile.Accounts.Select(a => _accounts[a]).ToList());
+    }
+
+    internal bool IsResting(Account account, out Exception? reason)
+    {
+        if (_resting.TryGetValue(account.Name, out var rest) && rest.Until > _time.GetUtcNow())
+        {
+            reason = rest.Reason;
+            return true;
+        }
+
+        reason = null;
+        return false;
+    }
+
+    internal void Rest(Account account, Exception reason)
+    {
+        var length = reason is TransportConfigurationException ? _rest.AfterConfigurationError : _rest.AfterOutage;
+        _resting[account.Name] = (_time.GetUtcNow() + length, reason);
+        Log.AccountResting(_logger, account.Name, length, reason.Message);
+    }
+
+    internal Task<RateReservation?> ReserveAsync(Account account, CancellationToken cancellationToken) =>
+        _limiter is null || account.Transport.Options.RateLimits.Count == 0
+            ? Task.FromResult<RateReservation?>(null)
+            : ReserveWithLimiterAsync(account, cancellationToken);
+
+    internal Task ReleaseAsync(RateReservation? slot, bool used) =>
+        slot is null || _limiter is null ? Task.CompletedTask : _limiter.ReleaseAsync(slot, used, CancellationToken.None);
+
+    private async Task<RateReservation?> ReserveWithLimiterAsync(Account account, CancellationToken cancellationToken) =>
+        await _limiter!.ReserveAsync(account.Name, account.Transport.Options.RateLimits.ToList(), _holdFor, cancellationToken).ConfigureAwait(false);
+
+    internal SemaphoreSlim? ConnectionsOf(string account) => _accounts.TryGetValue(account, out var found) ? found.Connections : null;
+
+    /// <summary>Whether a failure says the account (not the mail) is unusable now, so the next account may take the mail.</summary>
+    internal static bool AccountUnusable(Exception ex) => ex is TransportConfigurationException or SmtpConnectException
+        or SmtpCommandException { StatusCode: SmtpStatusCode.ServiceNotAvailable };
+
+    /// <summary>One account: its transport, and the cap on its open sessions in this worker.</summary>
+    internal sealed class Account(string name, SmtpTransport transport)
+    {
+        public string Name { get; } = name;
+
+        public SmtpTransport Transport { get; } = transport;
+
+        public SemaphoreSlim? Connections { get; } = transport.Options.MaxConnections > 0 ? new SemaphoreSlim(transport.Options.MaxConnections) : null;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(Level = LogLevel.Warning, Message = "Account {Account} rests for {Rest}: {Reason}")]
+        public static partial void AccountResting(ILogger logger, string account, TimeSpan rest, string reason);
+    }
+}
+
+/// <summary>How long an account rests after it could not be used.</summary>
+public sealed record AccountRest(TimeSpan AfterOutage, TimeSpan AfterConfigurationError);
