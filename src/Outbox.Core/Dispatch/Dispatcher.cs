@@ -153,6 +153,7 @@ public sealed class Dispatcher
     private async Task<DispatchSummary> SendOneAsync(LaneConnection connection, ClaimedMessage mail, CancellationToken cancellationToken)
     {
         DeliveryResult result;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             var outgoing = await _factory.BuildAsync(mail, cancellationToken).ConfigureAwait(false);
@@ -174,7 +175,11 @@ public sealed class Dispatcher
         // Outside the catch: if recording fails (database gone), the mail must not be recorded as
         // a failure. It stays leased and is taken over as unconfirmed when the lease expires.
         // The write runs while the next mail goes to the server (group commit).
-        connection.Recorder.Add(new SentMail(mail, result, connection.Session!.Account));
+        var account = connection.Session!.Account;
+        connection.Recorder.Add(new SentMail(mail, result, account));
+        OutboxMetrics.Sent.Add(1, OutboxMetrics.Account(account));
+        OutboxMetrics.SendDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, OutboxMetrics.Account(account));
+        OutboxMetrics.Reply(result.SmtpCode, account);
         Log.Sent(_logger, mail.Id, result.SmtpCode, result.Reply);
         return new DispatchSummary(1, 0, 0, 0, null);
     }
@@ -202,6 +207,15 @@ public sealed class Dispatcher
     }
 
     private async Task<DispatchSummary> RecordFailureAsync(ClaimedMessage mail, SendFailure failure)
+    {
+        var summary = await RecordOutcomeAsync(mail, failure).ConfigureAwait(false);
+        var account = OutboxMetrics.Account(failure.Account);
+        OutboxMetrics.Reply(failure.SmtpCode, failure.Account);
+        (summary.Failed > 0 ? OutboxMetrics.Failed : summary.Retried > 0 ? OutboxMetrics.Retried : summary.Unconfirmed > 0 ? OutboxMetrics.Unconfirmed : OutboxMetrics.Deferred).Add(1, account);
+        return summary;
+    }
+
+    private async Task<DispatchSummary> RecordOutcomeAsync(ClaimedMessage mail, SendFailure failure)
     {
         if (failure.Kind == FailureKind.Configuration)
         {

@@ -27,4 +27,6 @@ public sealed class OutboxOptions
     public DispatchOptions Dispatch { get; set; } = new();
 
     public RetentionOptions Retention { get; set; } = new();
+
+    public MonitoringOptions Monitoring { get; set; } = new();
 }

@@ -55,6 +55,19 @@ public sealed partial class OutboxOptionsValidator : IValidateOptions<OutboxOpti
         }
 
         ValidateDispatch(options.Dispatch, failures);
+        foreach (var (key, url) in new[] { ("PrometheusUrl", options.Monitoring.PrometheusUrl), ("HealthUrl", options.Monitoring.HealthUrl) })
+        {
+            if (!string.IsNullOrEmpty(url) && (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp || uri.IsDefaultPort))
+            {
+                failures.Add($"Outbox:Monitoring:{key}: \"{url}\" is not an http URL with a port, e.g. \"http://localhost:9464/\".");
+            }
+        }
+
+        if (options.Monitoring.QueueInterval <= TimeSpan.Zero)
+        {
+            failures.Add("Outbox:Monitoring:QueueInterval: must be positive.");
+        }
+
         ValidateRetention(options.Retention, failures);
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }

@@ -10,22 +10,25 @@ namespace Outbox.Worker;
 /// one process; other processes are kept apart by the database's claim.
 /// </summary>
 [DisallowConcurrentExecution]
-public sealed partial class DispatchJob(Dispatcher dispatcher, WakeSignal signal, ILogger<DispatchJob> logger) : IJob
+public sealed partial class DispatchJob(Dispatcher dispatcher, WakeSignal signal, WorkerHealth health, ILogger<DispatchJob> logger) : IJob
 {
     public static readonly JobKey Key = new("dispatch", "outbox");
 
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
         signal.Reset();
+        health.PassStarted();
         try
         {
             await dispatcher.DispatchDueAsync(cancellationToken).ConfigureAwait(false);
+            health.PassEnded(null);
         }
         catch (DbException ex)
         {
             // The database is away (restart, failover, network): say so in one line and try
             // again at the next poll. Mails this pass had claimed come back when their lease ends.
             DatabaseUnavailable(logger, ex.Message);
+            health.PassEnded(ex.Message);
         }
     }
 

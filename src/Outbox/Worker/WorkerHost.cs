@@ -1,7 +1,9 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
 using Outbox.Configuration;
+using Outbox.Core.Dispatch;
 using Quartz;
 
 namespace Outbox.Worker;
@@ -34,6 +36,8 @@ public static partial class WorkerHost
             builder.Services.AddSingleton(database);
             builder.Services.AddSingleton(options);
             builder.Services.AddSingleton<WakeSignal>();
+            builder.Services.AddSingleton(new WorkerHealth(TimeProvider.System));
+            AddMonitoring(builder.Services, options);
             builder.Services.AddQuartz(quartz =>
             {
                 quartz.ScheduleJob<DispatchJob>(
@@ -60,6 +64,27 @@ public static partial class WorkerHost
             using var host = builder.Build();
             LogConfiguration(host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Outbox.Configuration"), options);
             await host.RunAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static void AddMonitoring(IServiceCollection services, OutboxOptions options)
+    {
+        if (options.Monitoring.PrometheusUrl is { Length: > 0 } prometheus)
+        {
+            services.AddHostedService<QueueGauges>();
+            var url = new Uri(prometheus);
+            services.AddOpenTelemetry().WithMetrics(metrics => metrics
+                .AddMeter(OutboxMetrics.MeterName)
+                .AddPrometheusHttpListener(exporter =>
+                {
+                    exporter.Host = url.Host;
+                    exporter.Port = url.Port;
+                }));
+        }
+
+        if (options.Monitoring.HealthUrl is { Length: > 0 })
+        {
+            services.AddHostedService<HealthEndpoint>();
         }
     }
 

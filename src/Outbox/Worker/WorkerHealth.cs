@@ -1,0 +1,32 @@
+namespace Outbox.Worker;
+
+/// <summary>
+/// What the health endpoint reports: whether dispatch passes keep starting (Quartz is alive) and
+/// whether the last one reached the database. Written by DispatchJob.
+/// </summary>
+public sealed class WorkerHealth(TimeProvider time)
+{
+    private readonly DateTimeOffset _started = time.GetUtcNow();
+    private DateTimeOffset? _lastPass;
+    private string? _databaseError;
+
+    public void PassStarted() => _lastPass = time.GetUtcNow();
+
+    public void PassEnded(string? databaseError) => _databaseError = databaseError;
+
+    /// <summary>Healthy when a pass started within two poll intervals (plus a minute's grace) and the last one reached the database.</summary>
+    public (bool Healthy, string Status) Evaluate(TimeSpan pollInterval)
+    {
+        var now = time.GetUtcNow();
+        var allowed = (2 * pollInterval) + TimeSpan.FromMinutes(1);
+        var last = _lastPass ?? _started;
+        if (now - last > allowed)
+        {
+            return (false, $"no dispatch pass for {now - last:hh\\:mm\\:ss} (expected every {pollInterval:c})");
+        }
+
+        return _databaseError is { } error
+            ? (false, $"the last pass could not reach the database: {error}")
+            : (true, _lastPass is null ? "starting" : $"polling; last pass {now - _lastPass.Value:hh\\:mm\\:ss} ago");
+    }
+}
