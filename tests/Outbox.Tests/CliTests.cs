@@ -145,6 +145,29 @@ public sealed class CliTests(PostgresServer postgres) : IDisposable
     }
 
     [Fact]
+    public async Task Retry_by_status_queues_every_such_mail_in_batches_and_says_how_many()
+    {
+        var config = WriteConfig("sqlite", $"Data Source={Path.Combine(_dir.FullName, "outbox.db")}");
+        for (var i = 0; i < 5; i++)
+        {
+            var id = (await RunAsync("send", "--config", config, "--from", "app@example.com", "--to", "a@example.com", "--text", "x")).Out.Trim();
+            Assert.Equal(0, (await RunAsync("cancel", id, "--config", config)).Code);
+        }
+
+        var bulk = await RunAsync("retry", "--status", "cancelled", "--batch-size", "2", "--config", config);
+        var neither = await RunAsync("retry", "--config", config);
+        var sent = await RunAsync("retry", "--status", "sent", "--config", config);
+
+        Assert.Equal((0, "queued 5 mail(s) that were cancelled"), Trimmed(bulk));
+        Assert.Equal("\rqueued 2…\rqueued 4…\rqueued 5…", bulk.Error.TrimEnd());
+        var run = System.Text.Json.JsonDocument.Parse((await RunAsync("run", "--once", "--json", "--config", config)).Out).RootElement;
+        Assert.Equal(5, run.GetProperty("sent").GetInt32());
+        Assert.Equal(0, run.GetProperty("failed").GetInt32());
+        Assert.Equal("outbox: ID: give either a mail's ID or --status. For example `outbox retry 42` or `outbox retry --status failed`", neither.Error.Trim());
+        Assert.StartsWith("outbox: --status: \"sent\" cannot be retried", sent.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Config_shows_what_is_in_effect_with_every_secret_redacted()
     {
         var config = WorkerProcess.WriteConfig(_dir.FullName, new

@@ -92,6 +92,44 @@ public sealed class OutboxAdmin
             $"update {Messages} set status = 'queued', due_at = {D.Now}, attempt_count = 0, queued_at = coalesce(queued_at, {D.Now}) where id = @Id and status = @Status",
             "retry", cancellationToken);
 
+    /// <summary>
+    /// Queues every mail in one status (failed, unconfirmed or cancelled) for sending now, with a
+    /// fresh count of attempts, in batches of batchSize so no transaction holds many locks.
+    /// Returns how many were queued.
+    /// </summary>
+    public async Task<long> RetryAllAsync(string status, int batchSize, IProgress<long>? progress, CancellationToken cancellationToken)
+    {
+        if (status is not ("failed" or "unconfirmed" or "cancelled"))
+        {
+            throw new MailValidationException("--status", $"\"{status}\" cannot be retried", "Give failed, unconfirmed or cancelled");
+        }
+
+        var sql = D.Sql($"""
+            update {Messages}
+               set status = 'queued', due_at = {D.Now}, attempt_count = 0, queued_at = coalesce(queued_at, {D.Now})
+             where id in (select id from {Messages} where status = @Status order by id {D.Limit("@BatchSize")})
+            """);
+        long total = 0;
+        await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        while (true)
+        {
+            var queued = await connection.ExecuteAsync(new CommandDefinition(sql, new { Status = status, BatchSize = batchSize }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            total += queued;
+            progress?.Report(total);
+            if (queued < batchSize)
+            {
+                break;
+            }
+        }
+
+        if (total > 0 && D.WakeWorkersStatement is { } wake)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(wake, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
+
+        return total;
+    }
+
     /// <summary>Cancels a mail that has not been sent yet (or whose sending is unconfirmed: leave it be).</summary>
     public Task CancelAsync(long id, CancellationToken cancellationToken) =>
         ChangeAsync(id, ["draft", "queued", "unconfirmed"],

@@ -4,12 +4,58 @@ using Outbox.Worker;
 
 namespace Outbox.Commands;
 
-/// <summary>The commands that change one mail by id: `outbox retry ID` and `outbox cancel ID`.</summary>
+/// <summary>The commands that change mail by id: `outbox retry` (one, or every one in a status) and `outbox cancel ID`.</summary>
 public static class MailActionCommand
 {
-    public static Command Retry(CliContext context) =>
-        Create(context, "retry", "Queue a failed or cancelled mail to be sent now, with a fresh count of attempts", "queued",
-            (admin, id, cancellationToken) => admin.RetryAsync(id, cancellationToken));
+    /// <summary>`outbox retry ID`, or `outbox retry --status failed` for every mail in that status.</summary>
+    public static Command Retry(CliContext context)
+    {
+        var id = new Argument<long?>("ID") { Description = "The mail's id", Arity = ArgumentArity.ZeroOrOne };
+        var status = new Option<string?>("--status") { Description = "Instead of one ID: every mail that is failed, unconfirmed or cancelled" };
+        var batchSize = new Option<int>("--batch-size") { Description = "Mails changed per statement", DefaultValueFactory = _ => 1000 };
+        var command = new Command("retry", "Queue a failed, unconfirmed or cancelled mail (or every one in a status) to be sent now, with a fresh count of attempts")
+        {
+            id, status, batchSize, context.JsonOutput,
+        };
+        command.SetAction((parse, cancellationToken) => context.RunAsync(parse, async options =>
+        {
+            var (one, all) = (parse.GetValue(id), parse.GetValue(status));
+            if (one is null == all is null)
+            {
+                throw new Core.Validation.MailValidationException("ID", "give either a mail's ID or --status", "For example `outbox retry 42` or `outbox retry --status failed`");
+            }
+
+            var database = await OutboxDatabases.OpenAsync(options.Database, cancellationToken).ConfigureAwait(false);
+            await using (database.ConfigureAwait(false))
+            {
+                var admin = new OutboxAdmin(database);
+                if (one is { } mail)
+                {
+                    await admin.RetryAsync(mail, cancellationToken).ConfigureAwait(false);
+                    await context.Out.WriteLineAsync($"mail {mail} queued").ConfigureAwait(false);
+                    return 0;
+                }
+
+                long queued;
+                using (var progress = new CliProgress(context.Error, "queued"))
+                {
+                    queued = await admin.RetryAllAsync(all!.Trim().ToLowerInvariant(), parse.GetValue(batchSize), progress, cancellationToken).ConfigureAwait(false);
+                }
+
+                if (parse.GetValue(context.JsonOutput))
+                {
+                    context.WriteJson(new { queued, status = all });
+                }
+                else
+                {
+                    await context.Out.WriteLineAsync($"queued {queued} mail(s) that were {all}").ConfigureAwait(false);
+                }
+
+                return 0;
+            }
+        }));
+        return command;
+    }
 
     public static Command Cancel(CliContext context) =>
         Create(context, "cancel", "Cancel a draft or queued mail", "cancelled",

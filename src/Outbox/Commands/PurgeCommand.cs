@@ -11,7 +11,7 @@ public static class PurgeCommand
     {
         var olderThan = new Option<TimeSpan>("--older-than") { Description = "Delete sent, failed and cancelled mails created longer ago than this (d.hh:mm:ss, e.g. 30.00:00:00)", Required = true };
         var batchSize = new Option<int?>("--batch-size") { Description = "Mails deleted per statement (default: Outbox:Retention:BatchSize)" };
-        var command = new Command("purge", "Delete finished mails older than an age, with their recipients, attachments and attempts") { olderThan, batchSize };
+        var command = new Command("purge", "Delete finished mails older than an age, with their recipients, attachments and attempts") { olderThan, batchSize, context.JsonOutput };
         command.SetAction((parse, cancellationToken) => context.RunAsync(parse, async options =>
         {
             var age = parse.GetValue(olderThan);
@@ -23,9 +23,21 @@ public static class PurgeCommand
             var database = await OutboxDatabases.OpenAsync(options.Database, cancellationToken).ConfigureAwait(false);
             await using (database.ConfigureAwait(false))
             {
-                var progress = new Progress<long>(count => context.Error.Write($"\rdeleted {count}…"));
-                var deleted = await new OutboxAdmin(database).PurgeAsync(age, parse.GetValue(batchSize) ?? options.Retention.BatchSize, progress, cancellationToken).ConfigureAwait(false);
-                await context.Out.WriteLineAsync($"deleted {deleted} finished mail(s) created more than {age} ago").ConfigureAwait(false);
+                long deleted;
+                using (var progress = new CliProgress(context.Error, "deleted"))
+                {
+                    deleted = await new OutboxAdmin(database).PurgeAsync(age, parse.GetValue(batchSize) ?? options.Retention.BatchSize, progress, cancellationToken).ConfigureAwait(false);
+                }
+
+                if (parse.GetValue(context.JsonOutput))
+                {
+                    context.WriteJson(new { deleted, olderThan = age.ToString("c", System.Globalization.CultureInfo.InvariantCulture) });
+                }
+                else
+                {
+                    await context.Out.WriteLineAsync($"deleted {deleted} finished mail(s) created more than {age} ago").ConfigureAwait(false);
+                }
+
                 return 0;
             }
         }));

@@ -10,7 +10,7 @@ public static class RunCommand
     public static Command Create(CliContext context)
     {
         var once = new Option<bool>("--once") { Description = "Send every mail that is due now, then exit" };
-        var command = new Command("run", "Run the worker: claim due mail, send it, record the outcome") { once };
+        var command = new Command("run", "Run the worker: claim due mail, send it, record the outcome") { once, context.JsonOutput };
         command.SetAction((parse, cancellationToken) => context.RunAsync(parse, async options =>
         {
             var verbose = parse.GetValue(context.Verbose);
@@ -28,8 +28,20 @@ public static class RunCommand
             {
                 var dispatcher = OutboxRuntime.CreateDispatcher(options, database, loggers);
                 var summary = await dispatcher.DispatchDueAsync(cancellationToken).ConfigureAwait(false);
-                var unconfirmed = summary.Unconfirmed > 0 ? $", held unconfirmed {summary.Unconfirmed}" : string.Empty;
-                await context.Out.WriteLineAsync($"sent {summary.Sent}, retry later {summary.Retried}, failed {summary.Failed}, not tried {summary.Released}{unconfirmed}").ConfigureAwait(false);
+                if (parse.GetValue(context.JsonOutput))
+                {
+                    context.WriteJson(new
+                    {
+                        sent = summary.Sent, retryLater = summary.Retried, failed = summary.Failed, notTried = summary.Released,
+                        unconfirmed = summary.Unconfirmed, pausedBecause = summary.PausedBecause,
+                    });
+                }
+                else
+                {
+                    var unconfirmed = summary.Unconfirmed > 0 ? $", held unconfirmed {summary.Unconfirmed}" : string.Empty;
+                    await context.Out.WriteLineAsync($"sent {summary.Sent}, retry later {summary.Retried}, failed {summary.Failed}, not tried {summary.Released}{unconfirmed}").ConfigureAwait(false);
+                }
+
                 if (summary.PausedBecause is not null)
                 {
                     await context.Error.WriteLineAsync($"outbox: {summary.PausedBecause}").ConfigureAwait(false);
