@@ -194,15 +194,3 @@ end outbox_mail;
 /
 
 show errors package outbox_mail
-
--- SQL*Plus reports compilation errors without failing (WHENEVER SQLERROR does not see them):
--- this makes an install with an invalid package stop here.
-declare
-    v_errors pls_integer;
-begin
-    select count(*) into v_errors from user_errors where name = 'OUTBOX_MAIL';
-    if v_errors > 0 then
-        raise_application_error(-20000, 'OUTBOX_MAIL did not compile: see the errors above, or select * from user_errors where name = ''OUTBOX_MAIL''.');
-    end if;
-end;
-/

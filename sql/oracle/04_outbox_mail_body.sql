@@ -550,7 +550,7 @@ end outbox_mail;
 show errors package body outbox_mail
 
 -- SQL*Plus reports compilation errors without failing (WHENEVER SQLERROR does not see them):
--- this makes an install with an invalid package stop here.
+-- this makes an install with an invalid package (specification or body) stop here.
 declare
     v_errors pls_integer;
 begin

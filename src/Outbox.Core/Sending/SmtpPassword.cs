@@ -1,32 +1,43 @@
 namespace Outbox.Core.Sending;
 
-/// <summary>Finds the SMTP password: the Password key (config file or Outbox__Smtp__Password), else PasswordFile.</summary>
+/// <summary>
+/// Finds a secret given either directly (a configuration key, usually set from the environment)
+/// or as a file holding it (e.g. a systemd credential); trailing line breaks are ignored.
+/// </summary>
 public static class SmtpPassword
 {
+    /// <summary>The SMTP password: Outbox:Smtp:Password (or Outbox__Smtp__Password), else PasswordFile.</summary>
     public static string? Resolve(SmtpOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (!string.IsNullOrEmpty(options.Password))
+        return Secret(options.Password, options.PasswordFile, "Outbox:Smtp:PasswordFile");
+    }
+
+    /// <summary>The value if set, else the file's content, else null.</summary>
+    /// <param name="fileKey">The configuration key of the file, for the error when it cannot be read.</param>
+    internal static string? Secret(string? value, string? file, string fileKey)
+    {
+        if (!string.IsNullOrEmpty(value))
         {
-            return options.Password;
+            return value;
         }
 
-        if (string.IsNullOrWhiteSpace(options.PasswordFile))
+        if (string.IsNullOrWhiteSpace(file))
         {
             return null;
         }
 
         try
         {
-            return File.ReadAllText(options.PasswordFile).TrimEnd('\r', '\n');
+            return File.ReadAllText(file).TrimEnd('\r', '\n');
         }
         catch (IOException ex)
         {
-            throw new TransportConfigurationException($"Outbox:Smtp:PasswordFile: cannot read {options.PasswordFile} ({ex.Message})", ex);
+            throw new TransportConfigurationException($"{fileKey}: cannot read {file} ({ex.Message})", ex);
         }
         catch (UnauthorizedAccessException ex)
         {
-            throw new TransportConfigurationException($"Outbox:Smtp:PasswordFile: no permission to read {options.PasswordFile}", ex);
+            throw new TransportConfigurationException($"{fileKey}: no permission to read {file}", ex);
         }
     }
 }

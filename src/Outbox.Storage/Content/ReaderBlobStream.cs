@@ -11,63 +11,47 @@ namespace Outbox.Storage.Content;
 /// server as GetBytes asks for it. Seeking forward skips; seeking back (MailKit writes the
 /// message twice: size, then data) runs the query again from the start.
 /// </summary>
-internal sealed class ReaderBlobStream : Stream
+internal sealed class ReaderBlobStream : ColumnStream
 {
     private readonly DbDataSource _dataSource;
     private readonly string _query;
     private readonly long _id;
-    private readonly long _length;
     private DbConnection? _connection;
     private DbCommand? _command;
     private DbDataReader? _reader;
     private long _readerPosition;
-    private long _position;
 
     /// <param name="query">Returns the column as its only value, for the row whose id is the only parameter, Id.</param>
     public ReaderBlobStream(DbDataSource dataSource, string query, long id, long length)
+        : base(length)
     {
         _dataSource = dataSource;
         _query = query;
         _id = id;
-        _length = length;
-    }
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => true;
-
-    public override bool CanWrite => false;
-
-    public override long Length => _length;
-
-    public override long Position
-    {
-        get => _position;
-        set => _position = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(value));
     }
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
-        if (_position >= _length || buffer.IsEmpty)
+        if (Position >= Length || buffer.IsEmpty)
         {
             return 0;
         }
 
-        if (_reader is null || _position < _readerPosition)
+        if (_reader is null || Position < _readerPosition)
         {
             Open();
         }
 
-        var count = (int)Math.Min(buffer.Length, _length - _position);
+        var count = (int)Math.Min(buffer.Length, Length - Position);
         var array = ArrayPool<byte>.Shared.Rent(count);
         try
         {
-            var read = (int)_reader!.GetBytes(0, _position, array, 0, count);
+            var read = (int)_reader!.GetBytes(0, Position, array, 0, count);
             array.AsSpan(0, read).CopyTo(buffer);
-            _position += read;
-            _readerPosition = _position;
+            Position += read;
+            _readerPosition = Position;
             return read;
         }
         finally
@@ -82,26 +66,6 @@ internal sealed class ReaderBlobStream : Stream
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         Task.FromResult(Read(buffer.AsSpan(offset, count)));
-
-    public override long Seek(long offset, SeekOrigin origin)
-    {
-        Position = origin switch
-        {
-            SeekOrigin.Begin => offset,
-            SeekOrigin.Current => _position + offset,
-            SeekOrigin.End => _length + offset,
-            _ => throw new ArgumentOutOfRangeException(nameof(origin)),
-        };
-        return _position;
-    }
-
-    public override void Flush()
-    {
-    }
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

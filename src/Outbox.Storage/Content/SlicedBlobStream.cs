@@ -8,7 +8,7 @@ namespace Outbox.Storage.Content;
 /// (substring on PostgreSQL). Memory stays at one slice whatever the attachment's size, and
 /// seeking back is free, so MailKit may write the message twice (size, then data).
 /// </summary>
-internal sealed class SlicedBlobStream : Stream
+internal sealed class SlicedBlobStream : ColumnStream
 {
     /// <summary>1 MiB: large enough that a 500 MB attachment is 500 round trips, small enough to be negligible memory.</summary>
     internal const int SliceSize = 1024 * 1024;
@@ -16,34 +16,18 @@ internal sealed class SlicedBlobStream : Stream
     private readonly DbDataSource _dataSource;
     private readonly string _sliceQuery;
     private readonly long _id;
-    private readonly long _length;
     private DbConnection? _connection;
     private byte[]? _buffer;
     private int _sliceLength;
     private long _sliceStart = -1;
-    private long _position;
 
     /// <param name="sliceQuery">Returns the bytes from @Offset (0-based), @Count long, of row @Id.</param>
     public SlicedBlobStream(DbDataSource dataSource, string sliceQuery, long id, long length)
+        : base(length)
     {
         _dataSource = dataSource;
         _sliceQuery = sliceQuery;
         _id = id;
-        _length = length;
-    }
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => true;
-
-    public override bool CanWrite => false;
-
-    public override long Length => _length;
-
-    public override long Position
-    {
-        get => _position;
-        set => _position = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(value));
     }
 
     public override int Read(byte[] buffer, int offset, int count) =>
@@ -51,44 +35,25 @@ internal sealed class SlicedBlobStream : Stream
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        if (_position >= _length || buffer.Length == 0)
+        if (Position >= Length || buffer.Length == 0)
         {
             return 0;
         }
 
-        if (_position < _sliceStart || _position >= _sliceStart + _sliceLength)
+        if (Position < _sliceStart || Position >= _sliceStart + _sliceLength)
         {
-            await FetchSliceAsync(_position, cancellationToken).ConfigureAwait(false);
+            await FetchSliceAsync(Position, cancellationToken).ConfigureAwait(false);
         }
 
-        var available = (int)(_sliceStart + _sliceLength - _position);
+        var available = (int)(_sliceStart + _sliceLength - Position);
         var count = Math.Min(available, buffer.Length);
-        _buffer.AsMemory((int)(_position - _sliceStart), count).CopyTo(buffer);
-        _position += count;
+        _buffer.AsMemory((int)(Position - _sliceStart), count).CopyTo(buffer);
+        Position += count;
         return count;
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override long Seek(long offset, SeekOrigin origin)
-    {
-        Position = origin switch
-        {
-            SeekOrigin.Begin => offset,
-            SeekOrigin.Current => _position + offset,
-            _ => _length + offset,
-        };
-        return _position;
-    }
-
-    public override void Flush()
-    {
-    }
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     public override async ValueTask DisposeAsync()
     {
@@ -116,8 +81,8 @@ internal sealed class SlicedBlobStream : Stream
     private async Task FetchSliceAsync(long start, CancellationToken cancellationToken)
     {
         _connection ??= await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        _buffer ??= new byte[(int)Math.Min(SliceSize, _length)];
-        var wanted = (int)Math.Min(_buffer.Length, _length - start);
+        _buffer ??= new byte[(int)Math.Min(SliceSize, Length)];
+        var wanted = (int)Math.Min(_buffer.Length, Length - start);
         await using var command = _connection.CreateCommand();
         command.CommandText = _sliceQuery;
         AddParameter(command, "Id", _id);
@@ -129,7 +94,7 @@ internal sealed class SlicedBlobStream : Stream
             : 0;
         if (read == 0)
         {
-            throw new IOException($"attachment {_id} is shorter than its recorded {_length} bytes (changed or deleted while being sent)");
+            throw new IOException($"attachment {_id} is shorter than its recorded {Length} bytes (changed or deleted while being sent)");
         }
 
         _sliceLength = read;
