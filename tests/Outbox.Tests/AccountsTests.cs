@@ -136,6 +136,33 @@ public sealed class AccountsTests(PostgresServer postgres) : IDisposable
     }
 
     [Fact]
+    public async Task An_account_at_its_rate_limit_is_passed_over_to_the_next_and_when_all_are_the_mail_waits()
+    {
+        await using var first = ScriptedSmtpServer.Start();
+        await using var second = ScriptedSmtpServer.Start();
+        await using var outbox = await TestOutbox.SqliteAsync();
+        var options = Options(("first", first), ("second", second));
+        options.Profiles["default"] = Profile(["first", "second"]);
+        options.Accounts["first"].RateLimits.Add(new RateLimit { Messages = 2, Per = TimeSpan.FromMinutes(10) });
+        options.Accounts["second"].RateLimits.Add(new RateLimit { Messages = 1, Per = TimeSpan.FromMinutes(10) });
+        var ids = new List<long>();
+        for (var i = 0; i < 4; i++)
+        {
+            ids.Add(await EnqueueAsync(outbox, "app@example.com"));
+        }
+
+        var summary = await outbox.Dispatcher(Transport(options, outbox)).DispatchDueAsync(Ct);
+
+        Assert.Equal((2, 1), (first.Received.Count, second.Received.Count));
+        Assert.Equal(3, summary.Sent);
+        Assert.Contains("every usable account of profile \"default\" is at its rate limit", summary.PausedBecause, StringComparison.Ordinal);
+        var waiting = (await outbox.QueryAsync<(string Status, long AttemptCount, double DueInSeconds)>(
+            "select status, attempt_count, (julianday(due_at) - julianday('now')) * 86400 from outbox_message where id = @id", new { id = ids[^1] })).Single();
+        Assert.Equal(("queued", 0L), (waiting.Status, waiting.AttemptCount));
+        Assert.InRange(waiting.DueInSeconds, 60, 600);
+    }
+
+    [Fact]
     public async Task Accounts_and_profiles_mistakes_are_reported_at_once_naming_their_keys()
     {
         var config = WorkerProcess.WriteConfig(_dir.FullName, new
