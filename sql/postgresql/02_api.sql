@@ -43,10 +43,11 @@ end $$;
 create or replace function outbox.check_address(param text, value text)
 returns text language plpgsql immutable as $$
 declare
-    trimmed text := btrim(coalesce(value, ''));
+    trimmed text;
     angle   text[];
 begin
-    perform outbox.check_header(param, value);
+    -- An assignment is evaluated directly; a PERFORM would run a whole query (slower, in the hot path).
+    trimmed := outbox.check_header(param, btrim(coalesce(value, '')));
     if trimmed = '' then
         perform outbox.raise_invalid(param, 'is empty', 'Pass an address such as user@example.com.');
     end if;
@@ -59,13 +60,29 @@ begin
 end $$;
 
 -- UTL_MAIL takes recipient lists as one string separated by commas; semicolons are accepted
--- too. A separator inside double quotes ("Doe, Jane" <jane@example.com>) does not split.
-create or replace function outbox.split_addresses(param text, list text)
-returns setof text language sql immutable as $$
-    select outbox.check_address(param, part)
-    from regexp_split_to_table(coalesce(list, ''), '[,;](?=(?:[^"]*"[^"]*")*[^"]*$)') as part
-    where btrim(part) <> ''
-$$;
+-- too. A separator inside double quotes ("Doe, Jane" <jane@example.com>) does not split. A list
+-- without quotes (the usual case) is split without the look-ahead expression. PL/pgSQL, not
+-- SQL: its plans are kept from call to call.
+drop function if exists outbox.split_addresses(text, text);
+
+create or replace function outbox.address_list(param text, list text)
+returns text[] language plpgsql immutable as $$
+declare
+    part    text;
+    checked text[] := '{}';
+begin
+    if coalesce(btrim(list), '') = '' then
+        return checked;
+    end if;
+    foreach part in array case when strpos(list, '"') = 0
+                               then string_to_array(translate(list, ';', ','), ',')
+                               else regexp_split_to_array(list, '[,;](?=(?:[^"]*"[^"]*")*[^"]*$)') end loop
+        if btrim(part) <> '' then
+            checked := checked || outbox.check_address(param, part);
+        end if;
+    end loop;
+    return checked;
+end $$;
 
 -- An attachment's name: one line, no folders (a path is cut to its last part, as mail programs
 -- would), and not of a blocked type (outbox_setting 'blocked_extensions').
@@ -86,13 +103,19 @@ begin
 end $$;
 
 drop function if exists outbox.new_message(text, text, text, text, text, text, integer, timestamptz, text);
+drop function if exists outbox.new_message(text, text, text, text, text, text, integer, timestamptz, text, text);
 
+-- Writes the mail row: a draft (the builder and open_mail fill it in, then queue it), or, with
+-- p_queued, a mail visible to the worker at once (send_*, which check everything first: one
+-- INSERT instead of an INSERT and an UPDATE of the same row).
 create or replace function outbox.new_message(
     p_kind text, p_sender text, p_subject text, p_text_body text, p_html_body text,
-    p_replyto text, p_priority integer, p_send_after timestamptz, p_idempotency_key text, p_profile text default null)
+    p_replyto text, p_priority integer, p_send_after timestamptz, p_idempotency_key text,
+    p_profile text default null, p_queued boolean default false)
 returns bigint language plpgsql as $$
 declare
     v_sender   text;
+    v_checked  text;
     v_id       bigint;
 begin
     if p_sender is null or btrim(p_sender) = '' then
@@ -100,14 +123,14 @@ begin
     end if;
     v_sender := outbox.check_address('sender', p_sender);
     if p_replyto is not null then
-        perform outbox.check_address('replyto', p_replyto);
+        v_checked := outbox.check_address('replyto', p_replyto);
     end if;
-    perform outbox.check_header('subject', p_subject);
+    v_checked := outbox.check_header('subject', p_subject);
     if p_priority is null or p_priority not between 1 and 5 then
         perform outbox.raise_invalid('priority', format('must be between 1 (highest) and 5 (lowest), got %s', coalesce(p_priority::text, 'null')),
             'Leave it out for the default, 3.');
     end if;
-    perform outbox.check_header('idempotency_key', p_idempotency_key);
+    v_checked := outbox.check_header('idempotency_key', p_idempotency_key);
     if p_profile is not null and p_profile !~ '^[A-Za-z0-9_.-]{1,100}$' then
         perform outbox.raise_invalid('profile', format('"%s" is not a profile name', p_profile),
             'Use the name of an entry of Outbox:Profiles in the worker''s configuration (letters, digits, _ . -).');
@@ -116,10 +139,13 @@ begin
     -- A key seen before returns the mail it made: enqueuing again is harmless. Two callers
     -- racing with one key wait on the unique index; the loser gets the winner's mail.
     insert into outbox.outbox_message
-        (kind, sender, reply_to, subject, text_body, html_body, priority, send_after,
+        (status, queued_at, due_at, kind, sender, reply_to, subject, text_body, html_body, priority, send_after,
          idempotency_key, profile, mime_message_id)
     values
-        (p_kind, v_sender, btrim(p_replyto), p_subject, p_text_body, p_html_body, p_priority, p_send_after,
+        (case when p_queued then 'queued' else 'draft' end,
+         case when p_queued then now() end,
+         case when p_queued then greatest(now(), coalesce(p_send_after, now())) end,
+         p_kind, v_sender, btrim(p_replyto), p_subject, p_text_body, p_html_body, p_priority, p_send_after,
          p_idempotency_key, p_profile,
          '<' || gen_random_uuid() || '@' || split_part(coalesce((regexp_match(v_sender, '<([^<>]*)>$'))[1], v_sender), '@', 2) || '>')
     on conflict (idempotency_key) do nothing
@@ -136,7 +162,7 @@ declare
     v_count integer;
 begin
     insert into outbox.outbox_recipient (message_id, kind, address)
-    select p_id, p_kind, address from outbox.split_addresses(p_param, p_list) as address;
+    select p_id, p_kind, address from unnest(outbox.address_list(p_param, p_list)) as address;
     get diagnostics v_count = row_count;
     return v_count;
 end $$;
@@ -172,34 +198,47 @@ begin
     return true;
 end $$;
 
--- Makes a complete mail visible to the worker, after checking its size against
--- outbox_setting 'max_message_bytes' (bodies and attachments before encoding; 0: no limit).
-create or replace function outbox.queue(p_id bigint)
-returns void language plpgsql as $$
+-- Refuses a mail larger than outbox_setting 'max_message_bytes' (bodies and attachments before
+-- encoding; 0: no limit).
+drop function if exists outbox.check_size(bigint, text);
+
+-- Returns the size, so a caller can assign it rather than PERFORM it.
+create or replace function outbox.check_size(p_bytes bigint, p_what text)
+returns bigint language plpgsql as $$
 declare
     v_limit bigint;
-    v_size  bigint;
 begin
     select s.value::bigint into v_limit from outbox.outbox_setting s where s.name = 'max_message_bytes';
-    if coalesce(v_limit, 0) > 0 then
-        select coalesce(octet_length(m.text_body), 0) + coalesce(octet_length(m.html_body), 0)
-             + coalesce((select sum(octet_length(a.content)) from outbox.outbox_attachment a where a.message_id = p_id), 0)
-             + coalesce((select sum(octet_length(r.content)) from outbox.outbox_raw_part r where r.message_id = p_id), 0)
-          into v_size
-          from outbox.outbox_message m where m.id = p_id;
-        if v_size > v_limit then
-            perform outbox.raise_invalid('message', format('mail %s is %s bytes, more than the %s bytes allowed', p_id, v_size, v_limit),
-                'The limit is outbox.outbox_setting, name ''max_message_bytes''; send large files as links.');
-        end if;
+    if coalesce(v_limit, 0) > 0 and p_bytes > v_limit then
+        perform outbox.raise_invalid('message', format('%s is %s bytes, more than the %s bytes allowed', p_what, p_bytes, v_limit),
+            'The limit is outbox.outbox_setting, name ''max_message_bytes''; send large files as links.');
     end if;
+    return p_bytes;
+end $$;
+
+-- A queued mail: wakes listening workers when the transaction commits (PostgreSQL sends one
+-- notification per transaction however many mails it queued; polling remains the safety net),
+-- and remembers the id for outbox_mail.last_mail_id(), as on Oracle (whose SEND is a procedure).
+create or replace function outbox.announce(p_id bigint)
+returns void language plpgsql as $$
+begin
+    perform pg_notify('outbox_mail', ''), set_config('outbox.last_mail_id', p_id::text, false);
+end $$;
+
+-- Makes a complete draft visible to the worker, after checking its stored size.
+create or replace function outbox.queue(p_id bigint)
+returns void language plpgsql as $$
+begin
+    perform outbox.check_size(
+        (select coalesce(octet_length(m.text_body), 0) + coalesce(octet_length(m.html_body), 0)
+              + coalesce((select sum(octet_length(a.content)) from outbox.outbox_attachment a where a.message_id = p_id), 0)
+              + coalesce((select sum(octet_length(r.content)) from outbox.outbox_raw_part r where r.message_id = p_id), 0)
+           from outbox.outbox_message m where m.id = p_id),
+        format('mail %s', p_id));
     update outbox.outbox_message
        set status = 'queued', queued_at = now(), due_at = greatest(now(), coalesce(send_after, now()))
      where id = p_id;
-    -- Wakes listening workers when the transaction commits (PostgreSQL sends one notification per
-    -- transaction however many mails it queued); polling remains the safety net.
-    perform pg_notify('outbox_mail', '');
-    -- For outbox_mail.last_mail_id(), as on Oracle (whose OUTBOX_MAIL.SEND is a procedure).
-    perform set_config('outbox.last_mail_id', p_id::text, false);
+    perform outbox.announce(p_id);
 end $$;
 
 create or replace function outbox.require_recipient(p_id bigint, p_hint text)
@@ -221,27 +260,42 @@ returns bigint language plpgsql as $$
 declare
     v_id   bigint;
     v_html boolean := coalesce(p_mime_type, '') ~* '^\s*text/html';
+    v_to   text[];
+    v_cc   text[];
+    v_bcc  text[];
+    v_name text;
+    v_size bigint;
 begin
-    perform outbox.check_header('mime_type', p_mime_type);
-    v_id := outbox.new_message('mime', p_sender, p_subject,
-        case when v_html then null else p_message end,
-        case when v_html then p_message end,
-        p_replyto, p_priority, null, null);
+    -- Everything is checked before the first row is written; the mail is then written queued.
+    v_name := outbox.check_header('mime_type', p_mime_type);
     if coalesce(btrim(p_recipients), '') = '' then
         perform outbox.raise_invalid('recipients', 'is required', 'Pass at least one address, e.g. recipients => ''dba@example.com''.');
     end if;
-    perform outbox.add_recipients(v_id, 'to', 'recipients', p_recipients);
-    perform outbox.add_recipients(v_id, 'cc', 'cc', p_cc);
-    perform outbox.add_recipients(v_id, 'bcc', 'bcc', p_bcc);
+    v_to := outbox.address_list('recipients', p_recipients);
+    v_cc := outbox.address_list('cc', p_cc);
+    v_bcc := outbox.address_list('bcc', p_bcc);
     if p_has_attachment then
         if p_attachment is null then
             perform outbox.raise_invalid('attachment', 'is required', 'Pass the attachment content, or call outbox_mail.send.');
         end if;
-        perform outbox.check_header('att_mime_type', p_att_mime_type);
-        insert into outbox.outbox_attachment (message_id, file_name, mime_type, is_inline, content)
-        values (v_id, outbox.check_file_name('att_filename', p_att_filename), coalesce(p_att_mime_type, 'application/octet-stream'), coalesce(p_att_inline, true), p_attachment);
+        v_name := outbox.check_header('att_mime_type', p_att_mime_type);
+        v_name := outbox.check_file_name('att_filename', p_att_filename);
     end if;
-    perform outbox.queue(v_id);
+    v_size := outbox.check_size(coalesce(octet_length(p_message), 0) + coalesce(octet_length(p_attachment), 0), 'the mail');
+
+    v_id := outbox.new_message('mime', p_sender, p_subject,
+        case when v_html then null else p_message end,
+        case when v_html then p_message end,
+        p_replyto, p_priority, null, null, null, true);
+    insert into outbox.outbox_recipient (message_id, kind, address)
+    select v_id, 'to', a from unnest(v_to) a
+    union all select v_id, 'cc', a from unnest(v_cc) a
+    union all select v_id, 'bcc', a from unnest(v_bcc) a;
+    if p_has_attachment then
+        insert into outbox.outbox_attachment (message_id, file_name, mime_type, is_inline, content)
+        values (v_id, v_name, coalesce(p_att_mime_type, 'application/octet-stream'), coalesce(p_att_inline, true), p_attachment);
+    end if;
+    perform outbox.announce(v_id);
     return v_id;
 end $$;
 
@@ -261,9 +315,10 @@ create or replace function outbox_mail.send(
     mime_type  text    default 'text/plain; charset=us-ascii',
     priority   integer default 3,
     replyto    text    default null)
-returns bigint language sql security definer set search_path = pg_catalog, pg_temp as $$
-    select outbox.send_simple($1, $2, $3, $4, $5, $6, $7, $8, $9, null, null, null, null, false)
-$$;
+returns bigint language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
+begin
+    return outbox.send_simple(sender, recipients, cc, bcc, subject, message, mime_type, priority, replyto, null, null, null, null, false);
+end $$;
 
 create or replace function outbox_mail.send_attach_raw(
     sender        text,
@@ -279,9 +334,11 @@ create or replace function outbox_mail.send_attach_raw(
     att_mime_type text    default 'application/octet',
     att_filename  text    default null,
     replyto       text    default null)
-returns bigint language sql security definer set search_path = pg_catalog, pg_temp as $$
-    select outbox.send_simple($1, $2, $3, $4, $5, $6, $7, $8, $13, $9, $10, $11, $12, true)
-$$;
+returns bigint language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
+begin
+    return outbox.send_simple(sender, recipients, cc, bcc, subject, message, mime_type, priority, replyto,
+        attachment, att_inline, att_mime_type, att_filename, true);
+end $$;
 
 create or replace function outbox_mail.send_attach_varchar2(
     sender        text,
@@ -297,11 +354,12 @@ create or replace function outbox_mail.send_attach_varchar2(
     att_mime_type text    default 'text/plain; charset=us-ascii',
     att_filename  text    default null,
     replyto       text    default null)
-returns bigint language sql security definer set search_path = pg_catalog, pg_temp as $$
-    select outbox.send_simple($1, $2, $3, $4, $5, $6, $7, $8, $13,
-        convert_to($9, 'UTF8'), $10,
-        regexp_replace($11, 'charset\s*=\s*[^;]*', 'charset=utf-8', 'i'), $12, true)
-$$;
+returns bigint language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
+begin
+    return outbox.send_simple(sender, recipients, cc, bcc, subject, message, mime_type, priority, replyto,
+        convert_to(attachment, 'UTF8'), att_inline,
+        regexp_replace(att_mime_type, 'charset\s*=\s*[^;]*', 'charset=utf-8', 'i'), att_filename, true);
+end $$;
 
 ------------------------------------------------------------------------------------------------
 -- 2. The builder, for what UTL_MAIL cannot do: several attachments of any size, text + HTML
@@ -323,9 +381,10 @@ create or replace function outbox_mail.create_mail(
     send_after      timestamptz default null,
     idempotency_key text        default null,
     profile         text        default null)
-returns bigint language sql security definer set search_path = pg_catalog, pg_temp as $$
-    select outbox.new_message('mime', $1, $2, $3, $4, $5, $6, $7, $8, $9)
-$$;
+returns bigint language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
+begin
+    return outbox.new_message('mime', sender, subject, text_body, html_body, replyto, priority, send_after, idempotency_key, profile);
+end $$;
 
 -- kind: 'to', 'cc' or 'bcc'. recipient may hold several addresses separated by commas.
 create or replace function outbox_mail.add_recipient(
@@ -412,9 +471,10 @@ end $$;
 ------------------------------------------------------------------------------------------------
 
 create or replace function outbox_mail.open_mail(sender text)
-returns bigint language sql security definer set search_path = pg_catalog, pg_temp as $$
-    select outbox.new_message('raw', $1, null, null, null, null, 3, null, null)
-$$;
+returns bigint language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
+begin
+    return outbox.new_message('raw', sender, null, null, null, null, 3, null, null);
+end $$;
 
 create or replace function outbox_mail.rcpt(mail_id bigint, recipient text)
 returns void language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
@@ -443,9 +503,10 @@ begin
 end $$;
 
 create or replace function outbox_mail.write_data(mail_id bigint, data text)
-returns void language sql security definer set search_path = pg_catalog, pg_temp as $$
-    select outbox_mail.write_raw_data($1, convert_to($2, 'UTF8'))
-$$;
+returns void language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
+begin
+    perform outbox_mail.write_raw_data(mail_id, convert_to(data, 'UTF8'));
+end $$;
 
 create or replace function outbox_mail.close_mail(mail_id bigint)
 returns void language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
