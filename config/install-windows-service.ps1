@@ -20,6 +20,10 @@ if (Get-Service -Name $ServiceName -ErrorAction SilentlyContinue) {
 New-Service -Name $ServiceName -DisplayName "Outbox mail worker" -StartupType Automatic `
     -BinaryPathName "`"$exe`" run --config `"$Config`"" `
     -Description "Sends mail queued in the database outbox over SMTP"
+# A small first-generation GC budget keeps memory flat however large an attachment; .NET reads
+# this knob only from the environment, so it is set on the service (see config/outbox.service).
+Set-ItemProperty -Path "HKLM:\SYSTEM\CurrentControlSet\Services\$ServiceName" -Name Environment `
+    -Type MultiString -Value @("DOTNET_GCgen0size=0x400000")
 sc.exe failure $ServiceName reset= 86400 actions= restart/10000/restart/10000/restart/60000 | Out-Null
 Start-Service -Name $ServiceName
 Get-Service -Name $ServiceName

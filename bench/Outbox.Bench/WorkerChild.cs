@@ -22,8 +22,8 @@ public static class WorkerChild
         return path;
     }
 
-    /// <summary>Starts `outbox ARGS`, optionally under /usr/bin/time to learn its peak memory.</summary>
-    public static Process Start(string[] args, bool measureMemory = false)
+    /// <summary>Starts `outbox ARGS`, optionally under /usr/bin/time to learn its peak memory, with extra environment variables.</summary>
+    public static Process Start(string[] args, bool measureMemory = false, IReadOnlyDictionary<string, string>? environment = null)
     {
         var outbox = Path.Combine(AppContext.BaseDirectory, "outbox.dll");
         var start = measureMemory
@@ -34,14 +34,19 @@ public static class WorkerChild
             start.ArgumentList.Add(arg);
         }
 
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
         start.RedirectStandardOutput = true;
         start.RedirectStandardError = true;
         return Process.Start(start)!;
     }
 
-    public static async Task<(string Out, string Error)> RunAsync(string[] args, bool measureMemory = false)
+    public static async Task<(string Out, string Error)> RunAsync(string[] args, bool measureMemory = false, IReadOnlyDictionary<string, string>? environment = null)
     {
-        using var process = Start(args, measureMemory);
+        using var process = Start(args, measureMemory, environment);
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync();
