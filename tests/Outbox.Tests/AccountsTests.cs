@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging.Abstractions;
-using Outbox.Commands;
 using Outbox.Configuration;
 using Outbox.Core.Messages;
 using Outbox.Core.Sending;
@@ -176,10 +175,7 @@ public sealed class AccountsTests(PostgresServer postgres) : IDisposable
             },
             Profiles = new { news = new { Accounts = new[] { "primary", "missing" } } },
         });
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-
-        var code = await OutboxCli.RunAsync(["status", "--config", config], output, error, Ct);
+        var (code, output) = await Cli.RunAsync("status", "--config", config);
 
         Assert.Equal(1, code);
         foreach (var expected in new[]
@@ -191,7 +187,7 @@ public sealed class AccountsTests(PostgresServer postgres) : IDisposable
             "Outbox:Profiles:news:Accounts: \"missing\" is not an account",
         })
         {
-            Assert.Contains(expected, error.ToString(), StringComparison.Ordinal);
+            Assert.Contains(expected, output, StringComparison.Ordinal);
         }
     }
 
@@ -223,13 +219,8 @@ public sealed class AccountsTests(PostgresServer postgres) : IDisposable
         Assert.Contains("backup", neitherOutput, StringComparison.Ordinal);
     }
 
-    private static async Task<(int Code, string Output)> CheckAsync(string config, params string[] arguments)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var code = await OutboxCli.RunAsync(["check", "smtp", "--config", config, .. arguments], output, error, Ct);
-        return (code, output + error.ToString());
-    }
+    private static Task<(int Code, string Output)> CheckAsync(string config, params string[] arguments) =>
+        Cli.RunAsync(["check", "smtp", "--config", config, .. arguments]);
 
     private static OutboxOptions Options(params (string Name, ScriptedSmtpServer? Server)[] accounts)
     {

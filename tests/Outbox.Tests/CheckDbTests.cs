@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Npgsql;
-using Outbox.Commands;
 using Outbox.Tests.Infrastructure;
 
 namespace Outbox.Tests;
@@ -98,9 +97,6 @@ public sealed class CheckDbTests(PostgresServer postgres) : IDisposable
     private async Task<(int Code, string Output)> CheckAsync(string provider, string connectionString, params string[] arguments)
     {
         var config = WorkerProcess.WriteConfig(_dir.FullName, new { Database = new { Provider = provider, ConnectionString = connectionString } });
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var code = await OutboxCli.RunAsync(["check", "db", "--config", config, .. arguments], output, error, Ct);
-        return (code, output + error.ToString());
+        return await Cli.RunAsync(["check", "db", "--config", config, .. arguments]);
     }
 }

@@ -1,4 +1,3 @@
-using Outbox.Commands;
 using Outbox.Tests.Infrastructure;
 
 namespace Outbox.Tests;
@@ -124,10 +123,7 @@ public sealed class CheckSmtpTests : IDisposable
             Database = new { Provider = "sqlite", ConnectionString = $"Data Source={Path.Combine(_dir.FullName, "outbox.db")}" },
             Smtp = smtp,
         });
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var code = await OutboxCli.RunAsync(["check", "smtp", "--config", config, .. arguments], output, error, Ct);
-        return (code, output + error.ToString());
+        return await Cli.RunAsync(["check", "smtp", "--config", config, .. arguments]);
     }
 
     private async Task<(int Code, string Output)> CheckAsync(TestSmtpServer smtp, string password, string? caFile, params string[] arguments)
@@ -138,9 +134,6 @@ public sealed class CheckSmtpTests : IDisposable
             Database = new { Provider = "sqlite", ConnectionString = $"Data Source={Path.Combine(_dir.FullName, "outbox.db")}" },
             Smtp = new { Host = "localhost", smtp.Port, UserName = TestSmtpServer.User, Password = password, CaFile = caFile ?? string.Empty, Timeout = "00:00:10" },
         });
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var code = await OutboxCli.RunAsync(["check", "smtp", "--config", config, .. arguments], output, error, Ct);
-        return (code, output + error.ToString());
+        return await Cli.RunAsync(["check", "smtp", "--config", config, .. arguments]);
     }
 }

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging.Abstractions;
-using Outbox.Commands;
 using Outbox.Core.Messages;
 using Outbox.Core.Sending;
 using Outbox.Core.Sending.OAuth;
@@ -165,16 +164,13 @@ public sealed class OAuthTests : IDisposable
                 OAuth2 = new { Provider = "TokenEndpoint", tokens.TokenEndpoint, ClientId = TestTokenServer.ClientId, ClientSecret = TestTokenServer.ClientSecret },
             },
         });
-        using var output = new StringWriter();
-        using var error = new StringWriter();
+        var (code, output) = await Cli.RunAsync("check", "smtp", "--config", config);
 
-        var code = await OutboxCli.RunAsync(["check", "smtp", "--config", config], output, error, Ct);
-
-        Assert.True(code == 0, output.ToString() + error);
-        Assert.Contains($"logged in as \"{Mailbox}\" with an OAuth2 token (XOAUTH2) from the token endpoint {tokens.TokenEndpoint}", output.ToString(), StringComparison.Ordinal);
-        Assert.Contains("AUTH XOAUTH2", output.ToString(), StringComparison.Ordinal);
-        Assert.DoesNotContain(TestTokenServer.ClientSecret, output.ToString(), StringComparison.Ordinal);
-        Assert.DoesNotContain("token-1", output.ToString(), StringComparison.Ordinal);
+        Assert.True(code == 0, output);
+        Assert.Contains($"logged in as \"{Mailbox}\" with an OAuth2 token (XOAUTH2) from the token endpoint {tokens.TokenEndpoint}", output, StringComparison.Ordinal);
+        Assert.Contains("AUTH XOAUTH2", output, StringComparison.Ordinal);
+        Assert.DoesNotContain(TestTokenServer.ClientSecret, output, StringComparison.Ordinal);
+        Assert.DoesNotContain("token-1", output, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -190,10 +186,7 @@ public sealed class OAuthTests : IDisposable
                 OAuth2 = new { Provider = "TokenEndpoint", TokenEndpoint = "http://idp.example.com/token" },
             },
         });
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-
-        var code = await OutboxCli.RunAsync(["status", "--config", config], output, error, Ct);
+        var (code, output) = await Cli.RunAsync("status", "--config", config);
 
         Assert.Equal(1, code);
         foreach (var expected in new[]
@@ -205,7 +198,7 @@ public sealed class OAuthTests : IDisposable
             "Outbox:Smtp:OAuth2:ClientSecret: is empty",
         })
         {
-            Assert.Contains(expected, error.ToString(), StringComparison.Ordinal);
+            Assert.Contains(expected, output, StringComparison.Ordinal);
         }
     }
 
