@@ -132,6 +132,26 @@ public sealed class SqliteClientTests(PostgresServer postgres)
     }
 
     [Fact]
+    public async Task A_file_made_before_profiles_and_accounts_gets_their_columns_when_installed_again()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"outbox-old-{Guid.NewGuid():N}.db");
+        await using (var old = new SqliteConnection($"Data Source={file};Pooling=False"))
+        {
+            await old.OpenAsync(Ct);
+            await old.ExecuteAsync(SchemaInstaller.ReadScript("sql/sqlite/01_tables.sql"));
+            await old.ExecuteAsync("drop view outbox_failed; alter table outbox_message drop column profile; alter table outbox_attempt drop column account");
+        }
+
+        await using var outbox = TestOutbox.Existing("sqlite", $"Data Source={file}");
+        await new SchemaInstaller(outbox.Database).InstallAsync(Ct);
+
+        var columns = await outbox.QueryAsync<string>("select name from pragma_table_info('outbox_message') union all select name from pragma_table_info('outbox_attempt')");
+        Assert.Contains("profile", columns);
+        Assert.Contains("account", columns);
+        File.Delete(file);
+    }
+
+    [Fact]
     public async Task Forward_only_attachment_stream_is_accepted()
     {
         await using var outbox = await TestOutbox.SqliteAsync();
