@@ -191,6 +191,8 @@ using (select 'max_message_bytes' as name, '0' as value,
        select 'schema_version', '1',
               'The version of the outbox schema the install scripts made; `outbox check db` compares it with the version the program expects.' from dual) d
    on (s.name = d.name)
+ -- A DBA's limits stay as set; the schema version is always this script's.
+ when matched then update set s.value = d.value where s.name = 'schema_version'
  when not matched then insert (name, value, description) values (d.name, d.value, d.description)
 /
 

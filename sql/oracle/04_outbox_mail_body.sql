@@ -165,7 +165,9 @@ create or replace package body outbox_mail as
                 'Leave it out for the default, 3.');
         end if;
         check_header('idempotency_key', p_idempotency_key);
-        if p_profile is not null and not regexp_like(p_profile, '^[[:alnum:]_.-]{1,100}$') then
+        -- The characters listed, not [[:alnum:]] or A-Z: those follow the character set and NLS_SORT.
+        if p_profile is not null
+           and not regexp_like(p_profile, '^[0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_.-]{1,100}$') then
             fail(-20005, 'profile', '"' || p_profile || '" is not a profile name',
                 'Use the name of an entry of Outbox:Profiles in the worker''s configuration (letters, digits, _ . -).');
         end if;
@@ -280,8 +282,9 @@ create or replace package body outbox_mail as
         v_inline number(1) := case when nvl(p_att_inline, true) then 1 else 0 end;
         v_id     number;
     begin
-        -- Everything is checked before the first row is written, so a caller that catches the
-        -- error is not left with a half-made draft (savepoints are not allowed in triggers).
+        -- Everything but the size limit (QUEUE checks the stored mail) is checked before the first
+        -- row is written, so a caller that catches such an error is not left with a half-made
+        -- draft (savepoints are not allowed in triggers). A draft is never sent in any case.
         check_header('mime_type', p_mime_type);
         if trim(p_recipients) is null then
             fail(-20001, 'recipients', 'is required', 'Pass at least one address, e.g. recipients => ''dba@example.com''.');
@@ -554,7 +557,7 @@ show errors package body outbox_mail
 declare
     v_errors pls_integer;
 begin
-    select count(*) into v_errors from user_errors where name = 'OUTBOX_MAIL';
+    select count(*) into v_errors from user_errors where name = 'OUTBOX_MAIL' and attribute = 'ERROR';
     if v_errors > 0 then
         raise_application_error(-20000, 'OUTBOX_MAIL did not compile: see the errors above, or select * from user_errors where name = ''OUTBOX_MAIL''.');
     end if;

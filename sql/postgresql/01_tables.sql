@@ -156,6 +156,9 @@ insert into outbox.outbox_setting (name, value, description) values
     ('schema_version', '1', 'The version of the outbox schema the install scripts made; `outbox check db` compares it with the version the program expects.')
 on conflict (name) do nothing;
 
+-- A DBA's limits stay as set; the schema version is always this script's.
+update outbox.outbox_setting set value = '1' where name = 'schema_version' and value <> '1';
+
 -- Views for DBAs (the same in every database):
 --   select * from outbox.outbox_queue_summary;   -- mails per status, and how old the oldest is
 --   select * from outbox.outbox_failed;          -- mails that will not go out, with the last error

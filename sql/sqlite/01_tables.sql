@@ -118,6 +118,9 @@ insert or ignore into outbox_setting (name, value, description) values
     ('blocked_extensions', 'exe,dll,vbs,js', 'Attachment file name extensions refused at enqueue, comma-separated (the defaults of SQL Server Database Mail).'),
     ('schema_version', '1', 'The version of the outbox schema the install scripts made; `outbox check db` compares it with the version the program expects.');
 
+-- A DBA's limits stay as set; the schema version is always this script's.
+update outbox_setting set value = '1' where name = 'schema_version' and value <> '1';
+
 -- Views for DBAs (the same in every database): mails per status with the age of the oldest,
 -- and the mails that will not go out with their last error.
 create view if not exists outbox_queue_summary as

@@ -16,6 +16,11 @@ public sealed class DatabaseRateLimiter(OutboxDatabase database) : IRateLimiter
     public async Task<RateReservation> ReserveAsync(string account, IReadOnlyList<RateLimit> limits, TimeSpan holdFor, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(limits);
+        if (limits.Count == 0)
+        {
+            return new RateReservation(0, null);
+        }
+
         var d = database.Dialect;
         for (var attempt = 0; ; attempt++)
         {

@@ -90,8 +90,13 @@ public sealed partial class OracleDialect : SqlDialect
 
     public override string AsIsoText(string column) => $"to_char({column}, 'YYYY-MM-DD\"T\"HH24:MI:SS.FF3\"Z\"')";
 
-    public override string SecondsSince(string column) =>
-        $"((cast(sys_extract_utc(systimestamp) as date) - cast({column} as date)) * 86400)";
+    // On intervals, not DATEs: a DATE difference times 86400 is a NUMBER of ~40 digits that
+    // ODP.NET cannot read as decimal, and DATEs drop the fractions of a second.
+    public override string SecondsSince(string column)
+    {
+        var elapsed = $"(sys_extract_utc(systimestamp) - {column})";
+        return $"cast(extract(day from {elapsed}) * 86400 + extract(hour from {elapsed}) * 3600 + extract(minute from {elapsed}) * 60 + extract(second from {elapsed}) as binary_double)";
+    }
 
     // Dapper expands a list parameter into (:Ids1, :Ids2, ...) for every driver but Npgsql.
     public override string InList(string column, string parameter) => $"{column} in {parameter}";
