@@ -13,10 +13,10 @@ namespace Outbox.Storage;
 /// </summary>
 public sealed class DatabaseRateLimiter(OutboxDatabase database) : IRateLimiter
 {
-    public async Task<RateReservation> ReserveAsync(string account, IReadOnlyList<RateLimit> limits, TimeSpan holdFor, CancellationToken cancellationToken)
+    public async Task<RateReservation> ReserveAsync(string account, IEnumerable<RateLimit> limits, TimeSpan holdFor, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(limits);
-        if (limits.Count == 0)
+        if (!limits.Any())
         {
             return new RateReservation(0, null);
         }

@@ -14,7 +14,7 @@ public sealed record RateReservation(long SlotId, TimeSpan? RetryAfter)
 public interface IRateLimiter
 {
     /// <summary>Takes a slot that lasts until released, or at most holdFor; or says how long until one frees.</summary>
-    Task<RateReservation> ReserveAsync(string account, IReadOnlyList<RateLimit> limits, TimeSpan holdFor, CancellationToken cancellationToken);
+    Task<RateReservation> ReserveAsync(string account, IEnumerable<RateLimit> limits, TimeSpan holdFor, CancellationToken cancellationToken);
 
     /// <summary>Ends a slot: used (the mail went to the server, it counts from now) or not (it never counted).</summary>
     Task ReleaseAsync(RateReservation reservation, bool used, CancellationToken cancellationToken);

@@ -9,7 +9,7 @@ namespace Outbox.Core.Sending.Accounts;
 /// </summary>
 internal sealed class RoutedSession(RoutedTransport transport) : IMailSession
 {
-    private readonly Dictionary<string, IMailSession> _sessions = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<RoutedTransport.Account, IMailSession> _sessions = [];
     private IMailSession? _last;
 
     public bool IsConnected => _last?.IsConnected ?? true;
@@ -96,15 +96,15 @@ internal sealed class RoutedSession(RoutedTransport transport) : IMailSession
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var name in _sessions.Keys.ToList())
+        foreach (var account in _sessions.Keys.ToList())
         {
-            await DropAsync(name).ConfigureAwait(false);
+            await DropAsync(account).ConfigureAwait(false);
         }
     }
 
     private async Task<IMailSession> SessionForAsync(RoutedTransport.Account account, CancellationToken cancellationToken)
     {
-        if (_sessions.TryGetValue(account.Name, out var open))
+        if (_sessions.TryGetValue(account, out var open))
         {
             if (open.CanSendMore)
             {
@@ -128,7 +128,7 @@ internal sealed class RoutedSession(RoutedTransport transport) : IMailSession
         try
         {
             var session = await account.Transport.OpenAsync(cancellationToken).ConfigureAwait(false);
-            _sessions[account.Name] = session;
+            _sessions[account] = session;
             return session;
         }
         catch
@@ -138,11 +138,9 @@ internal sealed class RoutedSession(RoutedTransport transport) : IMailSession
         }
     }
 
-    private Task DropAsync(RoutedTransport.Account account) => DropAsync(account.Name);
-
-    private async Task DropAsync(string name)
+    private async Task DropAsync(RoutedTransport.Account account)
     {
-        if (!_sessions.Remove(name, out var session))
+        if (!_sessions.Remove(account, out var session))
         {
             return;
         }
@@ -153,6 +151,6 @@ internal sealed class RoutedSession(RoutedTransport transport) : IMailSession
         }
 
         await session.DisposeAsync().ConfigureAwait(false);
-        transport.ConnectionsOf(name)?.Release();
+        account.Connections?.Release();
     }
 }

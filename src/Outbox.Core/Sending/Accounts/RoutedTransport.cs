@@ -86,18 +86,14 @@ public sealed partial class RoutedTransport : IMailTransport
         Log.AccountResting(_logger, account.Name, length, reason.Message);
     }
 
-    internal Task<RateReservation?> ReserveAsync(Account account, CancellationToken cancellationToken) =>
+    /// <summary>A rate-limit slot for one mail through the account; null when the account has no limits.</summary>
+    internal async Task<RateReservation?> ReserveAsync(Account account, CancellationToken cancellationToken) =>
         _limiter is null || account.Transport.Options.RateLimits.Count == 0
-            ? Task.FromResult<RateReservation?>(null)
-            : ReserveWithLimiterAsync(account, cancellationToken);
+            ? null
+            : await _limiter.ReserveAsync(account.Name, account.Transport.Options.RateLimits, _holdFor, cancellationToken).ConfigureAwait(false);
 
     internal Task ReleaseAsync(RateReservation? slot, bool used) =>
         slot is null || _limiter is null ? Task.CompletedTask : _limiter.ReleaseAsync(slot, used, CancellationToken.None);
-
-    private async Task<RateReservation?> ReserveWithLimiterAsync(Account account, CancellationToken cancellationToken) =>
-        await _limiter!.ReserveAsync(account.Name, account.Transport.Options.RateLimits.ToList(), _holdFor, cancellationToken).ConfigureAwait(false);
-
-    internal SemaphoreSlim? ConnectionsOf(string account) => _accounts.TryGetValue(account, out var found) ? found.Connections : null;
 
     /// <summary>Whether a failure says the account (not the mail) is unusable now, so the next account may take the mail.</summary>
     internal static bool AccountUnusable(Exception ex) => ex is TransportConfigurationException or SmtpConnectException
