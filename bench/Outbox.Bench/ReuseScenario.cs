@@ -29,8 +29,8 @@ public static class ReuseScenario
         var fresh = new List<double>();
         for (var run = 0; run < options.Runs; run++)
         {
-            reused.Add(await DispatchScenario.OutboxRateAsync(options, database, 1024, count, 1, Smtp(0)));
-            fresh.Add(await DispatchScenario.OutboxRateAsync(options, database, 1024, count, 1, Smtp(1)));
+            reused.Add((await DispatchScenario.OutboxRateAsync(options, database, 1024, count, 1, Smtp(0))).Rate);
+            fresh.Add((await DispatchScenario.OutboxRateAsync(options, database, 1024, count, 1, Smtp(1))).Rate);
         }
 
         report.Add("connection reuse", "1 KB, STARTTLS + AUTH, one connection for all", reused, "msg/s", $"{Report.Median(reused) / Report.Median(fresh):0.0}× a connection per message");

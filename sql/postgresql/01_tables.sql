@@ -61,8 +61,15 @@ create index if not exists outbox_message_due_ix
     on outbox.outbox_message (due_at)
     where status in ('queued', 'sending');
 
-create index if not exists outbox_message_status_ix
-    on outbox.outbox_message (status, created_at);
+-- History by status (list, retry --status, purge, the DBA views). Waiting and leased rows are
+-- left out: the due index above covers them, and a worker's guarded write-back ("still
+-- sending and ours") then finds its rows by primary key. With them in, the planner, whose
+-- statistics rarely see a 'sending' row, would scan every leased row for each write-back.
+-- Installs from before had outbox_message_status_ix over every row: re-running this script replaces it.
+drop index if exists outbox.outbox_message_status_ix;
+create index if not exists outbox_message_finished_ix
+    on outbox.outbox_message (status, created_at)
+    where status not in ('queued', 'sending');
 
 -- Envelope and header recipients. 'envelope' recipients come from outbox_mail.rcpt (raw mails,
 -- whose headers the caller wrote). status / smtp_reply record the server's answer per recipient.

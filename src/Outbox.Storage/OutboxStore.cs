@@ -73,15 +73,22 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
     }
 
     /// <summary>
-    /// Records several sent mails in one transaction of three round trips, however many there
-    /// are: one UPDATE (guarded by "still sending and still ours") returning the ids it changed,
-    /// then their attempt rows and accepted recipients, then the commit.
+    /// Records several sent mails at once, however many there are. Where the database binds
+    /// arrays (PostgreSQL) and no recipient was refused, that is one statement; otherwise one
+    /// transaction of three round trips: one UPDATE (guarded by "still sending and still ours")
+    /// returning the ids it changed, then their attempt rows and recipients, then the commit.
     /// </summary>
     public async Task MarkSentAsync(IReadOnlyList<SentMail> sent, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(sent);
         if (sent.Count == 0)
         {
+            return;
+        }
+
+        if (_database.Dialect.SentGroupStatement is { } group && sent.All(s => s.Result.Rejected.Count == 0))
+        {
+            await MarkSentAsArraysAsync(group, sent, cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -141,6 +148,20 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task MarkSentAsArraysAsync(string statement, IReadOnlyList<SentMail> sent, CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await connection.ExecuteAsync(new CommandDefinition(statement, new
+        {
+            Ids = sent.Select(s => s.Message.Id).ToArray(),
+            Codes = sent.Select(s => s.Result.SmtpCode).ToArray(),
+            Replies = sent.Select(s => Capped(s.Result.Reply)).ToArray(),
+            AttemptNos = sent.Select(s => s.Message.AttemptCount).ToArray(),
+            Accounts = sent.Select(s => s.Account).ToArray(),
+            Worker = _worker,
+        }, cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
     public Task MarkRetryAsync(ClaimedMessage message, SendFailure failure, TimeSpan delay, CancellationToken cancellationToken)

@@ -50,6 +50,35 @@ public sealed class DeliveryGuaranteeTests
     }
 
     [Fact]
+    public async Task Reply_lost_after_a_mail_with_attachments_is_told_from_a_drop_mid_data()
+    {
+        // The worker measures such a mail from the stored attachment lengths instead of encoding
+        // it twice: the measure must still say "the whole message was written".
+        await using var outbox = await TestOutbox.SqliteAsync();
+        await using var server = ScriptedSmtpServer.Start(step => step.Phase == "dot" ? SmtpFault.Drop : null);
+        long id;
+        await using (var connection = await outbox.OpenAsync())
+        {
+            id = await Storage.OutboxClient.For(connection).EnqueueAsync(connection, null, new Core.Messages.MailRequest
+            {
+                Sender = "app@example.com",
+                To = ["to@example.com"],
+                TextBody = "two attachments",
+                Attachments =
+                [
+                    new Core.Messages.MailAttachment { FileName = "report.pdf", Content = new PatternStream(300_001) },
+                    new Core.Messages.MailAttachment { FileName = "logo.png", ContentId = "logo", Content = new PatternStream(4_000) },
+                ],
+            }, Ct);
+        }
+
+        var summary = await outbox.SmtpDispatcher(server.Options(o => o.LostReplyPolicy = LostReplyPolicy.Hold), SlowRetries()).DispatchDueAsync(Ct);
+
+        Assert.Equal(1, summary.Unconfirmed);
+        await outbox.AssertStatusAsync(id, "unconfirmed");
+    }
+
+    [Fact]
     public async Task Server_silent_after_the_data_holds_the_mail_as_unconfirmed_when_the_policy_is_hold()
     {
         await using var outbox = await TestOutbox.SqliteAsync();

@@ -32,14 +32,17 @@ public sealed class Dispatcher
 
     public async Task<DispatchSummary> DispatchDueAsync(CancellationToken cancellationToken)
     {
-        var lanes = await Task.WhenAll(Enumerable.Range(0, _options.Connections).Select(_ => LaneAsync(cancellationToken))).ConfigureAwait(false);
+        // One recorder for all lanes: the more mails pile up while a group is written, the
+        // fewer writes per mail.
+        var recorder = new SentRecorder(_store);
+        var lanes = await Task.WhenAll(Enumerable.Range(0, _options.Connections).Select(_ => LaneAsync(recorder, cancellationToken))).ConfigureAwait(false);
         return lanes.Aggregate(DispatchSummary.Empty, (all, lane) => all.Add(lane));
     }
 
-    private async Task<DispatchSummary> LaneAsync(CancellationToken cancellationToken)
+    private async Task<DispatchSummary> LaneAsync(SentRecorder recorder, CancellationToken cancellationToken)
     {
         var summary = DispatchSummary.Empty;
-        var connection = new LaneConnection(new SentRecorder(_store));
+        var connection = new LaneConnection(recorder);
         try
         {
             while (!cancellationToken.IsCancellationRequested)
@@ -184,7 +187,7 @@ public sealed class Dispatcher
         return new DispatchSummary(1, 0, 0, 0, null);
     }
 
-    /// <summary>A lane's transport session, kept open across its batches, and its recorder of sent mails.</summary>
+    /// <summary>A lane's transport session, kept open across its batches, and the recorder of sent mails.</summary>
     private sealed class LaneConnection(SentRecorder recorder)
     {
         public IMailSession? Session { get; set; }

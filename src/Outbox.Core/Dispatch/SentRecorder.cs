@@ -1,10 +1,11 @@
 namespace Outbox.Core.Dispatch;
 
 /// <summary>
-/// Writes a lane's sent mails to the database behind its back: the lane hands each accepted
+/// Writes the lanes' sent mails to the database behind their backs: a lane hands each accepted
 /// mail over and goes on to the next, while one writer records everything that piled up
-/// meanwhile in a single transaction (group commit). A failed write is rethrown to the lane at
-/// its next hand-over or flush; the mails it held stay leased and are taken over as unconfirmed.
+/// meanwhile, from every lane, in a single write (group commit). A failed write is rethrown to
+/// the next lane that hands over or flushes; the mails it held stay leased and are taken over
+/// as unconfirmed.
 /// </summary>
 internal sealed class SentRecorder(IDispatchStore store)
 {

@@ -6,8 +6,9 @@ namespace Outbox.Core.Sending;
 /// <summary>
 /// MailKit's client, changed in three ways (and able to probe a sender for `outbox check smtp`): a refused recipient is recorded instead of aborting
 /// the whole mail (the others still receive it); the measured size of each message is kept, so
-/// a lost reply can be told from a connection lost mid-data; and a message larger than the
-/// server's SIZE limit is refused before any of it is sent.
+/// a lost reply can be told from a connection lost mid-data (measured without encoding the
+/// attachments, see <see cref="MessageMeasure"/>); and a message larger than the server's SIZE
+/// limit is refused before any of it is sent.
 /// </summary>
 internal sealed class OutboxSmtpClient : SmtpClient
 {
@@ -33,7 +34,7 @@ internal sealed class OutboxSmtpClient : SmtpClient
 
     protected override async Task<long> GetSizeAsync(FormatOptions options, MimeMessage message, CancellationToken cancellationToken)
     {
-        var size = await base.GetSizeAsync(options, message, cancellationToken).ConfigureAwait(false);
+        var size = await MessageMeasure.MeasureAsync(options, message, cancellationToken).ConfigureAwait(false);
         MessageSize = size;
         if (MaxSize > 0 && size > MaxSize)
         {

@@ -30,6 +30,24 @@ public sealed class PostgreSqlDialect : SqlDialect
                   m.priority, m.mime_message_id as MimeMessageId, m.attempt_count as AttemptCount, m.taken_over_from as TakenOverFrom, m.profile
         """;
 
+    public override string SentGroupStatement => """
+        with sent as (
+            select * from unnest(@Ids::bigint[], @Codes::integer[], @Replies::text[], @AttemptNos::integer[], @Accounts::text[])
+                       as s(id, code, reply, attempt_no, account)),
+        mine as (
+            update outbox.outbox_message m
+               set status = 'sent', sent_at = now(), due_at = null, lease_owner = null,
+                   smtp_code = sent.code, smtp_reply = sent.reply, last_error = null
+              from sent
+             where m.id = sent.id and m.status = 'sending' and m.lease_owner = @Worker
+            returning m.id, sent.code, sent.reply, sent.attempt_no, sent.account),
+        attempts as (
+            insert into outbox.outbox_attempt (message_id, attempt_no, attempted_at, worker, account, outcome, smtp_code, smtp_reply)
+            select id, attempt_no, now(), @Worker, account, 'sent', code, reply from mine)
+        update outbox.outbox_recipient r set status = 'accepted', smtp_reply = null
+          from mine where r.message_id = mine.id
+        """;
+
     public const string Channel = "outbox_mail";
 
     public override string? WakeWorkersStatement => $"select pg_notify('{Channel}', '')";

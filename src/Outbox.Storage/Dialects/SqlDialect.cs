@@ -64,6 +64,15 @@ public abstract class SqlDialect
     /// </summary>
     public virtual string InsertMessageReturningId(string insert) => $"{insert}\non conflict (idempotency_key) do nothing\nreturning id";
 
+    /// <summary>
+    /// One statement that records a group of sent mails given as arrays, for databases with array
+    /// binds: @Ids, @Codes, @Replies, @AttemptNos, @Accounts (one element per mail) and @Worker.
+    /// It does what the generic path does in three round trips (the guarded UPDATE, the attempt
+    /// rows, the accepted recipients); a mail another worker took over is left alone. Its text
+    /// never changes, so it is prepared once per connection. Null where arrays cannot be bound.
+    /// </summary>
+    public virtual string? SentGroupStatement => null;
+
     /// <summary>A long text value (a mail body) as a parameter of this database.</summary>
     public virtual object? LargeText(string? value) => value;
 

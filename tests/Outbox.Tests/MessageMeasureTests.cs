@@ -1,0 +1,130 @@
+using MimeKit;
+using MimeKit.IO;
+using MimeKit.Text;
+using Outbox.Core.Sending;
+
+namespace Outbox.Tests;
+
+/// <summary>
+/// The worker computes a message's size without encoding its attachments. The size must be the
+/// byte count MimeKit writes: a lost reply is told from a connection lost mid-data by it, and
+/// it is the SIZE= and BDAT length the server is told.
+/// </summary>
+public sealed class MessageMeasureTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public static TheoryData<int> Lengths()
+    {
+        var lengths = new TheoryData<int>();
+        foreach (var length in Enumerable.Range(0, 130).Concat([170, 171, 172, 1024, 4095, 4096, 57 * 1000, (57 * 1000) + 1, 1024 * 1024, 3_000_001]))
+        {
+            lengths.Add(length);
+        }
+
+        return lengths;
+    }
+
+    [Theory]
+    [MemberData(nameof(Lengths))]
+    public async Task Size_of_a_message_with_an_attachment_is_the_size_MimeKit_writes(int length)
+    {
+        using var message = Message(new TextPart(TextFormat.Plain) { Text = "see the attachment" }, Attachment(length, "a.bin"));
+
+        Assert.Equal(await WrittenSizeAsync(message, NewLineFormat.Dos), await MessageMeasure.MeasureAsync(Dos, message, Ct));
+        Assert.Equal(await WrittenSizeAsync(message, NewLineFormat.Unix), await MessageMeasure.MeasureAsync(Unix, message, Ct));
+    }
+
+    [Fact]
+    public async Task Size_of_a_message_with_text_html_inline_and_several_attachments_is_the_size_MimeKit_writes()
+    {
+        var related = new MultipartRelated
+        {
+            new MultipartAlternative
+            {
+                new TextPart(TextFormat.Plain) { Text = "Grüße, with an 8-bit body that MimeKit encodes itself\r\n" + new string('x', 2000) },
+                new TextPart(TextFormat.Html) { Text = "<p>hello <img src=\"cid:logo\"></p>" },
+            },
+        };
+        var logo = Attachment(5000, "logo.png");
+        logo.ContentId = "logo";
+        logo.ContentDisposition = new ContentDisposition(ContentDisposition.Inline);
+        related.Add(logo);
+        using var message = Message(related, Attachment(1, "one.bin"), Attachment(100_000, "big report.csv"), Attachment(0, "empty.txt"));
+
+        Assert.Equal(await WrittenSizeAsync(message, NewLineFormat.Dos), await MessageMeasure.MeasureAsync(Dos, message, Ct));
+    }
+
+    [Fact]
+    public async Task Measuring_leaves_the_message_as_it_was()
+    {
+        using var message = Message(new TextPart(TextFormat.Plain) { Text = "body" }, Attachment(10_000, "a.bin"));
+        var before = await WrittenBytesAsync(message);
+
+        await MessageMeasure.MeasureAsync(Dos, message, Ct);
+
+        Assert.Equal(before, await WrittenBytesAsync(message));
+    }
+
+    [Fact]
+    public async Task Parts_that_are_not_base64_are_measured_by_writing_them()
+    {
+        var quoted = new MimePart("text", "csv")
+        {
+            Content = new MimeContent(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat("a;b;ç;\r\n", 500))))),
+            ContentTransferEncoding = ContentEncoding.QuotedPrintable,
+            FileName = "data.csv",
+        };
+        using var message = Message(new TextPart(TextFormat.Plain) { Text = "body" }, quoted);
+
+        Assert.Equal(await WrittenSizeAsync(message, NewLineFormat.Dos), await MessageMeasure.MeasureAsync(Dos, message, Ct));
+    }
+
+    private static FormatOptions Dos { get; } = Options(NewLineFormat.Dos);
+
+    private static FormatOptions Unix { get; } = Options(NewLineFormat.Unix);
+
+    private static FormatOptions Options(NewLineFormat format)
+    {
+        var options = FormatOptions.Default.Clone();
+        options.NewLineFormat = format;
+        return options;
+    }
+
+    private static MimeMessage Message(MimeEntity body, params MimePart[] attachments)
+    {
+        var message = new MimeMessage { Subject = "size", MessageId = "size@example.com", Date = DateTimeOffset.UnixEpoch };
+        message.From.Add(MailboxAddress.Parse("app@example.com"));
+        message.To.Add(MailboxAddress.Parse("to@example.com"));
+        var mixed = new Multipart("mixed") { body };
+        foreach (var attachment in attachments)
+        {
+            mixed.Add(attachment);
+        }
+
+        message.Body = mixed;
+        message.Prepare(EncodingConstraint.SevenBit);
+        return message;
+    }
+
+    private static MimePart Attachment(int length, string name) => new("application", "octet-stream")
+    {
+        Content = new MimeContent(new MemoryStream(Enumerable.Range(0, length).Select(i => (byte)(i * 7)).ToArray())),
+        ContentTransferEncoding = ContentEncoding.Base64,
+        FileName = name,
+    };
+
+    private static async Task<long> WrittenSizeAsync(MimeMessage message, NewLineFormat format)
+    {
+        using var measure = new MeasuringStream();
+        await message.WriteToAsync(Options(format), measure, Ct);
+        return measure.Length;
+    }
+
+    private static async Task<byte[]> WrittenBytesAsync(MimeMessage message)
+    {
+        using var written = new MemoryStream();
+        await message.WriteToAsync(Dos, written, Ct);
+        return written.ToArray();
+    }
+}
