@@ -28,7 +28,7 @@ public static class BenchDatabase
     public static async Task ExecuteAsync(OutboxDatabase database, string sql, object? parameters = null)
     {
         await using var connection = await database.DataSource.OpenConnectionAsync();
-        await connection.ExecuteAsync(new CommandDefinition(sql, parameters, commandTimeout: 600));
+        await connection.ExecuteAsync(new CommandDefinition(sql, parameters, commandTimeout: 600, commandType: System.Data.CommandType.Text));
     }
 
     /// <summary>Queues count mails of about size bytes: a text body for small ones, an attachment for large.</summary>
