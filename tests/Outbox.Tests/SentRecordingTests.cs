@@ -71,4 +71,29 @@ public sealed class SentRecordingTests(PostgresServer postgres)
         Assert.Empty(await outbox.QueryAsync<long>($"select id from {outbox.T("outbox_attempt")} where message_id = @id and worker = 'late-worker'", new { id = ids[2] }));
         Assert.Empty(await outbox.QueryAsync<long>($"select id from {outbox.T("outbox_recipient")} where message_id = @id and status is not null", new { id = ids[2] }));
     }
+
+    [Fact]
+    public async Task The_write_back_finds_its_mails_by_primary_key_while_many_are_leased()
+    {
+        // Statistics taken while every mail was queued say no row is 'sending'. An index that
+        // held leased rows looked cheapest then, and each write-back scanned all of them.
+        await using var outbox = await TestOutbox.PostgresAsync(postgres);
+        await outbox.ExecuteAsync("select outbox_mail.send('app@example.com', 'to' || g || '@example.com', message => 'x') from generate_series(1, 2000) g");
+        await outbox.ExecuteAsync("analyze outbox.outbox_message");
+        var claimed = await new OutboxStore(outbox.Database, "w").ClaimAsync(1000, TimeSpan.FromMinutes(5), Ct);
+        var group = claimed.Take(5).ToList();
+
+        var plan = string.Join("\n", await outbox.QueryAsync<string>("explain " + outbox.Database.Dialect.SentGroupStatement, new
+        {
+            Ids = group.Select(m => m.Id).ToArray(),
+            Codes = group.Select(_ => 250).ToArray(),
+            Replies = group.Select(_ => "ok").ToArray(),
+            AttemptNos = group.Select(_ => 1).ToArray(),
+            Accounts = group.Select(_ => "default").ToArray(),
+            Worker = "w",
+        }));
+
+        Assert.Contains("Index Scan using outbox_message_pkey on outbox_message", plan, StringComparison.Ordinal);
+        Assert.DoesNotContain("outbox_message_finished_ix", plan, StringComparison.Ordinal);
+    }
 }
