@@ -55,6 +55,45 @@ public sealed class MessageMeasureTests
         Assert.Equal(await WrittenSizeAsync(message, NewLineFormat.Dos), await MessageMeasure.MeasureAsync(Dos, message, Ct));
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(57)]
+    [InlineData(100)]
+    [InlineData(300_000)]
+    public async Task Size_of_a_message_whose_whole_body_is_one_base64_part_is_the_size_MimeKit_writes(int length)
+    {
+        using var message = Single(Attachment(length, "a.bin"));
+
+        Assert.Equal(await WrittenSizeAsync(message, NewLineFormat.Dos), await MessageMeasure.MeasureAsync(Dos, message, Ct));
+    }
+
+    [Fact]
+    public async Task Size_of_a_non_ascii_text_mail_prepared_for_a_seven_bit_server_is_the_size_MimeKit_writes()
+    {
+        // MimeKit picks base64 for such a text part: alone, and beside an attachment.
+        var text = string.Concat(Enumerable.Repeat("Grüße aus Köln, Привет, こんにちは. ", 40));
+        var body = new TextPart(TextFormat.Plain) { Text = text };
+        using var alone = Single(body);
+        Assert.Equal(ContentEncoding.Base64, body.ContentTransferEncoding);
+        using var mixed = Message(new TextPart(TextFormat.Plain) { Text = text }, Attachment(1000, "a.bin"));
+
+        Assert.Equal(await WrittenSizeAsync(alone, NewLineFormat.Dos), await MessageMeasure.MeasureAsync(Dos, alone, Ct));
+        Assert.Equal(await WrittenSizeAsync(mixed, NewLineFormat.Dos), await MessageMeasure.MeasureAsync(Dos, mixed, Ct));
+    }
+
+    [Fact]
+    public async Task Size_of_a_raw_mail_as_the_caller_wrote_it_is_the_size_MimeKit_writes()
+    {
+        const string raw = "From: app@example.com\r\nTo: to@example.com\r\nSubject: raw\r\nMIME-Version: 1.0\r\n" +
+            "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n" +
+            "--b\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b--\r\n";
+        using var message = await MimeMessage.LoadAsync(new MemoryStream(System.Text.Encoding.ASCII.GetBytes(raw)), Ct);
+        message.Prepare(EncodingConstraint.SevenBit);
+
+        Assert.Equal(await WrittenSizeAsync(message, NewLineFormat.Dos), await MessageMeasure.MeasureAsync(Dos, message, Ct));
+    }
+
     [Fact]
     public async Task Measuring_leaves_the_message_as_it_was()
     {
@@ -84,10 +123,12 @@ public sealed class MessageMeasureTests
 
     private static FormatOptions Unix { get; } = Options(NewLineFormat.Unix);
 
+    // As MailKit's SmtpClient formats a message for DATA.
     private static FormatOptions Options(NewLineFormat format)
     {
         var options = FormatOptions.Default.Clone();
         options.NewLineFormat = format;
+        options.EnsureNewLine = true;
         return options;
     }
 
@@ -103,6 +144,15 @@ public sealed class MessageMeasureTests
         }
 
         message.Body = mixed;
+        message.Prepare(EncodingConstraint.SevenBit);
+        return message;
+    }
+
+    private static MimeMessage Single(MimeEntity body)
+    {
+        var message = new MimeMessage { Subject = "size", MessageId = "size@example.com", Date = DateTimeOffset.UnixEpoch, Body = body };
+        message.From.Add(MailboxAddress.Parse("app@example.com"));
+        message.To.Add(MailboxAddress.Parse("to@example.com"));
         message.Prepare(EncodingConstraint.SevenBit);
         return message;
     }

@@ -23,7 +23,9 @@ internal static class MessageMeasure
         var newLine = options.NewLineFormat == NewLineFormat.Dos ? 2 : 1;
         try
         {
-            foreach (var part in message.BodyParts.OfType<MimePart>())
+            // Only parts of a multipart: a message whose whole body is one part gets an extra
+            // line break after its headers when that part is empty, so it is written to measure.
+            foreach (var part in message.BodyParts.OfType<MimePart>().Where(p => !ReferenceEquals(p, message.Body)))
             {
                 if (part.ContentTransferEncoding == ContentEncoding.Base64 && part.Content is { Encoding: ContentEncoding.Default, Stream.CanSeek: true } content)
                 {
