@@ -1,4 +1,5 @@
 using Dapper;
+using Microsoft.Extensions.Logging.Abstractions;
 using MimeKit;
 using Outbox.Core.Messages;
 using Outbox.Core.Sending;
@@ -76,6 +77,55 @@ public sealed class DeliveryGuaranteeTests
 
         Assert.Equal(1, summary.Unconfirmed);
         await outbox.AssertStatusAsync(id, "unconfirmed");
+    }
+
+    [Fact]
+    public async Task When_outcomes_cannot_be_written_every_lane_stops_and_hands_its_untried_mails_back()
+    {
+        await using var outbox = await TestOutbox.SqliteAsync();
+        // 20 ms a mail: the lanes would need about 200 ms for all of them, against the moment
+        // it takes the recorder to fail.
+        await using var server = ScriptedSmtpServer.Start(step => step.Phase == "dot" ? SmtpFault.Delay(TimeSpan.FromMilliseconds(20)) : null);
+        for (var i = 0; i < 30; i++)
+        {
+            await EnqueueAsync(outbox, $"mail {i}");
+        }
+
+        var store = new SentWritesFail(new OutboxStore(outbox.Database, "test-worker"));
+        var dispatcher = new Core.Dispatch.Dispatcher(store, new SmtpTransport(server.Options(), NullLogger<SmtpTransport>.Instance),
+            TestOutbox.FastRetries(o => o.Connections = 3), TimeProvider.System, NullLogger<Core.Dispatch.Dispatcher>.Instance);
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => dispatcher.DispatchDueAsync(Ct));
+
+        Assert.Contains("disk full", error.Message, StringComparison.Ordinal);
+        var received = server.Received.Count;
+        Assert.InRange(received, 1, 29);
+        // Every mail the server has is still leased (its lease will run out and it will be taken
+        // over as unconfirmed); every other mail is queued again, none is stranded.
+        var statuses = (await outbox.QueryAsync<(string Status, long Count)>("select status, count(*) from outbox_message group by status")).ToDictionary(r => r.Status, r => r.Count);
+        Assert.Equal(new Dictionary<string, long> { ["sending"] = received, ["queued"] = 30 - received }, statuses);
+    }
+
+    /// <summary>The real store, except that recording sent mails fails as a full disk would.</summary>
+    private sealed class SentWritesFail(OutboxStore store) : Core.Dispatch.IDispatchStore
+    {
+        public IMessageContentSource Content => store.Content;
+
+        public Task<IReadOnlyList<ClaimedMessage>> ClaimAsync(int batchSize, TimeSpan lease, CancellationToken cancellationToken) => store.ClaimAsync(batchSize, lease, cancellationToken);
+
+        public Task ExtendLeaseAsync(IReadOnlyList<ClaimedMessage> messages, TimeSpan lease, CancellationToken cancellationToken) => store.ExtendLeaseAsync(messages, lease, cancellationToken);
+
+        public Task MarkSentAsync(IReadOnlyList<Core.Dispatch.SentMail> sent, CancellationToken cancellationToken) => Task.FromException(new IOException("disk full"));
+
+        public Task MarkRetryAsync(ClaimedMessage message, Core.Dispatch.SendFailure failure, TimeSpan delay, CancellationToken cancellationToken) => store.MarkRetryAsync(message, failure, delay, cancellationToken);
+
+        public Task MarkUnconfirmedAsync(ClaimedMessage message, Core.Dispatch.SendFailure failure, CancellationToken cancellationToken) => store.MarkUnconfirmedAsync(message, failure, cancellationToken);
+
+        public Task RecordTakeOverAsync(ClaimedMessage message, bool hold, CancellationToken cancellationToken) => store.RecordTakeOverAsync(message, hold, cancellationToken);
+
+        public Task MarkFailedAsync(ClaimedMessage message, Core.Dispatch.SendFailure failure, CancellationToken cancellationToken) => store.MarkFailedAsync(message, failure, cancellationToken);
+
+        public Task ReleaseAsync(IReadOnlyList<ClaimedMessage> messages, TimeSpan delay, string? reason, CancellationToken cancellationToken) => store.ReleaseAsync(messages, delay, reason, cancellationToken);
     }
 
     [Fact]

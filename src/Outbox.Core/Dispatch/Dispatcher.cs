@@ -35,7 +35,19 @@ public sealed class Dispatcher
         // One recorder for all lanes: the more mails pile up while a group is written, the
         // fewer writes per mail.
         var recorder = new SentRecorder(_store);
-        var lanes = await Task.WhenAll(Enumerable.Range(0, _options.Connections).Select(_ => LaneAsync(recorder, cancellationToken))).ConfigureAwait(false);
+        DispatchSummary[] lanes;
+        try
+        {
+            lanes = await Task.WhenAll(Enumerable.Range(0, _options.Connections).Select(_ => LaneAsync(recorder, cancellationToken))).ConfigureAwait(false);
+        }
+        catch
+        {
+            // The lane's error is the one to report; what was handed over is still written.
+            await recorder.FlushAsync().ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            throw;
+        }
+
+        await recorder.FlushAsync().ConfigureAwait(false);
         return lanes.Aggregate(DispatchSummary.Empty, (all, lane) => all.Add(lane));
     }
 
@@ -61,7 +73,6 @@ public sealed class Dispatcher
                 }
             }
 
-            await connection.FlushAsync().ConfigureAwait(false);
             return summary;
         }
         finally
@@ -179,11 +190,17 @@ public sealed class Dispatcher
         // a failure. It stays leased and is taken over as unconfirmed when the lease expires.
         // The write runs while the next mail goes to the server (group commit).
         var account = connection.Session!.Account;
-        connection.Recorder.Add(new SentMail(mail, result, account));
+        var recorded = connection.Recorder.TryAdd(new SentMail(mail, result, account));
         OutboxMetrics.Sent.Add(1, OutboxMetrics.Account(account));
         OutboxMetrics.SendDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, OutboxMetrics.Account(account));
         OutboxMetrics.Reply(result.SmtpCode, account);
         Log.Sent(_logger, mail.Id, result.SmtpCode, result.Reply);
+        if (!recorded)
+        {
+            // Outcomes cannot be written: stop sending. The rest of the batch is handed back.
+            return new DispatchSummary(1, 0, 0, 0, $"the database did not take the outcomes of sent mails ({connection.Recorder.FailedBecause})");
+        }
+
         return new DispatchSummary(1, 0, 0, 0, null);
     }
 
@@ -194,13 +211,8 @@ public sealed class Dispatcher
 
         public SentRecorder Recorder { get; } = recorder;
 
-        public Task FlushAsync() => Recorder.FlushAsync();
-
         public async Task CloseAsync()
         {
-            // On the normal path FlushAsync has surfaced any failure; after another error, that
-            // error is the one to report.
-            await Recorder.FlushAsync().ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             if (Session is not null)
             {
                 await Session.DisposeAsync().ConfigureAwait(false);

@@ -3,9 +3,11 @@ namespace Outbox.Core.Dispatch;
 /// <summary>
 /// Writes the lanes' sent mails to the database behind their backs: a lane hands each accepted
 /// mail over and goes on to the next, while one writer records everything that piled up
-/// meanwhile, from every lane, in a single write (group commit). A failed write is rethrown to
-/// the next lane that hands over or flushes; the mails it held stay leased and are taken over
-/// as unconfirmed.
+/// meanwhile, from every lane, in a single write (group commit).
+/// A failed write stops the recorder: it takes no more mails, so the lanes stop sending
+/// (mail whose outcome cannot be written would only end up unconfirmed), and the failure is
+/// rethrown by <see cref="FlushAsync"/> at the end of the pass. The mails it could not write
+/// stay leased and are taken over as unconfirmed when their lease runs out.
 /// </summary>
 internal sealed class SentRecorder(IDispatchStore store)
 {
@@ -14,14 +16,28 @@ internal sealed class SentRecorder(IDispatchStore store)
     private readonly List<SentMail> _waiting = [];
     private Task _writer = Task.CompletedTask;
     private bool _writing;
+    private Exception? _failure;
 
-    public void Add(SentMail mail)
+    /// <summary>The reason the recorder stopped, once a write failed.</summary>
+    public string? FailedBecause
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _failure?.Message;
+            }
+        }
+    }
+
+    /// <summary>Hands a sent mail over; false (the mail not taken) once a write has failed.</summary>
+    public bool TryAdd(SentMail mail)
     {
         lock (_gate)
         {
-            if (_writer.IsFaulted)
+            if (_failure is not null)
             {
-                _writer.GetAwaiter().GetResult();
+                return false;
             }
 
             _waiting.Add(mail);
@@ -30,28 +46,29 @@ internal sealed class SentRecorder(IDispatchStore store)
                 _writing = true;
                 _writer = Task.Run(DrainAsync);
             }
+
+            return true;
         }
     }
 
-    /// <summary>Waits until everything handed over is written, surfacing a failed write.</summary>
+    /// <summary>Waits until everything handed over is written, then rethrows a failed write.</summary>
     public async Task FlushAsync()
     {
-        while (true)
+        Task writer;
+        lock (_gate)
         {
-            Task writer;
-            lock (_gate)
-            {
-                writer = _writer;
-                if (!_writing && _waiting.Count == 0)
-                {
-                    break;
-                }
-            }
-
-            await writer.ConfigureAwait(false);
+            writer = _writer;
         }
 
-        await _writer.ConfigureAwait(false);
+        // The writer runs until nothing waits; nothing is handed over once the lanes are done.
+        await writer.ConfigureAwait(false);
+        lock (_gate)
+        {
+            if (_failure is not null)
+            {
+                throw new InvalidOperationException($"the outcome of sent mails could not be written: {_failure.Message}", _failure);
+            }
+        }
     }
 
     private async Task DrainAsync()
@@ -75,14 +92,18 @@ internal sealed class SentRecorder(IDispatchStore store)
             {
                 await store.MarkSentAsync(group, CancellationToken.None).ConfigureAwait(false);
             }
-            catch
+#pragma warning disable CA1031 // Any failure stops the recorder; FlushAsync rethrows it.
+            catch (Exception ex)
+#pragma warning restore CA1031
             {
                 lock (_gate)
                 {
+                    _failure = ex;
+                    _waiting.Clear();
                     _writing = false;
                 }
 
-                throw;
+                return;
             }
         }
     }
