@@ -262,8 +262,7 @@ public sealed class AccountsTests(PostgresServer postgres) : IDisposable
 
     private static async Task<long> EnqueueAsync(TestOutbox outbox, string sender, string? profile = null)
     {
-        await using var connection = await outbox.OpenAsync();
-        return await OutboxClient.For(connection).EnqueueAsync(connection, null,
-            new MailRequest { Sender = sender, To = ["someone@example.com"], Subject = "routed", TextBody = "hello", Profile = profile }, Ct);
+        return await outbox.EnqueueAsync(
+            new MailRequest { Sender = sender, To = ["someone@example.com"], Subject = "routed", TextBody = "hello", Profile = profile });
     }
 }

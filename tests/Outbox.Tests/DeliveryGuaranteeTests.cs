@@ -15,14 +15,13 @@ public sealed class DeliveryGuaranteeTests
 
     private static async Task<long> EnqueueAsync(TestOutbox outbox, string subject = "test", string? body = "body")
     {
-        await using var connection = await outbox.OpenAsync();
-        return await OutboxClient.For(connection).EnqueueAsync(connection, null, new MailRequest
+        return await outbox.EnqueueAsync(new MailRequest
         {
             Sender = "app@example.com",
             To = ["to@example.com"],
             Subject = subject,
             TextBody = body,
-        }, Ct);
+        });
     }
 
     private static Core.Dispatch.DispatchOptions SlowRetries() =>
@@ -57,21 +56,17 @@ public sealed class DeliveryGuaranteeTests
         // it twice: the measure must still say "the whole message was written".
         await using var outbox = await TestOutbox.SqliteAsync();
         await using var server = ScriptedSmtpServer.Start(step => step.Phase == "dot" ? SmtpFault.Drop : null);
-        long id;
-        await using (var connection = await outbox.OpenAsync())
+        var id = await outbox.EnqueueAsync(new MailRequest
         {
-            id = await Storage.OutboxClient.For(connection).EnqueueAsync(connection, null, new Core.Messages.MailRequest
-            {
-                Sender = "app@example.com",
-                To = ["to@example.com"],
-                TextBody = "two attachments",
-                Attachments =
-                [
-                    new Core.Messages.MailAttachment { FileName = "report.pdf", Content = new PatternStream(300_001) },
-                    new Core.Messages.MailAttachment { FileName = "logo.png", ContentId = "logo", Content = new PatternStream(4_000) },
-                ],
-            }, Ct);
-        }
+            Sender = "app@example.com",
+            To = ["to@example.com"],
+            TextBody = "two attachments",
+            Attachments =
+            [
+                new MailAttachment { FileName = "report.pdf", Content = new PatternStream(300_001) },
+                new MailAttachment { FileName = "logo.png", ContentId = "logo", Content = new PatternStream(4_000) },
+            ],
+        });
 
         var summary = await outbox.SmtpDispatcher(server.Options(o => o.LostReplyPolicy = LostReplyPolicy.Hold), SlowRetries()).DispatchDueAsync(Ct);
 

@@ -15,11 +15,7 @@ public sealed class EnqueueRulesTests(PostgresServer postgres)
     private async Task<TestOutbox> OutboxAsync(string provider) =>
         provider == "sqlite" ? await TestOutbox.SqliteAsync() : await TestOutbox.PostgresAsync(postgres);
 
-    private static async Task<long> EnqueueAsync(TestOutbox outbox, MailRequest request)
-    {
-        await using var connection = await outbox.OpenAsync();
-        return await OutboxClient.For(connection).EnqueueAsync(connection, null, request, Ct);
-    }
+    private static Task<long> EnqueueAsync(TestOutbox outbox, MailRequest request) => outbox.EnqueueAsync(request);
 
     [Theory]
     [InlineData("sqlite")]

@@ -14,13 +14,12 @@ public sealed class RetentionTests(PostgresServer postgres)
 
     private static async Task<long> EnqueueAsync(TestOutbox outbox)
     {
-        await using var connection = await outbox.OpenAsync();
-        return await OutboxClient.For(connection).EnqueueAsync(connection, null, new MailRequest
+        return await outbox.EnqueueAsync(new MailRequest
         {
             Sender = "a@example.com",
             To = ["b@example.com"],
             Attachments = [new MailAttachment { FileName = "a.bin", Content = new MemoryStream([1, 2, 3]) }],
-        }, Ct);
+        });
     }
 
     [Theory]

@@ -11,14 +11,13 @@ public sealed class SmtpFailureTests
 
     private static async Task<long> EnqueueAsync(TestOutbox outbox, params string[] to)
     {
-        await using var connection = await outbox.OpenAsync();
-        return await Storage.OutboxClient.For(connection).EnqueueAsync(connection, null, new Core.Messages.MailRequest
+        return await outbox.EnqueueAsync(new Core.Messages.MailRequest
         {
             Sender = "app@example.com",
             To = to.Length == 0 ? ["to@example.com"] : to,
             Subject = "test",
             TextBody = "body",
-        }, Ct);
+        });
     }
 
     [Fact]
@@ -265,17 +264,13 @@ public sealed class SmtpFailureTests
     {
         await using var outbox = await TestOutbox.SqliteAsync();
         await using var server = ScriptedSmtpServer.Start(step => step.Phase == "mid-data" ? SmtpFault.Drop : null);
-        long id;
-        await using (var connection = await outbox.OpenAsync())
+        // Larger than the socket buffers, so the drop comes while the worker is still writing.
+        var id = await outbox.EnqueueAsync(new Core.Messages.MailRequest
         {
-            // Larger than the socket buffers, so the drop comes while the worker is still writing.
-            id = await Storage.OutboxClient.For(connection).EnqueueAsync(connection, null, new Core.Messages.MailRequest
-            {
-                Sender = "app@example.com",
-                To = ["to@example.com"],
-                Attachments = [new Core.Messages.MailAttachment { FileName = "big.bin", Content = new PatternStream(8 * 1024 * 1024) }],
-            }, Ct);
-        }
+            Sender = "app@example.com",
+            To = ["to@example.com"],
+            Attachments = [new Core.Messages.MailAttachment { FileName = "big.bin", Content = new PatternStream(8 * 1024 * 1024) }],
+        });
 
         var summary = await outbox.SmtpDispatcher(server.Options(), TestOutbox.FastRetries(o => o.RetryBaseDelay = o.RetryMaxDelay = TimeSpan.FromHours(1))).DispatchDueAsync(Ct);
 

@@ -28,15 +28,12 @@ public sealed class StreamingMemoryTests(PostgresServer postgres)
     public async Task Sending_a_64_MB_attachment_does_not_hold_it_in_memory(string provider)
     {
         await using var outbox = provider == "sqlite" ? await TestOutbox.SqliteAsync() : await TestOutbox.PostgresAsync(postgres);
-        await using (var connection = await outbox.OpenAsync())
+        await outbox.EnqueueAsync(new MailRequest
         {
-            await OutboxClient.For(connection).EnqueueAsync(connection, null, new MailRequest
-            {
-                Sender = "app@example.com",
-                To = ["to@example.com"],
-                Attachments = [new MailAttachment { FileName = "big.bin", Content = new PatternStream(AttachmentSize) }],
-            }, Ct);
-        }
+            Sender = "app@example.com",
+            To = ["to@example.com"],
+            Attachments = [new MailAttachment { FileName = "big.bin", Content = new PatternStream(AttachmentSize) }],
+        });
 
         var pickup = Directory.CreateTempSubdirectory("outbox-pickup-");
         var dispatcher = outbox.Dispatcher(new PickupDirectoryTransport(pickup.FullName));

@@ -81,6 +81,13 @@ public sealed class TestOutbox : IAsyncDisposable
 
     public async Task<DbConnection> OpenAsync() => await Database.DataSource.OpenConnectionAsync();
 
+    /// <summary>Enqueues one mail through OutboxClient on a connection of its own (committed at once).</summary>
+    public async Task<long> EnqueueAsync(Core.Messages.MailRequest request)
+    {
+        await using var connection = await OpenAsync();
+        return await OutboxClient.For(connection).EnqueueAsync(connection, null, request, TestContext.Current.CancellationToken);
+    }
+
     public async Task<T> ScalarAsync<T>(string sql, object? parameters = null)
     {
         await using var connection = await OpenAsync();
