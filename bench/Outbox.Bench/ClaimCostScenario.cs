@@ -30,7 +30,7 @@ public static class ClaimCostScenario
                 var clock = Stopwatch.StartNew();
                 var batch = await store.ClaimAsync(50, TimeSpan.FromMinutes(5), CancellationToken.None);
                 times.Add(clock.Elapsed.TotalMilliseconds);
-                await store.ReleaseAsync(batch, TimeSpan.FromSeconds(-1), null, CancellationToken.None);
+                await store.ReleaseAsync(batch, TimeSpan.FromSeconds(-1), null, null, CancellationToken.None);
             }
 
             var median = Report.Median(times);

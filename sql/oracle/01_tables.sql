@@ -32,6 +32,18 @@ declare
         end if;
     end;
 
+    -- For schemas installed before a check constraint allowed a new value: made again, once.
+    procedure widen_check(p_table varchar2, p_name varchar2, p_new_value varchar2, p_condition varchar2) is
+        v_count pls_integer;
+    begin
+        select count(*) into v_count from user_constraints
+         where constraint_name = upper(p_name) and search_condition_vc like '%''' || p_new_value || '''%';
+        if v_count = 0 then
+            execute immediate 'alter table ' || p_table || ' drop constraint ' || p_name;
+            execute immediate 'alter table ' || p_table || ' add constraint ' || p_name || ' check (' || p_condition || ')';
+        end if;
+    end;
+
     procedure create_index(p_name varchar2, p_ddl varchar2) is
         v_count pls_integer;
     begin
@@ -98,8 +110,11 @@ begin
             status      varchar2(10 char),
             smtp_reply  varchar2(4000),
             constraint outbox_recipient_kind_ck check (kind in ('to', 'cc', 'bcc', 'envelope')),
-            constraint outbox_recipient_status_ck check (status in ('accepted', 'rejected'))
+            constraint outbox_recipient_status_ck check (status in ('accepted', 'deferred', 'rejected'))
         )]');
+
+    -- 'deferred' (a 4xx reply: retried) came with schema version 2.
+    widen_check('outbox_recipient', 'outbox_recipient_status_ck', 'deferred', q'[status in ('accepted', 'deferred', 'rejected')]');
 
     create_index('outbox_recipient_message_ix',
         'create index outbox_recipient_message_ix on outbox_recipient (message_id)');
@@ -188,7 +203,7 @@ using (select 'max_message_bytes' as name, '0' as value,
        select 'blocked_extensions', 'exe,dll,vbs,js',
               'Attachment file name extensions refused at enqueue, comma-separated (the defaults of SQL Server Database Mail).' from dual
        union all
-       select 'schema_version', '1',
+       select 'schema_version', '2',
               'The version of the outbox schema the install scripts made; `outbox check db` compares it with the version the program expects.' from dual) d
    on (s.name = d.name)
  -- A DBA's limits stay as set; the schema version is always this script's.

@@ -72,7 +72,9 @@ create index if not exists outbox_message_finished_ix
     where status not in ('queued', 'sending');
 
 -- Envelope and header recipients. 'envelope' recipients come from outbox_mail.rcpt (raw mails,
--- whose headers the caller wrote). status / smtp_reply record the server's answer per recipient.
+-- whose headers the caller wrote). status / smtp_reply record the server's answer per recipient:
+-- null (not asked yet), 'accepted', 'deferred' (a 4xx: a later attempt sends to it again) or
+-- 'rejected' (a 5xx). A retry goes only to the recipients that are null or deferred.
 create table if not exists outbox.outbox_recipient (
     id          bigint generated always as identity primary key,
     message_id  bigint not null references outbox.outbox_message (id) on delete cascade,
@@ -81,8 +83,21 @@ create table if not exists outbox.outbox_recipient (
     status      text,
     smtp_reply  text,
     constraint outbox_recipient_kind_ck check (kind in ('to', 'cc', 'bcc', 'envelope')),
-    constraint outbox_recipient_status_ck check (status in ('accepted', 'rejected'))
+    constraint outbox_recipient_status_ck check (status in ('accepted', 'deferred', 'rejected'))
 );
+
+-- 'deferred' came with schema version 2: an older install gets the wider check (only once, as
+-- adding a check reads the whole table).
+do $$
+begin
+    if not exists (select 1 from pg_constraint
+                    where conrelid = 'outbox.outbox_recipient'::regclass and conname = 'outbox_recipient_status_ck'
+                      and pg_get_constraintdef(oid) like '%deferred%') then
+        alter table outbox.outbox_recipient drop constraint if exists outbox_recipient_status_ck;
+        alter table outbox.outbox_recipient add constraint outbox_recipient_status_ck
+            check (status in ('accepted', 'deferred', 'rejected'));
+    end if;
+end $$;
 
 create index if not exists outbox_recipient_message_ix on outbox.outbox_recipient (message_id);
 -- Room on each page for the worker's one update per recipient (its status), which then stays on
@@ -164,11 +179,11 @@ create table if not exists outbox.outbox_setting (
 insert into outbox.outbox_setting (name, value, description) values
     ('max_message_bytes', '0', 'Largest mail accepted at enqueue: bodies plus attachments, before encoding. 0 means no limit.'),
     ('blocked_extensions', 'exe,dll,vbs,js', 'Attachment file name extensions refused at enqueue, comma-separated (the defaults of SQL Server Database Mail).'),
-    ('schema_version', '1', 'The version of the outbox schema the install scripts made; `outbox check db` compares it with the version the program expects.')
+    ('schema_version', '2', 'The version of the outbox schema the install scripts made; `outbox check db` compares it with the version the program expects.')
 on conflict (name) do nothing;
 
 -- A DBA's limits stay as set; the schema version is always this script's.
-update outbox.outbox_setting set value = '1' where name = 'schema_version' and value <> '1';
+update outbox.outbox_setting set value = '2' where name = 'schema_version' and value <> '2';
 
 -- Views for DBAs (the same in every database):
 --   select * from outbox.outbox_queue_summary;   -- mails per status, and how old the oldest is

@@ -51,11 +51,13 @@ create table if not exists outbox_recipient (
     message_id  integer not null references outbox_message (id) on delete cascade,
     kind        text    not null check (kind in ('to', 'cc', 'bcc', 'envelope')),
     address     text    not null,
-    status      text    check (status in ('accepted', 'rejected')),
+    status      text    check (status in ('accepted', 'deferred', 'rejected')),
     smtp_reply  text
 );
 
 create index if not exists outbox_recipient_message_ix on outbox_recipient (message_id);
+-- A file made before schema version 2 has a check without 'deferred'; SQLite cannot change a
+-- check in place, so `outbox` rebuilds that table once with upgrade_recipient_status.sql.
 
 -- The worker streams content through SQLite's incremental blob I/O, by rowid (id).
 create table if not exists outbox_attachment (
@@ -116,10 +118,10 @@ create table if not exists outbox_setting (
 insert or ignore into outbox_setting (name, value, description) values
     ('max_message_bytes', '0', 'Largest mail accepted at enqueue: bodies plus attachments, before encoding. 0 means no limit.'),
     ('blocked_extensions', 'exe,dll,vbs,js', 'Attachment file name extensions refused at enqueue, comma-separated (the defaults of SQL Server Database Mail).'),
-    ('schema_version', '1', 'The version of the outbox schema the install scripts made; `outbox check db` compares it with the version the program expects.');
+    ('schema_version', '2', 'The version of the outbox schema the install scripts made; `outbox check db` compares it with the version the program expects.');
 
 -- A DBA's limits stay as set; the schema version is always this script's.
-update outbox_setting set value = '1' where name = 'schema_version' and value <> '1';
+update outbox_setting set value = '2' where name = 'schema_version' and value <> '2';
 
 -- Views for DBAs (the same in every database): mails per status with the age of the oldest,
 -- and the mails that will not go out with their last error.

@@ -50,7 +50,7 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
             _sql.AttachmentsOf, new { Ids = ids }, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToLookup(a => a.MessageId);
         foreach (var message in messages)
         {
-            message.Recipients = recipients[message.Id].Select(r => new ClaimedRecipient(r.Id, r.Kind, r.Address)).ToList();
+            message.Recipients = recipients[message.Id].Select(r => new ClaimedRecipient(r.Id, r.Kind, r.Address, r.Status)).ToList();
             message.Attachments = attachments[message.Id]
                 .Select(a => new ClaimedAttachment(a.Id, a.FileName, a.MimeType, a.ContentId, a.IsInline, a.Size)).ToList();
         }
@@ -104,7 +104,7 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
                 values.Add($"Reply{i}", Capped(result.Reply));
                 values.Add($"Error{i}", result.Rejected.Count == 0
                     ? null
-                    : Capped("refused by the server: " + string.Join("; ", result.Rejected.Select(r => $"{r.Address}: {r.SmtpCode} {r.Reply}"))));
+                    : Capped("refused by the server: " + string.Join("; ", result.Rejected)));
                 if (attemptNumbers)
                 {
                     values.Add($"AttemptNo{i}", mail.AttemptCount);
@@ -137,7 +137,7 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
                 mine.Select(i => $"@Id{i}, @AttemptNo{i}, {d.Now}, @Worker, @Account{i}, 'sent', @Code{i}, @Reply{i}, @Error{i}"));
             var accepted = $"""
                 update {d.Table("outbox_recipient")} set status = 'accepted', smtp_reply = null
-                 where message_id in ({string.Join(", ", mine.Select(i => $"@Id{i}"))})
+                 where message_id in ({string.Join(", ", mine.Select(i => $"@Id{i}"))}) and {Statements.Owed}
                 """;
             await connection.ExecuteAsync(new CommandDefinition(
                 d.Sql(d.Batch(attempts, accepted)), Values(mine, attemptNumbers: true), transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
@@ -202,7 +202,7 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task ReleaseAsync(IReadOnlyList<ClaimedMessage> messages, TimeSpan delay, string? reason, CancellationToken cancellationToken)
+    public async Task ReleaseAsync(IReadOnlyList<ClaimedMessage> messages, TimeSpan delay, string? reason, int? smtpCode, CancellationToken cancellationToken)
     {
         if (messages.Count == 0)
         {
@@ -212,7 +212,7 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await connection.ExecuteAsync(new CommandDefinition(
             _sql.Release,
-            new { Ids = messages.Select(m => m.Id).ToList(), Worker = _worker, DelaySeconds = delay.TotalSeconds, Reason = Capped(reason) },
+            new { Ids = messages.Select(m => m.Id).ToList(), Worker = _worker, DelaySeconds = delay.TotalSeconds, Reason = Capped(reason), Code = smtpCode },
             cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
@@ -258,7 +258,7 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
     private async Task RecordAsync(ClaimedMessage message, string outcome, string update, SendFailure failure, double? delaySeconds, CancellationToken cancellationToken)
     {
         var code = failure.SmtpCode;
-        var (reply, error) = (Capped(failure.SmtpCode is null ? null : failure.Reason), Capped(failure.Reason));
+        var (reply, error) = (Capped(failure.Reply ?? (failure.SmtpCode is null ? null : failure.Reason)), Capped(failure.Reason));
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         var updated = await connection.ExecuteAsync(new CommandDefinition(update,
@@ -274,6 +274,11 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
         await connection.ExecuteAsync(new CommandDefinition(_sql.InsertAttempt,
             new { message.Id, AttemptNo = message.AttemptCount, Worker = _worker, failure.Account, Outcome = outcome, Code = code, Reply = reply, Error = error },
             transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        if (failure.PartlyDelivered)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(_sql.AcceptOwed, new { message.Id }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
+
         await RecordRejectionsAsync(connection, transaction, message, failure.Rejections, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -294,10 +299,11 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
         var refused = rejections.ToDictionary(r => r.Address, StringComparer.OrdinalIgnoreCase);
         foreach (var recipient in message.Recipients)
         {
-            if (refused.TryGetValue(MailboxAddress.Parse(recipient.Address).Address, out var rejection))
+            if (recipient.IsOwed && refused.TryGetValue(MailboxAddress.Parse(recipient.Address).Address, out var rejection))
             {
-                await connection.ExecuteAsync(new CommandDefinition(_sql.RejectRecipient,
-                    new { recipient.Id, Reply = Capped($"{rejection.SmtpCode} {rejection.Reply}") }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                await connection.ExecuteAsync(new CommandDefinition(_sql.RefuseRecipient,
+                    new { recipient.Id, Status = rejection.IsDeferred ? "deferred" : "rejected", Reply = Capped(rejection.Answer) },
+                    transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             }
         }
     }
@@ -311,6 +317,8 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
         public string Kind { get; init; } = string.Empty;
 
         public string Address { get; init; } = string.Empty;
+
+        public string? Status { get; init; }
     }
 
     private sealed class AttachmentRow
@@ -338,7 +346,7 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
         public string Claim { get; } = d.Sql(d.ClaimStatement);
 
         public string RecipientsOf { get; } = d.Sql(
-            $"select id, message_id as MessageId, kind, address from {d.Table("outbox_recipient")} where {d.InList("message_id", "@Ids")} order by id");
+            $"select id, message_id as MessageId, kind, address, status from {d.Table("outbox_recipient")} where {d.InList("message_id", "@Ids")} order by id");
 
         public string AttachmentsOf { get; } = d.Sql(
             $"""
@@ -367,7 +375,8 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
             $"""
             update {d.Table("outbox_message")}
                set status = 'queued', due_at = {d.NowPlusSeconds("@DelaySeconds")}, lease_owner = null,
-                   attempt_count = attempt_count - 1, last_error = coalesce(@Reason, last_error)
+                   attempt_count = attempt_count - 1, last_error = coalesce(@Reason, last_error),
+                   smtp_code = coalesce(@Code, smtp_code), smtp_reply = case when @Code is null then smtp_reply else @Reason end
              where {d.InList("id", "@Ids")} and status = 'sending' and lease_owner = @Worker
             """);
 
@@ -377,8 +386,16 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
             values (@Id, @AttemptNo, {d.Now}, @Worker, @Account, @Outcome, @Code, @Reply, @Error)
             """);
 
-        public string RejectRecipient { get; } = d.Sql(
-            $"update {d.Table("outbox_recipient")} set status = 'rejected', smtp_reply = @Reply where id = @Id");
+        /// <summary>Recipients a retry still sends to: not yet asked, or deferred with 4xx.</summary>
+        public const string Owed = "(status is null or status = 'deferred')";
+
+        public string RefuseRecipient { get; } = d.Sql(
+            $"update {d.Table("outbox_recipient")} set status = @Status, smtp_reply = @Reply where id = @Id");
+
+        // A partial delivery: every recipient this attempt sent to is accepted, but for those
+        // the server refused, which are recorded after this.
+        public string AcceptOwed { get; } = d.Sql(
+            $"update {d.Table("outbox_recipient")} set status = 'accepted', smtp_reply = null where message_id = @Id and {Owed}");
 
         // The outcome of an attempt other than success: the mail leaves 'sending' only while it is ours.
         private static string Finish(Dialects.SqlDialect d, string status, string dueAt) => d.Sql(

@@ -56,14 +56,33 @@ public sealed class SchemaInstaller
 
         if (_database.IsSqlite)
         {
-            foreach (var (table, column) in AddedColumns)
+            await UpgradeSqliteAsync(connection, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    // What the SQLite script cannot do itself for a file made by an older release.
+    private static async Task UpgradeSqliteAsync(System.Data.Common.DbConnection connection, CancellationToken cancellationToken)
+    {
+        foreach (var (table, column) in AddedColumns)
+        {
+            var columns = await connection.QueryAsync<string>(new CommandDefinition($"select name from pragma_table_info('{table}')", cancellationToken: cancellationToken)).ConfigureAwait(false);
+            if (!columns.Contains(column, StringComparer.OrdinalIgnoreCase))
             {
-                var columns = await connection.QueryAsync<string>(new CommandDefinition($"select name from pragma_table_info('{table}')", cancellationToken: cancellationToken)).ConfigureAwait(false);
-                if (!columns.Contains(column, StringComparer.OrdinalIgnoreCase))
-                {
-                    await connection.ExecuteAsync(new CommandDefinition($"alter table {table} add column {column} text", cancellationToken: cancellationToken)).ConfigureAwait(false);
-                }
+                await connection.ExecuteAsync(new CommandDefinition($"alter table {table} add column {column} text", cancellationToken: cancellationToken)).ConfigureAwait(false);
             }
+        }
+
+        var recipients = await connection.ExecuteScalarAsync<string>(new CommandDefinition(
+            "select sql from sqlite_master where type = 'table' and name = 'outbox_recipient'", cancellationToken: cancellationToken)).ConfigureAwait(false);
+        if (recipients is not null && !recipients.Contains("'deferred'", StringComparison.Ordinal))
+        {
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            foreach (var statement in new Dialects.SqliteDialect().StatementsOf(ReadScript("sql/sqlite/upgrade_recipient_status.sql")))
+            {
+                await connection.ExecuteAsync(new CommandDefinition(statement, transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            }
+
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 

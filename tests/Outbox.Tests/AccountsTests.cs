@@ -85,19 +85,29 @@ public sealed class AccountsTests(PostgresServer postgres) : IDisposable
     }
 
     [Fact]
-    public async Task A_mail_naming_an_unknown_profile_waits_with_a_configuration_error()
+    public async Task A_mail_naming_an_unknown_profile_waits_alone_and_the_others_go_out()
     {
         await using var primary = ScriptedSmtpServer.Start();
         await using var outbox = await TestOutbox.SqliteAsync();
         var options = Options(("primary", primary));
-        var id = await EnqueueAsync(outbox, "app@example.com", profile: "marketing");
+        var before = await EnqueueAsync(outbox, "app@example.com");
+        var unroutable = await EnqueueAsync(outbox, "app@example.com", profile: "marketing");
+        var after = await EnqueueAsync(outbox, "app@example.com");
+        var dispatcher = outbox.Dispatcher(Transport(options, outbox));
 
-        var summary = await outbox.Dispatcher(Transport(options, outbox)).DispatchDueAsync(Ct);
+        var first = await dispatcher.DispatchDueAsync(Ct);
+        var second = await dispatcher.DispatchDueAsync(Ct);
 
-        Assert.Equal(0, summary.Sent);
-        Assert.Contains("the mail names the profile \"marketing\", which Outbox:Profiles does not have", summary.PausedBecause, StringComparison.Ordinal);
-        await outbox.AssertStatusAsync(id, "queued");
-        Assert.Empty(primary.Received);
+        Assert.Equal((2, 1, null), (first.Sent, first.Released, first.PausedBecause));
+        Assert.Equal(0, second.Sent + second.Released);
+        await outbox.AssertStatusAsync(before, "sent");
+        await outbox.AssertStatusAsync(after, "sent");
+        await outbox.AssertStatusAsync(unroutable, "queued");
+        var row = (await outbox.QueryAsync<(int Attempts, string Error)>("select attempt_count, last_error from outbox_message where id = @unroutable", new { unroutable })).Single();
+        Assert.Equal(0, row.Attempts);
+        Assert.Contains("the mail names the profile \"marketing\", which Outbox:Profiles does not have", row.Error, StringComparison.Ordinal);
+        Assert.Equal(0L, await outbox.ScalarAsync<long>("select count(*) from outbox_message where last_error is not null and id <> @unroutable", new { unroutable }));
+        Assert.Equal(2, primary.Received.Count);
     }
 
     [Fact]

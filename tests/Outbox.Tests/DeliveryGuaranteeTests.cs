@@ -120,7 +120,7 @@ public sealed class DeliveryGuaranteeTests
 
         public Task MarkFailedAsync(ClaimedMessage message, Core.Dispatch.SendFailure failure, CancellationToken cancellationToken) => store.MarkFailedAsync(message, failure, cancellationToken);
 
-        public Task ReleaseAsync(IReadOnlyList<ClaimedMessage> messages, TimeSpan delay, string? reason, CancellationToken cancellationToken) => store.ReleaseAsync(messages, delay, reason, cancellationToken);
+        public Task ReleaseAsync(IReadOnlyList<ClaimedMessage> messages, TimeSpan delay, string? reason, int? smtpCode, CancellationToken cancellationToken) => store.ReleaseAsync(messages, delay, reason, smtpCode, cancellationToken);
     }
 
     [Fact]

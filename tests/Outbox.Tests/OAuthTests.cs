@@ -202,29 +202,8 @@ public sealed class OAuthTests : IDisposable
         }
     }
 
-    private static SmtpOptions Options(ScriptedSmtpServer smtp, TestTokenServer tokens, OAuth2Provider provider, Action<OAuth2Options>? change = null)
-    {
-        var options = new SmtpOptions
-        {
-            Host = "localhost",
-            Port = smtp.Port,
-            Security = SmtpSecurity.StartTls,
-            UserName = Mailbox,
-            CaFile = TestCertificates.CaFile,
-            Timeout = TimeSpan.FromSeconds(15),
-            OAuth2 = new OAuth2Options
-            {
-                Provider = provider,
-                ClientId = TestTokenServer.ClientId,
-                ClientSecret = TestTokenServer.ClientSecret,
-                TokenEndpoint = tokens.TokenEndpoint,
-                TenantId = TestTokenServer.Tenant,
-                Authority = tokens.Authority,
-            },
-        };
-        change?.Invoke(options.OAuth2);
-        return options;
-    }
+    private static SmtpOptions Options(ScriptedSmtpServer smtp, TestTokenServer tokens, OAuth2Provider provider, Action<OAuth2Options>? change = null) =>
+        tokens.SmtpOptions(smtp, provider, Mailbox, change);
 
     private static async Task<List<long>> EnqueueAsync(TestOutbox outbox, int count)
     {

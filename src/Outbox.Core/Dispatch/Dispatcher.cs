@@ -93,7 +93,7 @@ public sealed class Dispatcher
             {
                 // Stopping: hand the untried mails back for the next worker at once.
                 var untried = batch.Skip(index).ToList();
-                await _store.ReleaseAsync(untried, TimeSpan.Zero, null, CancellationToken.None).ConfigureAwait(false);
+                await _store.ReleaseAsync(untried, TimeSpan.Zero, null, null, CancellationToken.None).ConfigureAwait(false);
                 return summary.Add(new(0, 0, 0, untried.Count, null));
             }
 
@@ -117,7 +117,7 @@ public sealed class Dispatcher
             if (outcome.PausedBecause is not null)
             {
                 var untried = batch.Skip(index + 1).ToList();
-                await _store.ReleaseAsync(untried, outcome.Pause, outcome.PausedBecause, CancellationToken.None).ConfigureAwait(false);
+                await _store.ReleaseAsync(untried, outcome.Pause, outcome.PausedBecause, null, CancellationToken.None).ConfigureAwait(false);
                 return summary.Add(new(0, 0, 0, untried.Count, null));
             }
 
@@ -129,7 +129,7 @@ public sealed class Dispatcher
                 var untried = batch.Skip(index + 1).ToList();
                 const string reason = "the server dropped the connection twice in a row";
                 Log.CannotConnect(_logger, reason, untried.Count, _options.RetryBaseDelay);
-                await _store.ReleaseAsync(untried, _options.RetryBaseDelay, reason, CancellationToken.None).ConfigureAwait(false);
+                await _store.ReleaseAsync(untried, _options.RetryBaseDelay, reason, null, CancellationToken.None).ConfigureAwait(false);
                 return summary.Add(new(0, 0, 0, untried.Count, reason) { Pause = _options.RetryBaseDelay });
             }
         }
@@ -144,7 +144,7 @@ public sealed class Dispatcher
         var failure = FailureClassifier.Classify(ex);
         var pause = failure.Kind == FailureKind.Configuration ? _options.ConfigurationErrorPause : _options.RetryBaseDelay;
         Log.CannotConnect(_logger, failure.Reason, rest.Count, pause);
-        await _store.ReleaseAsync(rest, pause, failure.Reason, CancellationToken.None).ConfigureAwait(false);
+        await _store.ReleaseAsync(rest, pause, failure.Reason, failure.SmtpCode, CancellationToken.None).ConfigureAwait(false);
         return new DispatchSummary(0, 0, 0, rest.Count, failure.Reason) { Pause = pause };
     }
 
@@ -178,7 +178,7 @@ public sealed class Dispatcher
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            await _store.ReleaseAsync([mail], TimeSpan.Zero, null, CancellationToken.None).ConfigureAwait(false);
+            await _store.ReleaseAsync([mail], TimeSpan.Zero, null, null, CancellationToken.None).ConfigureAwait(false);
             return new DispatchSummary(0, 0, 0, 1, null);
         }
         catch (Exception ex)
@@ -186,10 +186,16 @@ public sealed class Dispatcher
             return await RecordFailureAsync(mail, FailureClassifier.Classify(ex) with { Account = connection.Session!.Account }).ConfigureAwait(false);
         }
 
+        var account = connection.Session!.Account;
+        if (result.Rejected.Any(r => r.IsDeferred))
+        {
+            // Delivered to some; the deferred ones are owed it on a later attempt.
+            return await RecordFailureAsync(mail, PartialDelivery(mail, result) with { Account = account }).ConfigureAwait(false);
+        }
+
         // Outside the catch: if recording fails (database gone), the mail must not be recorded as
         // a failure. It stays leased and is taken over as unconfirmed when the lease expires.
         // The write runs while the next mail goes to the server (group commit).
-        var account = connection.Session!.Account;
         var recorded = connection.Recorder.TryAdd(new SentMail(mail, result, account));
         OutboxMetrics.Sent.Add(1, OutboxMetrics.Account(account));
         OutboxMetrics.SendDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, OutboxMetrics.Account(account));
@@ -202,6 +208,16 @@ public sealed class Dispatcher
         }
 
         return new DispatchSummary(1, 0, 0, 0, null);
+    }
+
+    private static SendFailure PartialDelivery(ClaimedMessage mail, DeliveryResult result)
+    {
+        var deferred = result.Rejected.Where(r => r.IsDeferred).ToList();
+        var rejected = result.Rejected.Where(r => !r.IsDeferred).ToList();
+        var owed = mail.Recipients.Count(r => r.IsOwed);
+        var reason = $"delivered to {owed - result.Rejected.Count} of {owed} recipients; {deferred.Count} deferred: {string.Join("; ", deferred)}"
+            + (rejected.Count > 0 ? $"; {rejected.Count} rejected: {string.Join("; ", rejected)}" : string.Empty);
+        return new SendFailure(FailureKind.Transient, result.SmtpCode, reason, false, result.Rejected) { PartlyDelivered = true, Reply = result.Reply };
     }
 
     /// <summary>A lane's transport session, kept open across its batches, and the recorder of sent mails.</summary>
@@ -235,22 +251,29 @@ public sealed class Dispatcher
         if (failure.Kind == FailureKind.Configuration)
         {
             Log.CannotSend(_logger, mail.Id, failure.Reason);
-            await _store.ReleaseAsync([mail], _options.ConfigurationErrorPause, failure.Reason, CancellationToken.None).ConfigureAwait(false);
+            await _store.ReleaseAsync([mail], _options.ConfigurationErrorPause, failure.Reason, failure.SmtpCode, CancellationToken.None).ConfigureAwait(false);
             return new DispatchSummary(0, 0, 0, 1, failure.Reason) { Pause = _options.ConfigurationErrorPause };
+        }
+
+        if (failure.Kind == FailureKind.Unroutable)
+        {
+            Log.CannotSend(_logger, mail.Id, failure.Reason);
+            await _store.ReleaseAsync([mail], _options.ConfigurationErrorPause, failure.Reason, null, CancellationToken.None).ConfigureAwait(false);
+            return new DispatchSummary(0, 0, 0, 1, null);
         }
 
         if (failure.Kind == FailureKind.RateLimited)
         {
             var wait = failure.RetryAfter ?? _options.RetryBaseDelay;
             Log.CannotSend(_logger, mail.Id, failure.Reason);
-            await _store.ReleaseAsync([mail], wait, failure.Reason, CancellationToken.None).ConfigureAwait(false);
+            await _store.ReleaseAsync([mail], wait, failure.Reason, null, CancellationToken.None).ConfigureAwait(false);
             return new DispatchSummary(0, 0, 0, 1, failure.Reason) { Pause = wait };
         }
 
         if (failure.Kind == FailureKind.ServerUnavailable)
         {
             Log.CannotSend(_logger, mail.Id, failure.Reason);
-            await _store.ReleaseAsync([mail], _options.RetryBaseDelay, failure.Reason, CancellationToken.None).ConfigureAwait(false);
+            await _store.ReleaseAsync([mail], _options.RetryBaseDelay, failure.Reason, failure.SmtpCode, CancellationToken.None).ConfigureAwait(false);
             return new DispatchSummary(0, 0, 0, 1, failure.Reason) { Pause = _options.RetryBaseDelay };
         }
 

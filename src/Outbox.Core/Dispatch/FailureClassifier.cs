@@ -20,13 +20,14 @@ public static class FailureClassifier
         ArgumentNullException.ThrowIfNull(exception);
         return exception switch
         {
-            TransportConfigurationException => new(FailureKind.Configuration, null, exception.Message, true, []),
+            TransportConfigurationException configuration => new(FailureKind.Configuration, configuration.SmtpCode, exception.Message, true, []),
             RateLimitedException limited => new(FailureKind.RateLimited, null, limited.Message, false, []) { RetryAfter = limited.RetryAfter },
             AccountsUnavailableException => new(FailureKind.ServerUnavailable, null, exception.Message, false, []),
             ReplyLostException => new(FailureKind.ReplyLost, null, exception.Message, true, []),
-            MessageTooLargeException => new(FailureKind.Permanent, null, exception.Message, false, []),
+            MessageTooLargeException or UnsendableMailException => new(FailureKind.Permanent, null, exception.Message, false, []),
+            UnroutableMailException => new(FailureKind.Unroutable, null, exception.Message, false, []),
             AllRecipientsRejectedException all => new(
-                all.Rejections.Any(r => r.SmtpCode < 500) ? FailureKind.Transient : FailureKind.Permanent,
+                all.Rejections.Any(r => r.IsDeferred) ? FailureKind.Transient : FailureKind.Permanent,
                 all.Rejections.Count > 0 ? all.Rejections[0].SmtpCode : null, all.Message, false, all.Rejections),
             SmtpCommandException { StatusCode: (SmtpStatusCode)AuthenticationRequired } command => new(
                 FailureKind.Configuration, AuthenticationRequired, AuthenticationRequiredReason(command.Message), false, []),
@@ -35,7 +36,10 @@ public static class FailureClassifier
             SmtpCommandException command => new(
                 (int)command.StatusCode >= 500 ? FailureKind.Permanent : FailureKind.Transient,
                 (int)command.StatusCode, $"{(int)command.StatusCode} {command.Message}", false, []),
-            SmtpProtocolException or ServiceNotConnectedException or IOException or SocketException or SmtpConnectException or TimeoutException
+            // MailKit's read timeout, which the reply guard shortens to what is left of a reply's
+            // time: its milliseconds are not the configured value.
+            TimeoutException => new(FailureKind.Transient, null, "the server did not answer, or did not finish its reply, within Outbox:Smtp:Timeout", true, []),
+            SmtpProtocolException or ServiceNotConnectedException or IOException or SocketException or SmtpConnectException
                 => new(FailureKind.Transient, null, Describe(exception), true, []),
             OperationCanceledException => new(FailureKind.Transient, null, "timed out waiting for the server", true, []),
             // MimeKit's parsers: a stored address or raw text that cannot become a message.

@@ -24,6 +24,12 @@ public enum FailureKind
     Configuration,
 
     /// <summary>
+    /// The mail names a profile the configuration lacks: it alone waits ConfigurationErrorPause,
+    /// uncharged, and the rest of the batch goes on.
+    /// </summary>
+    Unroutable,
+
+    /// <summary>
     /// Every account the mail may use is at its rate limit: the mail and the rest of the batch
     /// wait, uncharged, until a slot frees up (SendFailure.RetryAfter).
     /// </summary>

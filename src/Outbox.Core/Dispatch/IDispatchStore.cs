@@ -34,6 +34,9 @@ public interface IDispatchStore
 
     Task MarkFailedAsync(ClaimedMessage message, SendFailure failure, CancellationToken cancellationToken);
 
-    /// <summary>Hands mails back untried (no attempt charged), due again after delay.</summary>
-    Task ReleaseAsync(IReadOnlyList<ClaimedMessage> messages, TimeSpan delay, string? reason, CancellationToken cancellationToken);
+    /// <summary>
+    /// Hands mails back untried (no attempt charged), due again after delay; the reason, and
+    /// the server's reply code when a reply was the reason, are recorded.
+    /// </summary>
+    Task ReleaseAsync(IReadOnlyList<ClaimedMessage> messages, TimeSpan delay, string? reason, int? smtpCode, CancellationToken cancellationToken);
 }

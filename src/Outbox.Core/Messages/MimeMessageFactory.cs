@@ -1,5 +1,6 @@
 using MimeKit;
 using MimeKit.Text;
+using Outbox.Core.Sending;
 
 namespace Outbox.Core.Messages;
 
@@ -27,8 +28,8 @@ public sealed class MimeMessageFactory
             var message = mail.IsRaw
                 ? await LoadRawAsync(mail, streams, cancellationToken).ConfigureAwait(false)
                 : await ComposeAsync(mail, streams, cancellationToken).ConfigureAwait(false);
-            var recipients = mail.Recipients.Select(r => MailboxAddress.Parse(r.Address)).ToList();
-            return new OutgoingMessage(message, MailboxAddress.Parse(mail.Sender), recipients, streams, mail.Profile);
+            RejectControlCharacters(message);
+            return new OutgoingMessage(message, MailboxAddress.Parse(mail.Sender), Envelope(mail), streams, mail.Profile);
         }
         catch
         {
@@ -41,13 +42,46 @@ public sealed class MimeMessageFactory
         }
     }
 
+    // Only the recipients still owed the mail: a recipient accepted or refused for good on an
+    // earlier attempt is not asked again (the headers still name everybody).
+    private static List<MailboxAddress> Envelope(ClaimedMessage mail)
+    {
+        var envelope = mail.Recipients.Where(r => r.IsOwed).Select(r => MailboxAddress.Parse(r.Address)).ToList();
+        return envelope.Count > 0
+            ? envelope
+            : throw new UnsendableMailException("every recipient was accepted or refused for good on an earlier attempt: nobody is left to send the mail to");
+    }
+
+    // A control character in a header (NUL, ESC, ...) is no part of any header syntax, and some
+    // servers and clients cut the header there. Only the tab of folded lines and their CR LF are
+    // allowed; values MimeKit encodes itself never hold others.
+    private static void RejectControlCharacters(MimeMessage message)
+    {
+        foreach (var header in message.Headers)
+        {
+            var bad = header.RawValue.AsSpan().IndexOfAnyExcept(HeaderBytes);
+            if (bad >= 0 || header.Field.AsSpan().IndexOfAnyInRange('\0', '\x1F') >= 0)
+            {
+                int found = bad >= 0 ? header.RawValue[bad] : header.Field.First(char.IsControl);
+                throw new UnsendableMailException(
+                    $"the header \"{Printable(header.Field)}\" holds the control character U+{found:X4}, which no header may hold: fix the text the mail was written with");
+            }
+        }
+    }
+
+    private static readonly System.Buffers.SearchValues<byte> HeaderBytes = System.Buffers.SearchValues.Create(
+        [(byte)'\t', (byte)'\r', (byte)'\n', .. Enumerable.Range(0x20, 0x7F - 0x20).Select(b => (byte)b), .. Enumerable.Range(0x80, 0x80).Select(b => (byte)b)]);
+
+    private static string Printable(string field) => new(field.Select(c => char.IsControl(c) ? '?' : c).ToArray());
+
     // The caller wrote the headers and body (UTL_SMTP style): send them as written, adding only
     // the Date and Message-ID a receiving server expects when the text has none.
     private async Task<MimeMessage> LoadRawAsync(ClaimedMessage mail, List<Stream> streams, CancellationToken cancellationToken)
     {
         var raw = await _content.OpenRawContentAsync(mail.Id, cancellationToken).ConfigureAwait(false);
         streams.Add(raw);
-        var message = await MimeMessage.LoadAsync(raw, persistent: true, cancellationToken).ConfigureAwait(false);
+        var text = await TerminatedAsync(raw, streams, cancellationToken).ConfigureAwait(false);
+        var message = await MimeMessage.LoadAsync(text, persistent: true, cancellationToken).ConfigureAwait(false);
         if (!message.Headers.Contains(HeaderId.Date))
         {
             message.Date = _time.GetUtcNow();
@@ -59,6 +93,31 @@ public sealed class MimeMessageFactory
         }
 
         return message;
+    }
+
+    // Text that ends inside its header block ("...\r\nSubject: x") would get the headers added
+    // here glued to its last line: it is read with a line break after it.
+    private static async Task<Stream> TerminatedAsync(Stream raw, List<Stream> streams, CancellationToken cancellationToken)
+    {
+        if (raw.Length == 0)
+        {
+            return raw;
+        }
+
+        raw.Seek(-1, SeekOrigin.End);
+        var last = new byte[1];
+        await raw.ReadExactlyAsync(last, cancellationToken).ConfigureAwait(false);
+        raw.Position = 0;
+        if (last[0] == (byte)'\n')
+        {
+            return raw;
+        }
+
+        var terminated = new MimeKit.IO.ChainedStream();
+        terminated.Add(raw, leaveOpen: true);
+        terminated.Add(new MemoryStream("\r\n"u8.ToArray(), writable: false));
+        streams.Add(terminated);
+        return terminated;
     }
 
     private async Task<MimeMessage> ComposeAsync(ClaimedMessage mail, List<Stream> streams, CancellationToken cancellationToken)

@@ -4,7 +4,7 @@ namespace Outbox.Core.Sending;
 public sealed class AllRecipientsRejectedException : Exception
 {
     public AllRecipientsRejectedException(IReadOnlyList<RecipientRejection> rejections)
-        : base("every recipient was refused: " + string.Join("; ", rejections.Select(r => $"{r.Address}: {r.SmtpCode} {r.Reply}")))
+        : base("every recipient was refused: " + string.Join("; ", rejections))
     {
         Rejections = rejections;
     }

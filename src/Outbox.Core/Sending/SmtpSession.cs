@@ -1,3 +1,4 @@
+using System.Text;
 using MailKit;
 using MailKit.Net.Smtp;
 using MimeKit;
@@ -8,6 +9,10 @@ namespace Outbox.Core.Sending;
 /// <summary>An authenticated SMTP connection, reused for every mail of a batch.</summary>
 internal sealed class SmtpSession : IMailSession
 {
+    // RFC 5321 4.5.3.1.10: a server out of room for recipients in one transaction answers 452
+    // to the rest, and the client sends them in another.
+    private const int TooManyRecipients = 452;
+
     private readonly OutboxSmtpClient _client;
     private readonly int _messagesPerConnection;
     private int _sent;
@@ -25,18 +30,70 @@ internal sealed class SmtpSession : IMailSession
 
     public bool CanSendMore => _client.IsConnected && (_messagesPerConnection == 0 || _sent < _messagesPerConnection);
 
+    /// <summary>
+    /// Sends the mail to its envelope recipients. Recipients refused with 452 while others were
+    /// accepted go in further transactions on the same connection, as long as each one delivers
+    /// to somebody; what is still refused then comes back in the result.
+    /// </summary>
     public async Task<DeliveryResult> SendAsync(OutgoingMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
+        RequireSmtpUtf8Where(message);
+        _sent++;
+        var first = await TransactionAsync(message, message.Recipients, cancellationToken).ConfigureAwait(false);
+        var refused = first.Rejected.ToList();
+        var replies = new List<string> { first.Reply };
+        var again = refused.Where(r => r.SmtpCode == TooManyRecipients).ToList();
+        while (again.Count > 0)
+        {
+            refused.RemoveAll(again.Contains);
+            var owed = again.Select(r => r.Address).ToHashSet(StringComparer.OrdinalIgnoreCase);
+            var recipients = message.Recipients.Where(r => owed.Contains(r.Address)).ToList();
+            try
+            {
+                var next = await TransactionAsync(message, recipients, cancellationToken).ConfigureAwait(false);
+                replies.Add(next.Reply);
+                refused.AddRange(next.Rejected);
+                again = next.Rejected.Where(r => r.SmtpCode == TooManyRecipients).ToList();
+            }
+            catch (AllRecipientsRejectedException none)
+            {
+                refused.AddRange(none.Rejections);
+                break;
+            }
+            catch (Exception ex)
+            {
+                // The earlier transactions delivered: this is no failure of the mail. Whatever
+                // stopped this one (connection, timeout, the worker stopping), its recipients are
+                // still owed the mail and get it on a later attempt.
+                refused.AddRange(again.Select(r => r with { SmtpCode = 0, Reply = $"not sent yet: {ex.Message}" }));
+                break;
+            }
+        }
+
+        return new DeliveryResult(250, string.Join("; ", replies), refused);
+    }
+
+    private async Task<DeliveryResult> TransactionAsync(OutgoingMessage message, IReadOnlyList<MailboxAddress> recipients, CancellationToken cancellationToken)
+    {
         _client.BeginMessage();
         // Passing a progress makes MailKit measure the message first; the bytes it reports tell
         // whether the whole message had been written when the connection failed.
         var progress = new DataProgress();
-        _sent++;
         try
         {
-            var reply = await _client.SendAsync(FormatOptions.Default, message.Message, message.Sender, message.Recipients, cancellationToken, progress).ConfigureAwait(false);
+            var reply = await _client.SendAsync(FormatOptions.Default, message.Message, message.Sender, recipients, cancellationToken, progress).ConfigureAwait(false);
             return new DeliveryResult(250, reply, _client.TakeRejected());
+        }
+        catch (SmtpCommandException) when (_client.NoneAccepted)
+        {
+            throw new AllRecipientsRejectedException(_client.TakeRejected());
+        }
+        catch (ServiceNotAuthenticatedException ex)
+        {
+            // 530 to MAIL FROM or RCPT TO: the account must log in (or use TLS) first; no mail
+            // of it can go out until its configuration changes.
+            throw new TransportConfigurationException(Dispatch.FailureClassifier.AuthenticationRequiredReason(ex.Message), ex) { SmtpCode = 530 };
         }
         catch (Exception ex) when (ex is not SmtpCommandException && _client.MessageSize > 0 && progress.Transferred >= _client.MessageSize)
         {
@@ -44,6 +101,25 @@ internal sealed class SmtpSession : IMailSession
             // connection, a timeout, or this worker stopping), the server may have the mail.
             throw new ReplyLostException(
                 $"the exchange failed after the whole message was sent, before the server's reply ({ex.Message}): the server may have accepted it", ex);
+        }
+    }
+
+    // Without SMTPUTF8 an address must be ASCII but for its domain, which MailKit sends in
+    // IDNA form ("xn--..."); a non-ASCII local part has no such form.
+    private void RequireSmtpUtf8Where(OutgoingMessage message)
+    {
+        if (_client.Capabilities.HasFlag(SmtpCapabilities.UTF8))
+        {
+            return;
+        }
+
+        foreach (var mailbox in message.Recipients.Prepend(message.Sender))
+        {
+            if (!Ascii.IsValid(mailbox.LocalPart))
+            {
+                throw new UnsendableMailException(
+                    $"the server does not offer SMTPUTF8, so it cannot take the address {mailbox.Address} (its part before the @ is not ASCII). Send through a server that offers SMTPUTF8, or use an ASCII address");
+            }
         }
     }
 

@@ -16,6 +16,9 @@ public sealed class SmtpTransport : IMailTransport
     /// <summary>The account name recorded with each attempt: "default" for Outbox:Smtp, else the Outbox:Accounts entry.</summary>
     public const string DefaultAccount = "default";
 
+    // The exchanges of a connection's setup: greeting, EHLO, STARTTLS with its handshake, EHLO.
+    private const int SetupSteps = 4;
+
     public SmtpTransport(SmtpOptions options, ILogger<SmtpTransport> logger, OAuth.IAccessTokenSource? tokens = null, string account = DefaultAccount)
     {
         Account = account;
@@ -50,9 +53,8 @@ public sealed class SmtpTransport : IMailTransport
     /// <summary>Connects, secures and authenticates exactly as a worker does (also for `outbox check smtp`).</summary>
     internal async Task<OutboxSmtpClient> OpenClientAsync(CertificateValidator validator, CancellationToken cancellationToken)
     {
-        var client = new OutboxSmtpClient
+        var client = new OutboxSmtpClient(_options.Timeout)
         {
-            Timeout = (int)_options.Timeout.TotalMilliseconds,
             ServerCertificateValidationCallback = validator.Validate,
             CheckCertificateRevocation = false,
         };
@@ -100,7 +102,13 @@ public sealed class SmtpTransport : IMailTransport
                 throw;
             }
 
-            await client.ConnectAsync(socket, _options.Host, _options.Port, socketOptions, cancellationToken).ConfigureAwait(false);
+            client.Guard.Attach(socket);
+
+            // Greeting, EHLO, STARTTLS and EHLO again each get Timeout from the reply guard; this
+            // bounds the whole, the TLS handshake included, which the guard cannot see.
+            using var setupTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            setupTimeout.CancelAfter(_options.Timeout * SetupSteps);
+            await client.ConnectAsync(socket, _options.Host, _options.Port, socketOptions, setupTimeout.Token).ConfigureAwait(false);
         }
         catch (SslHandshakeException ex) when (validator.Failure is not null)
         {

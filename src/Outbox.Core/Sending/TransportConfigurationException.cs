@@ -17,6 +17,9 @@ public sealed class TransportConfigurationException : Exception
     {
     }
 
+    /// <summary>The server's reply code when a reply said so (530: authentication or TLS required).</summary>
+    public int? SmtpCode { get; init; }
+
     public TransportConfigurationException()
     {
     }

@@ -18,6 +18,8 @@ public sealed class OutboxAdmin
 
     private string Messages => D.Table("outbox_message");
 
+    private string Recipients => D.Table("outbox_recipient");
+
     public async Task<QueueStatus> StatusAsync(CancellationToken cancellationToken)
     {
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
@@ -88,11 +90,15 @@ public sealed class OutboxAdmin
         return new MessageDetails { Message = message, Recipients = recipients.ToList(), Attachments = attachments.ToList(), Attempts = attempts.ToList() };
     }
 
-    /// <summary>Queues a failed, unconfirmed, cancelled or waiting mail for sending now, with a fresh count of attempts.</summary>
+    /// <summary>
+    /// Queues a failed, unconfirmed, cancelled or waiting mail for sending now, with a fresh count
+    /// of attempts. Recipients the server rejected are asked again; those that accepted it are not.
+    /// </summary>
     public Task RetryAsync(long id, CancellationToken cancellationToken) =>
         ChangeAsync(id, ["failed", "unconfirmed", "cancelled", "queued"],
             $"update {Messages} set status = 'queued', due_at = {D.Now}, attempt_count = 0, queued_at = coalesce(queued_at, {D.Now}) where id = @Id and status = @Status",
-            "retry", cancellationToken);
+            "retry", cancellationToken,
+            $"update {Recipients} set status = null, smtp_reply = null where message_id = @Id and status = 'rejected'");
 
     /// <summary>
     /// Queues every mail in one status (failed, unconfirmed or cancelled) for sending now, with a
@@ -106,16 +112,22 @@ public sealed class OutboxAdmin
             throw new MailValidationException("--status", $"\"{status}\" cannot be retried", "Give failed, unconfirmed or cancelled");
         }
 
+        var batch = $"select id from {Messages} where status = @Status order by id {D.Limit("@BatchSize")}";
+        var recipients = D.Sql($"update {Recipients} set status = null, smtp_reply = null where status = 'rejected' and message_id in ({batch})");
         var sql = D.Sql($"""
             update {Messages}
                set status = 'queued', due_at = {D.Now}, attempt_count = 0, queued_at = coalesce(queued_at, {D.Now})
-             where id in (select id from {Messages} where status = @Status order by id {D.Limit("@BatchSize")})
+             where id in ({batch})
             """);
         long total = 0;
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         while (true)
         {
-            var queued = await connection.ExecuteAsync(new CommandDefinition(sql, new { Status = status, BatchSize = batchSize }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            var values = new { Status = status, BatchSize = batchSize };
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await connection.ExecuteAsync(new CommandDefinition(recipients, values, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            var queued = await connection.ExecuteAsync(new CommandDefinition(sql, values, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             total += queued;
             progress?.Report(total);
             if (queued < batchSize)
@@ -166,7 +178,7 @@ public sealed class OutboxAdmin
         }
     }
 
-    private async Task ChangeAsync(long id, string[] allowed, string update, string verb, CancellationToken cancellationToken)
+    private async Task ChangeAsync(long id, string[] allowed, string update, string verb, CancellationToken cancellationToken, string? alongside = null)
     {
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         var status = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
@@ -179,10 +191,20 @@ public sealed class OutboxAdmin
         }
 
         // The status in the WHERE clause makes the change lose, not win, against a worker that claimed it meanwhile.
-        var changed = await connection.ExecuteAsync(new CommandDefinition(D.Sql(update), new { Id = id, Status = status }, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        if (changed == 0)
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false))
         {
-            throw new MailValidationException("ID", $"mail {id} changed while we looked at it", "Run the command again");
+            var changed = await connection.ExecuteAsync(new CommandDefinition(D.Sql(update), new { Id = id, Status = status }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            if (changed == 0)
+            {
+                throw new MailValidationException("ID", $"mail {id} changed while we looked at it", "Run the command again");
+            }
+
+            if (alongside is not null)
+            {
+                await connection.ExecuteAsync(new CommandDefinition(D.Sql(alongside), new { Id = id }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            }
+
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
 
         if (verb == "retry" && D.WakeWorkersStatement is { } wake)

@@ -45,7 +45,7 @@ public sealed class PostgreSqlDialect : SqlDialect
             insert into outbox.outbox_attempt (message_id, attempt_no, attempted_at, worker, account, outcome, smtp_code, smtp_reply)
             select id, attempt_no, now(), @Worker, account, 'sent', code, reply from mine)
         update outbox.outbox_recipient r set status = 'accepted', smtp_reply = null
-          from mine where r.message_id = mine.id
+          from mine where r.message_id = mine.id and (r.status is null or r.status = 'deferred')
         """;
 
     public const string Channel = "outbox_mail";

@@ -7,8 +7,12 @@ using System.Text;
 
 namespace Outbox.Tests.Infrastructure;
 
-/// <summary>Where a scripted fault strikes: "connect" (before the greeting), "EHLO", "MAIL", "RCPT", "DATA", "mid-data", "dot" (after the whole message, before its reply).</summary>
-public sealed record SmtpStep(string Phase, int Connection, int Message);
+/// <summary>Where a scripted fault strikes: "connect" (before the greeting), "EHLO", "AUTH", "MAIL", "RCPT", "DATA", "mid-data", "dot" (after the whole message, before its reply).</summary>
+public sealed record SmtpStep(string Phase, int Connection, int Message)
+{
+    /// <summary>The command line the server answers ("RCPT TO:&lt;a@example.com&gt;"); empty for "connect", "mid-data" and "dot".</summary>
+    public string Line { get; init; } = string.Empty;
+}
 
 /// <summary>What the scripted server does at a step instead of its normal reply.</summary>
 public abstract record SmtpFault
@@ -21,7 +25,30 @@ public abstract record SmtpFault
 
     public static SmtpFault Delay(TimeSpan delay) => new DelayFault(delay);
 
+    /// <summary>A multi-line reply that never ends: "250-AAAA…" lines, as fast as the client reads.</summary>
+    public static SmtpFault EndlessReply { get; } = new EndlessFault("250-" + new string('A', 70) + "\r\n");
+
+    /// <summary>One reply line that never ends: "250 AAAA…" without a line break.</summary>
+    public static SmtpFault EndlessLine { get; } = new EndlessFault("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "250 ");
+
+    /// <summary>A multi-line reply that never ends, one byte every interval.</summary>
+    public static SmtpFault Trickle(TimeSpan interval) => new TrickleFault(interval);
+
+    /// <summary>Half a reply, then a TCP reset.</summary>
+    public static SmtpFault ResetMidReply { get; } = new ResetFault();
+
+    /// <summary>Bytes that are no SMTP reply at all, then the connection closes.</summary>
+    public static SmtpFault Garbage { get; } = new GarbageFault();
+
     internal sealed record ReplyFault(string Line) : SmtpFault;
+
+    internal sealed record EndlessFault(string Repeated, string Start = "") : SmtpFault;
+
+    internal sealed record TrickleFault(TimeSpan Interval) : SmtpFault;
+
+    internal sealed record ResetFault : SmtpFault;
+
+    internal sealed record GarbageFault : SmtpFault;
 
     internal sealed record DropFault : SmtpFault;
 
@@ -52,7 +79,9 @@ public sealed class ScriptedSmtpServer : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Func<SmtpStep, SmtpFault?> _script;
     private readonly long? _sizeLimit;
+    private readonly int? _recipientLimit;
     private readonly Task _accepting;
+    private long _flooded;
     private readonly ConcurrentBag<Task> _sessions = [];
     private int _connections;
     private int _messages = -1;
@@ -60,10 +89,14 @@ public sealed class ScriptedSmtpServer : IAsyncDisposable
     private readonly X509Certificate2? _certificate;
     private readonly Func<string, string, bool>? _acceptToken;
 
-    private ScriptedSmtpServer(Func<SmtpStep, SmtpFault?> script, long? sizeLimit, int port, X509Certificate2? certificate = null, Func<string, string, bool>? acceptToken = null)
+    /// <summary>Beyond this many bytes of one endless reply the server gives up: a client that reads it all is reading without bound.</summary>
+    public const long FloodCap = 256L * 1024 * 1024;
+
+    private ScriptedSmtpServer(Func<SmtpStep, SmtpFault?> script, long? sizeLimit, int port, X509Certificate2? certificate = null, Func<string, string, bool>? acceptToken = null, int? recipientLimit = null)
     {
         _script = script;
         _sizeLimit = sizeLimit;
+        _recipientLimit = recipientLimit;
         _certificate = certificate;
         _acceptToken = acceptToken;
         _listener = new TcpListener(IPAddress.Loopback, port);
@@ -85,11 +118,18 @@ public sealed class ScriptedSmtpServer : IAsyncDisposable
 
     public int Connections => _connections;
 
+    /// <summary>The bytes of endless replies the client took before it hung up (what TCP buffered included).</summary>
+    public long BytesFlooded => Interlocked.Read(ref _flooded);
+
+    /// <summary>Set once an endless reply reached <see cref="FloodCap"/>.</summary>
+    public bool FloodCapReached { get; private set; }
+
     /// <summary>Every XOAUTH2 login, accepted or not.</summary>
     public ConcurrentQueue<ScriptedLogin> Logins { get; } = new();
 
-    public static ScriptedSmtpServer Start(Func<SmtpStep, SmtpFault?>? script = null, long? sizeLimit = null, int port = 0) =>
-        new(script ?? (_ => null), sizeLimit, port);
+    /// <param name="recipientLimit">Like Postfix's smtpd_recipient_limit: RCPT TO past this many in one transaction gets 452 4.5.3.</param>
+    public static ScriptedSmtpServer Start(Func<SmtpStep, SmtpFault?>? script = null, long? sizeLimit = null, int port = 0, int? recipientLimit = null) =>
+        new(script ?? (_ => null), sizeLimit, port, recipientLimit: recipientLimit);
 
     /// <summary>STARTTLS with a certificate from the test CA, then AUTH XOAUTH2 checked by acceptToken(user, token).</summary>
     public static ScriptedSmtpServer StartWithOAuth(Func<string, string, bool> acceptToken, Func<SmtpStep, SmtpFault?>? script = null) =>
@@ -143,7 +183,7 @@ public sealed class ScriptedSmtpServer : IAsyncDisposable
         var writer = new StreamWriter(stream, Encoding.Latin1) { NewLine = "\r\n", AutoFlush = true };
         try
         {
-            if (!await StepAsync(writer, new SmtpStep("connect", connection, -1), "220 scripted.test ESMTP"))
+            if (!await StepAsync(stream, writer, new SmtpStep("connect", connection, -1), "220 scripted.test ESMTP"))
             {
                 return;
             }
@@ -168,39 +208,47 @@ public sealed class ScriptedSmtpServer : IAsyncDisposable
 
                 if (verb == "AUTH" && _acceptToken is not null)
                 {
-                    await writer.WriteLineAsync(Login(line) ? "235 2.7.0 Authentication successful" : "535 5.7.3 Authentication unsuccessful");
+                    var login = Login(line) ? "235 2.7.0 Authentication successful" : "535 5.7.3 Authentication unsuccessful";
+                    if (!await StepAsync(stream, writer, new SmtpStep("AUTH", connection, message) { Line = line }, login))
+                    {
+                        return;
+                    }
+
                     continue;
                 }
 
+                if (verb == "MAIL")
+                {
+                    message = Interlocked.Increment(ref _messages);
+                    from = Between(line, '<', '>');
+                    to.Clear();
+                }
+
+                var rcptReply = _recipientLimit is { } limit && to.Count >= limit ? "452 4.5.3 Error: too many recipients" : "250 2.1.5 Ok";
+                var step = new SmtpStep(verb, connection, message) { Line = line };
                 var proceed = verb switch
                 {
-                    "EHLO" => await StepAsync(writer, new SmtpStep("EHLO", connection, message), Capabilities(stream is SslStream)),
-                    "MAIL" => await StepAsync(writer, new SmtpStep("MAIL", connection, message = Interlocked.Increment(ref _messages)), "250 2.1.0 Ok"),
-                    "RCPT" => await StepAsync(writer, new SmtpStep("RCPT", connection, message), "250 2.1.5 Ok"),
-                    "DATA" => await StepAsync(writer, new SmtpStep("DATA", connection, message), "354 End data with <CR><LF>.<CR><LF>"),
-                    "RSET" => await StepAsync(writer, new SmtpStep("RSET", connection, message), "250 2.0.0 Ok"),
+                    "EHLO" => await StepAsync(stream, writer, step, Capabilities(stream is SslStream)),
+                    "MAIL" => await StepAsync(stream, writer, step, "250 2.1.0 Ok"),
+                    "RCPT" => await StepAsync(stream, writer, step, rcptReply, accepted => { if (accepted) { to.Add(Between(line, '<', '>')); } }),
+                    "DATA" => await StepAsync(stream, writer, step, "354 End data with <CR><LF>.<CR><LF>"),
+                    "RSET" => await StepAsync(stream, writer, step, "250 2.0.0 Ok"),
                     "QUIT" => await QuitAsync(writer),
-                    _ => await StepAsync(writer, new SmtpStep(verb, connection, message), "250 Ok"),
+                    _ => await StepAsync(stream, writer, step, "250 Ok"),
                 };
                 if (!proceed)
                 {
                     return;
                 }
-
-                if (verb == "MAIL")
-                {
-                    from = Between(line, '<', '>');
-                    to.Clear();
-                }
-                else if (verb == "RCPT")
-                {
-                    to.Add(Between(line, '<', '>'));
-                }
-                else if (verb == "DATA" && !await ReceiveDataAsync(reader, writer, connection, message, from ?? string.Empty, to))
+                if (verb == "DATA" && !await ReceiveDataAsync(stream, reader, writer, connection, message, from ?? string.Empty, to))
                 {
                     return;
                 }
             }
+        }
+        catch (ResetException)
+        {
+            client.Client.LingerState = new LingerOption(true, 0);
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or SocketException or ObjectDisposedException or System.Security.Authentication.AuthenticationException)
         {
@@ -252,7 +300,7 @@ public sealed class ScriptedSmtpServer : IAsyncDisposable
         return accepted;
     }
 
-    private async Task<bool> ReceiveDataAsync(StreamReader reader, StreamWriter writer, int connection, int message, string from, List<string> to)
+    private async Task<bool> ReceiveDataAsync(Stream stream, StreamReader reader, StreamWriter writer, int connection, int message, string from, List<string> to)
     {
         var data = new StringBuilder();
         var first = true;
@@ -260,7 +308,7 @@ public sealed class ScriptedSmtpServer : IAsyncDisposable
         {
             if (line == ".")
             {
-                var acknowledged = await StepAsync(writer, new SmtpStep("dot", connection, message), $"250 2.0.0 Ok: queued as S{message:D5}");
+                var acknowledged = await StepAsync(stream, writer, new SmtpStep("dot", connection, message), $"250 2.0.0 Ok: queued as S{message:D5}");
                 var mail = new ScriptedMail(from, to.ToList(), data.ToString(), acknowledged);
                 Received.Enqueue(mail);
                 OnReceived?.Invoke(mail);
@@ -281,27 +329,80 @@ public sealed class ScriptedSmtpServer : IAsyncDisposable
         return false;
     }
 
-    // Returns false when the session must end (dropped or silenced).
-    private async Task<bool> StepAsync(StreamWriter writer, SmtpStep step, string normalReply)
+    // Returns false when the session must end (dropped, silenced, or flooded). replied says
+    // whether the reply sent was a 2xx or 3xx.
+    private async Task<bool> StepAsync(Stream stream, StreamWriter writer, SmtpStep step, string normalReply, Action<bool>? replied = null)
     {
         switch (_script(step))
         {
             case null:
                 await writer.WriteLineAsync(normalReply);
+                replied?.Invoke(normalReply[0] is '2' or '3');
                 return true;
             case SmtpFault.ReplyFault reply:
                 await writer.WriteLineAsync(reply.Line);
+                replied?.Invoke(reply.Line[0] is '2' or '3');
                 return !reply.Line.StartsWith("421", StringComparison.Ordinal);
             case SmtpFault.DelayFault delay:
                 await Task.Delay(delay.Duration, _stop.Token);
                 await writer.WriteLineAsync(normalReply);
+                replied?.Invoke(normalReply[0] is '2' or '3');
                 return true;
             case SmtpFault.SilenceFault:
                 await Task.Delay(Timeout.Infinite, _stop.Token);
                 return false;
+            case SmtpFault.EndlessFault endless:
+                await FloodAsync(stream, Encoding.ASCII.GetBytes(endless.Start), Encoding.ASCII.GetBytes(endless.Repeated));
+                return false;
+            case SmtpFault.TrickleFault trickle:
+                await TrickleAsync(stream, trickle.Interval);
+                return false;
+            case SmtpFault.ResetFault:
+                await stream.WriteAsync(Encoding.ASCII.GetBytes("250-half a rep"), _stop.Token);
+                await stream.FlushAsync(_stop.Token);
+                throw new ResetException();
+            case SmtpFault.GarbageFault:
+                await stream.WriteAsync(new byte[] { 0x16, 0x03, 0x01, 0x00, 0xA5, 0x01, 0x00, 0x00, 0xA1, 0x03, 0x03, 0xFF, 0xFE, (byte)'\r', (byte)'\n' }, _stop.Token);
+                return false;
             default:
                 return false;
         }
+    }
+
+    // Writes until the client hangs up (or FloodCap: then the client reads without bound).
+    private async Task FloodAsync(Stream stream, byte[] start, byte[] repeated)
+    {
+        var chunk = new byte[64 * 1024 / repeated.Length * repeated.Length];
+        for (var i = 0; i < chunk.Length; i += repeated.Length)
+        {
+            repeated.CopyTo(chunk, i);
+        }
+
+        await stream.WriteAsync(start, _stop.Token);
+        while (BytesFlooded < FloodCap)
+        {
+            await stream.WriteAsync(chunk, _stop.Token);
+            Interlocked.Add(ref _flooded, chunk.Length);
+        }
+
+        FloodCapReached = true;
+    }
+
+    private async Task TrickleAsync(Stream stream, TimeSpan interval)
+    {
+        var line = Encoding.ASCII.GetBytes("250-trickle\r\n");
+        for (var i = 0; ; i = (i + 1) % line.Length)
+        {
+            await stream.WriteAsync(line.AsMemory(i, 1), _stop.Token);
+            await stream.FlushAsync(_stop.Token);
+            Interlocked.Increment(ref _flooded);
+            await Task.Delay(interval, _stop.Token);
+        }
+    }
+
+    /// <summary>Ends a session with a TCP reset instead of a close.</summary>
+    private sealed class ResetException : Exception
+    {
     }
 
     private static async Task<bool> QuitAsync(StreamWriter writer)

@@ -6,6 +6,8 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
+using Outbox.Core.Sending;
+using Outbox.Core.Sending.OAuth;
 
 namespace Outbox.Tests.Infrastructure;
 
@@ -160,5 +162,31 @@ public sealed class TestTokenServer : IAsyncDisposable
         var bytes = Convert.FromBase64String(signature.Replace('-', '+').Replace('_', '/').PadRight(signature.Length + ((4 - (signature.Length % 4)) % 4), '='));
         return key.VerifyData(signed, bytes, HashAlgorithmName.SHA256, RSASignaturePadding.Pss)
             || key.VerifyData(signed, bytes, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+    }
+
+    /// <summary>The worker's options for logging in to smtp as mailbox with this server's tokens (STARTTLS, the test CA).</summary>
+    public SmtpOptions SmtpOptions(ScriptedSmtpServer smtp, OAuth2Provider provider, string mailbox, Action<OAuth2Options>? change = null)
+    {
+        ArgumentNullException.ThrowIfNull(smtp);
+        var options = new SmtpOptions
+        {
+            Host = "localhost",
+            Port = smtp.Port,
+            Security = SmtpSecurity.StartTls,
+            UserName = mailbox,
+            CaFile = TestCertificates.CaFile,
+            Timeout = TimeSpan.FromSeconds(15),
+            OAuth2 = new OAuth2Options
+            {
+                Provider = provider,
+                ClientId = ClientId,
+                ClientSecret = ClientSecret,
+                TokenEndpoint = TokenEndpoint,
+                TenantId = Tenant,
+                Authority = Authority,
+            },
+        };
+        change?.Invoke(options.OAuth2);
+        return options;
     }
 }

@@ -38,7 +38,9 @@ public sealed class OracleDialectTests
         await store.MarkFailedAsync(mail, failure, Ct);
         await store.MarkUnconfirmedAsync(mail, failure, Ct);
         await store.RecordTakeOverAsync(mail, hold: true, Ct);
-        await store.ReleaseAsync([mail], TimeSpan.Zero, "outage", Ct);
+        await store.MarkRetryAsync(mail, failure with { PartlyDelivered = true, SmtpCode = 250, Reply = "ok" }, TimeSpan.FromSeconds(30), Ct);
+        await store.ReleaseAsync([mail], TimeSpan.Zero, "outage", null, Ct);
+        await store.ReleaseAsync([mail], TimeSpan.Zero, "530 authentication required", 530, Ct);
         await (await store.OpenRawContentAsync(7, Ct)).DisposeAsync();
 
         var admin = new OutboxAdmin(database);
@@ -46,6 +48,7 @@ public sealed class OracleDialectTests
         await admin.ListAsync("failed", 20, Ct);
         await admin.ShowAsync(7, Ct);
         await Assert.ThrowsAsync<MailValidationException>(() => admin.RetryAsync(7, Ct));
+        await admin.RetryAllAsync("failed", 100, null, Ct);
         await admin.PurgeAsync(TimeSpan.FromDays(30), 1000, null, Ct);
 
         await using var connection = await source.OpenConnectionAsync(Ct);

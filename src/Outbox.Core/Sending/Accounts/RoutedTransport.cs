@@ -60,8 +60,8 @@ public sealed partial class RoutedTransport : IMailTransport
 
         if (!_profiles.TryGetValue(name, out var profile))
         {
-            throw new TransportConfigurationException(
-                $"the mail names the profile \"{name}\", which Outbox:Profiles does not have. Add it to the configuration (its accounts, in order); the mail waits meanwhile");
+            throw new UnroutableMailException(
+                $"the mail names the profile \"{name}\", which Outbox:Profiles does not have. Add it to the configuration (its accounts, in order), or cancel the mail; it waits meanwhile");
         }
 
         return (name, profile.Accounts.Select(a => _accounts[a]).ToList());
