@@ -36,6 +36,11 @@ public static class ShowCommand
     {
         var m = mail.Message;
         output.WriteLine($"Mail {m.Id}: {m.Status} ({m.Kind}), {m.AttemptCount} attempt(s)");
+        if (Delivery(mail.Recipients) is { } delivery)
+        {
+            output.WriteLine($"  Delivered:   {delivery}");
+        }
+
         output.WriteLine($"  From:        {m.Sender}");
         foreach (var recipient in mail.Recipients)
         {
@@ -92,6 +97,18 @@ public static class ShowCommand
             var error = a.Error is null || a.Error == a.SmtpReply ? string.Empty : $" - {a.Error}";
             output.WriteLine($"  #{a.AttemptNo} {a.AttemptedAt} {a.Worker}{(a.Account is null ? string.Empty : $" via {a.Account}")} {a.Outcome}{reply}{error}");
         }
+    }
+
+    // A partial delivery at a glance: "to 3 of 5 recipients; 2 deferred (tried again), 0 rejected".
+    private static string? Delivery(IReadOnlyList<RecipientRow> recipients)
+    {
+        if (recipients.All(r => r.Status is null) || recipients.All(r => r.Status == "accepted"))
+        {
+            return null;
+        }
+
+        int Count(string? status) => recipients.Count(r => r.Status == status);
+        return $"to {Count("accepted")} of {recipients.Count} recipients; {Count("deferred")} deferred (tried again), {Count("rejected")} rejected, {Count(null)} not tried yet";
     }
 
     private static string Capitalized(string kind) => kind.Length == 0 ? kind : char.ToUpperInvariant(kind[0]) + kind[1..];
