@@ -153,6 +153,34 @@ public sealed class RecipientAccountingTests(PostgresServer postgres)
         }
     }
 
+    [Fact]
+    public async Task Postfix_with_its_recipient_limit_gets_all_1005_recipients_in_two_transactions()
+    {
+        await using var postfix = await PostfixServer.StartAsync("smtpd_recipient_limit = 1000");
+        await using var outbox = await TestOutbox.SqliteAsync();
+        var bcc = Enumerable.Range(2, 1004).Select(i => $"r{i}@example.com").ToArray();
+        var id = await outbox.EnqueueAsync(new MailRequest { Sender = "app@example.com", To = ["r1@example.com"], Bcc = bcc, Subject = "many", TextBody = "body" });
+        var options = new Core.Sending.SmtpOptions
+        {
+            Host = "127.0.0.1",
+            Port = postfix.Port,
+            Security = Core.Sending.SmtpSecurity.None,
+            AllowInsecure = true,
+            Timeout = TimeSpan.FromSeconds(30),
+        };
+
+        var summary = await outbox.SmtpDispatcher(options, SlowRetries()).DispatchDueAsync(Ct);
+
+        Assert.True(summary.Sent == 1, $"not sent: {summary.PausedBecause} {await outbox.ScalarAsync<string?>("select last_error from outbox_message where id = @id", new { id })}");
+        Assert.All(await RecipientsAsync(outbox, id), r => Assert.Equal("accepted", r.Status));
+        var reply = await outbox.ScalarAsync<string>("select smtp_reply from outbox_message where id = @id", new { id });
+        Assert.Equal(2, reply.Split("; ").Length);
+        var delivered = await postfix.WaitForLogAsync("status=sent", 1005, TimeSpan.FromSeconds(60));
+        var addresses = delivered.Select(l => l[(l.IndexOf("to=<", StringComparison.Ordinal) + 4)..l.IndexOf('>', l.IndexOf("to=<", StringComparison.Ordinal))]).ToHashSet();
+        Assert.Equal(1005, addresses.Count);
+        Assert.Contains("r1005@example.com", addresses);
+    }
+
     private static async Task<List<(string Address, string? Status, string? Reply)>> RecipientsAsync(TestOutbox outbox, long id) =>
         (await outbox.QueryAsync<(string, string?, string?)>(
             $"select address, status, smtp_reply from {outbox.T("outbox_recipient")} where message_id = @id order by id", new { id })).ToList();
