@@ -79,6 +79,14 @@ public sealed class DatabaseCheck(OutboxDatabase database)
         }
     }
 
+    /// <summary>The schema version the install scripts wrote (outbox_setting 'schema_version'), or null.</summary>
+    public static async Task<int?> SchemaVersionAsync(OutboxDatabase database, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(database);
+        await using var connection = await database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await SchemaVersionAsync(connection, database.Dialect, cancellationToken).ConfigureAwait(false);
+    }
+
     private static async Task<int?> SchemaVersionAsync(DbConnection connection, Dialects.SqlDialect d, CancellationToken cancellationToken)
     {
         var text = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(

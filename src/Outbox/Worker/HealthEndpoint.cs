@@ -9,11 +9,35 @@ namespace Outbox.Worker;
 /// <summary>GET /health at Outbox:Monitoring:HealthUrl: 200 and {"status":"healthy"} while the worker polls and reaches its database, else 503 with the reason.</summary>
 public sealed class HealthEndpoint(WorkerHealth health, OutboxOptions options) : BackgroundService
 {
+    private readonly HttpListener _listener = new();
+
+    // Listening starts with the host, so a port that is taken stops the worker at once with a
+    // non-zero exit code (systemd's Restart=on-failure then applies), not later in the background.
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        var url = options.Monitoring.HealthUrl!;
+        _listener.Prefixes.Add(Prefix(url));
+        try
+        {
+            _listener.Start();
+        }
+        catch (HttpListenerException ex)
+        {
+            throw new ConfigurationException($"Outbox:Monitoring:HealthUrl: cannot listen on {url} ({ex.Message}). Choose a free port, or stop what listens there");
+        }
+
+        return base.StartAsync(cancellationToken);
+    }
+
+    public override void Dispose()
+    {
+        _listener.Close();
+        base.Dispose();
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var listener = new HttpListener();
-        listener.Prefixes.Add(Prefix(options.Monitoring.HealthUrl!));
-        listener.Start();
+        var listener = _listener;
         await using var stop = stoppingToken.Register(listener.Stop);
         while (!stoppingToken.IsCancellationRequested)
         {

@@ -1,5 +1,6 @@
 using Outbox.Core.Validation;
 using Outbox.Storage;
+using Outbox.Storage.Admin;
 
 namespace Outbox.Worker;
 
@@ -27,6 +28,14 @@ public static class OutboxDatabases
                 {
                     throw new MailValidationException("Outbox:Database", $"the outbox schema is not installed (missing {string.Join(", ", missing)})",
                         $"Run `outbox init`, or have a DBA run the scripts in sql/{database.Dialect.ScriptFolder}/ (see sql/README.md)");
+                }
+
+                // An older schema would refuse what this program writes (a recipient 'deferred', say).
+                var version = await DatabaseCheck.SchemaVersionAsync(database, cancellationToken).ConfigureAwait(false);
+                if (version != DatabaseCheck.ExpectedSchemaVersion)
+                {
+                    throw new MailValidationException("Outbox:Database", $"the outbox schema is version {version?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "(none)"}, but this program needs version {DatabaseCheck.ExpectedSchemaVersion}",
+                        $"Run `outbox init`, or have a DBA run the scripts in sql/{database.Dialect.ScriptFolder}/ of this release again (they are safe to run again)");
                 }
             }
 

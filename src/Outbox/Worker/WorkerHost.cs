@@ -1,3 +1,4 @@
+using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -26,6 +27,8 @@ public static partial class WorkerHost
         });
         builder.Logging.SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Information);
         builder.Logging.AddFilter("Quartz", LogLevel.Warning);
+        // A service that cannot start is reported once, in one line, as the command's error.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
         builder.Services.AddSystemd();
         builder.Services.AddWindowsService(service => service.ServiceName = "outbox");
 
@@ -63,7 +66,28 @@ public static partial class WorkerHost
 
             using var host = builder.Build();
             LogConfiguration(host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Outbox.Configuration"), options);
-            await host.RunAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await host.StartAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (InvalidOperationException ex) when (ex.InnerException is HttpListenerException listen && options.Monitoring.PrometheusUrl is { } url)
+            {
+                throw new ConfigurationException($"Outbox:Monitoring:PrometheusUrl: cannot listen on {url} ({listen.Message}). Choose a free port, or stop what listens there", ex);
+            }
+
+            await host.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
+            ThrowIfAServiceFailed(host.Services);
+        }
+    }
+
+    // The host stops when a background service fails, and returns as if asked to: the failure
+    // must become the exit code, or systemd's Restart=on-failure would not restart the worker.
+    private static void ThrowIfAServiceFailed(IServiceProvider services)
+    {
+        var failed = services.GetServices<IHostedService>().OfType<BackgroundService>().FirstOrDefault(s => s.ExecuteTask is { IsFaulted: true });
+        if (failed?.ExecuteTask?.Exception?.GetBaseException() is { } reason)
+        {
+            throw new WorkerFailedException($"the worker stopped: {failed.GetType().Name} failed ({reason.Message})", reason);
         }
     }
 
