@@ -4,7 +4,7 @@
 #
 #   bench/run.sh            # the full run (about 10 minutes on 2 cores)
 #   bench/run.sh --quick    # fewer messages and runs, 100 MB instead of 500 MB (about 3 minutes)
-#   bench/run.sh --only dispatch   # one scenario: dispatch, reuse, latency, claim, memory, enqueue
+#   bench/run.sh --only dispatch   # one scenario: dispatch, reuse, latency, claim, memory, hostile, enqueue
 #   bench/run.sh --only dispatch --case "1 KB, 8 conn"   # one case of a scenario
 #
 # Needs root or sudo-less apt for the first run: installs Debian's postfix (for smtp-sink and

@@ -31,6 +31,11 @@ if (options.Includes("memory"))
     await MemoryScenario.RunAsync(options, report);
 }
 
+if (options.Includes("hostile"))
+{
+    await HostileReplyScenario.RunAsync(options, report);
+}
+
 if (options.Includes("enqueue"))
 {
     await EnqueueScenario.RunAsync(options, report);

@@ -44,13 +44,14 @@ public static class WorkerChild
         return Process.Start(start)!;
     }
 
-    public static async Task<(string Out, string Error)> RunAsync(string[] args, bool measureMemory = false, IReadOnlyDictionary<string, string>? environment = null)
+    /// <param name="allowFailure">Return the output of a command that exits non-zero (a worker whose server misbehaved) instead of throwing.</param>
+    public static async Task<(string Out, string Error)> RunAsync(string[] args, bool measureMemory = false, IReadOnlyDictionary<string, string>? environment = null, bool allowFailure = false)
     {
         using var process = Start(args, measureMemory, environment);
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync();
-        if (process.ExitCode != 0)
+        if (process.ExitCode != 0 && !allowFailure)
         {
             throw new InvalidOperationException($"outbox {string.Join(' ', args)} failed: {await error}{await output}");
         }
