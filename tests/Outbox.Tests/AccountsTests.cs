@@ -111,6 +111,33 @@ public sealed class AccountsTests(PostgresServer postgres) : IDisposable
     }
 
     [Fact]
+    public async Task Outbox_send_refuses_a_profile_its_configuration_does_not_have()
+    {
+        var dir = Directory.CreateTempSubdirectory("outbox-profile-");
+        try
+        {
+            var config = WorkerProcess.WriteConfig(dir.FullName, new
+            {
+                Database = new { Provider = "sqlite", ConnectionString = $"Data Source={Path.Combine(dir.FullName, "outbox.db")}" },
+                Transport = "smtp",
+                Accounts = new { primary = new { Host = "127.0.0.1", Port = 2525, Security = "None", AllowInsecure = true } },
+                Profiles = new { @default = new { Accounts = new[] { "primary" } }, billing = new { Accounts = new[] { "primary" } } },
+            });
+
+            var typo = await Cli.RunAsync("send", "--config", config, "--from", "app@example.com", "--to", "a@example.com", "--text", "x", "--profile", "biling");
+            var known = await Cli.RunAsync("send", "--config", config, "--from", "app@example.com", "--to", "a@example.com", "--text", "x", "--profile", "Billing");
+
+            Assert.Equal(1, typo.Code);
+            Assert.Contains("--profile: \"biling\" is not one of the profiles of Outbox:Profiles (billing, default)", typo.Output, StringComparison.Ordinal);
+            Assert.Equal(0, known.Code);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task A_rate_limit_holds_in_every_window_across_two_workers_sharing_the_database()
     {
         var limit = new RateLimit { Messages = 3, Per = TimeSpan.FromSeconds(2) };

@@ -67,6 +67,14 @@ public static class SendCommand
                     Attachments = attachments,
                 };
 
+                // The configuration at hand names the profiles a worker has: a typo is refused
+                // here instead of waiting in the queue for a profile that never comes.
+                if (request.Profile is { } named && options.Profiles.Count > 0 && !options.Profiles.ContainsKey(named))
+                {
+                    throw new MailValidationException("--profile", $"\"{named}\" is not one of the profiles of Outbox:Profiles ({string.Join(", ", options.Profiles.Keys.Order(StringComparer.Ordinal))})",
+                        "Name one of them, or add the profile to the configuration");
+                }
+
                 var database = await OutboxDatabases.OpenAsync(options.Database, cancellationToken).ConfigureAwait(false);
                 await using (database.ConfigureAwait(false))
                 {
