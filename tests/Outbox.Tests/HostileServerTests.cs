@@ -128,6 +128,23 @@ public sealed class HostileServerTests
         Assert.Contains("the server's reply ran past 1000 lines", row.Error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_token_endpoint_whose_answer_never_ends_is_cut_off_and_the_mail_waits()
+    {
+        await using var tokens = await TestTokenServer.StartAsync();
+        tokens.EndlessBody = true;
+        await using var server = ScriptedSmtpServer.StartWithOAuth((_, _) => true);
+        await using var outbox = await TestOutbox.SqliteAsync();
+        var id = await EnqueueAsync(outbox, "token");
+        var dispatcher = outbox.Dispatcher(new SmtpTransport(tokens.SmtpOptions(server, OAuth2Provider.TokenEndpoint, "app@example.com"), NullLogger<SmtpTransport>.Instance), SlowRetries());
+
+        var summary = await dispatcher.DispatchDueAsync(Ct);
+
+        Assert.True(tokens.BytesFlooded < 32L * 1024 * 1024, $"{tokens.BytesFlooded}: {summary.PausedBecause}");
+        Assert.Contains("OAuth2: cannot get a token from", summary.PausedBecause, StringComparison.Ordinal);
+        Assert.Equal(("queued", 0), (await outbox.StatusOfAsync(id), await outbox.ScalarAsync<int>("select attempt_count from outbox_message where id = @id", new { id })));
+    }
+
     private static SmtpFault Fault(string fault) => fault switch
     {
         "endless" => SmtpFault.EndlessReply,

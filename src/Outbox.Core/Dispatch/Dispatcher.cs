@@ -183,7 +183,14 @@ public sealed class Dispatcher
         }
         catch (Exception ex)
         {
-            return await RecordFailureAsync(mail, FailureClassifier.Classify(ex) with { Account = connection.Session!.Account }).ConfigureAwait(false);
+            var failure = FailureClassifier.Classify(ex) with { Account = connection.Session!.Account };
+            if (ex is AllRecipientsRejectedException && mail.Recipients.Count(r => r.Status == "accepted") is > 0 and var accepted)
+            {
+                // Refused now, but others have the mail from an earlier attempt: say so.
+                failure = failure with { Reason = $"delivered earlier to {accepted} of {mail.Recipients.Count} recipients; {failure.Reason}" };
+            }
+
+            return await RecordFailureAsync(mail, failure).ConfigureAwait(false);
         }
 
         var account = connection.Session!.Account;

@@ -30,6 +30,7 @@ public sealed class TestTokenServer : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _accepting;
     private int _issued;
+    private long _flooded;
 
     private TestTokenServer()
     {
@@ -42,6 +43,12 @@ public sealed class TestTokenServer : IAsyncDisposable
 
     /// <summary>Seconds each token is valid.</summary>
     public int ExpiresIn { get; set; } = 3600;
+
+    /// <summary>When set, a token request is answered with a JSON body that never ends (chunked, until the client hangs up).</summary>
+    public bool EndlessBody { get; set; }
+
+    /// <summary>The bytes of endless bodies the client took before it hung up.</summary>
+    public long BytesFlooded => Interlocked.Read(ref _flooded);
 
     /// <summary>An application certificate accepted instead of the secret (MSAL's signed client assertion).</summary>
     public X509Certificate2? ClientCertificate { get; set; }
@@ -96,6 +103,12 @@ public sealed class TestTokenServer : IAsyncDisposable
 
                 var body = new char[int.Parse(headers.GetValueOrDefault("Content-Length", "0"), System.Globalization.CultureInfo.InvariantCulture)];
                 await reader.ReadBlockAsync(body, _stop.Token);
+                if (EndlessBody && requestLine.StartsWith("POST", StringComparison.Ordinal))
+                {
+                    await FloodAsync(tls);
+                    return;
+                }
+
                 var (status, json) = Handle(requestLine.Split(' ')[0], requestLine.Split(' ')[1], new string(body));
                 var payload = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(json));
                 var head = Encoding.ASCII.GetBytes($"HTTP/1.1 {status} {(status == 200 ? "OK" : "Error")}\r\nContent-Type: application/json\r\nContent-Length: {payload.Length}\r\n\r\n");
@@ -106,6 +119,17 @@ public sealed class TestTokenServer : IAsyncDisposable
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or System.Security.Authentication.AuthenticationException or ObjectDisposedException)
         {
+        }
+    }
+
+    private async Task FloodAsync(SslStream tls)
+    {
+        await tls.WriteAsync("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{\"a\":\r\n"u8.ToArray(), _stop.Token);
+        var chunk = Encoding.ASCII.GetBytes($"10000\r\n{new string('A', 0x10000)}\r\n");
+        while (BytesFlooded < 256L * 1024 * 1024)
+        {
+            await tls.WriteAsync(chunk, _stop.Token);
+            Interlocked.Add(ref _flooded, chunk.Length);
         }
     }
 

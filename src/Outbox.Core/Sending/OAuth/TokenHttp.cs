@@ -9,6 +9,9 @@ namespace Outbox.Core.Sending.OAuth;
 /// </summary>
 internal static class TokenHttp
 {
+    /// <summary>A token response is a few KB; an endpoint that sends more is cut off, not buffered (HttpClient's own limit is 2 GB).</summary>
+    public const int MaxResponseBytes = 256 * 1024;
+
     public static HttpClient Create(string? caFile, TimeSpan timeout)
     {
         var extraRoots = CertificateValidator.LoadCaFile(caFile);
@@ -20,6 +23,6 @@ internal static class TokenHttp
                     new CertificateValidator(((SslStream)sender).TargetHostName, extraRoots, []).Validate(sender, certificate, chain, errors),
             },
         };
-        return new HttpClient(handler) { Timeout = timeout };
+        return new HttpClient(handler) { Timeout = timeout, MaxResponseContentBufferSize = MaxResponseBytes };
     }
 }
