@@ -132,6 +132,39 @@ public sealed class SqliteClientTests(PostgresServer postgres)
     }
 
     [Fact]
+    public async Task A_file_made_before_schema_version_2_gets_the_recipient_check_with_deferred_and_keeps_its_rows()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"outbox-v1-{Guid.NewGuid():N}.db");
+        var fresh = Path.Combine(Path.GetTempPath(), $"outbox-v2-{Guid.NewGuid():N}.db");
+        await using (var old = new SqliteConnection($"Data Source={file};Pooling=False"))
+        {
+            await old.OpenAsync(Ct);
+            await old.ExecuteAsync(SchemaInstaller.ReadScript("sql/sqlite/01_tables.sql").Replace("('accepted', 'deferred', 'rejected')", "('accepted', 'rejected')", StringComparison.Ordinal));
+            await old.ExecuteAsync(
+                "insert into outbox_message (id, status, sender, mime_message_id) values (1, 'sent', 'a@example.com', '<m1@x>');"
+                + "insert into outbox_recipient (message_id, kind, address, status, smtp_reply) values (1, 'to', 'b@example.com', 'rejected', '550 no');");
+            await Assert.ThrowsAsync<SqliteException>(() => old.ExecuteAsync("update outbox_recipient set status = 'deferred'"));
+        }
+
+        await using var outbox = TestOutbox.Existing("sqlite", $"Data Source={file}");
+        await new SchemaInstaller(outbox.Database).InstallAsync(Ct);
+        await new SchemaInstaller(outbox.Database).InstallAsync(Ct);
+        await using var made = TestOutbox.Existing("sqlite", $"Data Source={fresh}");
+        await new SchemaInstaller(made.Database).InstallAsync(Ct);
+
+        Assert.Equal([("b@example.com", "rejected", "550 no")], await outbox.QueryAsync<(string, string, string)>("select address, status, smtp_reply from outbox_recipient"));
+        await outbox.ExecuteAsync("update outbox_recipient set status = 'deferred'");
+        const string Table = "select sql from sqlite_master where name = 'outbox_recipient'";
+        Assert.Equal(Normalized(await made.ScalarAsync<string>(Table)), Normalized(await outbox.ScalarAsync<string>(Table)).Replace("outbox_recipient_v2", "outbox_recipient", StringComparison.Ordinal));
+        Assert.Equal(1L, await outbox.ScalarAsync<long>("select count(*) from sqlite_master where name = 'outbox_recipient_message_ix'"));
+        Assert.Equal("2", await outbox.ScalarAsync<string>("select value from outbox_setting where name = 'schema_version'"));
+        File.Delete(file);
+        File.Delete(fresh);
+    }
+
+    private static string Normalized(string sql) => string.Join(' ', sql.Split([' ', '\n', '\r'], StringSplitOptions.RemoveEmptyEntries)).Replace("\"", string.Empty, StringComparison.Ordinal);
+
+    [Fact]
     public async Task A_file_made_before_profiles_and_accounts_gets_their_columns_when_installed_again()
     {
         var file = Path.Combine(Path.GetTempPath(), $"outbox-old-{Guid.NewGuid():N}.db");
