@@ -296,7 +296,13 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
             return;
         }
 
-        var refused = rejections.ToDictionary(r => r.Address, StringComparer.OrdinalIgnoreCase);
+        // An address may be refused twice (named as To and as Cc, or again in a further transaction): the last answer stands.
+        var refused = new Dictionary<string, RecipientRejection>(StringComparer.OrdinalIgnoreCase);
+        foreach (var rejection in rejections)
+        {
+            refused[rejection.Address] = rejection;
+        }
+
         foreach (var recipient in message.Recipients)
         {
             if (recipient.IsOwed && refused.TryGetValue(MailboxAddress.Parse(recipient.Address).Address, out var rejection))

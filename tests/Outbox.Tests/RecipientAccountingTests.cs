@@ -128,6 +128,24 @@ public sealed class RecipientAccountingTests(PostgresServer postgres)
     }
 
     [Fact]
+    public async Task An_address_named_twice_is_asked_once_and_its_refusal_recorded_on_both_rows()
+    {
+        await using var server = ScriptedSmtpServer.Start(step => step.Phase == "RCPT" && step.Line.Contains("gone@", StringComparison.OrdinalIgnoreCase)
+            ? SmtpFault.Reply("550 5.1.1 No such user")
+            : null);
+        await using var outbox = await TestOutbox.SqliteAsync();
+        var id = await outbox.EnqueueAsync(new MailRequest { Sender = "app@example.com", To = ["gone@example.com", "good@example.com"], Cc = ["Gone@example.com"], Subject = "twice", TextBody = "b" });
+
+        var summary = await outbox.SmtpDispatcher(server.Options(), SlowRetries()).DispatchDueAsync(Ct);
+
+        Assert.Equal(1, summary.Sent);
+        Assert.Equal(1, server.Commands.Count(c => c.Contains("gone@", StringComparison.OrdinalIgnoreCase)));
+        Assert.Equal(
+            [("gone@example.com", "rejected", "550 5.1.1 No such user"), ("good@example.com", "accepted", null), ("Gone@example.com", "rejected", "550 5.1.1 No such user")],
+            await RecipientsAsync(outbox, id));
+    }
+
+    [Fact]
     public async Task Outbox_show_makes_a_partial_delivery_obvious()
     {
         await using var server = ScriptedSmtpServer.Start(step => step.Phase == "RCPT" && step.Line.Contains("full@", StringComparison.Ordinal)

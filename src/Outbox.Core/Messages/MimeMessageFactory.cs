@@ -42,11 +42,12 @@ public sealed class MimeMessageFactory
         }
     }
 
-    // Only the recipients still owed the mail: a recipient accepted or refused for good on an
-    // earlier attempt is not asked again (the headers still name everybody).
+    // Only the recipients still owed the mail, each once: a recipient accepted or refused for
+    // good on an earlier attempt is not asked again (the headers still name everybody).
     private static List<MailboxAddress> Envelope(ClaimedMessage mail)
     {
-        var envelope = mail.Recipients.Where(r => r.IsOwed).Select(r => MailboxAddress.Parse(r.Address)).ToList();
+        var envelope = mail.Recipients.Where(r => r.IsOwed).Select(r => MailboxAddress.Parse(r.Address))
+            .DistinctBy(m => m.Address, StringComparer.OrdinalIgnoreCase).ToList();
         return envelope.Count > 0
             ? envelope
             : throw new UnsendableMailException("every recipient was accepted or refused for good on an earlier attempt: nobody is left to send the mail to");
