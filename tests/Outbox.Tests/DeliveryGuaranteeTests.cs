@@ -90,7 +90,7 @@ public sealed class DeliveryGuaranteeTests
         var dispatcher = new Core.Dispatch.Dispatcher(store, new SmtpTransport(server.Options(), NullLogger<SmtpTransport>.Instance),
             TestOutbox.FastRetries(o => o.Connections = 3), TimeProvider.System, NullLogger<Core.Dispatch.Dispatcher>.Instance);
 
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => dispatcher.DispatchDueAsync(Ct));
+        var error = await Assert.ThrowsAsync<Core.Dispatch.OutcomesNotRecordedException>(() => dispatcher.DispatchDueAsync(Ct));
 
         Assert.Contains("disk full", error.Message, StringComparison.Ordinal);
         var received = server.Received.Count;

@@ -66,7 +66,8 @@ internal sealed class SentRecorder(IDispatchStore store)
         {
             if (_failure is not null)
             {
-                throw new InvalidOperationException($"the outcome of sent mails could not be written: {_failure.Message}", _failure);
+                throw new OutcomesNotRecordedException(
+                    $"the outcome of sent mails could not be written ({_failure.Message}); they stay leased and are taken over as unconfirmed when the lease runs out (Outbox:Dispatch:LeaseDuration)", _failure);
             }
         }
     }

@@ -62,7 +62,8 @@ public sealed class CliContext(TextWriter output, TextWriter error)
 
     private static string? Describe(Exception exception) => exception switch
     {
-        MailValidationException or ConfigurationException or TransportConfigurationException or Worker.WorkerFailedException => exception.Message,
+        MailValidationException or ConfigurationException or TransportConfigurationException or Worker.WorkerFailedException
+            or Core.Dispatch.OutcomesNotRecordedException => exception.Message,
         DbException db => $"database error: {db.Message} (check Outbox:Database:ConnectionString and the outbox schema)",
         IOException or UnauthorizedAccessException => exception.Message,
         OperationCanceledException => "cancelled",

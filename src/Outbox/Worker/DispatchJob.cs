@@ -23,6 +23,11 @@ public sealed partial class DispatchJob(Dispatcher dispatcher, WakeSignal signal
             await dispatcher.DispatchDueAsync(cancellationToken).ConfigureAwait(false);
             health.PassEnded(null);
         }
+        catch (OutcomesNotRecordedException ex)
+        {
+            OutcomesNotRecorded(logger, ex.Message);
+            health.PassEnded(ex.Message);
+        }
         catch (DbException ex)
         {
             // The database is away (restart, failover, network): say so in one line and try
@@ -31,6 +36,9 @@ public sealed partial class DispatchJob(Dispatcher dispatcher, WakeSignal signal
             health.PassEnded(ex.Message);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Stopped sending: {Reason}. Trying again at the next poll.")]
+    private static partial void OutcomesNotRecorded(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Cannot reach the outbox database: {Reason}. Trying again at the next poll.")]
     private static partial void DatabaseUnavailable(ILogger logger, string reason);
