@@ -18,6 +18,8 @@ public sealed class Dispatcher
     private readonly DispatchOptions _options;
     private readonly RetryPolicy _retry;
     private readonly ILogger _logger;
+    private readonly List<SentMail> _unwritten = [];
+    private long _unwrittenSince;
 
     public Dispatcher(IDispatchStore store, IMailTransport transport, DispatchOptions options, TimeProvider time, ILogger<Dispatcher> logger)
     {
@@ -32,6 +34,8 @@ public sealed class Dispatcher
 
     public async Task<DispatchSummary> DispatchDueAsync(CancellationToken cancellationToken)
     {
+        await RecordUnwrittenAsync(cancellationToken).ConfigureAwait(false);
+
         // One recorder for all lanes: the more mails pile up while a group is written, the
         // fewer writes per mail.
         var recorder = new SentRecorder(_store);
@@ -44,11 +48,60 @@ public sealed class Dispatcher
         {
             // The lane's error is the one to report; what was handed over is still written.
             await recorder.FlushAsync().ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            KeepUnwritten(recorder);
             throw;
         }
 
-        await recorder.FlushAsync().ConfigureAwait(false);
+        try
+        {
+            await recorder.FlushAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            KeepUnwritten(recorder);
+        }
+
         return lanes.Aggregate(DispatchSummary.Empty, (all, lane) => all.Add(lane));
+    }
+
+    private void KeepUnwritten(SentRecorder recorder)
+    {
+        if (_unwritten.Count == 0)
+        {
+            _unwrittenSince = System.Diagnostics.Stopwatch.GetTimestamp();
+        }
+
+        _unwritten.AddRange(recorder.Unwritten);
+    }
+
+    // Mails the server accepted on an earlier pass whose outcome the database did not take (a
+    // lock held past the command timeout, a restart): still leased to this worker, they are
+    // recorded before anything else is sent, so a passing database trouble does not make them
+    // unconfirmed and, by LostReplyPolicy, sent again. Passes never overlap in one worker.
+    private async Task RecordUnwrittenAsync(CancellationToken cancellationToken)
+    {
+        if (_unwritten.Count == 0)
+        {
+            return;
+        }
+
+        if (System.Diagnostics.Stopwatch.GetElapsedTime(_unwrittenSince) > _options.LeaseDuration)
+        {
+            // Their leases have run out: another worker takes them over as unconfirmed.
+            _unwritten.Clear();
+            return;
+        }
+
+        try
+        {
+            await _store.MarkSentAsync(_unwritten, cancellationToken).ConfigureAwait(false);
+            _unwritten.Clear();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            throw new OutcomesNotRecordedException(
+                $"the outcome of {_unwritten.Count} sent mail(s) could still not be written ({ex.Message}); nothing more is sent until it is, or until their lease runs out and they are taken over as unconfirmed", ex);
+        }
     }
 
     private async Task<DispatchSummary> LaneAsync(SentRecorder recorder, CancellationToken cancellationToken)

@@ -7,16 +7,30 @@ namespace Outbox.Core.Dispatch;
 /// A failed write stops the recorder: it takes no more mails, so the lanes stop sending
 /// (mail whose outcome cannot be written would only end up unconfirmed), and the failure is
 /// rethrown by <see cref="FlushAsync"/> at the end of the pass. The mails it could not write
-/// stay leased and are taken over as unconfirmed when their lease runs out.
+/// stay leased; the dispatcher writes them first on its next pass (<see cref="Unwritten"/>), and
+/// only if that fails too until their lease runs out are they taken over as unconfirmed.
 /// </summary>
 internal sealed class SentRecorder(IDispatchStore store)
 {
     private const int MaxGroup = 100;
     private readonly object _gate = new();
     private readonly List<SentMail> _waiting = [];
+    private readonly List<SentMail> _unwritten = [];
     private Task _writer = Task.CompletedTask;
     private bool _writing;
     private Exception? _failure;
+
+    /// <summary>Sent mails a failed write did not record, for the next pass to write first.</summary>
+    public IReadOnlyList<SentMail> Unwritten
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _unwritten.ToList();
+            }
+        }
+    }
 
     /// <summary>The reason the recorder stopped, once a write failed.</summary>
     public string? FailedBecause
@@ -100,6 +114,8 @@ internal sealed class SentRecorder(IDispatchStore store)
                 lock (_gate)
                 {
                     _failure = ex;
+                    _unwritten.AddRange(group);
+                    _unwritten.AddRange(_waiting);
                     _waiting.Clear();
                     _writing = false;
                 }
