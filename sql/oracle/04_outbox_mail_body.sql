@@ -173,8 +173,9 @@ create or replace package body outbox_mail as
         end if;
         v_address := nvl(regexp_substr(v_sender, '<([^<>]*)>$', 1, 1, null, 1), v_sender);
 
-        -- A key seen before returns the mail it made: enqueuing again is harmless. Two sessions
-        -- racing with one key wait on the unique index; the loser gets the winner's mail.
+        -- A key this user used before returns the mail it made: enqueuing again is harmless. Keys
+        -- are unique per owner (created_by), so another user's key is never found. Two sessions
+        -- of one user racing with one key wait on the unique index; the loser gets the winner's mail.
         begin
             insert into outbox_message
                 (kind, sender, reply_to, subject, text_body, html_body, priority, send_after,
@@ -187,7 +188,8 @@ create or replace package body outbox_mail as
             returning id into v_id;
         exception
             when dup_val_on_index then
-                select m.id into v_id from outbox_message m where m.idempotency_key = p_idempotency_key;
+                select m.id into v_id from outbox_message m
+                 where m.created_by = sys_context('userenv', 'session_user') and m.idempotency_key = p_idempotency_key;
         end;
         return v_id;
     end new_message;
@@ -200,20 +202,26 @@ create or replace package body outbox_mail as
         return v_addresses.count;
     end add_recipients;
 
-    -- Locks the draft and checks it is of the expected kind, naming the call to use otherwise.
+    -- Checks that the mail is the caller's own draft of the expected kind, naming the call to use
+    -- otherwise, then locks it. A mail of another user gets the same error as an id that does not
+    -- exist. Ownership and status are checked before any lock is taken, and the lock does not
+    -- wait (NOWAIT), so a caller's open transaction never holds a row the worker writes to.
     -- Returns false for a mail that is no longer a draft but has an idempotency key: the caller
     -- is replaying a builder block that already ran, and every call becomes a no-op.
     function lock_draft(p_id number, p_kind varchar2) return boolean is
         v_status outbox_message.status%type;
         v_kind   outbox_message.kind%type;
         v_key    outbox_message.idempotency_key%type;
+        e_busy   exception;
+        pragma exception_init(e_busy, -54);
     begin
         begin
             select m.status, m.kind, m.idempotency_key into v_status, v_kind, v_key
-              from outbox_message m where m.id = p_id for update;
+              from outbox_message m where m.id = p_id and m.created_by = sys_context('userenv', 'session_user');
         exception
             when no_data_found then
-                fail(-20008, 'mail_id', 'no mail with id ' || nvl(to_char(p_id), 'null'), 'Use the id returned by create_mail or open_mail.');
+                fail(-20008, 'mail_id', 'no mail with id ' || nvl(to_char(p_id), 'null'),
+                    'Use the id returned by create_mail or open_mail in a session of the same user.');
         end;
         if v_kind <> p_kind then
             fail(-20008, 'mail_id',
@@ -227,6 +235,17 @@ create or replace package body outbox_mail as
             if v_key is not null then
                 return false;
             end if;
+            fail(-20008, 'mail_id', 'mail ' || p_id || ' is ' || v_status || '; only a draft can be changed', 'Create a new mail.');
+        end if;
+        begin
+            select m.status into v_status from outbox_message m where m.id = p_id for update nowait;
+        exception
+            when e_busy then
+                fail(-20008, 'mail_id', 'mail ' || p_id || ' is being changed by another transaction',
+                    'Build a mail in one transaction at a time; commit or roll back the other one first.');
+        end;
+        -- Queued or cancelled between the check and the lock.
+        if v_status <> 'draft' then
             fail(-20008, 'mail_id', 'mail ' || p_id || ' is ' || v_status || '; only a draft can be changed', 'Create a new mail.');
         end if;
         return true;

@@ -136,8 +136,10 @@ begin
             'Use the name of an entry of Outbox:Profiles in the worker''s configuration (letters, digits, _ . -).');
     end if;
 
-    -- A key seen before returns the mail it made: enqueuing again is harmless. Two callers
-    -- racing with one key wait on the unique index; the loser gets the winner's mail.
+    -- A key this role used before returns the mail it made: enqueuing again is harmless. Keys
+    -- are unique per owner (created_by, the login role), so another role's key is never found.
+    -- Two sessions of one role racing with one key wait on the unique index; the loser gets the
+    -- winner's mail.
     insert into outbox.outbox_message
         (status, queued_at, due_at, kind, sender, reply_to, subject, text_body, html_body, priority, send_after,
          idempotency_key, profile, mime_message_id)
@@ -148,10 +150,11 @@ begin
          p_kind, v_sender, btrim(p_replyto), p_subject, p_text_body, p_html_body, p_priority, p_send_after,
          p_idempotency_key, p_profile,
          '<' || gen_random_uuid() || '@' || split_part(coalesce((regexp_match(v_sender, '<([^<>]*)>$'))[1], v_sender), '@', 2) || '>')
-    on conflict (idempotency_key) do nothing
+    on conflict (created_by, idempotency_key) do nothing
     returning id into v_id;
     if v_id is null then
-        select id into v_id from outbox.outbox_message where idempotency_key = p_idempotency_key;
+        select id into v_id from outbox.outbox_message
+         where created_by = session_user and idempotency_key = p_idempotency_key;
     end if;
     return v_id;
 end $$;
@@ -167,7 +170,10 @@ begin
     return v_count;
 end $$;
 
--- Locks the draft and checks it is of the expected kind, naming the call to use otherwise.
+-- Checks that the mail is the caller's own draft of the expected kind, naming the call to use
+-- otherwise, then locks it. A mail of another role gets the same error as an id that does not
+-- exist. Ownership and status are checked before any lock is taken, and the lock does not
+-- wait (NOWAIT), so a caller's open transaction never holds a row the worker writes to.
 -- Returns false for a mail that is no longer a draft but has an idempotency key: the caller
 -- is replaying a builder block that already ran, and every call becomes a no-op.
 create or replace function outbox.lock_draft(p_id bigint, p_kind text)
@@ -177,10 +183,11 @@ declare
     v_kind   text;
     v_key    text;
 begin
-    select status, kind, idempotency_key into v_status, v_kind, v_key from outbox.outbox_message where id = p_id for update;
+    select status, kind, idempotency_key into v_status, v_kind, v_key
+      from outbox.outbox_message where id = p_id and created_by = session_user;
     if not found then
         perform outbox.raise_invalid('mail_id', format('no mail with id %s', coalesce(p_id::text, 'null')),
-            'Use the id returned by create_mail or open_mail.');
+            'Use the id returned by create_mail or open_mail in a session of the same database role.');
     end if;
     if v_kind <> p_kind then
         perform outbox.raise_invalid('mail_id',
@@ -192,6 +199,17 @@ begin
         if v_key is not null then
             return false;
         end if;
+        perform outbox.raise_invalid('mail_id', format('mail %s is %s; only a draft can be changed', p_id, v_status),
+            'Create a new mail.');
+    end if;
+    begin
+        select status into v_status from outbox.outbox_message where id = p_id for update nowait;
+    exception when lock_not_available then
+        perform outbox.raise_invalid('mail_id', format('mail %s is being changed by another transaction', p_id),
+            'Build a mail in one transaction at a time; commit or roll back the other one first.');
+    end;
+    -- Queued or cancelled between the check and the lock.
+    if v_status <> 'draft' then
         perform outbox.raise_invalid('mail_id', format('mail %s is %s; only a draft can be changed', p_id, v_status),
             'Create a new mail.');
     end if;
