@@ -33,6 +33,7 @@ create or replace package body outbox_mail as
         v_trimmed   varchar2(32767) := trim(p_value);
         v_address   varchar2(32767);
         v_domain    varchar2(32767);
+        v_name      varchar2(32767);
         v_at        pls_integer;
         v_valid     boolean;
     begin
@@ -42,6 +43,9 @@ create or replace package body outbox_mail as
         end if;
         if regexp_like(v_trimmed, '^[^<>]*<[^<>]*>$') then
             v_address := regexp_substr(v_trimmed, '<([^<>]*)>$', 1, 1, null, 1);
+            -- The display name, outside its quoted parts, holds none of the specials that would
+            -- make the value a group ("team: a@x;") or a second address.
+            v_name := regexp_replace(substr(v_trimmed, 1, instr(v_trimmed, '<') - 1), '"[^"]*"');
         else
             v_address := v_trimmed;
         end if;
@@ -53,7 +57,8 @@ create or replace package body outbox_mail as
             and nvl(length(translate(v_address, 'x' || c_forbidden, 'x')), 0) = length(v_address)
             and substr(v_domain, 1, 1) <> '.'
             and substr(v_domain, -1) <> '.'
-            and instr(v_domain, '..') = 0;
+            and instr(v_domain, '..') = 0
+            and nvl(length(translate(v_name, 'x():;@"[]\', 'x')), 0) = nvl(length(v_name), 0);
         if not nvl(v_valid, false) then
             fail(-20003, p_param, '"' || v_trimmed || '" is not a valid mail address',
                 'Write it as user@example.com or "Name <user@example.com>".');
@@ -93,35 +98,62 @@ create or replace package body outbox_mail as
         return v_result;
     end split_addresses;
 
-    -- An attachment's name: one line, no folders (a path is cut to its last part, as mail
-    -- programs would), and not of a blocked type (OUTBOX_SETTING 'blocked_extensions').
+    -- An attachment's name: one line without control characters, no folders (a path is cut to
+    -- its last part, as mail programs would), and not of a blocked type (OUTBOX_SETTING
+    -- 'blocked_extensions'). The type is judged as a mail program shows and saves the name: case
+    -- ignored, trailing dots and spaces dropped, each part around a ":" on its own
+    -- ("evil.exe::$DATA" is saved as evil.exe on NTFS). The rule of outbox.check_file_name.
     function check_file_name(p_param varchar2, p_value varchar2) return varchar2 is
         v_name      varchar2(32767) := trim(p_value);
+        v_rest      varchar2(32767);
+        v_colon     pls_integer;
+        v_segment   varchar2(32767);
         v_extension varchar2(32767);
         v_blocked   varchar2(4000);
+        v_controls  varchar2(40);
     begin
         check_header(p_param, p_value);
+        for c in 1 .. 31 loop
+            v_controls := v_controls || chr(c);
+        end loop;
+        v_controls := v_controls || chr(127);
+        if nvl(length(translate(p_value, 'x' || v_controls, 'x')), 0) <> nvl(length(p_value), 0) then
+            fail(-20005, p_param, 'must not contain control characters', 'Use a plain file name such as report.pdf.');
+        end if;
         v_name := substr(v_name, greatest(nvl(instr(v_name, '/', -1), 0), nvl(instr(v_name, '\', -1), 0)) + 1);
         if v_name is null then
             return null;
         end if;
-        if instr(v_name, '.') > 0 then
-            v_extension := lower(substr(v_name, instr(v_name, '.', -1) + 1));
-            select max(s.value) into v_blocked from outbox_setting s where s.name = 'blocked_extensions';
-            if v_extension is not null
-               and instr(',' || lower(replace(replace(v_blocked, ' '), '.')) || ',', ',' || v_extension || ',') > 0 then
-                fail(-20006, p_param, 'attachments named *.' || v_extension || ' are refused (' || v_name || ')',
-                    'The blocked types are listed in OUTBOX_SETTING, name ''blocked_extensions''.');
+        select max(s.value) into v_blocked from outbox_setting s where s.name = 'blocked_extensions';
+        v_blocked := ',' || lower(replace(replace(v_blocked, ' '), '.')) || ',';
+        v_rest := v_name;
+        loop
+            v_colon := instr(v_rest, ':');
+            v_segment := rtrim(case when v_colon > 0 then substr(v_rest, 1, v_colon - 1) else v_rest end, '. ');
+            if instr(v_segment, '.') > 0 then
+                v_extension := lower(substr(v_segment, instr(v_segment, '.', -1) + 1));
+                if v_extension is not null and instr(v_blocked, ',' || v_extension || ',') > 0 then
+                    fail(-20006, p_param, 'attachments named *.' || v_extension || ' are refused (' || v_name || ')',
+                        'The blocked types are listed in OUTBOX_SETTING, name ''blocked_extensions''.');
+                end if;
             end if;
-        end if;
+            exit when v_colon = 0;
+            v_rest := substr(v_rest, v_colon + 1);
+        end loop;
         return v_name;
     end check_file_name;
 
+    -- A MIME type the worker can parse, without a name or filename parameter: the pattern of
+    -- outbox.check_mime_type and Outbox.Core's MimeTypeRules, character for character.
     procedure check_mime_type(p_param varchar2, p_value varchar2) is
     begin
         check_header(p_param, p_value);
-        if not regexp_like(nvl(p_value, ' '), '^[[:alnum:]!#$&^_.+-]+/[[:alnum:]!#$&^_.+-]+([[:space:]]*;.*)?$') then
-            fail(-20005, p_param, '"' || p_value || '" is not a MIME type', 'Write it as type/subtype, e.g. application/pdf.');
+        if not regexp_like(nvl(p_value, ' '), '^[0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$&^_.+-]+/[0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$&^_.+-]+( *; *[0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$&^_.+-]+ *= *([0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$&^_.+-]+|"[^"]*"))* *;? *$') then
+            fail(-20005, p_param, '"' || p_value || '" is not a MIME type',
+                'Write it as type/subtype with optional parameters, e.g. application/pdf or text/plain; charset=utf-8.');
+        end if;
+        if regexp_like(lower(p_value), '; *(file)?name *=') then
+            fail(-20005, p_param, 'must not hold a name or filename parameter', 'Pass the file name as the filename argument.');
         end if;
     end check_mime_type;
 
@@ -165,6 +197,10 @@ create or replace package body outbox_mail as
                 'Leave it out for the default, 3.');
         end if;
         check_header('idempotency_key', p_idempotency_key);
+        if length(p_idempotency_key) > 400 then
+            fail(-20005, 'idempotency_key', 'is ' || length(p_idempotency_key) || ' characters, more than the 400 allowed',
+                'Use a short key such as ''invoice-2026-0042''.');
+        end if;
         -- The characters listed, not [[:alnum:]] or A-Z: those follow the character set and NLS_SORT.
         if p_profile is not null
            and not regexp_like(p_profile, '^[0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_.-]{1,100}$') then
@@ -315,7 +351,9 @@ create or replace package body outbox_mail as
             if p_attachment is null then
                 fail(-20001, 'attachment', 'is required', 'Pass the attachment content, or call OUTBOX_MAIL.SEND.');
             end if;
-            check_header('att_mime_type', p_att_mime_type);
+            if p_att_mime_type is not null then
+                check_mime_type('att_mime_type', p_att_mime_type);
+            end if;
             v_name := check_file_name('att_filename', p_att_filename);
         end if;
 

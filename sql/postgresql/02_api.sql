@@ -51,8 +51,11 @@ begin
     if trimmed = '' then
         perform outbox.raise_invalid(param, 'is empty', 'Pass an address such as user@example.com.');
     end if;
-    angle := regexp_match(trimmed, '^[^<>]*<([^<>]*)>$');
-    if coalesce(angle[1], trimmed) !~ '^[^\s@<>(),;:"\[\]\\]+@[^\s@<>(),;:"\[\]\\.]+(\.[^\s@<>(),;:"\[\]\\.]+)*$' then
+    angle := regexp_match(trimmed, '^([^<>]*)<([^<>]*)>$');
+    -- The display name, outside its quoted parts, holds none of the specials that would make the
+    -- value a group ("team: a@x;") or a second address; the worker's parser takes what passes.
+    if coalesce(angle[2], trimmed) !~ '^[^\s@<>(),;:"\[\]\\]+@[^\s@<>(),;:"\[\]\\.]+(\.[^\s@<>(),;:"\[\]\\.]+)*$'
+       or regexp_replace(coalesce(angle[1], ''), '"[^"]*"', '', 'g') ~ '[():;@"\[\]\\]' then
         perform outbox.raise_invalid(param, format('"%s" is not a valid mail address', trimmed),
             'Write it as user@example.com or "Name <user@example.com>".');
     end if;
@@ -61,22 +64,50 @@ end $$;
 
 -- UTL_MAIL takes recipient lists as one string separated by commas; semicolons are accepted
 -- too. A separator inside double quotes ("Doe, Jane" <jane@example.com>) does not split. A list
--- without quotes (the usual case) is split without the look-ahead expression. PL/pgSQL, not
--- SQL: its plans are kept from call to call.
+-- without quotes (the usual case) is split at once; one with quotes is cut at the quotes, and only
+-- the pieces outside them are split, so the cost grows with the list's length, not its square.
+-- PL/pgSQL, not SQL: its plans are kept from call to call.
 drop function if exists outbox.split_addresses(text, text);
 
 create or replace function outbox.address_list(param text, list text)
 returns text[] language plpgsql immutable as $$
 declare
-    part    text;
-    checked text[] := '{}';
+    parts    text[];
+    pieces   text[];
+    part     text;
+    current  text := '';
+    checked  text[] := '{}';
+    i        integer;
+    j        integer;
 begin
     if coalesce(btrim(list), '') = '' then
         return checked;
     end if;
-    foreach part in array case when strpos(list, '"') = 0
-                               then string_to_array(translate(list, ';', ','), ',')
-                               else regexp_split_to_array(list, '[,;](?=(?:[^"]*"[^"]*")*[^"]*$)') end loop
+    if strpos(list, '"') = 0 then
+        parts := string_to_array(translate(list, ';', ','), ',');
+    else
+        parts := '{}';
+        pieces := string_to_array(list, '"');
+        for i in 1 .. array_length(pieces, 1) loop
+            if i % 2 = 0 then
+                -- inside quotes (the 2nd, 4th, ... piece): kept whole, with its quotes
+                current := current || '"' || pieces[i] || case when i < array_length(pieces, 1) then '"' else '' end;
+            else
+                parts := string_to_array(translate(pieces[i], ';', ','), ',');
+                for j in 1 .. coalesce(array_length(parts, 1), 0) loop
+                    if j = 1 then
+                        current := current || parts[j];
+                    else
+                        checked := checked || current;
+                        current := parts[j];
+                    end if;
+                end loop;
+            end if;
+        end loop;
+        parts := checked || current;
+        checked := '{}';
+    end if;
+    foreach part in array parts loop
         if btrim(part) <> '' then
             checked := checked || outbox.check_address(param, part);
         end if;
@@ -84,22 +115,58 @@ begin
     return checked;
 end $$;
 
--- An attachment's name: one line, no folders (a path is cut to its last part, as mail programs
--- would), and not of a blocked type (outbox_setting 'blocked_extensions').
+-- An attachment's name: one line without control characters, no folders (a path is cut to its
+-- last part, as mail programs would), and not of a blocked type (outbox_setting
+-- 'blocked_extensions'). The type is judged as a mail program shows and saves the name: case
+-- ignored, trailing dots and spaces dropped (Windows drops them), and each part around a ":"
+-- judged on its own ("evil.exe::$DATA" is saved as evil.exe on NTFS). The same rule is in
+-- EnqueueLimits.CheckFileName and in OUTBOX_MAIL.check_file_name.
 create or replace function outbox.check_file_name(param text, value text)
 returns text language plpgsql as $$
 declare
-    v_name    text := nullif(regexp_replace(btrim(coalesce(value, '')), '^.*[/\\]', ''), '');
-    v_blocked text;
+    v_name      text := nullif(regexp_replace(btrim(coalesce(value, '')), '^.*[/\\]', ''), '');
+    v_blocked   text[];
+    v_segment   text;
+    v_extension text;
 begin
     perform outbox.check_header(param, value);
-    select s.value into v_blocked from outbox.outbox_setting s where s.name = 'blocked_extensions';
-    if v_name is not null and lower(substring(v_name from '\.([^.]*)$')) = any (
-        select lower(btrim(e, ' .')) from regexp_split_to_table(coalesce(v_blocked, ''), ',') e where btrim(e) <> '') then
-        perform outbox.raise_invalid(param, format('attachments named *.%s are refused (%s)', lower(substring(v_name from '\.([^.]*)$')), v_name),
-            'The blocked types are listed in outbox.outbox_setting, name ''blocked_extensions''.');
+    if value ~ '[\x01-\x1f\x7f]' then
+        perform outbox.raise_invalid(param, 'must not contain control characters',
+            'Use a plain file name such as report.pdf.');
     end if;
+    if v_name is null then
+        return null;
+    end if;
+    select array_agg(lower(btrim(e, ' .'))) into v_blocked
+      from outbox.outbox_setting s, regexp_split_to_table(s.value, ',') e
+     where s.name = 'blocked_extensions' and btrim(e, ' .') <> '';
+    foreach v_segment in array string_to_array(v_name, ':') loop
+        v_extension := lower(substring(rtrim(v_segment, '. ') from '\.([^.]*)$'));
+        if v_extension = any (v_blocked) then
+            perform outbox.raise_invalid(param, format('attachments named *.%s are refused (%s)', v_extension, v_name),
+                'The blocked types are listed in outbox.outbox_setting, name ''blocked_extensions''.');
+        end if;
+    end loop;
     return v_name;
+end $$;
+
+-- A MIME type the worker can parse: type/subtype, then parameters attribute=value (a token or a
+-- quoted string). No name or filename parameter: the file name is the filename argument, where
+-- its type is checked; a name hidden in the type would bypass that. The token characters are
+-- listed, not ranges, so the pattern is the same in PL/SQL (whose ranges follow NLS_SORT) and C#.
+create or replace function outbox.check_mime_type(param text, value text)
+returns text language plpgsql as $$
+begin
+    perform outbox.check_header(param, value);
+    if coalesce(value, '') !~ '^[0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$&^_.+-]+/[0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$&^_.+-]+( *; *[0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$&^_.+-]+ *= *([0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$&^_.+-]+|"[^"]*"))* *;? *$' then
+        perform outbox.raise_invalid(param, format('"%s" is not a MIME type', value),
+            'Write it as type/subtype with optional parameters, e.g. application/pdf or text/plain; charset=utf-8.');
+    end if;
+    if lower(value) ~ '; *(file)?name *=' then
+        perform outbox.raise_invalid(param, 'must not hold a name or filename parameter',
+            'Pass the file name as the filename argument.');
+    end if;
+    return value;
 end $$;
 
 drop function if exists outbox.new_message(text, text, text, text, text, text, integer, timestamptz, text);
@@ -131,6 +198,14 @@ begin
             'Leave it out for the default, 3.');
     end if;
     v_checked := outbox.check_header('idempotency_key', p_idempotency_key);
+    if length(p_idempotency_key) > 400 then
+        perform outbox.raise_invalid('idempotency_key', format('is %s characters, more than the 400 allowed', length(p_idempotency_key)),
+            'Use a short key such as ''invoice-2026-0042''.');
+    end if;
+    if not isfinite(p_send_after) then
+        perform outbox.raise_invalid('send_after', format('must be a point in time, got %s', p_send_after),
+            'Pass a time such as now() + interval ''1 hour'', or null to send at once.');
+    end if;
     if p_profile is not null and p_profile !~ '^[A-Za-z0-9_.-]{1,100}$' then
         perform outbox.raise_invalid('profile', format('"%s" is not a profile name', p_profile),
             'Use the name of an entry of Outbox:Profiles in the worker''s configuration (letters, digits, _ . -).');
@@ -296,7 +371,9 @@ begin
         if p_attachment is null then
             perform outbox.raise_invalid('attachment', 'is required', 'Pass the attachment content, or call outbox_mail.send.');
         end if;
-        v_name := outbox.check_header('att_mime_type', p_att_mime_type);
+        if p_att_mime_type is not null then
+            v_name := outbox.check_mime_type('att_mime_type', p_att_mime_type);
+        end if;
         v_name := outbox.check_file_name('att_filename', p_att_filename);
     end if;
     v_size := outbox.check_size(coalesce(octet_length(p_message), 0) + coalesce(octet_length(p_attachment), 0), 'the mail');
@@ -456,11 +533,8 @@ begin
         perform outbox.raise_invalid('content', 'is required', 'Pass the attachment bytes; an empty file is ''''::bytea.');
     end if;
     v_name := outbox.check_file_name('filename', filename);
-    perform outbox.check_header('mime_type', mime_type);
+    perform outbox.check_mime_type('mime_type', mime_type);
     perform outbox.check_header('content_id', content_id);
-    if coalesce(mime_type, '') !~ '^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+(\s*;.*)?$' then
-        perform outbox.raise_invalid('mime_type', format('"%s" is not a MIME type', mime_type), 'Write it as type/subtype, e.g. application/pdf.');
-    end if;
     insert into outbox.outbox_attachment (message_id, file_name, mime_type, content_id, is_inline, content)
     values (mail_id, v_name, mime_type, nullif(btrim(content_id, ' <>'), ''),
             coalesce(inline, false) or content_id is not null, content)
