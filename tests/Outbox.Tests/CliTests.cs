@@ -186,7 +186,7 @@ public sealed class CliTests(PostgresServer postgres) : IDisposable
             Assert.DoesNotContain("db-secret-1", output, StringComparison.Ordinal);
             Assert.DoesNotContain("smtp-secret-2", output, StringComparison.Ordinal);
             Assert.Contains("(set, not shown)", output, StringComparison.Ordinal);
-            Assert.Contains("host=db.example.com;username=outbox_service;password=***", output, StringComparison.Ordinal);
+            Assert.Contains("Host=db.example.com;Username=outbox_service;Password=***", output, StringComparison.Ordinal);
         }
 
         Assert.Matches(@"Outbox:Smtp:Timeout\s+00:00:30", text.Out);

@@ -18,9 +18,8 @@ public static partial class WorkerHost
     {
         ArgumentNullException.ThrowIfNull(options);
         var builder = new HostApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Logging.AddSimpleConsole(console =>
+        builder.Logging.AddPrintableConsole(console =>
         {
-            console.SingleLine = true;
             console.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
             console.UseUtcTimestamp = true;
         });
