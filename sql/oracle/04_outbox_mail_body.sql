@@ -296,17 +296,20 @@ create or replace package body outbox_mail as
         end if;
     end require_recipient;
 
-    -- Makes a complete mail visible to the worker, after checking its size against
-    -- OUTBOX_SETTING 'max_message_bytes' (bodies and attachments before encoding; 0: no limit).
-    -- Bodies count in characters here (DBMS_LOB.GETLENGTH of a CLOB), attachments in bytes.
-    procedure queue(p_id number) is
+    -- Checks everything stored for a mail or draft (addresses, subject, bodies, attachment names
+    -- and contents, raw parts) against OUTBOX_SETTING 'max_message_bytes' (0: no limit), as
+    -- outbox.check_stored_size does. Bodies count in characters here (DBMS_LOB.GETLENGTH of a
+    -- CLOB), the rest in bytes. Builder calls check after each change, so drafts are bounded too.
+    procedure check_stored_size(p_id number) is
         v_limit number;
         v_size  number;
     begin
         select max(to_number(s.value)) into v_limit from outbox_setting s where s.name = 'max_message_bytes';
         if nvl(v_limit, 0) > 0 then
-            select nvl(dbms_lob.getlength(m.text_body), 0) + nvl(dbms_lob.getlength(m.html_body), 0)
-                 + nvl((select sum(dbms_lob.getlength(a.content)) from outbox_attachment a where a.message_id = m.id), 0)
+            select nvl(lengthb(m.sender), 0) + nvl(lengthb(m.reply_to), 0) + nvl(lengthb(m.subject), 0)
+                 + nvl(dbms_lob.getlength(m.text_body), 0) + nvl(dbms_lob.getlength(m.html_body), 0)
+                 + nvl((select sum(lengthb(r.address)) from outbox_recipient r where r.message_id = m.id), 0)
+                 + nvl((select sum(dbms_lob.getlength(a.content) + nvl(lengthb(a.file_name), 0)) from outbox_attachment a where a.message_id = m.id), 0)
                  + nvl((select sum(dbms_lob.getlength(r.content)) from outbox_raw_part r where r.message_id = m.id), 0)
               into v_size
               from outbox_message m where m.id = p_id;
@@ -315,6 +318,12 @@ create or replace package body outbox_mail as
                     'The limit is OUTBOX_SETTING, name ''max_message_bytes''; send large files as links.');
             end if;
         end if;
+    end check_stored_size;
+
+    -- Makes a complete mail visible to the worker, after checking its size.
+    procedure queue(p_id number) is
+    begin
+        check_stored_size(p_id);
         -- Oracle has no LISTEN/NOTIFY that fits here: workers find new mail by polling.
         update outbox_message m
            set m.status = 'queued', m.queued_at = sys_extract_utc(systimestamp),
@@ -478,11 +487,13 @@ create or replace package body outbox_mail as
         if v_count = 0 then
             fail(-20001, 'recipient', 'is empty', 'Pass an address such as user@example.com.');
         end if;
+        check_stored_size(mail_id);
     end add_recipient;
 
     procedure store_body(p_id number, p_text_body clob, p_html_body clob) is
     begin
         update outbox_message m set m.text_body = p_text_body, m.html_body = p_html_body where m.id = p_id;
+        check_stored_size(p_id);
     end store_body;
 
     procedure set_body(mail_id in number, text_body in clob, html_body in clob default null) is
@@ -507,6 +518,7 @@ create or replace package body outbox_mail as
         v_inline := case when nvl(p_inline, false) or p_content_id is not null then 1 else 0 end;
         insert into outbox_attachment (message_id, file_name, mime_type, content_id, is_inline, content)
         values (p_id, v_name, p_mime_type, rtrim(ltrim(p_content_id, ' <>'), ' <>'), v_inline, p_content);
+        check_stored_size(p_id);
     end store_attachment;
 
     procedure add_attachment(
@@ -550,6 +562,7 @@ create or replace package body outbox_mail as
         end if;
         v_address := check_address('recipient', recipient);
         insert into outbox_recipient (message_id, kind, address) values (mail_id, 'envelope', v_address);
+        check_stored_size(mail_id);
     end rcpt;
 
     -- The draft's row is locked (lock_draft), so no other session adds a part meanwhile.
@@ -559,6 +572,7 @@ create or replace package body outbox_mail as
         if nvl(dbms_lob.getlength(p_data), 0) > 0 then
             select nvl(max(p.part_no), 0) + 1 into v_part_no from outbox_raw_part p where p.message_id = p_id;
             insert into outbox_raw_part (message_id, part_no, content) values (p_id, v_part_no, p_data);
+            check_stored_size(p_id);
         end if;
     end store_raw_part;
 

@@ -211,6 +211,11 @@ begin
             'Use the name of an entry of Outbox:Profiles in the worker''s configuration (letters, digits, _ . -).');
     end if;
 
+    if not p_queued then
+        v_checked := outbox.check_size(coalesce(octet_length(p_sender), 0) + coalesce(octet_length(p_replyto), 0) + coalesce(octet_length(p_subject), 0)
+            + coalesce(octet_length(p_text_body), 0) + coalesce(octet_length(p_html_body), 0), 'the mail');
+    end if;
+
     -- A key this role used before returns the mail it made: enqueuing again is harmless. Keys
     -- are unique per owner (created_by, the login role), so another role's key is never found.
     -- Two sessions of one role racing with one key wait on the unique index; the loser gets the
@@ -291,8 +296,8 @@ begin
     return true;
 end $$;
 
--- Refuses a mail larger than outbox_setting 'max_message_bytes' (bodies and attachments before
--- encoding; 0: no limit).
+-- Refuses a mail larger than outbox_setting 'max_message_bytes' (everything stored for it,
+-- before encoding; 0: no limit).
 drop function if exists outbox.check_size(bigint, text);
 
 -- Returns the size, so a caller can assign it rather than PERFORM it.
@@ -309,6 +314,28 @@ begin
     return p_bytes;
 end $$;
 
+-- Everything stored for a mail, in bytes: addresses, subject, bodies, attachment names and
+-- contents, and raw parts. Builder calls check it after each change, so a draft is bounded
+-- too, not only a queued mail.
+create or replace function outbox.stored_bytes(p_id bigint)
+returns bigint language sql stable as $$
+    select coalesce(octet_length(m.sender), 0) + coalesce(octet_length(m.reply_to), 0) + coalesce(octet_length(m.subject), 0)
+         + coalesce(octet_length(m.text_body), 0) + coalesce(octet_length(m.html_body), 0)
+         + coalesce((select sum(octet_length(r.address)) from outbox.outbox_recipient r where r.message_id = m.id), 0)
+         + coalesce((select sum(octet_length(a.content) + coalesce(octet_length(a.file_name), 0)) from outbox.outbox_attachment a where a.message_id = m.id), 0)
+         + coalesce((select sum(octet_length(p.content)) from outbox.outbox_raw_part p where p.message_id = m.id), 0)
+      from outbox.outbox_message m where m.id = p_id
+$$;
+
+-- Checks a stored mail or draft against max_message_bytes; costs nothing while there is no limit.
+create or replace function outbox.check_stored_size(p_id bigint)
+returns void language plpgsql as $$
+begin
+    if exists (select 1 from outbox.outbox_setting s where s.name = 'max_message_bytes' and s.value::bigint > 0) then
+        perform outbox.check_size(outbox.stored_bytes(p_id), format('mail %s', p_id));
+    end if;
+end $$;
+
 -- A queued mail: wakes listening workers when the transaction commits (PostgreSQL sends one
 -- notification per transaction however many mails it queued; polling remains the safety net),
 -- and remembers the id for outbox_mail.last_mail_id(), as on Oracle (whose SEND is a procedure).
@@ -322,12 +349,7 @@ end $$;
 create or replace function outbox.queue(p_id bigint)
 returns void language plpgsql as $$
 begin
-    perform outbox.check_size(
-        (select coalesce(octet_length(m.text_body), 0) + coalesce(octet_length(m.html_body), 0)
-              + coalesce((select sum(octet_length(a.content)) from outbox.outbox_attachment a where a.message_id = p_id), 0)
-              + coalesce((select sum(octet_length(r.content)) from outbox.outbox_raw_part r where r.message_id = p_id), 0)
-           from outbox.outbox_message m where m.id = p_id),
-        format('mail %s', p_id));
+    perform outbox.check_stored_size(p_id);
     update outbox.outbox_message
        set status = 'queued', queued_at = now(), due_at = greatest(now(), coalesce(send_after, now()))
      where id = p_id;
@@ -376,7 +398,10 @@ begin
         end if;
         v_name := outbox.check_file_name('att_filename', p_att_filename);
     end if;
-    v_size := outbox.check_size(coalesce(octet_length(p_message), 0) + coalesce(octet_length(p_attachment), 0), 'the mail');
+    v_size := outbox.check_size(coalesce(octet_length(p_message), 0) + coalesce(octet_length(p_attachment), 0)
+        + coalesce(octet_length(p_sender), 0) + coalesce(octet_length(p_replyto), 0) + coalesce(octet_length(p_subject), 0)
+        + coalesce(octet_length(array_to_string(v_to || v_cc || v_bcc, '')), 0)
+        + case when p_has_attachment then coalesce(octet_length(v_name), 0) else 0 end, 'the mail');
 
     v_id := outbox.new_message('mime', p_sender, p_subject,
         case when v_html then null else p_message end,
@@ -497,6 +522,7 @@ begin
     if outbox.add_recipients(mail_id, kind, 'recipient', recipient) = 0 then
         perform outbox.raise_invalid('recipient', 'is empty', 'Pass an address such as user@example.com.');
     end if;
+    perform outbox.check_stored_size(mail_id);
 end $$;
 
 create or replace function outbox_mail.set_body(
@@ -510,6 +536,7 @@ begin
     end if;
     update outbox.outbox_message m set text_body = set_body.text_body, html_body = set_body.html_body
      where m.id = mail_id;
+    perform outbox.check_stored_size(mail_id);
 end $$;
 
 -- content_id makes the part inline in a multipart/related body: reference it from the HTML
@@ -539,6 +566,7 @@ begin
     values (mail_id, v_name, mime_type, nullif(btrim(content_id, ' <>'), ''),
             coalesce(inline, false) or content_id is not null, content)
     returning id into v_id;
+    perform outbox.check_stored_size(mail_id);
     return v_id;
 end $$;
 
@@ -579,6 +607,7 @@ begin
     end if;
     insert into outbox.outbox_recipient (message_id, kind, address)
     values (mail_id, 'envelope', outbox.check_address('recipient', recipient));
+    perform outbox.check_stored_size(mail_id);
 end $$;
 
 create or replace function outbox_mail.write_raw_data(mail_id bigint, data bytea)
@@ -591,6 +620,7 @@ begin
         insert into outbox.outbox_raw_part (message_id, part_no, content)
         select mail_id, coalesce(max(p.part_no), 0) + 1, data
           from outbox.outbox_raw_part p where p.message_id = mail_id;
+        perform outbox.check_stored_size(mail_id);
     end if;
 end $$;
 

@@ -7,8 +7,8 @@ namespace Outbox.Storage;
 
 /// <summary>
 /// The limits a DBA sets in the outbox_setting table (max_message_bytes, blocked_extensions),
-/// checked by OutboxClient exactly as outbox.check_file_name and outbox.queue check them in
-/// PostgreSQL.
+/// checked by OutboxClient exactly as outbox.check_file_name and outbox.check_stored_size check
+/// them in PostgreSQL.
 /// </summary>
 internal sealed class EnqueueLimits
 {
