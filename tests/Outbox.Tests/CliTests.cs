@@ -233,6 +233,23 @@ public sealed class CliTests(PostgresServer postgres) : IDisposable
 
     private static (int, string) Trimmed((int Code, string Out, string Error) result) => (result.Code, result.Out.Trim());
 
+    [Fact]
+    public async Task Send_refuses_a_text_file_that_is_not_utf8_and_a_folder_as_an_attachment_naming_the_option()
+    {
+        var config = WriteConfig("sqlite", $"Data Source={Path.Combine(_dir.FullName, "outbox.db")}");
+        var latin1 = Path.Combine(_dir.FullName, "latin1.txt");
+        await File.WriteAllBytesAsync(latin1, [0x47, 0x72, 0xFC, 0xDF, 0x65], Ct);
+
+        var text = await RunAsync("send", "--config", config, "--from", "app@example.com", "--to", "a@example.com", "--text-file", latin1);
+        var folder = await RunAsync("send", "--config", config, "--from", "app@example.com", "--to", "a@example.com", "--text", "x", "--attach", _dir.FullName);
+
+        Assert.Equal(1, text.Code);
+        Assert.StartsWith("outbox: --text-file: ", text.Error, StringComparison.Ordinal);
+        Assert.Contains("is not valid UTF-8", text.Error, StringComparison.Ordinal);
+        Assert.Equal(1, folder.Code);
+        Assert.Contains("is a folder, not a file", folder.Error, StringComparison.Ordinal);
+    }
+
     private string WriteConfig(string provider, string connectionString, string pollInterval = "00:00:10")
     {
         var path = Path.Combine(_dir.FullName, "outbox.json");
