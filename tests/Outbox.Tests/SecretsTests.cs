@@ -37,6 +37,22 @@ public sealed class SecretsTests : IDisposable
     }
 
     [Fact]
+    public async Task A_server_that_repeats_the_refused_password_does_not_get_it_into_the_reason()
+    {
+        const string password = "wrong-pass-echo-1";
+        await using var outbox = await TestOutbox.SqliteAsync();
+        await using var smtp = TestSmtpServer.Start(settings => settings.EchoRefusedPassword = true);
+        var id = await outbox.EnqueueAsync(new Core.Messages.MailRequest { Sender = "app@example.com", To = ["to@example.com"], TextBody = "x" });
+
+        var summary = await outbox.SmtpDispatcher(TestOutbox.SmtpFor(smtp, o => o.Password = password)).DispatchDueAsync(TestContext.Current.CancellationToken);
+
+        Assert.Contains("refused the login", summary.PausedBecause, StringComparison.Ordinal);
+        Assert.Contains(SecretScrubber.Mask, summary.PausedBecause, StringComparison.Ordinal);
+        Assert.DoesNotContain(password, summary.PausedBecause, StringComparison.Ordinal);
+        Assert.DoesNotContain(password, await outbox.ScalarAsync<string>("select last_error from outbox_message where id = @id", new { id }), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void An_echoed_password_is_removed_plain_url_encoded_and_inside_any_base64_blob()
     {
         const string password = "s3cret/pa+ss word";
