@@ -250,6 +250,26 @@ public sealed class CliTests(PostgresServer postgres) : IDisposable
         Assert.Contains("is a folder, not a file", folder.Error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Send_refuses_a_named_pipe_as_an_attachment_at_once_instead_of_waiting_for_a_writer()
+    {
+        Assert.SkipWhen(OperatingSystem.IsWindows(), "named pipes in the file system are a Unix thing");
+        var config = WriteConfig("sqlite", $"Data Source={Path.Combine(_dir.FullName, "outbox.db")}");
+        var fifo = Path.Combine(_dir.FullName, "pipe");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [fifo]))
+        {
+            await mkfifo.WaitForExitAsync(Ct);
+        }
+
+        var run = RunAsync("send", "--config", config, "--from", "app@example.com", "--to", "a@example.com", "--text", "x", "--attach", fifo);
+        var finished = await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(10), Ct));
+
+        Assert.Same(run, finished);
+        Assert.Equal(1, (await run).Code);
+        Assert.Contains("--attach: ", (await run).Error, StringComparison.Ordinal);
+        Assert.Contains("is a pipe or socket, not a file", (await run).Error, StringComparison.Ordinal);
+    }
+
     private string WriteConfig(string provider, string connectionString, string pollInterval = "00:00:10")
     {
         var path = Path.Combine(_dir.FullName, "outbox.json");

@@ -109,6 +109,11 @@ public static class SendCommand
             throw new MailValidationException(option, $"the file {file.FullName} does not exist", "Check the path");
         }
 
+        if (!FileKind.IsReadableToEnd(file.FullName))
+        {
+            throw new MailValidationException(option, $"{file.FullName} is a pipe or socket, not a file", "Save what it gives into a file and name that file");
+        }
+
         return new FileStream(file.FullName, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, useAsync: true);
     }
 
