@@ -76,7 +76,7 @@ public sealed class OutboxClient
             if (id is not { } newId)
             {
                 return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-                    _dialect.Sql($"select id from {_dialect.Table("outbox_message")} where created_by = {_dialect.CurrentUser} and idempotency_key = @Key"),
+                    _dialect.Sql($"select id from {_dialect.Table("outbox_message")} where {_dialect.OwnedByCurrentUser} and idempotency_key = @Key"),
                     new { Key = request.IdempotencyKey }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             }
 

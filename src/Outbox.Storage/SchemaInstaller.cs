@@ -41,9 +41,7 @@ public sealed class SchemaInstaller
 
     // Columns added after the first release. The PostgreSQL and Oracle scripts add them
     // themselves; SQLite has no "add column if not exists", so it is done here.
-    // created_by: see sql/postgresql/01_tables.sql; a SQLite file has no users, so it is ''.
-    private static readonly (string Table, string Column, string Definition)[] AddedColumns =
-        [("outbox_message", "profile", "text"), ("outbox_attempt", "account", "text"), ("outbox_message", "created_by", "text not null default ''")];
+    private static readonly (string Table, string Column)[] AddedColumns = [("outbox_message", "profile"), ("outbox_attempt", "account")];
 
     public async Task InstallAsync(CancellationToken cancellationToken)
     {
@@ -58,12 +56,12 @@ public sealed class SchemaInstaller
 
         if (_database.IsSqlite)
         {
-            foreach (var (table, column, definition) in AddedColumns)
+            foreach (var (table, column) in AddedColumns)
             {
                 var columns = await connection.QueryAsync<string>(new CommandDefinition($"select name from pragma_table_info('{table}')", cancellationToken: cancellationToken)).ConfigureAwait(false);
                 if (!columns.Contains(column, StringComparer.OrdinalIgnoreCase))
                 {
-                    await connection.ExecuteAsync(new CommandDefinition($"alter table {table} add column {column} {definition}", cancellationToken: cancellationToken)).ConfigureAwait(false);
+                    await connection.ExecuteAsync(new CommandDefinition($"alter table {table} add column {column} text", cancellationToken: cancellationToken)).ConfigureAwait(false);
                 }
             }
         }

@@ -103,7 +103,7 @@ public sealed partial class OracleDialect : SqlDialect
 
     public override string ByteLength(string column) => $"dbms_lob.getlength({column})";
 
-    public override string CurrentUser => "sys_context('userenv', 'session_user')";
+    public override string OwnedByCurrentUser => "created_by = sys_context('userenv', 'session_user')";
 
     public override string Limit(string count) => $"fetch first {count} rows only";
 

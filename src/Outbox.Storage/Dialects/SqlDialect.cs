@@ -65,10 +65,10 @@ public abstract class SqlDialect
     public virtual string InsertMessageReturningId(string insert) => $"{insert}\non conflict (created_by, idempotency_key) do nothing\nreturning id";
 
     /// <summary>
-    /// The connection's database user, as outbox_message.created_by records it by default: a
-    /// mail and its idempotency key belong to the user that made it.
+    /// The condition that an outbox_message row belongs to the connection's database user, whom
+    /// created_by records by default: a mail and its idempotency key belong to the user that made it.
     /// </summary>
-    public abstract string CurrentUser { get; }
+    public abstract string OwnedByCurrentUser { get; }
 
     /// <summary>
     /// One statement that records a group of sent mails given as arrays, for databases with array

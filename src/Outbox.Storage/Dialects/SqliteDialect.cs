@@ -40,8 +40,8 @@ public sealed class SqliteDialect : SqlDialect
 
     public override string ByteLength(string column) => $"length({column})";
 
-    // A SQLite file has no users: every mail has the owner '' and keys are unique in the file.
-    public override string CurrentUser => "''";
+    // A SQLite file has no users (and no created_by column): keys are unique in the file.
+    public override string OwnedByCurrentUser => "1 = 1";
 
     public override string InsertMessageReturningId(string insert) => $"{insert}\non conflict (idempotency_key) do nothing\nreturning id";
 
