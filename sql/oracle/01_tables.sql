@@ -83,11 +83,22 @@ begin
             constraint outbox_message_status_ck
                 check (status in ('draft', 'queued', 'sending', 'sent', 'unconfirmed', 'failed', 'cancelled')),
             constraint outbox_message_kind_ck check (kind in ('mime', 'raw')),
-            constraint outbox_message_priority_ck check (priority between 1 and 5),
-            constraint outbox_message_idempotency_uq unique (idempotency_key)
+            constraint outbox_message_priority_ck check (priority between 1 and 5)
         )]');
 
     add_column('outbox_message', 'profile', 'varchar2(100 char)');
+
+    -- Ownership (see sql/postgresql/01_tables.sql): created_by is the session user that made the
+    -- mail; OUTBOX_MAIL acts only on the caller's own mails and an idempotency key is unique per
+    -- owner. The index leaves out rows without a key (an entirely NULL key is not indexed).
+    add_column('outbox_message', 'created_by', q'[varchar2(128 char) default sys_context('userenv', 'session_user') not null]');
+    for c in (select constraint_name from user_constraints
+               where table_name = 'OUTBOX_MESSAGE' and constraint_name = 'OUTBOX_MESSAGE_IDEMPOTENCY_UQ') loop
+        execute immediate 'alter table outbox_message drop constraint ' || c.constraint_name || ' drop index';
+    end loop;
+    create_index('outbox_message_idempotency_uq', q'[
+        create unique index outbox_message_idempotency_uq on outbox_message
+            (case when idempotency_key is not null then created_by end, idempotency_key)]');
 
     -- Oracle has no partial indexes; an index on an expression that is NULL for finished rows
     -- does the same job: entirely-NULL keys are not indexed, so sent, failed and cancelled rows

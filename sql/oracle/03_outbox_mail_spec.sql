@@ -25,10 +25,10 @@
 --   -20002  e_line_break      CR or LF in a header value (subject, replyto, file name, mime_type, ...)
 --   -20003  e_bad_address     a malformed mail address
 --   -20004  e_no_recipient    ENQUEUE / CLOSE_MAIL of a mail that has no recipient
---   -20005  e_bad_value       a value out of its range (priority, kind, mime_type, profile)
+--   -20005  e_bad_value       a value out of its range or form (priority, kind, mime_type, profile, idempotency_key, control characters in a file name)
 --   -20006  e_blocked_file    an attachment whose file type is blocked (OUTBOX_SETTING 'blocked_extensions')
 --   -20007  e_too_large       the mail is larger than OUTBOX_SETTING 'max_message_bytes'
---   -20008  e_bad_mail_id     no such mail, a mail of the other kind, or a mail that is no longer a draft
+--   -20008  e_bad_mail_id     no mail of this user with that id, a mail of the other kind, one no longer a draft, or one another transaction is changing
 
 set define off
 whenever sqlerror exit failure rollback

@@ -33,6 +33,7 @@ create or replace package body outbox_mail as
         v_trimmed   varchar2(32767) := trim(p_value);
         v_address   varchar2(32767);
         v_domain    varchar2(32767);
+        v_name      varchar2(32767);
         v_at        pls_integer;
         v_valid     boolean;
     begin
@@ -42,6 +43,9 @@ create or replace package body outbox_mail as
         end if;
         if regexp_like(v_trimmed, '^[^<>]*<[^<>]*>$') then
             v_address := regexp_substr(v_trimmed, '<([^<>]*)>$', 1, 1, null, 1);
+            -- The display name, outside its quoted parts, holds none of the specials that would
+            -- make the value a group ("team: a@x;") or a second address.
+            v_name := regexp_replace(substr(v_trimmed, 1, instr(v_trimmed, '<') - 1), '"[^"]*"');
         else
             v_address := v_trimmed;
         end if;
@@ -53,7 +57,8 @@ create or replace package body outbox_mail as
             and nvl(length(translate(v_address, 'x' || c_forbidden, 'x')), 0) = length(v_address)
             and substr(v_domain, 1, 1) <> '.'
             and substr(v_domain, -1) <> '.'
-            and instr(v_domain, '..') = 0;
+            and instr(v_domain, '..') = 0
+            and nvl(length(translate(v_name, 'x():;@"[]\', 'x')), 0) = nvl(length(v_name), 0);
         if not nvl(v_valid, false) then
             fail(-20003, p_param, '"' || v_trimmed || '" is not a valid mail address',
                 'Write it as user@example.com or "Name <user@example.com>".');
@@ -93,35 +98,62 @@ create or replace package body outbox_mail as
         return v_result;
     end split_addresses;
 
-    -- An attachment's name: one line, no folders (a path is cut to its last part, as mail
-    -- programs would), and not of a blocked type (OUTBOX_SETTING 'blocked_extensions').
+    -- An attachment's name: one line without control characters, no folders (a path is cut to
+    -- its last part, as mail programs would), and not of a blocked type (OUTBOX_SETTING
+    -- 'blocked_extensions'). The type is judged as a mail program shows and saves the name: case
+    -- ignored, trailing dots and spaces dropped, each part around a ":" on its own
+    -- ("evil.exe::$DATA" is saved as evil.exe on NTFS). The rule of outbox.check_file_name.
     function check_file_name(p_param varchar2, p_value varchar2) return varchar2 is
         v_name      varchar2(32767) := trim(p_value);
+        v_rest      varchar2(32767);
+        v_colon     pls_integer;
+        v_segment   varchar2(32767);
         v_extension varchar2(32767);
         v_blocked   varchar2(4000);
+        v_controls  varchar2(40);
     begin
         check_header(p_param, p_value);
+        for c in 1 .. 31 loop
+            v_controls := v_controls || chr(c);
+        end loop;
+        v_controls := v_controls || chr(127);
+        if nvl(length(translate(p_value, 'x' || v_controls, 'x')), 0) <> nvl(length(p_value), 0) then
+            fail(-20005, p_param, 'must not contain control characters', 'Use a plain file name such as report.pdf.');
+        end if;
         v_name := substr(v_name, greatest(nvl(instr(v_name, '/', -1), 0), nvl(instr(v_name, '\', -1), 0)) + 1);
         if v_name is null then
             return null;
         end if;
-        if instr(v_name, '.') > 0 then
-            v_extension := lower(substr(v_name, instr(v_name, '.', -1) + 1));
-            select max(s.value) into v_blocked from outbox_setting s where s.name = 'blocked_extensions';
-            if v_extension is not null
-               and instr(',' || lower(replace(replace(v_blocked, ' '), '.')) || ',', ',' || v_extension || ',') > 0 then
-                fail(-20006, p_param, 'attachments named *.' || v_extension || ' are refused (' || v_name || ')',
-                    'The blocked types are listed in OUTBOX_SETTING, name ''blocked_extensions''.');
+        select max(s.value) into v_blocked from outbox_setting s where s.name = 'blocked_extensions';
+        v_blocked := ',' || lower(replace(replace(v_blocked, ' '), '.')) || ',';
+        v_rest := v_name;
+        loop
+            v_colon := instr(v_rest, ':');
+            v_segment := rtrim(case when v_colon > 0 then substr(v_rest, 1, v_colon - 1) else v_rest end, '. ');
+            if instr(v_segment, '.') > 0 then
+                v_extension := lower(substr(v_segment, instr(v_segment, '.', -1) + 1));
+                if v_extension is not null and instr(v_blocked, ',' || v_extension || ',') > 0 then
+                    fail(-20006, p_param, 'attachments named *.' || v_extension || ' are refused (' || v_name || ')',
+                        'The blocked types are listed in OUTBOX_SETTING, name ''blocked_extensions''.');
+                end if;
             end if;
-        end if;
+            exit when v_colon = 0;
+            v_rest := substr(v_rest, v_colon + 1);
+        end loop;
         return v_name;
     end check_file_name;
 
+    -- A MIME type the worker can parse, without a name or filename parameter: the pattern of
+    -- outbox.check_mime_type and Outbox.Core's MimeTypeRules, character for character.
     procedure check_mime_type(p_param varchar2, p_value varchar2) is
     begin
         check_header(p_param, p_value);
-        if not regexp_like(nvl(p_value, ' '), '^[[:alnum:]!#$&^_.+-]+/[[:alnum:]!#$&^_.+-]+([[:space:]]*;.*)?$') then
-            fail(-20005, p_param, '"' || p_value || '" is not a MIME type', 'Write it as type/subtype, e.g. application/pdf.');
+        if not regexp_like(nvl(p_value, ' '), '^[0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$&^_.+-]+/[0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$&^_.+-]+( *; *[0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$&^_.+-]+ *= *([0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$&^_.+-]+|"[^"]*"))* *;? *$') then
+            fail(-20005, p_param, '"' || p_value || '" is not a MIME type',
+                'Write it as type/subtype with optional parameters, e.g. application/pdf or text/plain; charset=utf-8.');
+        end if;
+        if regexp_like(lower(p_value), '; *(file)?name *=') then
+            fail(-20005, p_param, 'must not hold a name or filename parameter', 'Pass the file name as the filename argument.');
         end if;
     end check_mime_type;
 
@@ -165,6 +197,10 @@ create or replace package body outbox_mail as
                 'Leave it out for the default, 3.');
         end if;
         check_header('idempotency_key', p_idempotency_key);
+        if length(p_idempotency_key) > 400 then
+            fail(-20005, 'idempotency_key', 'is ' || length(p_idempotency_key) || ' characters, more than the 400 allowed',
+                'Use a short key such as ''invoice-2026-0042''.');
+        end if;
         -- The characters listed, not [[:alnum:]] or A-Z: those follow the character set and NLS_SORT.
         if p_profile is not null
            and not regexp_like(p_profile, '^[0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_.-]{1,100}$') then
@@ -173,8 +209,9 @@ create or replace package body outbox_mail as
         end if;
         v_address := nvl(regexp_substr(v_sender, '<([^<>]*)>$', 1, 1, null, 1), v_sender);
 
-        -- A key seen before returns the mail it made: enqueuing again is harmless. Two sessions
-        -- racing with one key wait on the unique index; the loser gets the winner's mail.
+        -- A key this user used before returns the mail it made: enqueuing again is harmless. Keys
+        -- are unique per owner (created_by), so another user's key is never found. Two sessions
+        -- of one user racing with one key wait on the unique index; the loser gets the winner's mail.
         begin
             insert into outbox_message
                 (kind, sender, reply_to, subject, text_body, html_body, priority, send_after,
@@ -187,7 +224,8 @@ create or replace package body outbox_mail as
             returning id into v_id;
         exception
             when dup_val_on_index then
-                select m.id into v_id from outbox_message m where m.idempotency_key = p_idempotency_key;
+                select m.id into v_id from outbox_message m
+                 where m.created_by = sys_context('userenv', 'session_user') and m.idempotency_key = p_idempotency_key;
         end;
         return v_id;
     end new_message;
@@ -200,20 +238,26 @@ create or replace package body outbox_mail as
         return v_addresses.count;
     end add_recipients;
 
-    -- Locks the draft and checks it is of the expected kind, naming the call to use otherwise.
+    -- Checks that the mail is the caller's own draft of the expected kind, naming the call to use
+    -- otherwise, then locks it. A mail of another user gets the same error as an id that does not
+    -- exist. Ownership and status are checked before any lock is taken, and the lock does not
+    -- wait (NOWAIT), so a caller's open transaction never holds a row the worker writes to.
     -- Returns false for a mail that is no longer a draft but has an idempotency key: the caller
     -- is replaying a builder block that already ran, and every call becomes a no-op.
     function lock_draft(p_id number, p_kind varchar2) return boolean is
         v_status outbox_message.status%type;
         v_kind   outbox_message.kind%type;
         v_key    outbox_message.idempotency_key%type;
+        e_busy   exception;
+        pragma exception_init(e_busy, -54);
     begin
         begin
             select m.status, m.kind, m.idempotency_key into v_status, v_kind, v_key
-              from outbox_message m where m.id = p_id for update;
+              from outbox_message m where m.id = p_id and m.created_by = sys_context('userenv', 'session_user');
         exception
             when no_data_found then
-                fail(-20008, 'mail_id', 'no mail with id ' || nvl(to_char(p_id), 'null'), 'Use the id returned by create_mail or open_mail.');
+                fail(-20008, 'mail_id', 'no mail with id ' || nvl(to_char(p_id), 'null'),
+                    'Use the id returned by create_mail or open_mail in a session of the same user.');
         end;
         if v_kind <> p_kind then
             fail(-20008, 'mail_id',
@@ -229,6 +273,17 @@ create or replace package body outbox_mail as
             end if;
             fail(-20008, 'mail_id', 'mail ' || p_id || ' is ' || v_status || '; only a draft can be changed', 'Create a new mail.');
         end if;
+        begin
+            select m.status into v_status from outbox_message m where m.id = p_id for update nowait;
+        exception
+            when e_busy then
+                fail(-20008, 'mail_id', 'mail ' || p_id || ' is being changed by another transaction',
+                    'Build a mail in one transaction at a time; commit or roll back the other one first.');
+        end;
+        -- Queued or cancelled between the check and the lock.
+        if v_status <> 'draft' then
+            fail(-20008, 'mail_id', 'mail ' || p_id || ' is ' || v_status || '; only a draft can be changed', 'Create a new mail.');
+        end if;
         return true;
     end lock_draft;
 
@@ -241,17 +296,20 @@ create or replace package body outbox_mail as
         end if;
     end require_recipient;
 
-    -- Makes a complete mail visible to the worker, after checking its size against
-    -- OUTBOX_SETTING 'max_message_bytes' (bodies and attachments before encoding; 0: no limit).
-    -- Bodies count in characters here (DBMS_LOB.GETLENGTH of a CLOB), attachments in bytes.
-    procedure queue(p_id number) is
+    -- Checks everything stored for a mail or draft (addresses, subject, bodies, attachment names
+    -- and contents, raw parts) against OUTBOX_SETTING 'max_message_bytes' (0: no limit), as
+    -- outbox.check_stored_size does. Bodies count in characters here (DBMS_LOB.GETLENGTH of a
+    -- CLOB), the rest in bytes. Builder calls check after each change, so drafts are bounded too.
+    procedure check_stored_size(p_id number) is
         v_limit number;
         v_size  number;
     begin
         select max(to_number(s.value)) into v_limit from outbox_setting s where s.name = 'max_message_bytes';
         if nvl(v_limit, 0) > 0 then
-            select nvl(dbms_lob.getlength(m.text_body), 0) + nvl(dbms_lob.getlength(m.html_body), 0)
-                 + nvl((select sum(dbms_lob.getlength(a.content)) from outbox_attachment a where a.message_id = m.id), 0)
+            select nvl(lengthb(m.sender), 0) + nvl(lengthb(m.reply_to), 0) + nvl(lengthb(m.subject), 0)
+                 + nvl(dbms_lob.getlength(m.text_body), 0) + nvl(dbms_lob.getlength(m.html_body), 0)
+                 + nvl((select sum(lengthb(r.address)) from outbox_recipient r where r.message_id = m.id), 0)
+                 + nvl((select sum(dbms_lob.getlength(a.content) + nvl(lengthb(a.file_name), 0)) from outbox_attachment a where a.message_id = m.id), 0)
                  + nvl((select sum(dbms_lob.getlength(r.content)) from outbox_raw_part r where r.message_id = m.id), 0)
               into v_size
               from outbox_message m where m.id = p_id;
@@ -260,6 +318,12 @@ create or replace package body outbox_mail as
                     'The limit is OUTBOX_SETTING, name ''max_message_bytes''; send large files as links.');
             end if;
         end if;
+    end check_stored_size;
+
+    -- Makes a complete mail visible to the worker, after checking its size.
+    procedure queue(p_id number) is
+    begin
+        check_stored_size(p_id);
         -- Oracle has no LISTEN/NOTIFY that fits here: workers find new mail by polling.
         update outbox_message m
            set m.status = 'queued', m.queued_at = sys_extract_utc(systimestamp),
@@ -296,7 +360,9 @@ create or replace package body outbox_mail as
             if p_attachment is null then
                 fail(-20001, 'attachment', 'is required', 'Pass the attachment content, or call OUTBOX_MAIL.SEND.');
             end if;
-            check_header('att_mime_type', p_att_mime_type);
+            if p_att_mime_type is not null then
+                check_mime_type('att_mime_type', p_att_mime_type);
+            end if;
             v_name := check_file_name('att_filename', p_att_filename);
         end if;
 
@@ -421,11 +487,13 @@ create or replace package body outbox_mail as
         if v_count = 0 then
             fail(-20001, 'recipient', 'is empty', 'Pass an address such as user@example.com.');
         end if;
+        check_stored_size(mail_id);
     end add_recipient;
 
     procedure store_body(p_id number, p_text_body clob, p_html_body clob) is
     begin
         update outbox_message m set m.text_body = p_text_body, m.html_body = p_html_body where m.id = p_id;
+        check_stored_size(p_id);
     end store_body;
 
     procedure set_body(mail_id in number, text_body in clob, html_body in clob default null) is
@@ -450,6 +518,7 @@ create or replace package body outbox_mail as
         v_inline := case when nvl(p_inline, false) or p_content_id is not null then 1 else 0 end;
         insert into outbox_attachment (message_id, file_name, mime_type, content_id, is_inline, content)
         values (p_id, v_name, p_mime_type, rtrim(ltrim(p_content_id, ' <>'), ' <>'), v_inline, p_content);
+        check_stored_size(p_id);
     end store_attachment;
 
     procedure add_attachment(
@@ -493,6 +562,7 @@ create or replace package body outbox_mail as
         end if;
         v_address := check_address('recipient', recipient);
         insert into outbox_recipient (message_id, kind, address) values (mail_id, 'envelope', v_address);
+        check_stored_size(mail_id);
     end rcpt;
 
     -- The draft's row is locked (lock_draft), so no other session adds a part meanwhile.
@@ -502,6 +572,7 @@ create or replace package body outbox_mail as
         if nvl(dbms_lob.getlength(p_data), 0) > 0 then
             select nvl(max(p.part_no), 0) + 1 into v_part_no from outbox_raw_part p where p.message_id = p_id;
             insert into outbox_raw_part (message_id, part_no, content) values (p_id, v_part_no, p_data);
+            check_stored_size(p_id);
         end if;
     end store_raw_part;
 

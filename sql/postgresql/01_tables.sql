@@ -48,12 +48,20 @@ create table if not exists outbox.outbox_message (
     constraint outbox_message_status_ck
         check (status in ('draft', 'queued', 'sending', 'sent', 'unconfirmed', 'failed', 'cancelled')),
     constraint outbox_message_kind_ck check (kind in ('mime', 'raw')),
-    constraint outbox_message_priority_ck check (priority between 1 and 5),
-    constraint outbox_message_idempotency_key_uq unique (idempotency_key)
+    constraint outbox_message_priority_ck check (priority between 1 and 5)
 );
 
 -- Columns added after the first release, for databases installed before them.
 alter table outbox.outbox_message add column if not exists profile text;
+
+-- Ownership. created_by is the login role (session_user) of the session that made the mail;
+-- outbox_mail's builder and UTL_SMTP-shaped calls act only on the caller's own mails, and an
+-- idempotency key is unique per owner, so no caller can reach another's mail through a key.
+-- Mails made before this column existed belong to the role that runs this script.
+alter table outbox.outbox_message add column if not exists created_by text not null default session_user;
+alter table outbox.outbox_message drop constraint if exists outbox_message_idempotency_key_uq;
+create unique index if not exists outbox_message_idempotency_uq
+    on outbox.outbox_message (created_by, idempotency_key);
 
 -- The claim reads only rows that are waiting or leased; sent, failed and cancelled rows are not
 -- in this index, so the claim stays cheap however much history the table keeps.

@@ -51,8 +51,11 @@ begin
     if trimmed = '' then
         perform outbox.raise_invalid(param, 'is empty', 'Pass an address such as user@example.com.');
     end if;
-    angle := regexp_match(trimmed, '^[^<>]*<([^<>]*)>$');
-    if coalesce(angle[1], trimmed) !~ '^[^\s@<>(),;:"\[\]\\]+@[^\s@<>(),;:"\[\]\\.]+(\.[^\s@<>(),;:"\[\]\\.]+)*$' then
+    angle := regexp_match(trimmed, '^([^<>]*)<([^<>]*)>$');
+    -- The display name, outside its quoted parts, holds none of the specials that would make the
+    -- value a group ("team: a@x;") or a second address; the worker's parser takes what passes.
+    if coalesce(angle[2], trimmed) !~ '^[^\s@<>(),;:"\[\]\\]+@[^\s@<>(),;:"\[\]\\.]+(\.[^\s@<>(),;:"\[\]\\.]+)*$'
+       or regexp_replace(coalesce(angle[1], ''), '"[^"]*"', '', 'g') ~ '[():;@"\[\]\\]' then
         perform outbox.raise_invalid(param, format('"%s" is not a valid mail address', trimmed),
             'Write it as user@example.com or "Name <user@example.com>".');
     end if;
@@ -61,22 +64,50 @@ end $$;
 
 -- UTL_MAIL takes recipient lists as one string separated by commas; semicolons are accepted
 -- too. A separator inside double quotes ("Doe, Jane" <jane@example.com>) does not split. A list
--- without quotes (the usual case) is split without the look-ahead expression. PL/pgSQL, not
--- SQL: its plans are kept from call to call.
+-- without quotes (the usual case) is split at once; one with quotes is cut at the quotes, and only
+-- the pieces outside them are split, so the cost grows with the list's length, not its square.
+-- PL/pgSQL, not SQL: its plans are kept from call to call.
 drop function if exists outbox.split_addresses(text, text);
 
 create or replace function outbox.address_list(param text, list text)
 returns text[] language plpgsql immutable as $$
 declare
-    part    text;
-    checked text[] := '{}';
+    parts    text[];
+    pieces   text[];
+    part     text;
+    current  text := '';
+    checked  text[] := '{}';
+    i        integer;
+    j        integer;
 begin
     if coalesce(btrim(list), '') = '' then
         return checked;
     end if;
-    foreach part in array case when strpos(list, '"') = 0
-                               then string_to_array(translate(list, ';', ','), ',')
-                               else regexp_split_to_array(list, '[,;](?=(?:[^"]*"[^"]*")*[^"]*$)') end loop
+    if strpos(list, '"') = 0 then
+        parts := string_to_array(translate(list, ';', ','), ',');
+    else
+        parts := '{}';
+        pieces := string_to_array(list, '"');
+        for i in 1 .. array_length(pieces, 1) loop
+            if i % 2 = 0 then
+                -- inside quotes (the 2nd, 4th, ... piece): kept whole, with its quotes
+                current := current || '"' || pieces[i] || case when i < array_length(pieces, 1) then '"' else '' end;
+            else
+                parts := string_to_array(translate(pieces[i], ';', ','), ',');
+                for j in 1 .. coalesce(array_length(parts, 1), 0) loop
+                    if j = 1 then
+                        current := current || parts[j];
+                    else
+                        checked := checked || current;
+                        current := parts[j];
+                    end if;
+                end loop;
+            end if;
+        end loop;
+        parts := checked || current;
+        checked := '{}';
+    end if;
+    foreach part in array parts loop
         if btrim(part) <> '' then
             checked := checked || outbox.check_address(param, part);
         end if;
@@ -84,22 +115,58 @@ begin
     return checked;
 end $$;
 
--- An attachment's name: one line, no folders (a path is cut to its last part, as mail programs
--- would), and not of a blocked type (outbox_setting 'blocked_extensions').
+-- An attachment's name: one line without control characters, no folders (a path is cut to its
+-- last part, as mail programs would), and not of a blocked type (outbox_setting
+-- 'blocked_extensions'). The type is judged as a mail program shows and saves the name: case
+-- ignored, trailing dots and spaces dropped (Windows drops them), and each part around a ":"
+-- judged on its own ("evil.exe::$DATA" is saved as evil.exe on NTFS). The same rule is in
+-- EnqueueLimits.CheckFileName and in OUTBOX_MAIL.check_file_name.
 create or replace function outbox.check_file_name(param text, value text)
 returns text language plpgsql as $$
 declare
-    v_name    text := nullif(regexp_replace(btrim(coalesce(value, '')), '^.*[/\\]', ''), '');
-    v_blocked text;
+    v_name      text := nullif(regexp_replace(btrim(coalesce(value, '')), '^.*[/\\]', ''), '');
+    v_blocked   text[];
+    v_segment   text;
+    v_extension text;
 begin
     perform outbox.check_header(param, value);
-    select s.value into v_blocked from outbox.outbox_setting s where s.name = 'blocked_extensions';
-    if v_name is not null and lower(substring(v_name from '\.([^.]*)$')) = any (
-        select lower(btrim(e, ' .')) from regexp_split_to_table(coalesce(v_blocked, ''), ',') e where btrim(e) <> '') then
-        perform outbox.raise_invalid(param, format('attachments named *.%s are refused (%s)', lower(substring(v_name from '\.([^.]*)$')), v_name),
-            'The blocked types are listed in outbox.outbox_setting, name ''blocked_extensions''.');
+    if value ~ '[\x01-\x1f\x7f]' then
+        perform outbox.raise_invalid(param, 'must not contain control characters',
+            'Use a plain file name such as report.pdf.');
     end if;
+    if v_name is null then
+        return null;
+    end if;
+    select array_agg(lower(btrim(e, ' .'))) into v_blocked
+      from outbox.outbox_setting s, regexp_split_to_table(s.value, ',') e
+     where s.name = 'blocked_extensions' and btrim(e, ' .') <> '';
+    foreach v_segment in array string_to_array(v_name, ':') loop
+        v_extension := lower(substring(rtrim(v_segment, '. ') from '\.([^.]*)$'));
+        if v_extension = any (v_blocked) then
+            perform outbox.raise_invalid(param, format('attachments named *.%s are refused (%s)', v_extension, v_name),
+                'The blocked types are listed in outbox.outbox_setting, name ''blocked_extensions''.');
+        end if;
+    end loop;
     return v_name;
+end $$;
+
+-- A MIME type the worker can parse: type/subtype, then parameters attribute=value (a token or a
+-- quoted string). No name or filename parameter: the file name is the filename argument, where
+-- its type is checked; a name hidden in the type would bypass that. The token characters are
+-- listed, not ranges, so the pattern is the same in PL/SQL (whose ranges follow NLS_SORT) and C#.
+create or replace function outbox.check_mime_type(param text, value text)
+returns text language plpgsql as $$
+begin
+    perform outbox.check_header(param, value);
+    if coalesce(value, '') !~ '^[0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$&^_.+-]+/[0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$&^_.+-]+( *; *[0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$&^_.+-]+ *= *([0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$&^_.+-]+|"[^"]*"))* *;? *$' then
+        perform outbox.raise_invalid(param, format('"%s" is not a MIME type', value),
+            'Write it as type/subtype with optional parameters, e.g. application/pdf or text/plain; charset=utf-8.');
+    end if;
+    if lower(value) ~ '; *(file)?name *=' then
+        perform outbox.raise_invalid(param, 'must not hold a name or filename parameter',
+            'Pass the file name as the filename argument.');
+    end if;
+    return value;
 end $$;
 
 drop function if exists outbox.new_message(text, text, text, text, text, text, integer, timestamptz, text);
@@ -131,13 +198,28 @@ begin
             'Leave it out for the default, 3.');
     end if;
     v_checked := outbox.check_header('idempotency_key', p_idempotency_key);
+    if length(p_idempotency_key) > 400 then
+        perform outbox.raise_invalid('idempotency_key', format('is %s characters, more than the 400 allowed', length(p_idempotency_key)),
+            'Use a short key such as ''invoice-2026-0042''.');
+    end if;
+    if not isfinite(p_send_after) then
+        perform outbox.raise_invalid('send_after', format('must be a point in time, got %s', p_send_after),
+            'Pass a time such as now() + interval ''1 hour'', or null to send at once.');
+    end if;
     if p_profile is not null and p_profile !~ '^[A-Za-z0-9_.-]{1,100}$' then
         perform outbox.raise_invalid('profile', format('"%s" is not a profile name', p_profile),
             'Use the name of an entry of Outbox:Profiles in the worker''s configuration (letters, digits, _ . -).');
     end if;
 
-    -- A key seen before returns the mail it made: enqueuing again is harmless. Two callers
-    -- racing with one key wait on the unique index; the loser gets the winner's mail.
+    if not p_queued then
+        v_checked := outbox.check_size(coalesce(octet_length(p_sender), 0) + coalesce(octet_length(p_replyto), 0) + coalesce(octet_length(p_subject), 0)
+            + coalesce(octet_length(p_text_body), 0) + coalesce(octet_length(p_html_body), 0), 'the mail');
+    end if;
+
+    -- A key this role used before returns the mail it made: enqueuing again is harmless. Keys
+    -- are unique per owner (created_by, the login role), so another role's key is never found.
+    -- Two sessions of one role racing with one key wait on the unique index; the loser gets the
+    -- winner's mail.
     insert into outbox.outbox_message
         (status, queued_at, due_at, kind, sender, reply_to, subject, text_body, html_body, priority, send_after,
          idempotency_key, profile, mime_message_id)
@@ -148,10 +230,11 @@ begin
          p_kind, v_sender, btrim(p_replyto), p_subject, p_text_body, p_html_body, p_priority, p_send_after,
          p_idempotency_key, p_profile,
          '<' || gen_random_uuid() || '@' || split_part(coalesce((regexp_match(v_sender, '<([^<>]*)>$'))[1], v_sender), '@', 2) || '>')
-    on conflict (idempotency_key) do nothing
+    on conflict (created_by, idempotency_key) do nothing
     returning id into v_id;
     if v_id is null then
-        select id into v_id from outbox.outbox_message where idempotency_key = p_idempotency_key;
+        select id into v_id from outbox.outbox_message
+         where created_by = session_user and idempotency_key = p_idempotency_key;
     end if;
     return v_id;
 end $$;
@@ -167,7 +250,10 @@ begin
     return v_count;
 end $$;
 
--- Locks the draft and checks it is of the expected kind, naming the call to use otherwise.
+-- Checks that the mail is the caller's own draft of the expected kind, naming the call to use
+-- otherwise, then locks it. A mail of another role gets the same error as an id that does not
+-- exist. Ownership and status are checked before any lock is taken, and the lock does not
+-- wait (NOWAIT), so a caller's open transaction never holds a row the worker writes to.
 -- Returns false for a mail that is no longer a draft but has an idempotency key: the caller
 -- is replaying a builder block that already ran, and every call becomes a no-op.
 create or replace function outbox.lock_draft(p_id bigint, p_kind text)
@@ -177,10 +263,11 @@ declare
     v_kind   text;
     v_key    text;
 begin
-    select status, kind, idempotency_key into v_status, v_kind, v_key from outbox.outbox_message where id = p_id for update;
+    select status, kind, idempotency_key into v_status, v_kind, v_key
+      from outbox.outbox_message where id = p_id and created_by = session_user;
     if not found then
         perform outbox.raise_invalid('mail_id', format('no mail with id %s', coalesce(p_id::text, 'null')),
-            'Use the id returned by create_mail or open_mail.');
+            'Use the id returned by create_mail or open_mail in a session of the same database role.');
     end if;
     if v_kind <> p_kind then
         perform outbox.raise_invalid('mail_id',
@@ -195,11 +282,22 @@ begin
         perform outbox.raise_invalid('mail_id', format('mail %s is %s; only a draft can be changed', p_id, v_status),
             'Create a new mail.');
     end if;
+    begin
+        select status into v_status from outbox.outbox_message where id = p_id for update nowait;
+    exception when lock_not_available then
+        perform outbox.raise_invalid('mail_id', format('mail %s is being changed by another transaction', p_id),
+            'Build a mail in one transaction at a time; commit or roll back the other one first.');
+    end;
+    -- Queued or cancelled between the check and the lock.
+    if v_status <> 'draft' then
+        perform outbox.raise_invalid('mail_id', format('mail %s is %s; only a draft can be changed', p_id, v_status),
+            'Create a new mail.');
+    end if;
     return true;
 end $$;
 
--- Refuses a mail larger than outbox_setting 'max_message_bytes' (bodies and attachments before
--- encoding; 0: no limit).
+-- Refuses a mail larger than outbox_setting 'max_message_bytes' (everything stored for it,
+-- before encoding; 0: no limit).
 drop function if exists outbox.check_size(bigint, text);
 
 -- Returns the size, so a caller can assign it rather than PERFORM it.
@@ -216,6 +314,28 @@ begin
     return p_bytes;
 end $$;
 
+-- Everything stored for a mail, in bytes: addresses, subject, bodies, attachment names and
+-- contents, and raw parts. Builder calls check it after each change, so a draft is bounded
+-- too, not only a queued mail.
+create or replace function outbox.stored_bytes(p_id bigint)
+returns bigint language sql stable as $$
+    select coalesce(octet_length(m.sender), 0) + coalesce(octet_length(m.reply_to), 0) + coalesce(octet_length(m.subject), 0)
+         + coalesce(octet_length(m.text_body), 0) + coalesce(octet_length(m.html_body), 0)
+         + coalesce((select sum(octet_length(r.address)) from outbox.outbox_recipient r where r.message_id = m.id), 0)
+         + coalesce((select sum(octet_length(a.content) + coalesce(octet_length(a.file_name), 0)) from outbox.outbox_attachment a where a.message_id = m.id), 0)
+         + coalesce((select sum(octet_length(p.content)) from outbox.outbox_raw_part p where p.message_id = m.id), 0)
+      from outbox.outbox_message m where m.id = p_id
+$$;
+
+-- Checks a stored mail or draft against max_message_bytes; costs nothing while there is no limit.
+create or replace function outbox.check_stored_size(p_id bigint)
+returns void language plpgsql as $$
+begin
+    if exists (select 1 from outbox.outbox_setting s where s.name = 'max_message_bytes' and s.value::bigint > 0) then
+        perform outbox.check_size(outbox.stored_bytes(p_id), format('mail %s', p_id));
+    end if;
+end $$;
+
 -- A queued mail: wakes listening workers when the transaction commits (PostgreSQL sends one
 -- notification per transaction however many mails it queued; polling remains the safety net),
 -- and remembers the id for outbox_mail.last_mail_id(), as on Oracle (whose SEND is a procedure).
@@ -229,12 +349,7 @@ end $$;
 create or replace function outbox.queue(p_id bigint)
 returns void language plpgsql as $$
 begin
-    perform outbox.check_size(
-        (select coalesce(octet_length(m.text_body), 0) + coalesce(octet_length(m.html_body), 0)
-              + coalesce((select sum(octet_length(a.content)) from outbox.outbox_attachment a where a.message_id = p_id), 0)
-              + coalesce((select sum(octet_length(r.content)) from outbox.outbox_raw_part r where r.message_id = p_id), 0)
-           from outbox.outbox_message m where m.id = p_id),
-        format('mail %s', p_id));
+    perform outbox.check_stored_size(p_id);
     update outbox.outbox_message
        set status = 'queued', queued_at = now(), due_at = greatest(now(), coalesce(send_after, now()))
      where id = p_id;
@@ -278,10 +393,15 @@ begin
         if p_attachment is null then
             perform outbox.raise_invalid('attachment', 'is required', 'Pass the attachment content, or call outbox_mail.send.');
         end if;
-        v_name := outbox.check_header('att_mime_type', p_att_mime_type);
+        if p_att_mime_type is not null then
+            v_name := outbox.check_mime_type('att_mime_type', p_att_mime_type);
+        end if;
         v_name := outbox.check_file_name('att_filename', p_att_filename);
     end if;
-    v_size := outbox.check_size(coalesce(octet_length(p_message), 0) + coalesce(octet_length(p_attachment), 0), 'the mail');
+    v_size := outbox.check_size(coalesce(octet_length(p_message), 0) + coalesce(octet_length(p_attachment), 0)
+        + coalesce(octet_length(p_sender), 0) + coalesce(octet_length(p_replyto), 0) + coalesce(octet_length(p_subject), 0)
+        + coalesce(octet_length(array_to_string(v_to || v_cc || v_bcc, '')), 0)
+        + case when p_has_attachment then coalesce(octet_length(v_name), 0) else 0 end, 'the mail');
 
     v_id := outbox.new_message('mime', p_sender, p_subject,
         case when v_html then null else p_message end,
@@ -402,6 +522,7 @@ begin
     if outbox.add_recipients(mail_id, kind, 'recipient', recipient) = 0 then
         perform outbox.raise_invalid('recipient', 'is empty', 'Pass an address such as user@example.com.');
     end if;
+    perform outbox.check_stored_size(mail_id);
 end $$;
 
 create or replace function outbox_mail.set_body(
@@ -415,6 +536,7 @@ begin
     end if;
     update outbox.outbox_message m set text_body = set_body.text_body, html_body = set_body.html_body
      where m.id = mail_id;
+    perform outbox.check_stored_size(mail_id);
 end $$;
 
 -- content_id makes the part inline in a multipart/related body: reference it from the HTML
@@ -438,15 +560,13 @@ begin
         perform outbox.raise_invalid('content', 'is required', 'Pass the attachment bytes; an empty file is ''''::bytea.');
     end if;
     v_name := outbox.check_file_name('filename', filename);
-    perform outbox.check_header('mime_type', mime_type);
+    perform outbox.check_mime_type('mime_type', mime_type);
     perform outbox.check_header('content_id', content_id);
-    if coalesce(mime_type, '') !~ '^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+(\s*;.*)?$' then
-        perform outbox.raise_invalid('mime_type', format('"%s" is not a MIME type', mime_type), 'Write it as type/subtype, e.g. application/pdf.');
-    end if;
     insert into outbox.outbox_attachment (message_id, file_name, mime_type, content_id, is_inline, content)
     values (mail_id, v_name, mime_type, nullif(btrim(content_id, ' <>'), ''),
             coalesce(inline, false) or content_id is not null, content)
     returning id into v_id;
+    perform outbox.check_stored_size(mail_id);
     return v_id;
 end $$;
 
@@ -487,6 +607,7 @@ begin
     end if;
     insert into outbox.outbox_recipient (message_id, kind, address)
     values (mail_id, 'envelope', outbox.check_address('recipient', recipient));
+    perform outbox.check_stored_size(mail_id);
 end $$;
 
 create or replace function outbox_mail.write_raw_data(mail_id bigint, data bytea)
@@ -499,6 +620,7 @@ begin
         insert into outbox.outbox_raw_part (message_id, part_no, content)
         select mail_id, coalesce(max(p.part_no), 0) + 1, data
           from outbox.outbox_raw_part p where p.message_id = mail_id;
+        perform outbox.check_stored_size(mail_id);
     end if;
 end $$;
 

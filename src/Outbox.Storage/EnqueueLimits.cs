@@ -7,8 +7,8 @@ namespace Outbox.Storage;
 
 /// <summary>
 /// The limits a DBA sets in the outbox_setting table (max_message_bytes, blocked_extensions),
-/// checked by OutboxClient exactly as outbox.check_file_name and outbox.queue check them in
-/// PostgreSQL.
+/// checked by OutboxClient exactly as outbox.check_file_name and outbox.check_stored_size check
+/// them in PostgreSQL.
 /// </summary>
 internal sealed class EnqueueLimits
 {
@@ -34,10 +34,20 @@ internal sealed class EnqueueLimits
         return new EnqueueLimits(max, blocked);
     }
 
-    /// <summary>The name as stored: its last path segment; refused when its extension is blocked.</summary>
+    /// <summary>
+    /// The name as stored: its last path segment; refused when it holds control characters or
+    /// when its type is blocked. The type is judged as a mail program shows and saves the name:
+    /// case ignored, trailing dots and spaces dropped, and each part around a ":" on its own
+    /// ("evil.exe::$DATA" is saved as evil.exe on NTFS).
+    /// </summary>
     public string? CheckFileName(string field, string? fileName)
     {
         MailAddressRules.CheckHeader(field, fileName);
+        if (fileName is not null && fileName.Any(c => c < ' ' || c == '\u007f'))
+        {
+            throw new MailValidationException(field, "must not contain control characters", "Use a plain file name such as report.pdf");
+        }
+
         var name = fileName?.Trim();
         if (name is not null)
         {
@@ -49,12 +59,16 @@ internal sealed class EnqueueLimits
             return null;
         }
 
-        var dot = name.LastIndexOf('.');
-        var extension = dot < 0 ? string.Empty : name[(dot + 1)..].ToLowerInvariant();
-        if (dot >= 0 && _blocked.Contains(extension))
+        foreach (var segment in name.Split(':'))
         {
-            throw new MailValidationException(field, $"attachments named *.{extension} are refused ({name})",
-                "The blocked types are listed in the outbox_setting table, name 'blocked_extensions'");
+            var shown = segment.TrimEnd('.', ' ');
+            var dot = shown.LastIndexOf('.');
+            var extension = dot < 0 ? null : shown[(dot + 1)..].ToLowerInvariant();
+            if (extension is not null && _blocked.Contains(extension))
+            {
+                throw new MailValidationException(field, $"attachments named *.{extension} are refused ({name})",
+                    "The blocked types are listed in the outbox_setting table, name 'blocked_extensions'");
+            }
         }
 
         return name;

@@ -67,15 +67,16 @@ public sealed class OutboxClient
                 attachments.Add((Copy(attachment, content), limits.CheckFileName("filename", attachment.FileName), length));
             }
 
-            limits.CheckSize(Encoding.UTF8.GetByteCount(request.TextBody ?? string.Empty)
-                + Encoding.UTF8.GetByteCount(request.HtmlBody ?? string.Empty)
-                + attachments.Sum(a => a.Length));
+            // Everything stored for the mail, as outbox.stored_bytes counts it in PostgreSQL.
+            string?[] texts = [request.Sender.Trim(), request.ReplyTo?.Trim(), request.Subject, request.TextBody, request.HtmlBody,
+                .. request.To.Concat(request.Cc).Concat(request.Bcc).Select(a => a.Trim()), .. attachments.Select(a => a.Name)];
+            limits.CheckSize(texts.Sum(t => (long)Encoding.UTF8.GetByteCount(t ?? string.Empty)) + attachments.Sum(a => a.Length));
 
             var id = await InsertMessageAsync(connection, transaction, request, cancellationToken).ConfigureAwait(false);
             if (id is not { } newId)
             {
                 return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-                    _dialect.Sql($"select id from {_dialect.Table("outbox_message")} where idempotency_key = @Key"),
+                    _dialect.Sql($"select id from {_dialect.Table("outbox_message")} where {_dialect.OwnedByCurrentUser} and idempotency_key = @Key"),
                     new { Key = request.IdempotencyKey }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             }
 

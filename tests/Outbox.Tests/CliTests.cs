@@ -186,7 +186,7 @@ public sealed class CliTests(PostgresServer postgres) : IDisposable
             Assert.DoesNotContain("db-secret-1", output, StringComparison.Ordinal);
             Assert.DoesNotContain("smtp-secret-2", output, StringComparison.Ordinal);
             Assert.Contains("(set, not shown)", output, StringComparison.Ordinal);
-            Assert.Contains("host=db.example.com;username=outbox_service;password=***", output, StringComparison.Ordinal);
+            Assert.Contains("Host=db.example.com;Username=outbox_service;Password=***", output, StringComparison.Ordinal);
         }
 
         Assert.Matches(@"Outbox:Smtp:Timeout\s+00:00:30", text.Out);
@@ -232,6 +232,43 @@ public sealed class CliTests(PostgresServer postgres) : IDisposable
     }
 
     private static (int, string) Trimmed((int Code, string Out, string Error) result) => (result.Code, result.Out.Trim());
+
+    [Fact]
+    public async Task Send_refuses_a_text_file_that_is_not_utf8_and_a_folder_as_an_attachment_naming_the_option()
+    {
+        var config = WriteConfig("sqlite", $"Data Source={Path.Combine(_dir.FullName, "outbox.db")}");
+        var latin1 = Path.Combine(_dir.FullName, "latin1.txt");
+        await File.WriteAllBytesAsync(latin1, [0x47, 0x72, 0xFC, 0xDF, 0x65], Ct);
+
+        var text = await RunAsync("send", "--config", config, "--from", "app@example.com", "--to", "a@example.com", "--text-file", latin1);
+        var folder = await RunAsync("send", "--config", config, "--from", "app@example.com", "--to", "a@example.com", "--text", "x", "--attach", _dir.FullName);
+
+        Assert.Equal(1, text.Code);
+        Assert.StartsWith("outbox: --text-file: ", text.Error, StringComparison.Ordinal);
+        Assert.Contains("is not valid UTF-8", text.Error, StringComparison.Ordinal);
+        Assert.Equal(1, folder.Code);
+        Assert.Contains("is a folder, not a file", folder.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Send_refuses_a_named_pipe_as_an_attachment_at_once_instead_of_waiting_for_a_writer()
+    {
+        Assert.SkipWhen(OperatingSystem.IsWindows(), "named pipes in the file system are a Unix thing");
+        var config = WriteConfig("sqlite", $"Data Source={Path.Combine(_dir.FullName, "outbox.db")}");
+        var fifo = Path.Combine(_dir.FullName, "pipe");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [fifo]))
+        {
+            await mkfifo.WaitForExitAsync(Ct);
+        }
+
+        var run = RunAsync("send", "--config", config, "--from", "app@example.com", "--to", "a@example.com", "--text", "x", "--attach", fifo);
+        var finished = await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(10), Ct));
+
+        Assert.Same(run, finished);
+        Assert.Equal(1, (await run).Code);
+        Assert.Contains("--attach: ", (await run).Error, StringComparison.Ordinal);
+        Assert.Contains("is a pipe or socket, not a file", (await run).Error, StringComparison.Ordinal);
+    }
 
     private string WriteConfig(string provider, string connectionString, string pollInterval = "00:00:10")
     {

@@ -3,6 +3,7 @@ using Npgsql;
 using Outbox.Core.Messages;
 using Outbox.Core.Validation;
 using Outbox.Storage;
+using Outbox.Storage.Admin;
 using Outbox.Tests.Infrastructure;
 
 namespace Outbox.Tests;
@@ -129,5 +130,69 @@ public sealed class EnqueueRulesTests(PostgresServer postgres)
         var path = await outbox.ScalarAsync<long>(
             "select outbox_mail.send_attach_raw('a@example.com', 'b@example.com', attachment => '\\x00'::bytea, att_filename => '/srv/reports/q3.pdf')");
         Assert.Equal("q3.pdf", await outbox.ScalarAsync<string>("select file_name from outbox.outbox_attachment where message_id = @path", new { path }));
+    }
+
+    [Theory]
+    [InlineData("sqlite")]
+    [InlineData("postgresql")]
+    public async Task Max_message_bytes_counts_the_subject_and_the_recipients_in_OutboxClient(string provider)
+    {
+        await using var outbox = await OutboxAsync(provider);
+        await outbox.ExecuteAsync($"update {outbox.T("outbox_setting")} set value = '1000' where name = 'max_message_bytes'");
+
+        var subject = await Assert.ThrowsAsync<MailValidationException>(() => EnqueueAsync(outbox,
+            new MailRequest { Sender = "a@example.com", To = ["b@example.com"], Subject = new string('s', 1001) }));
+        var recipients = await Assert.ThrowsAsync<MailValidationException>(() => EnqueueAsync(outbox,
+            new MailRequest { Sender = "a@example.com", Bcc = Enumerable.Range(1, 100).Select(i => $"r{i}@example.com").ToList() }));
+
+        Assert.Equal(("message", "message"), (subject.Field, recipients.Field));
+        Assert.Equal(0L, await outbox.ScalarAsync<long>($"select count(*) from {outbox.T("outbox_message")}"));
+    }
+
+    [Fact]
+    public async Task Max_message_bytes_counts_everything_stored_and_bounds_drafts_in_outbox_mail()
+    {
+        await using var outbox = await TestOutbox.PostgresAsync(postgres);
+        await outbox.ExecuteAsync("update outbox.outbox_setting set value = '1000' where name = 'max_message_bytes'");
+
+        var subject = await Assert.ThrowsAsync<PostgresException>(() => outbox.ExecuteAsync(
+            "select outbox_mail.send('a@example.com', 'b@example.com', subject => repeat('s', 1001))"));
+        var recipients = await Assert.ThrowsAsync<PostgresException>(() => outbox.ExecuteAsync(
+            "select outbox_mail.send('a@example.com', (select string_agg('r' || i || '@example.com', ',') from generate_series(1, 100) i))"));
+        var id = await outbox.ScalarAsync<long>("select outbox_mail.create_mail('a@example.com')");
+        var draft = await Assert.ThrowsAsync<PostgresException>(() => outbox.ExecuteAsync(
+            "select outbox_mail.add_attachment(@id, 'big.bin', convert_to(repeat('x', 2000), 'UTF8'))", new { id }));
+        var raw = await outbox.ScalarAsync<long>("select outbox_mail.open_mail('a@example.com')");
+        var rawDraft = await Assert.ThrowsAsync<PostgresException>(() => outbox.ExecuteAsync(
+            "select outbox_mail.write_data(@raw, repeat('x', 2000))", new { raw }));
+
+        foreach (var error in new[] { subject, recipients, draft, rawDraft })
+        {
+            Assert.StartsWith("message: ", error.MessageText, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(0L, await outbox.ScalarAsync<long>("select count(*) from outbox.outbox_attachment"));
+        Assert.Equal(0L, await outbox.ScalarAsync<long>("select count(*) from outbox.outbox_raw_part"));
+    }
+
+    [Theory]
+    [InlineData("sqlite")]
+    [InlineData("postgresql")]
+    public async Task Abandoned_drafts_older_than_the_age_are_purged_with_their_parts(string provider)
+    {
+        await using var outbox = await OutboxAsync(provider);
+        var old = outbox.Database.Dialect.NowPlusSeconds("-86400 * 8");
+        var abandoned = await EnqueueAsync(outbox, new MailRequest { Sender = "a@example.com", To = ["b@example.com"], Attachments = [new MailAttachment { FileName = "a.bin", Content = new MemoryStream([1]) }] });
+        var fresh = await EnqueueAsync(outbox, new MailRequest { Sender = "a@example.com", To = ["b@example.com"] });
+        var queued = await EnqueueAsync(outbox, new MailRequest { Sender = "a@example.com", To = ["b@example.com"] });
+        await outbox.ExecuteAsync($"update {outbox.T("outbox_message")} set status = 'draft', created_at = {old} where id = @abandoned", new { abandoned });
+        await outbox.ExecuteAsync($"update {outbox.T("outbox_message")} set status = 'draft' where id = @fresh", new { fresh });
+        await outbox.ExecuteAsync($"update {outbox.T("outbox_message")} set created_at = {old} where id = @queued", new { queued });
+
+        var deleted = await new OutboxAdmin(outbox.Database).PurgeDraftsAsync(TimeSpan.FromDays(7), 100, Ct);
+
+        Assert.Equal(1, deleted);
+        Assert.Equal([fresh, queued], await outbox.QueryAsync<long>($"select id from {outbox.T("outbox_message")} order by id"));
+        Assert.Equal(0L, await outbox.ScalarAsync<long>($"select count(*) from {outbox.T("outbox_attachment")}"));
     }
 }

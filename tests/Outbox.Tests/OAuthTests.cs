@@ -130,6 +130,26 @@ public sealed class OAuthTests : IDisposable
         Assert.Empty(smtp.Logins);
     }
 
+    [Theory]
+    [InlineData(OAuth2Provider.TokenEndpoint)]
+    [InlineData(OAuth2Provider.Microsoft)]
+    public async Task A_token_endpoint_that_repeats_the_client_secret_does_not_put_it_in_the_reason(OAuth2Provider provider)
+    {
+        const string secret = "echoed-secret-4711";
+        await using var tokens = await TestTokenServer.StartAsync();
+        tokens.EchoSecret = true;
+        await using var smtp = ScriptedSmtpServer.StartWithOAuth((_, _) => true);
+        await using var outbox = await TestOutbox.SqliteAsync();
+        var transport = new SmtpTransport(Options(smtp, tokens, provider, o => o.ClientSecret = secret), NullLogger<SmtpTransport>.Instance);
+        var id = (await EnqueueAsync(outbox, 1)).Single();
+
+        var summary = await outbox.Dispatcher(transport).DispatchDueAsync(Ct);
+
+        Assert.Contains("Invalid client secret provided: (secret removed)", summary.PausedBecause, StringComparison.Ordinal);
+        Assert.DoesNotContain(secret, summary.PausedBecause, StringComparison.Ordinal);
+        Assert.DoesNotContain(secret, await outbox.ScalarAsync<string>("select last_error from outbox_message where id = @id", new { id }), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_token_the_smtp_server_refuses_names_the_mailbox_and_where_the_token_came_from()
     {

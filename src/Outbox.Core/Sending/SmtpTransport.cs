@@ -173,7 +173,7 @@ public sealed class SmtpTransport : IMailTransport
         catch (AuthenticationException ex)
         {
             throw new TransportConfigurationException(
-                $"{_options.Host}:{_options.Port} refused the login of \"{_options.UserName}\" ({ex.Message}). Check Outbox:Smtp:UserName and the password (Outbox:Smtp:Password, Outbox__Smtp__Password or Outbox:Smtp:PasswordFile)", ex);
+                $"{_options.Host}:{_options.Port} refused the login of \"{_options.UserName}\" ({new Secrets.SecretScrubber([_password]).Scrub(ex.Message)}). Check Outbox:Smtp:UserName and the password (Outbox:Smtp:Password, Outbox__Smtp__Password or Outbox:Smtp:PasswordFile)", ex);
         }
     }
 
@@ -194,7 +194,7 @@ public sealed class SmtpTransport : IMailTransport
         catch (AuthenticationException ex)
         {
             throw new TransportConfigurationException(
-                $"{where} refused the OAuth2 token for \"{_options.UserName}\" ({ex.Message.TrimEnd('.')}). The token came from {tokens.Describe}; "
+                $"{where} refused the OAuth2 token for \"{_options.UserName}\" ({new Secrets.SecretScrubber([token.Value]).Scrub(ex.Message)!.TrimEnd('.')}). The token came from {tokens.Describe}; "
                 + "check that Outbox:Smtp:UserName is the mailbox the app may send as (Microsoft 365: an Exchange service principal with permission on that mailbox)", ex);
         }
     }

@@ -5,10 +5,12 @@ namespace Outbox.Core.Validation;
 /// <summary>
 /// The checks every way of enqueuing applies. The same rules are written in PL/pgSQL in
 /// sql/postgresql/02_api.sql (outbox.check_header, outbox.check_address,
-/// outbox.split_addresses); change both together.
+/// outbox.address_list) and in the Oracle package; change them together.
 /// </summary>
 public static partial class MailAddressRules
 {
+    private static readonly System.Buffers.SearchValues<char> DisplayNameSpecials = System.Buffers.SearchValues.Create("():;@\"[]\\");
+
     /// <summary>Throws when a header value holds CR or LF (or NUL), which would let it inject headers.</summary>
     public static void CheckHeader(string field, string? value)
     {
@@ -33,8 +35,12 @@ public static partial class MailAddressRules
         }
 
         var angle = AngleAddress().Match(trimmed);
-        var address = angle.Success ? angle.Groups[1].Value : trimmed;
-        if (!BareAddress().IsMatch(address))
+        var address = angle.Success ? angle.Groups[2].Value : trimmed;
+
+        // The display name, outside its quoted parts, holds none of the specials that would make
+        // the value a group ("team: a@x;") or a second address; the worker's parser takes what passes.
+        var displayName = angle.Success ? QuotedPart().Replace(angle.Groups[1].Value, string.Empty) : string.Empty;
+        if (!BareAddress().IsMatch(address) || displayName.AsSpan().IndexOfAny(DisplayNameSpecials) >= 0)
         {
             throw new MailValidationException(field, $"\"{trimmed}\" is not a valid mail address",
                 "Write it as user@example.com or \"Name <user@example.com>\"");
@@ -54,18 +60,37 @@ public static partial class MailAddressRules
             return [];
         }
 
-        return ListSeparator().Split(list)
-            .Where(part => !string.IsNullOrWhiteSpace(part))
-            .Select(part => CheckAddress(field, part))
-            .ToList();
+        // One pass: the cost grows with the list's length, not with its square.
+        var addresses = new List<string>();
+        var quoted = false;
+        var start = 0;
+        for (var i = 0; i <= list.Length; i++)
+        {
+            if (i < list.Length && list[i] == '"')
+            {
+                quoted = !quoted;
+            }
+            else if (i == list.Length || (!quoted && list[i] is ',' or ';'))
+            {
+                var part = list[start..i];
+                if (!string.IsNullOrWhiteSpace(part))
+                {
+                    addresses.Add(CheckAddress(field, part));
+                }
+
+                start = i + 1;
+            }
+        }
+
+        return addresses;
     }
 
-    [GeneratedRegex("^[^<>]*<([^<>]*)>$")]
+    [GeneratedRegex("^([^<>]*)<([^<>]*)>$")]
     private static partial Regex AngleAddress();
+
+    [GeneratedRegex("\"[^\"]*\"")]
+    private static partial Regex QuotedPart();
 
     [GeneratedRegex("""^[^\s@<>(),;:"\[\]\\]+@[^\s@<>(),;:"\[\]\\.]+(\.[^\s@<>(),;:"\[\]\\.]+)*$""")]
     private static partial Regex BareAddress();
-
-    [GeneratedRegex("""[,;](?=(?:[^"]*"[^"]*")*[^"]*$)""")]
-    private static partial Regex ListSeparator();
 }

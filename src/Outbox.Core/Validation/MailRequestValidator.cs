@@ -6,6 +6,9 @@ namespace Outbox.Core.Validation;
 /// <summary>Checks a <see cref="MailRequest"/> the way outbox_mail checks its arguments.</summary>
 public static partial class MailRequestValidator
 {
+    /// <summary>The longest idempotency key, in characters (the Oracle column's size; PostgreSQL's index needs a bound too).</summary>
+    public const int MaxKeyLength = 400;
+
     /// <summary>Throws <see cref="MailValidationException"/> naming the first field at fault.</summary>
     public static void Validate(MailRequest request)
     {
@@ -23,6 +26,26 @@ public static partial class MailRequestValidator
 
         MailAddressRules.CheckHeader("subject", request.Subject);
         MailAddressRules.CheckHeader("idempotency_key", request.IdempotencyKey);
+        if (request.IdempotencyKey?.EnumerateRunes().Count() is > MaxKeyLength and var length)
+        {
+            throw new MailValidationException("idempotency_key", $"is {length} characters, more than the {MaxKeyLength} allowed",
+                "Use a short key such as 'invoice-2026-0042'");
+        }
+
+        // PostgreSQL text cannot hold U+0000; refused here, named, rather than by the database.
+        foreach (var (field, body) in new[] { ("text_body", request.TextBody), ("html_body", request.HtmlBody) })
+        {
+            if (body is not null && body.Contains('\0', StringComparison.Ordinal))
+            {
+                throw new MailValidationException(field, "must not contain NUL (U+0000)", "Remove the NUL characters; send binary data as an attachment");
+            }
+        }
+
+        // The database drivers store the extremes as infinity, a time that never comes.
+        if (request.SendAfter is { } after && (after == DateTimeOffset.MaxValue || after == DateTimeOffset.MinValue))
+        {
+            throw new MailValidationException("send_after", $"must be a point in time, got {after:O}", "Pass a time such as an hour from now, or null to send at once");
+        }
         if (request.Profile is not null && !ProfileName().IsMatch(request.Profile))
         {
             throw new MailValidationException("profile", $"\"{request.Profile}\" is not a profile name",
@@ -51,18 +74,10 @@ public static partial class MailRequestValidator
         {
             MailAddressRules.CheckHeader("filename", attachment.FileName);
             MailAddressRules.CheckHeader("content_id", attachment.ContentId);
-            MailAddressRules.CheckHeader("mime_type", attachment.MimeType);
-            if (!MimeType().IsMatch(attachment.MimeType ?? string.Empty))
-            {
-                throw new MailValidationException("mime_type", $"\"{attachment.MimeType}\" is not a MIME type",
-                    "Write it as type/subtype, e.g. application/pdf");
-            }
+            MimeTypeRules.Check("mime_type", attachment.MimeType);
         }
     }
 
     [GeneratedRegex("^[A-Za-z0-9_.-]{1,100}$")]
     internal static partial Regex ProfileName();
-
-    [GeneratedRegex(@"^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+(\s*;.*)?$", RegexOptions.Singleline)]
-    private static partial Regex MimeType();
 }

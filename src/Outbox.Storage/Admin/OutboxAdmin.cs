@@ -155,12 +155,23 @@ public sealed class OutboxAdmin
     /// recipients, attachments and attempts, in batches of batchSize rows: each batch is its own
     /// short transaction, so the purge never holds long locks. Returns how many mails went.
     /// </summary>
-    public async Task<long> PurgeAsync(TimeSpan olderThan, int batchSize, IProgress<long>? progress, CancellationToken cancellationToken)
+    public Task<long> PurgeAsync(TimeSpan olderThan, int batchSize, IProgress<long>? progress, CancellationToken cancellationToken) =>
+        DeleteAsync("'sent', 'failed', 'cancelled'", olderThan, batchSize, progress, cancellationToken);
+
+    /// <summary>
+    /// Deletes drafts (mails never queued: a builder block that stopped before enqueue or
+    /// close_mail) created before now minus olderThan, with their parts, in batches as
+    /// <see cref="PurgeAsync"/> does. A draft is never sent, so only its space is at stake.
+    /// </summary>
+    public Task<long> PurgeDraftsAsync(TimeSpan olderThan, int batchSize, CancellationToken cancellationToken) =>
+        DeleteAsync("'draft'", olderThan, batchSize, null, cancellationToken);
+
+    private async Task<long> DeleteAsync(string statuses, TimeSpan olderThan, int batchSize, IProgress<long>? progress, CancellationToken cancellationToken)
     {
         var sql = D.Sql($"""
             delete from {Messages}
              where id in (select id from {Messages}
-                           where status in ('sent', 'failed', 'cancelled') and created_at < {D.NowPlusSeconds("@Seconds")}
+                           where status in ({statuses}) and created_at < {D.NowPlusSeconds("@Seconds")}
                            order by id {D.Limit("@BatchSize")})
             """);
         long total = 0;

@@ -84,6 +84,9 @@ public sealed class PostgreSqlDialect : SqlDialect
 
     public override string ByteLength(string column) => $"octet_length({column})";
 
+    // The login role, which SECURITY DEFINER functions and SET ROLE leave unchanged.
+    public override string OwnedByCurrentUser => "created_by = session_user";
+
     public override string TablesQuery => "select table_name from information_schema.tables where table_schema = 'outbox'";
 
     public override object TimestampParameter(DateTimeOffset value) => value.ToUniversalTime();

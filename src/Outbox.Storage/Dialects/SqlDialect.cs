@@ -62,7 +62,13 @@ public abstract class SqlDialect
     /// An INSERT into outbox_message made to return the new id as a one-row result, or no row
     /// (or a null id) when the idempotency key is taken.
     /// </summary>
-    public virtual string InsertMessageReturningId(string insert) => $"{insert}\non conflict (idempotency_key) do nothing\nreturning id";
+    public virtual string InsertMessageReturningId(string insert) => $"{insert}\non conflict (created_by, idempotency_key) do nothing\nreturning id";
+
+    /// <summary>
+    /// The condition that an outbox_message row belongs to the connection's database user, whom
+    /// created_by records by default: a mail and its idempotency key belong to the user that made it.
+    /// </summary>
+    public abstract string OwnedByCurrentUser { get; }
 
     /// <summary>
     /// One statement that records a group of sent mails given as arrays, for databases with array

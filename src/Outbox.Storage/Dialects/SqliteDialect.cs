@@ -40,6 +40,11 @@ public sealed class SqliteDialect : SqlDialect
 
     public override string ByteLength(string column) => $"length({column})";
 
+    // A SQLite file has no users (and no created_by column): keys are unique in the file.
+    public override string OwnedByCurrentUser => "1 = 1";
+
+    public override string InsertMessageReturningId(string insert) => $"{insert}\non conflict (idempotency_key) do nothing\nreturning id";
+
     public override string TablesQuery => "select name from sqlite_master where type = 'table'";
 
     public override object TimestampParameter(DateTimeOffset value) =>

@@ -32,11 +32,16 @@ public sealed class CliContext(TextWriter output, TextWriter error)
         Description = "Print JSON for scripts instead of text for people",
     };
 
-    public TextWriter Out { get; } = output;
+    /// <summary>Text for people: control characters in what is printed are escaped.</summary>
+    public TextWriter Out { get; } = new PrintableWriter(output);
 
-    public TextWriter Error { get; } = error;
+    public TextWriter Error { get; } = new PrintableWriter(error);
 
-    public void WriteJson<T>(T value) => Out.WriteLine(JsonSerializer.Serialize(value, Json));
+    /// <summary>stderr as it is, for the progress line, which rewrites itself with a carriage return around numbers only.</summary>
+    internal TextWriter ProgressError { get; } = error;
+
+    // JSON escapes control characters itself, and a script reads it back unchanged.
+    public void WriteJson<T>(T value) => output.WriteLine(JsonSerializer.Serialize(value, Json));
 
     /// <summary>Runs a command's body with the loaded configuration, reporting failures as one line.</summary>
     public async Task<int> RunAsync(ParseResult parse, Func<OutboxOptions, Task<int>> body)

@@ -37,7 +37,7 @@ public static class MailActionCommand
                 }
 
                 long queued;
-                using (var progress = new CliProgress(context.Error, "queued"))
+                using (var progress = new CliProgress(context.ProgressError, "queued"))
                 {
                     queued = await admin.RetryAllAsync(all!.Trim().ToLowerInvariant(), parse.GetValue(batchSize), progress, cancellationToken).ConfigureAwait(false);
                 }

@@ -24,7 +24,7 @@ public static class PurgeCommand
             await using (database.ConfigureAwait(false))
             {
                 long deleted;
-                using (var progress = new CliProgress(context.Error, "deleted"))
+                using (var progress = new CliProgress(context.ProgressError, "deleted"))
                 {
                     deleted = await new OutboxAdmin(database).PurgeAsync(age, parse.GetValue(batchSize) ?? options.Retention.BatchSize, progress, cancellationToken).ConfigureAwait(false);
                 }

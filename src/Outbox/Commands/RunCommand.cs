@@ -21,7 +21,7 @@ public static class RunCommand
             }
 
             using var loggers = LoggerFactory.Create(logging => logging
-                .AddSimpleConsole(console => console.SingleLine = true)
+                .AddPrintableConsole()
                 .SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Warning));
             var database = await OutboxDatabases.OpenAsync(options.Database, cancellationToken).ConfigureAwait(false);
             await using (database.ConfigureAwait(false))

@@ -102,11 +102,24 @@ public static class SendCommand
     private static List<string> Split(string[]? values) =>
         (values ?? []).SelectMany(value => MailAddressRules.SplitAddresses("--to/--cc/--bcc", value)).ToList();
 
+    // Refuses invalid bytes instead of replacing them with U+FFFD: the body would change silently.
+    private static readonly System.Text.UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     private static FileStream Open(FileInfo file, string option)
     {
+        if (Directory.Exists(file.FullName))
+        {
+            throw new MailValidationException(option, $"{file.FullName} is a folder, not a file", "Name a file; attach a folder's files one by one, or an archive of them");
+        }
+
         if (!file.Exists)
         {
             throw new MailValidationException(option, $"the file {file.FullName} does not exist", "Check the path");
+        }
+
+        if (!FileKind.IsReadableToEnd(file.FullName))
+        {
+            throw new MailValidationException(option, $"{file.FullName} is a pipe or socket, not a file", "Save what it gives into a file and name that file");
         }
 
         return new FileStream(file.FullName, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, useAsync: true);
@@ -120,7 +133,14 @@ public static class SendCommand
         }
 
         await using var stream = Open(file, option);
-        using var reader = new StreamReader(stream);
-        return await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
+        using var reader = new StreamReader(stream, StrictUtf8, detectEncodingFromByteOrderMarks: true);
+        try
+        {
+            return await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (System.Text.DecoderFallbackException)
+        {
+            throw new MailValidationException(option, $"{file.FullName} is not valid UTF-8", "Convert it first, e.g. iconv -f latin1 -t utf-8");
+        }
     }
 }

@@ -1,5 +1,4 @@
 using System.Collections;
-using System.Data.Common;
 using System.Globalization;
 using System.Reflection;
 
@@ -48,7 +47,9 @@ public static class EffectiveConfiguration
                 continue;
             }
 
-            lines.Add((key, Show(property.Name, value)));
+            lines.Add((key, section is Outbox.Storage.DatabaseOptions database && property.Name == nameof(database.ConnectionString) && value is string { Length: > 0 } text
+                ? Outbox.Storage.ConnectionStringRedactor.Redact(database.Provider, text)
+                : Show(property.Name, value)));
         }
     }
 
@@ -57,34 +58,10 @@ public static class EffectiveConfiguration
         null => "(not set)",
         string text when text.Length == 0 => "(not set)",
         _ when SecretNames.Any(secret => name.EndsWith(secret, StringComparison.Ordinal)) => Redacted,
-        string text when name == "ConnectionString" => WithoutPassword(text),
         string text => text,
         TimeSpan span => span.ToString("c", CultureInfo.InvariantCulture),
         IEnumerable items => $"[{string.Join(", ", items.Cast<object>())}]",
         IFormattable formattable => formattable.ToString(null, CultureInfo.InvariantCulture),
         _ => value.ToString() ?? string.Empty,
     };
-
-    // Every driver's connection string is key=value pairs; a password under any of its usual
-    // names is replaced, the rest kept, so the host and user stay visible.
-    private static string WithoutPassword(string connectionString)
-    {
-        try
-        {
-            var builder = new DbConnectionStringBuilder { ConnectionString = connectionString };
-            foreach (var key in builder.Keys.Cast<string>().ToList())
-            {
-                if (key.Replace(" ", string.Empty, StringComparison.Ordinal).ToUpperInvariant() is "PASSWORD" or "PWD" or "USERPASSWORD")
-                {
-                    builder[key] = "***";
-                }
-            }
-
-            return builder.ConnectionString;
-        }
-        catch (ArgumentException)
-        {
-            return "(not shown: it could not be read as key=value pairs)";
-        }
-    }
 }

@@ -300,6 +300,11 @@ public sealed partial class OutboxOptionsValidator : IValidateOptions<OutboxOpti
             failures.Add("Outbox:Retention:KeepFor: must be positive, e.g. \"90.00:00:00\" for 90 days (leave it out to keep everything).");
         }
 
+        if (retention.DraftsKeepFor is { } drafts && drafts <= TimeSpan.Zero)
+        {
+            failures.Add("Outbox:Retention:DraftsKeepFor: must be positive, e.g. \"7.00:00:00\" for a week (null keeps drafts).");
+        }
+
         if (!IsCron(retention.Schedule))
         {
             failures.Add($"Outbox:Retention:Schedule: \"{retention.Schedule}\" is not a Quartz cron expression (seconds minutes hours day-of-month month day-of-week), e.g. \"0 0 3 * * ?\".");

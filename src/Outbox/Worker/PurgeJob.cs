@@ -6,7 +6,7 @@ using Quartz;
 
 namespace Outbox.Worker;
 
-/// <summary>The scheduled retention purge (Outbox:Retention), run by Quartz on its cron schedule.</summary>
+/// <summary>The scheduled retention purge (Outbox:Retention: finished mails, abandoned drafts), run by Quartz on its cron schedule.</summary>
 [DisallowConcurrentExecution]
 public sealed partial class PurgeJob(OutboxDatabase database, OutboxOptions options, ILogger<PurgeJob> logger) : IJob
 {
@@ -14,11 +14,23 @@ public sealed partial class PurgeJob(OutboxDatabase database, OutboxOptions opti
 
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
-        var keepFor = options.Retention.KeepFor ?? throw new InvalidOperationException("the purge is scheduled only when Outbox:Retention:KeepFor is set");
-        var deleted = await new OutboxAdmin(database).PurgeAsync(keepFor, options.Retention.BatchSize, null, cancellationToken).ConfigureAwait(false);
-        Purged(logger, deleted, keepFor);
+        var admin = new OutboxAdmin(database);
+        if (options.Retention.KeepFor is { } keepFor)
+        {
+            var deleted = await admin.PurgeAsync(keepFor, options.Retention.BatchSize, null, cancellationToken).ConfigureAwait(false);
+            Purged(logger, deleted, keepFor);
+        }
+
+        if (options.Retention.DraftsKeepFor is { } draftsFor)
+        {
+            var deleted = await admin.PurgeDraftsAsync(draftsFor, options.Retention.BatchSize, cancellationToken).ConfigureAwait(false);
+            PurgedDrafts(logger, deleted, draftsFor);
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Retention: deleted {Count} finished mail(s) older than {KeepFor}")]
     private static partial void Purged(ILogger logger, long count, TimeSpan keepFor);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Retention: deleted {Count} draft(s) never queued, older than {KeepFor}")]
+    private static partial void PurgedDrafts(ILogger logger, long count, TimeSpan keepFor);
 }

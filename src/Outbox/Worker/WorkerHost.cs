@@ -19,9 +19,8 @@ public static partial class WorkerHost
     {
         ArgumentNullException.ThrowIfNull(options);
         var builder = new HostApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Logging.AddSimpleConsole(console =>
+        builder.Logging.AddPrintableConsole(console =>
         {
-            console.SingleLine = true;
             console.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
             console.UseUtcTimestamp = true;
         });
@@ -53,7 +52,7 @@ public static partial class WorkerHost
                             // A pass that ran long is not followed by a burst of missed ones.
                             .WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount)),
                     job => job.WithIdentity(DispatchJob.Key));
-                if (options.Retention.KeepFor is not null)
+                if (options.Retention.KeepFor is not null || options.Retention.DraftsKeepFor is not null)
                 {
                     quartz.ScheduleJob<PurgeJob>(
                         trigger => trigger.WithIdentity("purge-schedule", "outbox").WithCronSchedule(options.Retention.Schedule),

@@ -49,7 +49,10 @@ public sealed class TestSmtpServer : IAsyncDisposable
         var services = new SmtpServer.ComponentModel.ServiceProvider();
         services.Add((IMessageStore)replies);
         services.Add((IMailboxFilter)replies);
-        services.Add(new DelegatingUserAuthenticator((user, password) => user == User && password == Password));
+        services.Add(new DelegatingUserAuthenticator((user, password) => user == User && password == Password
+            || (settings.EchoRefusedPassword
+                ? throw new SmtpResponseException(new SmtpResponse(SmtpReplyCode.AuthenticationFailed, $"5.7.8 \"{password}\" is not the password of {user}"))
+                : false)));
         _running = new SmtpServer.SmtpServer(options, services).StartAsync(_stop.Token);
     }
 
@@ -86,6 +89,9 @@ public sealed class TestSmtpServer : IAsyncDisposable
         public X509Certificate2? Certificate { get; set; } = TestCertificates.Server();
 
         public bool RequireAuthentication { get; set; } = true;
+
+        /// <summary>A refused login's 535 reply repeats the password it was sent, as careless servers do.</summary>
+        public bool EchoRefusedPassword { get; set; }
 
         /// <summary>The TLS versions the server accepts.</summary>
         public SslProtocols SslProtocols { get; set; } = SslProtocols.Tls12 | SslProtocols.Tls13;

@@ -41,6 +41,9 @@ public sealed class TestTokenServer : IAsyncDisposable
 
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
+    /// <summary>A refusal repeats the secret it was sent in error_description, as careless endpoints do.</summary>
+    public bool EchoSecret { get; set; }
+
     /// <summary>Seconds each token is valid.</summary>
     public int ExpiresIn { get; set; } = 3600;
 
@@ -159,7 +162,9 @@ public sealed class TestTokenServer : IAsyncDisposable
             || form.GetValueOrDefault("client_id") != ClientId
             || (form.GetValueOrDefault("client_secret") != ClientSecret && !SignedByClientCertificate(form)))
         {
-            return (401, new Dictionary<string, object> { ["error"] = "invalid_client", ["error_description"] = "AADSTS7000215: Invalid client secret provided." });
+            return (401, new Dictionary<string, object> { ["error"] = "invalid_client", ["error_description"] = EchoSecret
+                ? $"Invalid client secret provided: {form.GetValueOrDefault("client_secret")}"
+                : "AADSTS7000215: Invalid client secret provided." });
         }
 
         return (200, new Dictionary<string, object>

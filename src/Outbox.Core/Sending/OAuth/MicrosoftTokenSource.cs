@@ -13,6 +13,7 @@ internal sealed class MicrosoftTokenSource : IAccessTokenSource
     private readonly IConfidentialClientApplication _app;
     private readonly string[] _scopes;
     private readonly string _authority;
+    private readonly Secrets.SecretScrubber _scrubber;
 
     public MicrosoftTokenSource(OAuth2Options options, HttpClient http)
     {
@@ -31,6 +32,7 @@ internal sealed class MicrosoftTokenSource : IAccessTokenSource
             ? builder.WithClientSecret(ClientCredentials.Secret(options) ?? string.Empty)
             : builder.WithCertificate(LoadCertificate(options));
         _app = builder.Build();
+        _scrubber = new Secrets.SecretScrubber([ClientCredentials.Secret(options), options.CertificatePassword]);
     }
 
     public string Describe => $"Microsoft Entra ({_authority})";
@@ -45,7 +47,7 @@ internal sealed class MicrosoftTokenSource : IAccessTokenSource
         catch (MsalException ex)
         {
             throw new TransportConfigurationException(
-                $"OAuth2: {Describe} gave no token ({ex.ErrorCode}: {Reason(ex)}). Check Outbox:Smtp:OAuth2:TenantId, ClientId and the secret or certificate; "
+                $"OAuth2: {Describe} gave no token ({ex.ErrorCode}: {_scrubber.Scrub(Reason(ex))}). Check Outbox:Smtp:OAuth2:TenantId, ClientId and the secret or certificate; "
                 + "the app needs the SMTP.SendAsApp permission (Office 365 Exchange Online) with admin consent", ex);
         }
     }

@@ -91,9 +91,11 @@ internal sealed class TokenEndpointTokenSource : IAccessTokenSource, IDisposable
 
             if (!response.IsSuccessStatusCode || string.IsNullOrEmpty(body?.AccessToken))
             {
+                // The endpoint's words may repeat the secret it was sent.
+                var scrubber = new Secrets.SecretScrubber([ClientCredentials.Secret(_options)]);
                 var reason = body?.Error is null
                     ? $"HTTP {(int)response.StatusCode} {response.ReasonPhrase}"
-                    : $"HTTP {(int)response.StatusCode}, {body.Error}{(body.ErrorDescription is null ? string.Empty : ": " + body.ErrorDescription)}";
+                    : scrubber.Scrub($"HTTP {(int)response.StatusCode}, {body.Error}{(body.ErrorDescription is null ? string.Empty : ": " + body.ErrorDescription)}");
                 throw new TransportConfigurationException(
                     $"OAuth2: {_options.TokenEndpoint} gave no token ({reason}). Check Outbox:Smtp:OAuth2:ClientId, ClientSecret (or ClientSecretFile) and Scope");
             }
