@@ -145,6 +145,37 @@ public sealed class HostileServerTests
         Assert.Equal(("queued", 0), (await outbox.StatusOfAsync(id), await outbox.ScalarAsync<int>("select attempt_count from outbox_message where id = @id", new { id })));
     }
 
+    [Fact]
+    public async Task A_server_that_echoes_the_password_in_its_replies_gets_it_stored_nowhere()
+    {
+        const string Password = "s3cret-Pa55word";
+        var echo = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("\0app\0" + Password));
+        await using var server = ScriptedSmtpServer.Start(step => step switch
+        {
+            { Phase: "RCPT" } when step.Line.Contains("gone@", StringComparison.Ordinal) => SmtpFault.Reply($"550 5.1.1 no such user, password was {Password}"),
+            { Phase: "RCPT" } when step.Line.Contains("later@", StringComparison.Ordinal) => SmtpFault.Reply($"451 4.7.1 try later, {echo}"),
+            { Phase: "dot", Message: 0 } => SmtpFault.Reply($"250 2.0.0 queued, {Uri.EscapeDataString(Password)}"),
+            { Phase: "dot", Message: 1 } => SmtpFault.Reply($"554 5.7.1 spam, said {Password}"),
+            _ => null,
+        });
+        await using var outbox = await TestOutbox.SqliteAsync();
+        await outbox.EnqueueAsync(new MailRequest { Sender = "app@example.com", To = ["to@example.com", "gone@example.com", "later@example.com"], Subject = "partial", TextBody = "b" });
+        await EnqueueAsync(outbox, "refused");
+
+        await outbox.SmtpDispatcher(server.Options(o => o.Password = Password), SlowRetries()).DispatchDueAsync(Ct);
+
+        var stored = string.Join("\n", await outbox.QueryAsync<string>(
+            "select coalesce(smtp_reply, '') || ' ' || coalesce(last_error, '') from outbox_message "
+            + "union all select coalesce(smtp_reply, '') || ' ' || coalesce(error, '') from outbox_attempt "
+            + "union all select coalesce(smtp_reply, '') from outbox_recipient"));
+        Assert.Contains("(secret removed)", stored, StringComparison.Ordinal);
+        Assert.DoesNotContain(Password, stored, StringComparison.Ordinal);
+        Assert.DoesNotContain(Uri.EscapeDataString(Password), stored, StringComparison.Ordinal);
+        Assert.DoesNotContain(echo, stored, StringComparison.Ordinal);
+        Assert.Contains("550 5.1.1 no such user", stored, StringComparison.Ordinal);
+        Assert.Contains("554 5.7.1 spam", stored, StringComparison.Ordinal);
+    }
+
     private static SmtpFault Fault(string fault) => fault switch
     {
         "endless" => SmtpFault.EndlessReply,

@@ -194,7 +194,7 @@ public sealed class Dispatcher
     // none is charged an attempt. They wait (in the database, for every worker) before the next try.
     private async Task<DispatchSummary> ReleaseAfterConnectFailureAsync(List<ClaimedMessage> rest, Exception ex)
     {
-        var failure = FailureClassifier.Classify(ex);
+        var failure = Scrubbed(FailureClassifier.Classify(ex));
         var pause = failure.Kind == FailureKind.Configuration ? _options.ConfigurationErrorPause : _options.RetryBaseDelay;
         Log.CannotConnect(_logger, failure.Reason, rest.Count, pause);
         await _store.ReleaseAsync(rest, pause, failure.Reason, failure.SmtpCode, CancellationToken.None).ConfigureAwait(false);
@@ -236,7 +236,7 @@ public sealed class Dispatcher
         }
         catch (Exception ex)
         {
-            var failure = FailureClassifier.Classify(ex) with { Account = connection.Session!.Account };
+            var failure = Scrubbed(FailureClassifier.Classify(ex)) with { Account = connection.Session!.Account };
             if (ex is AllRecipientsRejectedException && mail.Recipients.Count(r => r.Status == "accepted") is > 0 and var accepted)
             {
                 // Refused now, but others have the mail from an earlier attempt: say so.
@@ -246,6 +246,7 @@ public sealed class Dispatcher
             return await RecordFailureAsync(mail, failure).ConfigureAwait(false);
         }
 
+        result = Scrubbed(result);
         var account = connection.Session!.Account;
         if (result.Rejected.Any(r => r.IsDeferred))
         {
@@ -269,6 +270,18 @@ public sealed class Dispatcher
 
         return new DispatchSummary(1, 0, 0, 0, null);
     }
+
+    // Servers may echo what they were sent: no configured secret reaches the database or a log.
+    private SendFailure Scrubbed(SendFailure failure) => failure with
+    {
+        Reason = _transport.Secrets.Scrub(failure.Reason)!,
+        Rejections = failure.Rejections.Select(Scrubbed).ToList(),
+    };
+
+    private DeliveryResult Scrubbed(DeliveryResult result) =>
+        result with { Reply = _transport.Secrets.Scrub(result.Reply)!, Rejected = result.Rejected.Select(Scrubbed).ToList() };
+
+    private RecipientRejection Scrubbed(RecipientRejection rejection) => rejection with { Reply = _transport.Secrets.Scrub(rejection.Reply)! };
 
     private static SendFailure PartialDelivery(ClaimedMessage mail, DeliveryResult result)
     {

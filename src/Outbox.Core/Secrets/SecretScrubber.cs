@@ -17,17 +17,25 @@ public sealed class SecretScrubber
     // Shorter values would match ordinary words; a secret this short is no secret anyway.
     private const int MinimumLength = 4;
 
+    private readonly string[] _secrets;
     private readonly List<string> _forms;
+
+    /// <summary>A scrubber with no secrets to remove (a transport that logs in with none).</summary>
+    public static SecretScrubber None { get; } = new([]);
 
     public SecretScrubber(IEnumerable<string?> secrets)
     {
         ArgumentNullException.ThrowIfNull(secrets);
-        _forms = secrets.Where(s => s is { Length: >= MinimumLength }).SelectMany(s => FormsOf(s!))
+        _secrets = secrets.Where(s => s is { Length: >= MinimumLength }).Select(s => s!).ToArray();
+        _forms = _secrets.SelectMany(FormsOf)
             .Where(form => form.Length >= MinimumLength)
             .Distinct(StringComparer.Ordinal)
             .OrderByDescending(form => form.Length)
             .ToList();
     }
+
+    /// <summary>One scrubber for the secrets of several (the accounts of a routed transport).</summary>
+    public static SecretScrubber Combine(IEnumerable<SecretScrubber> scrubbers) => new(scrubbers.SelectMany(s => s._secrets));
 
     /// <summary>The text with every form of every secret replaced by <see cref="Mask"/>; null stays null.</summary>
     public string? Scrub(string? text)

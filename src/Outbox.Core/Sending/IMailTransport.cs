@@ -6,6 +6,9 @@ public interface IMailTransport
     /// <summary>What to do when a mail's fate is unknown (lost reply, worker died while sending).</summary>
     LostReplyPolicy LostReplyPolicy { get; }
 
+    /// <summary>The configured secrets, removed from every reply and error text of a server before it is recorded or logged.</summary>
+    Secrets.SecretScrubber Secrets => Outbox.Core.Secrets.SecretScrubber.None;
+
     /// <summary>
     /// Opens a session (connect, TLS, AUTH for SMTP). Throws
     /// <see cref="TransportConfigurationException"/> for errors no retry can fix.

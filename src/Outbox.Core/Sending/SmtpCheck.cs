@@ -22,6 +22,14 @@ public sealed class SmtpCheck(SmtpOptions options, string? sender = null)
     public async Task<(IReadOnlyList<SmtpCheckStep> Steps, bool WouldSend)> RunAsync(CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
+        var transport = new SmtpTransport(options, NullLogger<SmtpTransport>.Instance);
+        var (steps, wouldSend) = await StepsAsync(transport, cancellationToken).ConfigureAwait(false);
+        // A server may echo a secret in any reply; the steps quote replies.
+        return (steps.Select(step => step with { Detail = transport.Secrets.Scrub(step.Detail)! }).ToList(), wouldSend);
+    }
+
+    private async Task<(List<SmtpCheckStep> Steps, bool WouldSend)> StepsAsync(SmtpTransport transport, CancellationToken cancellationToken)
+    {
         var steps = new List<SmtpCheckStep>();
         var where = $"{options.Host}:{options.Port}";
         IPAddress[] addresses;
@@ -41,7 +49,6 @@ public sealed class SmtpCheck(SmtpOptions options, string? sender = null)
             return (steps, false);
         }
 
-        var transport = new SmtpTransport(options, NullLogger<SmtpTransport>.Instance);
         var validator = transport.NewValidator();
         var clock = Stopwatch.StartNew();
         try

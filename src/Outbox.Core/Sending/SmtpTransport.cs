@@ -26,6 +26,7 @@ public sealed class SmtpTransport : IMailTransport
         _options = options;
         _password = SmtpPassword.Resolve(options);
         _tokens = tokens ?? OAuth.AccessTokenSources.Create(options);
+        Secrets = new Secrets.SecretScrubber([_password, options.OAuth2.Provider == OAuth.OAuth2Provider.None ? null : OAuth.ClientCredentials.Secret(options.OAuth2)]);
         _logger = logger;
     }
 
@@ -35,6 +36,8 @@ public sealed class SmtpTransport : IMailTransport
         : $"logged in as \"{_options.UserName}\" with an OAuth2 token (XOAUTH2) from {_tokens.Describe}";
 
     public LostReplyPolicy LostReplyPolicy => _options.LostReplyPolicy;
+
+    public Secrets.SecretScrubber Secrets { get; }
 
     public string Account { get; }
 

@@ -24,6 +24,7 @@ public sealed partial class RoutedTransport : IMailTransport
     private readonly TimeSpan _holdFor;
     private readonly ConcurrentDictionary<string, (DateTimeOffset Until, Exception Reason)> _resting = new(StringComparer.OrdinalIgnoreCase);
     private readonly ILogger _logger;
+    private Secrets.SecretScrubber? _secrets;
 
     /// <param name="accounts">Each account's transport and options, by name.</param>
     /// <param name="rest">How long an account rests after it could not be used.</param>
@@ -46,6 +47,9 @@ public sealed partial class RoutedTransport : IMailTransport
         _accounts.Values.Any(a => a.Transport.LostReplyPolicy == LostReplyPolicy.Hold) ? LostReplyPolicy.Hold : LostReplyPolicy.Resend;
 
     public Task<IMailSession> OpenAsync(CancellationToken cancellationToken) => Task.FromResult<IMailSession>(new RoutedSession(this));
+
+    // A reply names no account for sure (a relay may echo another's): every account's secrets go.
+    public Secrets.SecretScrubber Secrets => _secrets ??= Outbox.Core.Secrets.SecretScrubber.Combine(_accounts.Values.Select(a => a.Transport.Secrets));
 
     /// <summary>The accounts a mail may go through, in order: its profile's, or by its sender's domain, else the default profile's.</summary>
     internal (string Profile, IReadOnlyList<Account> Accounts) Route(Messages.OutgoingMessage message)
