@@ -68,6 +68,20 @@ public sealed class ValidationTests(PostgresServer postgres)
         Assert.Equal(0L, await outbox.ScalarAsync<long>("select count(*) from outbox_message"));
     }
 
+    [Theory]
+    [InlineData("billing\n")]
+    [InlineData("bill ing")]
+    [InlineData("")]
+    public async Task A_profile_name_is_judged_alike_by_postgresql_and_dotnet(string profile)
+    {
+        await using var outbox = await TestOutbox.PostgresAsync(postgres);
+        var sql = await Assert.ThrowsAsync<PostgresException>(() => outbox.ExecuteAsync("select outbox_mail.create_mail('app@example.com', profile => @profile)", new { profile }));
+        var dotnet = Assert.Throws<MailValidationException>(() => MailRequestValidator.Validate(new MailRequest { Sender = "app@example.com", To = ["to@example.com"], Profile = profile }));
+
+        Assert.StartsWith("profile:", sql.MessageText, StringComparison.Ordinal);
+        Assert.Equal("profile", dotnet.Field);
+    }
+
     [Fact]
     public async Task Builder_refuses_enqueue_without_recipient_and_changes_to_a_queued_mail()
     {

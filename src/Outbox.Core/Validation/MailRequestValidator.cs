@@ -78,6 +78,6 @@ public static partial class MailRequestValidator
         }
     }
 
-    [GeneratedRegex("^[A-Za-z0-9_.-]{1,100}$")]
+    [GeneratedRegex(@"^[A-Za-z0-9_.-]{1,100}\z")]
     internal static partial Regex ProfileName();
 }
