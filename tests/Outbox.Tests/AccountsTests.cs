@@ -127,7 +127,7 @@ public sealed class AccountsTests(PostgresServer postgres) : IDisposable
             var typo = await Cli.RunAsync("send", "--config", config, "--from", "app@example.com", "--to", "a@example.com", "--text", "x", "--profile", "biling");
             var known = await Cli.RunAsync("send", "--config", config, "--from", "app@example.com", "--to", "a@example.com", "--text", "x", "--profile", "Billing");
 
-            Assert.Equal(1, typo.Code);
+            Assert.Equal(Outbox.Commands.ExitCodes.Usage, typo.Code);
             Assert.Contains("--profile: \"biling\" is not one of the profiles of Outbox:Profiles (billing, default)", typo.Output, StringComparison.Ordinal);
             Assert.Equal(0, known.Code);
         }
@@ -214,7 +214,7 @@ public sealed class AccountsTests(PostgresServer postgres) : IDisposable
         });
         var (code, output) = await Cli.RunAsync("status", "--config", config);
 
-        Assert.Equal(1, code);
+        Assert.Equal(Outbox.Commands.ExitCodes.Configuration, code);
         foreach (var expected in new[]
         {
             "Outbox:Smtp: is not used when Outbox:Accounts is set",
@@ -251,7 +251,7 @@ public sealed class AccountsTests(PostgresServer postgres) : IDisposable
         Assert.Equal(0, primary);
         Assert.Equal(1, backup);
         Assert.Contains("could not connect to 127.0.0.1", backupOutput, StringComparison.Ordinal);
-        Assert.Equal(1, neither);
+        Assert.Equal(Outbox.Commands.ExitCodes.Usage, neither);
         Assert.Contains("--account: is required: Outbox:Accounts has several accounts. Name one of ", neitherOutput, StringComparison.Ordinal);
         Assert.Contains("backup", neitherOutput, StringComparison.Ordinal);
     }

@@ -63,13 +63,13 @@ public sealed class CliTests(PostgresServer postgres) : IDisposable
         Assert.Equal("sent 0, retry later 0, failed 0, not tried 0", (await RunAsync("run", "--once", "--config", config)).Out.Trim());
 
         var cancelAgain = await RunAsync("cancel", id, "--config", config);
-        Assert.Equal(1, cancelAgain.Code);
+        Assert.Equal(ExitCodes.Usage, cancelAgain.Code);
         Assert.Equal($"outbox: ID: mail {id} is cancelled; only a mail that is draft or queued or unconfirmed can be cancelled. Nothing was changed", cancelAgain.Error.Trim());
 
         Assert.Equal((0, $"mail {id} queued"), Trimmed(await RunAsync("retry", id, "--config", config)));
         Assert.Equal("sent 1, retry later 0, failed 0, not tried 0", (await RunAsync("run", "--once", "--config", config)).Out.Trim());
         var retrySent = await RunAsync("retry", id, "--config", config);
-        Assert.Equal(1, retrySent.Code);
+        Assert.Equal(ExitCodes.Usage, retrySent.Code);
         Assert.Contains("is sent", retrySent.Error, StringComparison.Ordinal);
     }
 
@@ -79,7 +79,7 @@ public sealed class CliTests(PostgresServer postgres) : IDisposable
         var config = WriteConfig("sqlite", $"Data Source={Path.Combine(_dir.FullName, "outbox.db")}");
 
         var badAddress = await RunAsync("send", "--config", config, "--from", "app@example.com", "--to", "not-an-address", "--text", "x");
-        Assert.Equal(1, badAddress.Code);
+        Assert.Equal(ExitCodes.Usage, badAddress.Code);
         Assert.Equal("outbox: --to/--cc/--bcc: \"not-an-address\" is not a valid mail address. Write it as user@example.com or \"Name <user@example.com>\"", badAddress.Error.Trim());
 
         var injection = await RunAsync("send", "--config", config, "--from", "app@example.com", "--to", "a@example.com", "--subject", "Hi\r\nBcc: x@example.com");
@@ -94,7 +94,7 @@ public sealed class CliTests(PostgresServer postgres) : IDisposable
               "Smtp": { "Host": "", "Security": "None", "UserName": "u" }, "Dispatch": { "BatchSize": 0 } } }
             """, Ct);
         var invalid = await RunAsync("status", "--config", broken);
-        Assert.Equal(1, invalid.Code);
+        Assert.Equal(ExitCodes.Configuration, invalid.Code);
         foreach (var key in new[] { "Outbox:Database:Provider", "Outbox:Smtp:Host", "Outbox:Smtp:Security", "Outbox:Smtp:UserName", "Outbox:Dispatch:BatchSize" })
         {
             Assert.Contains(key, invalid.Error, StringComparison.Ordinal);
@@ -112,7 +112,7 @@ public sealed class CliTests(PostgresServer postgres) : IDisposable
         var config = WriteConfig("postgresql", connectionString);
 
         var before = await RunAsync("status", "--config", config);
-        Assert.Equal(1, before.Code);
+        Assert.Equal(ExitCodes.Configuration, before.Code);
         Assert.Contains("the outbox schema is not installed", before.Error, StringComparison.Ordinal);
         Assert.Contains("outbox init", before.Error, StringComparison.Ordinal);
 
@@ -201,7 +201,7 @@ public sealed class CliTests(PostgresServer postgres) : IDisposable
         foreach (var command in new[] { "init", "status", "run" })
         {
             var result = await RunAsync(command, "--config", config);
-            Assert.Equal(1, result.Code);
+            Assert.Equal(ExitCodes.Configuration, result.Code);
             Assert.Equal(
                 "outbox: Outbox:Database:Provider: oracle needs the Oracle.ManagedDataAccess.Core driver, which is not part of this build of outbox. "
                 + OracleDialect.HowToAddDriver,
@@ -243,10 +243,10 @@ public sealed class CliTests(PostgresServer postgres) : IDisposable
         var text = await RunAsync("send", "--config", config, "--from", "app@example.com", "--to", "a@example.com", "--text-file", latin1);
         var folder = await RunAsync("send", "--config", config, "--from", "app@example.com", "--to", "a@example.com", "--text", "x", "--attach", _dir.FullName);
 
-        Assert.Equal(1, text.Code);
+        Assert.Equal(ExitCodes.Usage, text.Code);
         Assert.StartsWith("outbox: --text-file: ", text.Error, StringComparison.Ordinal);
         Assert.Contains("is not valid UTF-8", text.Error, StringComparison.Ordinal);
-        Assert.Equal(1, folder.Code);
+        Assert.Equal(ExitCodes.Usage, folder.Code);
         Assert.Contains("is a folder, not a file", folder.Error, StringComparison.Ordinal);
     }
 
@@ -265,7 +265,7 @@ public sealed class CliTests(PostgresServer postgres) : IDisposable
         var finished = await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(10), Ct));
 
         Assert.Same(run, finished);
-        Assert.Equal(1, (await run).Code);
+        Assert.Equal(ExitCodes.Usage, (await run).Code);
         Assert.Contains("--attach: ", (await run).Error, StringComparison.Ordinal);
         Assert.Contains("is a pipe or socket, not a file", (await run).Error, StringComparison.Ordinal);
     }

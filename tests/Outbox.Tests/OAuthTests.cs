@@ -208,7 +208,7 @@ public sealed class OAuthTests : IDisposable
         });
         var (code, output) = await Cli.RunAsync("status", "--config", config);
 
-        Assert.Equal(1, code);
+        Assert.Equal(Outbox.Commands.ExitCodes.Configuration, code);
         foreach (var expected in new[]
         {
             "Outbox:Smtp:UserName: is empty; with OAuth2 it names the mailbox",

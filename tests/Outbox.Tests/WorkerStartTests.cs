@@ -30,7 +30,7 @@ public sealed class WorkerStartTests(PostgresServer postgres) : IDisposable
 
         var (code, errors) = await RunWorkerAsync(config);
 
-        Assert.Equal(1, code);
+        Assert.Equal(Outbox.Commands.ExitCodes.Configuration, code);
         Assert.Equal([$"outbox: Outbox:Monitoring:{key}: cannot listen on {url} (Address already in use). Choose a free port, or stop what listens there"], errors);
     }
 
@@ -43,7 +43,7 @@ public sealed class WorkerStartTests(PostgresServer postgres) : IDisposable
 
         var (code, errors) = await RunWorkerAsync(config);
 
-        Assert.Equal(1, code);
+        Assert.Equal(Outbox.Commands.ExitCodes.Configuration, code);
         var error = Assert.Single(errors);
         Assert.StartsWith("outbox: Outbox:Database: the outbox schema is version 1, but this program needs version 2.", error, StringComparison.Ordinal);
     }

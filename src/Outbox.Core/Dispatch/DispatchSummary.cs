@@ -12,10 +12,14 @@ public sealed record DispatchSummary(int Sent, int Retried, int Failed, int Rele
     /// <summary>With <see cref="PausedBecause"/>: how long the mails handed back wait.</summary>
     public TimeSpan Pause { get; init; }
 
+    /// <summary>With <see cref="PausedBecause"/>: what kind of failure held the mails back (configuration, an unreachable server, a rate limit).</summary>
+    public FailureKind? PausedFor { get; init; }
+
     public DispatchSummary Add(DispatchSummary other) =>
         new(Sent + other.Sent, Retried + other.Retried, Failed + other.Failed, Released + other.Released, other.PausedBecause ?? PausedBecause)
         {
             Unconfirmed = Unconfirmed + other.Unconfirmed,
             Pause = other.PausedBecause is null ? Pause : other.Pause,
+            PausedFor = other.PausedBecause is null ? PausedFor : other.PausedFor,
         };
 }

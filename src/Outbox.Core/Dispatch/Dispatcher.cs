@@ -183,7 +183,7 @@ public sealed class Dispatcher
                 const string reason = "the server dropped the connection twice in a row";
                 Log.CannotConnect(_logger, reason, untried.Count, _options.RetryBaseDelay);
                 await _store.ReleaseAsync(untried, _options.RetryBaseDelay, reason, null, CancellationToken.None).ConfigureAwait(false);
-                return summary.Add(new(0, 0, 0, untried.Count, reason) { Pause = _options.RetryBaseDelay });
+                return summary.Add(new(0, 0, 0, untried.Count, reason) { Pause = _options.RetryBaseDelay, PausedFor = FailureKind.Transient });
             }
         }
 
@@ -198,7 +198,7 @@ public sealed class Dispatcher
         var pause = failure.Kind == FailureKind.Configuration ? _options.ConfigurationErrorPause : _options.RetryBaseDelay;
         Log.CannotConnect(_logger, failure.Reason, rest.Count, pause);
         await _store.ReleaseAsync(rest, pause, failure.Reason, failure.SmtpCode, CancellationToken.None).ConfigureAwait(false);
-        return new DispatchSummary(0, 0, 0, rest.Count, failure.Reason) { Pause = pause };
+        return new DispatchSummary(0, 0, 0, rest.Count, failure.Reason) { Pause = pause, PausedFor = failure.Kind };
     }
 
     // A mail taken over from a worker that died while sending it may already be at the server.
@@ -325,7 +325,7 @@ public sealed class Dispatcher
         {
             Log.CannotSend(_logger, mail.Id, failure.Reason);
             await _store.ReleaseAsync([mail], _options.ConfigurationErrorPause, failure.Reason, failure.SmtpCode, CancellationToken.None).ConfigureAwait(false);
-            return new DispatchSummary(0, 0, 0, 1, failure.Reason) { Pause = _options.ConfigurationErrorPause };
+            return new DispatchSummary(0, 0, 0, 1, failure.Reason) { Pause = _options.ConfigurationErrorPause, PausedFor = failure.Kind };
         }
 
         if (failure.Kind == FailureKind.Unroutable)
@@ -340,14 +340,14 @@ public sealed class Dispatcher
             var wait = failure.RetryAfter ?? _options.RetryBaseDelay;
             Log.CannotSend(_logger, mail.Id, failure.Reason);
             await _store.ReleaseAsync([mail], wait, failure.Reason, null, CancellationToken.None).ConfigureAwait(false);
-            return new DispatchSummary(0, 0, 0, 1, failure.Reason) { Pause = wait };
+            return new DispatchSummary(0, 0, 0, 1, failure.Reason) { Pause = wait, PausedFor = failure.Kind };
         }
 
         if (failure.Kind == FailureKind.ServerUnavailable)
         {
             Log.CannotSend(_logger, mail.Id, failure.Reason);
             await _store.ReleaseAsync([mail], _options.RetryBaseDelay, failure.Reason, failure.SmtpCode, CancellationToken.None).ConfigureAwait(false);
-            return new DispatchSummary(0, 0, 0, 1, failure.Reason) { Pause = _options.RetryBaseDelay };
+            return new DispatchSummary(0, 0, 0, 1, failure.Reason) { Pause = _options.RetryBaseDelay, PausedFor = failure.Kind };
         }
 
         if (failure.Kind == FailureKind.ReplyLost && _transport.LostReplyPolicy == LostReplyPolicy.Hold)

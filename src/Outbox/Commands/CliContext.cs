@@ -61,9 +61,18 @@ public sealed class CliContext(TextWriter output, TextWriter error)
                 await Error.WriteLineAsync(ex.ToString()).ConfigureAwait(false);
             }
 
-            return 1;
+            return ExitCodeOf(ex);
         }
     }
+
+    private static int ExitCodeOf(Exception exception) => exception switch
+    {
+        ConfigurationException or TransportConfigurationException => ExitCodes.Configuration,
+        MailValidationException invalid => invalid.Field.StartsWith("Outbox:", StringComparison.Ordinal) ? ExitCodes.Configuration : ExitCodes.Usage,
+        DbException or Core.Dispatch.OutcomesNotRecordedException => ExitCodes.Unreachable,
+        IOException or UnauthorizedAccessException => ExitCodes.Usage,
+        _ => ExitCodes.Failed,
+    };
 
     private static string? Describe(Exception exception) => exception switch
     {

@@ -11,7 +11,7 @@ public static class ListCommand
     {
         var status = new Option<string?>("--status") { Description = "Only mails in this status (draft, queued, sending, sent, unconfirmed, failed, cancelled)" };
         status.AcceptOnlyFromAmong("draft", "queued", "sending", "sent", "unconfirmed", "failed", "cancelled");
-        var limit = new Option<int>("--limit") { Description = "How many, newest first", DefaultValueFactory = _ => 50 };
+        var limit = new Option<int>("--limit") { Description = "How many, newest first", DefaultValueFactory = _ => 50 }.Between(1, 100_000);
         var command = new Command("list", "List mails, newest first") { status, limit, context.JsonOutput };
         command.SetAction((parse, cancellationToken) => context.RunAsync(parse, async options =>
         {

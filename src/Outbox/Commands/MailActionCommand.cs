@@ -12,7 +12,7 @@ public static class MailActionCommand
     {
         var id = new Argument<long?>("ID") { Description = "The mail's id", Arity = ArgumentArity.ZeroOrOne };
         var status = new Option<string?>("--status") { Description = "Instead of one ID: every mail that is failed, unconfirmed or cancelled" };
-        var batchSize = new Option<int>("--batch-size") { Description = "Mails changed per statement", DefaultValueFactory = _ => 1000 };
+        var batchSize = new Option<int>("--batch-size") { Description = "Mails changed per statement", DefaultValueFactory = _ => 1000 }.Between(1, 100_000);
         var command = new Command("retry", "Queue a failed, unconfirmed or cancelled mail (or every one in a status) to be sent now, with a fresh count of attempts")
         {
             id, status, batchSize, context.JsonOutput,

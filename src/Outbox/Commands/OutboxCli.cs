@@ -24,7 +24,26 @@ public static class OutboxCli
             CheckCommand.Create(context),
             ConfigCommand.Create(context),
         };
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            // One line each on stderr, and where to look; not the whole help on stdout.
+            foreach (var message in parse.Errors.Select(CliArguments.Describe).Distinct())
+            {
+                await error.WriteLineAsync($"outbox: {message}").ConfigureAwait(false);
+            }
+
+            var path = new List<string> { "outbox" };
+            for (var result = parse.CommandResult; result.Command != root && result.Parent is System.CommandLine.Parsing.CommandResult parent; result = parent)
+            {
+                path.Insert(1, result.Command.Name);
+            }
+
+            await error.WriteLineAsync($"outbox: see `{string.Join(' ', path)} --help`").ConfigureAwait(false);
+            return ExitCodes.Usage;
+        }
+
         var invocation = new InvocationConfiguration { Output = output, Error = error };
-        return await root.Parse(args).InvokeAsync(invocation, cancellationToken).ConfigureAwait(false);
+        return await parse.InvokeAsync(invocation, cancellationToken).ConfigureAwait(false);
     }
 }

@@ -17,7 +17,7 @@ public static class RunCommand
             if (!parse.GetValue(once))
             {
                 await WorkerHost.RunAsync(options, verbose, cancellationToken).ConfigureAwait(false);
-                return 0;
+                return ExitCodes.Ok;
             }
 
             using var loggers = LoggerFactory.Create(logging => logging
@@ -45,12 +45,20 @@ public static class RunCommand
                 if (summary.PausedBecause is not null)
                 {
                     await context.Error.WriteLineAsync($"outbox: {summary.PausedBecause}").ConfigureAwait(false);
-                    return 1;
                 }
 
-                return 0;
+                return ExitCodeOf(summary);
             }
         }));
         return command;
     }
+
+    // A configuration error says so before mails failing does: it is what an operator must fix.
+    private static int ExitCodeOf(Core.Dispatch.DispatchSummary summary) => summary.PausedFor switch
+    {
+        Core.Dispatch.FailureKind.Configuration => ExitCodes.Configuration,
+        Core.Dispatch.FailureKind.Transient or Core.Dispatch.FailureKind.ServerUnavailable => ExitCodes.Unreachable,
+        _ when summary.Failed > 0 => ExitCodes.Failed,
+        _ => ExitCodes.Ok,
+    };
 }

@@ -22,7 +22,7 @@ public static class SendCommand
         var textFile = new Option<FileInfo?>("--text-file") { Description = "Plain-text body from a UTF-8 file" };
         var htmlFile = new Option<FileInfo?>("--html-file") { Description = "HTML body from a UTF-8 file" };
         var attach = new Option<FileInfo[]>("--attach") { Description = "Attach a file (repeatable); streamed, any size" };
-        var priority = new Option<int>("--priority") { Description = "X-Priority, 1 (highest) to 5", DefaultValueFactory = _ => 3 };
+        var priority = new Option<int>("--priority") { Description = "X-Priority, 1 (highest) to 5", DefaultValueFactory = _ => 3 }.Between(1, 5);
         var sendAfter = new Option<DateTimeOffset?>("--send-after") { Description = "Do not send before this time (ISO 8601)" };
         var key = new Option<string?>("--idempotency-key") { Description = "Refuse a second mail with the same key" };
         var profile = new Option<string?>("--profile") { Description = "The Outbox:Profiles entry to send through (default: by the sender's domain, else \"default\")" };

@@ -1,0 +1,56 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+
+namespace Outbox.Commands;
+
+/// <summary>
+/// The command line's own errors in the words of this program: one line each, naming the option
+/// or argument and what it takes (System.CommandLine names .NET types), and range checks for
+/// the numbers a command takes.
+/// </summary>
+public static class CliArguments
+{
+    /// <summary>One line for a parse error: `--batch-size: "abc" is not a whole number`.</summary>
+    public static string Describe(ParseError error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        var (name, type, tokens) = error.SymbolResult switch
+        {
+            OptionResult option => (option.Option.Name, option.Option.ValueType, option.Tokens),
+            ArgumentResult argument => (argument.Argument.Name, argument.Argument.ValueType, argument.Tokens),
+            _ => (null, null, null),
+        };
+        if (name is null || type is null || !error.Message.StartsWith("Cannot parse argument", StringComparison.Ordinal))
+        {
+            return error.Message;
+        }
+
+        var value = tokens is { Count: > 0 } ? tokens[^1].Value : string.Empty;
+        return $"{name}: \"{value}\" is not {Expected(Nullable.GetUnderlyingType(type) ?? type)}";
+    }
+
+    /// <summary>Adds a check that the number given is at least minimum (and at most maximum).</summary>
+    public static T Between<T>(this T option, int minimum, int maximum = int.MaxValue)
+        where T : Option
+    {
+        ArgumentNullException.ThrowIfNull(option);
+        option.Validators.Add(result =>
+        {
+            if (result.Tokens.Count > 0 && int.TryParse(result.Tokens[^1].Value, System.Globalization.CultureInfo.InvariantCulture, out var value)
+                && (value < minimum || value > maximum))
+            {
+                result.AddError(maximum == int.MaxValue
+                    ? $"{option.Name}: must be at least {minimum}, not {value}"
+                    : $"{option.Name}: must be from {minimum} to {maximum}, not {value}");
+            }
+        });
+        return option;
+    }
+
+    private static string Expected(Type type) =>
+        type == typeof(int) || type == typeof(long) ? "a whole number"
+        : type == typeof(TimeSpan) ? "a duration such as 00:05:00 (hh:mm:ss) or 30.00:00:00 (days.hh:mm:ss)"
+        : type == typeof(DateTimeOffset) ? "a date and time such as 2026-12-01T10:00:00Z"
+        : type == typeof(bool) ? "true or false"
+        : "a value it takes (see --help)";
+}

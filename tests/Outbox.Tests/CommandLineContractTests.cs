@@ -1,0 +1,79 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Outbox.Commands;
+using Outbox.Tests.Infrastructure;
+
+namespace Outbox.Tests;
+
+/// <summary>
+/// What a script relies on: a wrong command line is one line per problem on stderr (no help on
+/// stdout, no .NET type names) and exit code 2; stdout holds only the result, so `--json` is one
+/// JSON document even when mails fail; the exit code says what kind of failure it was.
+/// </summary>
+public sealed class CommandLineContractTests : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("outbox-cli-contract-");
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public void Dispose() => _dir.Delete(recursive: true);
+
+    [Theory]
+    [InlineData("--batch-size: must be from 1 to 100000, not 0", "retry", "--status", "failed", "--batch-size", "0")]
+    [InlineData("--batch-size: must be from 1 to 100000, not -1", "purge", "--older-than", "1.00:00:00", "--batch-size", "-1")]
+    [InlineData("--limit: \"ten\" is not a whole number", "list", "--limit", "ten")]
+    [InlineData("ID: \"abc\" is not a whole number", "show", "abc")]
+    [InlineData("--older-than: \"soon\" is not a duration such as 00:05:00 (hh:mm:ss) or 30.00:00:00 (days.hh:mm:ss)", "purge", "--older-than", "soon")]
+    [InlineData("--send-after: \"tomorrow\" is not a date and time such as 2026-12-01T10:00:00Z", "send", "--from", "a@example.com", "--to", "b@example.com", "--send-after", "tomorrow")]
+    [InlineData("--priority: must be from 1 to 5, not 9", "send", "--from", "a@example.com", "--to", "b@example.com", "--priority", "9")]
+    public async Task A_wrong_command_line_is_one_line_naming_the_option_and_exit_code_2(string expected, params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        var code = await OutboxCli.RunAsync(args, output, error, Ct);
+
+        Assert.Equal(ExitCodes.Usage, code);
+        Assert.Equal(string.Empty, output.ToString());
+        var lines = error.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal([$"outbox: {expected}", $"outbox: see `outbox {args[0]} --help`"], lines);
+        Assert.DoesNotContain("System.", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_once_json_is_one_document_on_stdout_and_exit_code_4_when_the_server_is_down()
+    {
+        var config = WorkerProcess.WriteConfig(_dir.FullName, new
+        {
+            Database = new { Provider = "sqlite", ConnectionString = $"Data Source={Path.Combine(_dir.FullName, "outbox.db")}" },
+            Transport = "smtp",
+            Smtp = new { Host = "127.0.0.1", Port = LoopbackPort.Free(), Security = "None", AllowInsecure = true, Timeout = "00:00:03" },
+        });
+        Assert.Equal(0, await OutboxCli.RunAsync(["send", "--config", config, "--from", "a@example.com", "--to", "b@example.com", "--text", "x"], TextWriter.Null, TextWriter.Null, Ct));
+
+        var (code, stdout, stderr) = await RunProgramAsync("run", "--once", "--json", "--config", config);
+
+        Assert.Equal(ExitCodes.Unreachable, code);
+        using var json = JsonDocument.Parse(stdout);
+        Assert.Equal(1, json.RootElement.GetProperty("notTried").GetInt32());
+        Assert.Contains("could not connect to 127.0.0.1", json.RootElement.GetProperty("pausedBecause").GetString(), StringComparison.Ordinal);
+        Assert.Contains("fail:", stderr, StringComparison.Ordinal);
+    }
+
+    // The real program in a child process: console logging goes to the process's own stderr.
+    private async Task<(int Code, string Out, string Error)> RunProgramAsync(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = _dir.FullName, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "outbox.dll"));
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync(Ct);
+        var stderr = process.StandardError.ReadToEndAsync(Ct);
+        await process.WaitForExitAsync(Ct);
+        return (process.ExitCode, await stdout, await stderr);
+    }
+}
