@@ -39,7 +39,15 @@ public static class OutboxConfiguration
 
     public static OutboxOptions Load(string? configPath)
     {
-        var options = Bind(Build(configPath));
+        var configuration = Build(configPath);
+        var options = Bind(configuration);
+        // The embedded default writes .eml files. Whoever configures an SMTP server and no
+        // transport means SMTP: keeping the pickup directory would "send" into a folder.
+        if (!SetBeyondTheDefault(configuration, "Outbox:Transport") && (!string.IsNullOrWhiteSpace(options.Smtp.Host) || options.Accounts.Count > 0))
+        {
+            options.Transport = "smtp";
+        }
+
         var result = new OutboxOptionsValidator().Validate(null, options);
         if (result.Failed)
         {
@@ -64,6 +72,10 @@ public static class OutboxConfiguration
 
         return options;
     }
+
+    // The first provider is the embedded default; the others are the file and the environment.
+    private static bool SetBeyondTheDefault(IConfigurationRoot configuration, string key) =>
+        configuration.Providers.Skip(1).Any(provider => provider.TryGet(key, out _));
 
     // AddJsonStream reads the stream later, after this method returns.
     private static MemoryStream CopyOf(Stream stream)
