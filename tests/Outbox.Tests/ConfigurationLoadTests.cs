@@ -21,4 +21,67 @@ public sealed class ConfigurationLoadTests : IDisposable
 
         Assert.Equal(transport, OutboxConfiguration.Load(file).Transport);
     }
+
+    [Fact]
+    public void Every_type_error_and_unknown_key_is_reported_at_once_in_one_line_each()
+    {
+        var file = Write("""
+            { "Outbox": { "Smtp": { "Port": "abc", "Hostname": "x", "Timeout": "60", "Security": "Tls" },
+                          "Dispach": { "BatchSize": 5 }, "Dispatch": { "BatchSize": "ten" },
+                          "Accounts": { "main": { "Host": "h", "RateLimits": [ { "Messages": 3, "Per": "1 minute" } ] } },
+                          "Profiles": { "default": { "Accounts": [ "main" ] } } } }
+            """);
+
+        var error = Assert.Throws<ConfigurationException>(() => OutboxConfiguration.Load(file));
+
+        Assert.Equal(
+        [
+            "invalid configuration:",
+            "Outbox:Accounts:main:RateLimits:0:Per: \"1 minute\" is not a duration: write 90s, 5m, 1h, 30d, hh:mm:ss or d.hh:mm:ss",
+            "Outbox:Dispach:BatchSize: there is no such key; did you mean Outbox:Dispatch?",
+            "Outbox:Dispatch:BatchSize: \"ten\" is not a whole number",
+            "Outbox:Smtp:Hostname: there is no such key; did you mean Outbox:Smtp:Host?",
+            "Outbox:Smtp:Port: \"abc\" is not a whole number",
+            "Outbox:Smtp:Security: \"Tls\" is not one of StartTls, SslOnConnect, None",
+            "Outbox:Smtp:Timeout: \"60\" is ambiguous: write 60s, 60m, 60h, 60d or hh:mm:ss",
+        ], error.Message.Split('\n', StringSplitOptions.TrimEntries));
+        Assert.DoesNotContain("System.", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("90s", 90)]
+    [InlineData("5m", 300)]
+    [InlineData("1h", 3600)]
+    [InlineData("30d", 30 * 86400)]
+    [InlineData("1.5h", 5400)]
+    [InlineData("00:02:00", 120)]
+    [InlineData("1.00:00:00", 86400)]
+    public void Durations_take_the_forms_people_write(string written, int seconds)
+    {
+        var file = Write($$"""{ "Outbox": { "Dispatch": { "PollInterval": "{{written}}" } } }""");
+
+        Assert.Equal(TimeSpan.FromSeconds(seconds), OutboxConfiguration.Load(file).Dispatch.PollInterval);
+    }
+
+    [Theory]
+    [InlineData("""{ "Outbox": { "Smtp": """, "at line 1")]
+    [InlineData("[1, 2]", "Top-level JSON element must be an object")]
+    [InlineData("\u0001\u0002 binary \u00ff", "at line 1")]
+    public void A_file_that_is_no_configuration_is_one_line_naming_it(string text, string detail)
+    {
+        var file = Write(text);
+
+        var error = Assert.Throws<ConfigurationException>(() => OutboxConfiguration.Load(file));
+
+        Assert.StartsWith($"{file}: not a configuration file", error.Message, StringComparison.Ordinal);
+        Assert.Contains(detail, error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("\n", error.Message, StringComparison.Ordinal);
+    }
+
+    private string Write(string json)
+    {
+        var file = Path.Combine(_dir.FullName, $"{Guid.NewGuid():N}.json");
+        File.WriteAllText(file, json);
+        return file;
+    }
 }

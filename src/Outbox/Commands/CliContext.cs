@@ -55,7 +55,12 @@ public sealed class CliContext(TextWriter output, TextWriter error)
         }
         catch (Exception ex) when (Describe(ex) is { } message)
         {
-            await Error.WriteLineAsync($"outbox: {message}").ConfigureAwait(false);
+            // A configuration lists every problem on a line of its own.
+            foreach (var line in message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                await Error.WriteLineAsync($"outbox: {line}").ConfigureAwait(false);
+            }
+
             if (parse.GetValue(Verbose))
             {
                 await Error.WriteLineAsync(ex.ToString()).ConfigureAwait(false);

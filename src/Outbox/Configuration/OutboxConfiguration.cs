@@ -34,13 +34,24 @@ public static class OutboxConfiguration
         }
 
         builder.AddEnvironmentVariables();
-        return builder.Build();
+        try
+        {
+            return builder.Build();
+        }
+        catch (InvalidDataException ex) when (ex.InnerException is FormatException format)
+        {
+            var json = format.InnerException as System.Text.Json.JsonException;
+            var where = json?.LineNumber is { } line ? $" at line {line + 1}, byte {json.BytePositionInLine + 1}" : string.Empty;
+            throw new ConfigurationException(
+                $"{configPath ?? DefaultPath}: not a configuration file{where}: {format.Message.TrimEnd('.')}. It must be a JSON object such as {{ \"Outbox\": {{ ... }} }}", ex);
+        }
     }
 
     public static OutboxOptions Load(string? configPath)
     {
         var configuration = Build(configPath);
-        var options = Bind(configuration);
+        var (problems, values) = ConfigurationChecker.Check(configuration);
+        var options = Bind(new ConfigurationBuilder().AddInMemoryCollection(values).Build());
         // The embedded default writes .eml files. Whoever configures an SMTP server and no
         // transport means SMTP: keeping the pickup directory would "send" into a folder.
         if (!SetBeyondTheDefault(configuration, "Outbox:Transport") && (!string.IsNullOrWhiteSpace(options.Smtp.Host) || options.Accounts.Count > 0))
@@ -51,10 +62,13 @@ public static class OutboxConfiguration
         var result = new OutboxOptionsValidator().Validate(null, options);
         if (result.Failed)
         {
-            throw new ConfigurationException(result.Failures);
+            // A value left out for its type gets its default, which the validator may refuse:
+            // the type problem already names that key.
+            var named = problems.Select(KeyOf).ToList();
+            problems.AddRange(result.Failures.Where(f => !named.Any(k => k.StartsWith(KeyOf(f), StringComparison.OrdinalIgnoreCase))));
         }
 
-        return options;
+        return problems.Count == 0 ? options : throw new ConfigurationException(problems.Distinct());
     }
 
     public static OutboxOptions Bind(IConfiguration configuration)
@@ -72,6 +86,8 @@ public static class OutboxConfiguration
 
         return options;
     }
+
+    private static string KeyOf(string problem) => problem.Split(": ", 2)[0];
 
     // The first provider is the embedded default; the others are the file and the environment.
     private static bool SetBeyondTheDefault(IConfigurationRoot configuration, string key) =>
