@@ -60,10 +60,37 @@ public sealed class CommandLineContractTests : IDisposable
         Assert.Contains("fail:", stderr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Outbox_config_names_the_configuration_file_for_every_command_and_send_json_gives_the_id()
+    {
+        var config = WorkerProcess.WriteConfig(_dir.FullName, new
+        {
+            Database = new { Provider = "sqlite", ConnectionString = $"Data Source={Path.Combine(_dir.FullName, "named.db")}" },
+        });
+        var environment = new Dictionary<string, string> { [CliContext.ConfigVariable] = config };
+
+        var (sendCode, sent, _) = await RunProgramAsync(environment, "send", "--from", "a@example.com", "--to", "b@example.com", "--text", "x", "--json");
+        var (_, listed, _) = await RunProgramAsync(environment, "list", "--json");
+
+        Assert.Equal(0, sendCode);
+        using var id = JsonDocument.Parse(sent);
+        using var list = JsonDocument.Parse(listed);
+        Assert.Equal(id.RootElement.GetProperty("id").GetInt64(), Assert.Single(list.RootElement.EnumerateArray()).GetProperty("id").GetInt64());
+        Assert.True(File.Exists(Path.Combine(_dir.FullName, "named.db")));
+        Assert.False(File.Exists(Path.Combine(_dir.FullName, "outbox.db")), "the embedded default's database was used");
+    }
+
+    private Task<(int Code, string Out, string Error)> RunProgramAsync(params string[] args) => RunProgramAsync(new Dictionary<string, string>(), args);
+
     // The real program in a child process: console logging goes to the process's own stderr.
-    private async Task<(int Code, string Out, string Error)> RunProgramAsync(params string[] args)
+    private async Task<(int Code, string Out, string Error)> RunProgramAsync(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { WorkingDirectory = _dir.FullName, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "outbox.dll"));
         foreach (var arg in args)
         {

@@ -171,6 +171,7 @@ public sealed class Dispatcher
             {
                 var untried = batch.Skip(index + 1).ToList();
                 await _store.ReleaseAsync(untried, outcome.Pause, outcome.PausedBecause, null, CancellationToken.None).ConfigureAwait(false);
+                OutboxMetrics.Deferred.Add(untried.Count);
                 return summary.Add(new(0, 0, 0, untried.Count, null));
             }
 
@@ -183,6 +184,7 @@ public sealed class Dispatcher
                 const string reason = "the server dropped the connection twice in a row";
                 Log.CannotConnect(_logger, reason, untried.Count, _options.RetryBaseDelay);
                 await _store.ReleaseAsync(untried, _options.RetryBaseDelay, reason, null, CancellationToken.None).ConfigureAwait(false);
+                OutboxMetrics.Deferred.Add(untried.Count);
                 return summary.Add(new(0, 0, 0, untried.Count, reason) { Pause = _options.RetryBaseDelay, PausedFor = FailureKind.Transient });
             }
         }
@@ -198,6 +200,7 @@ public sealed class Dispatcher
         var pause = failure.Kind == FailureKind.Configuration ? _options.ConfigurationErrorPause : _options.RetryBaseDelay;
         Log.CannotConnect(_logger, failure.Reason, rest.Count, pause);
         await _store.ReleaseAsync(rest, pause, failure.Reason, failure.SmtpCode, CancellationToken.None).ConfigureAwait(false);
+        OutboxMetrics.Deferred.Add(rest.Count);
         return new DispatchSummary(0, 0, 0, rest.Count, failure.Reason) { Pause = pause, PausedFor = failure.Kind };
     }
 

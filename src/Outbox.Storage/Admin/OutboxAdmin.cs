@@ -26,8 +26,12 @@ public sealed class OutboxAdmin
         var counts = (await connection.QueryAsync<(string Status, long Count)>(new CommandDefinition(
             $"select status, count(*) from {Messages} group by status order by status", cancellationToken: cancellationToken)).ConfigureAwait(false))
             .ToDictionary(c => c.Status, c => c.Count);
-        var oldest = await connection.ExecuteScalarAsync<double?>(new CommandDefinition(
-            $"select {D.SecondsSince("min(queued_at)")} from {Messages} where status in ('queued', 'sending')", cancellationToken: cancellationToken)).ConfigureAwait(false);
+        // Waiting means: it could have left. A mail scheduled for later waits from its send time.
+        var oldest = await connection.ExecuteScalarAsync<double?>(new CommandDefinition(D.Sql(
+            $"""
+            select {D.SecondsSince("min(case when send_after > queued_at then send_after else queued_at end)")}
+              from {Messages} where status in ('queued', 'sending') and (send_after is null or send_after <= {D.Now})
+            """), cancellationToken: cancellationToken)).ConfigureAwait(false);
         // Written as an OR so that PostgreSQL reads queued rows through the due index and the
         // others through the index of finished rows, instead of the whole table.
         var errors = await connection.QueryAsync<RecentError>(new CommandDefinition(D.Sql(

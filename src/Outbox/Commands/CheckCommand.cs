@@ -19,7 +19,7 @@ public static class CheckCommand
             Description = "A sender to try with MAIL FROM (then RSET; nothing is sent). Default: Outbox:Smtp:UserName when it is an address",
         };
         var account = new Option<string?>("--account") { Description = "Which of Outbox:Accounts to check (default: Outbox:Smtp, or the only account)" };
-        var smtp = new Command("smtp", "Connect to the SMTP server as the worker would: DNS, TCP, STARTTLS, certificate chain, AUTH, MAIL FROM; exit 0 only when mail would go out")
+        var smtp = new Command("smtp", "Connect to the SMTP server as the worker would: DNS, TCP, STARTTLS, certificate chain, AUTH, MAIL FROM; exit 0 only when mail would go out. Example: outbox check smtp --from orders@example.com")
         {
             context.JsonOutput,
             from,
@@ -46,7 +46,7 @@ public static class CheckCommand
             await WriteAsync(context, parse, steps.Select(s => (s.Step, s.Ok, s.Detail)), wouldSend, verdict).ConfigureAwait(false);
             return wouldSend ? 0 : 1;
         }));
-        var db = new Command("db", "Check the database as the worker uses it: connection, schema and its version, the user's privileges, the queue; exit 0 only when the worker could run")
+        var db = new Command("db", "Check the database as the worker uses it: connection, schema and its version, the user's privileges, the queue; exit 0 only when the worker could run. Example: outbox check db --json")
         {
             context.JsonOutput,
         };

@@ -13,13 +13,22 @@ namespace Outbox.Commands;
 /// </summary>
 public sealed class CliContext(TextWriter output, TextWriter error)
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+    // Non-ASCII text and < > & stay as they are ("Grüße", not "Gr\u00FC\u00DFe"): the output is read by
+    // scripts and people, never pasted into HTML; control characters and quotes are still escaped.
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
 
     public Option<string?> Config { get; } = new("--config", "-c")
     {
-        Description = $"Configuration file (default: {OutboxConfiguration.DefaultPath} when present, else the embedded default)",
+        Description = $"Configuration file (default: the file {ConfigVariable} names, else {OutboxConfiguration.DefaultPath} when present, else the embedded default)",
         Recursive = true,
     };
+
+    /// <summary>The environment variable that names the configuration file when --config is not given, so an operator need not repeat it.</summary>
+    public const string ConfigVariable = "OUTBOX_CONFIG";
 
     public Option<bool> Verbose { get; } = new("--verbose", "-v")
     {
@@ -50,7 +59,7 @@ public sealed class CliContext(TextWriter output, TextWriter error)
         ArgumentNullException.ThrowIfNull(body);
         try
         {
-            var options = OutboxConfiguration.Load(parse.GetValue(Config));
+            var options = OutboxConfiguration.Load(parse.GetValue(Config) ?? NonEmpty(Environment.GetEnvironmentVariable(ConfigVariable)));
             return await body(options).ConfigureAwait(false);
         }
         catch (Exception ex) when (Describe(ex) is { } message)
@@ -69,6 +78,8 @@ public sealed class CliContext(TextWriter output, TextWriter error)
             return ExitCodeOf(ex);
         }
     }
+
+    private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 
     private static int ExitCodeOf(Exception exception) => exception switch
     {

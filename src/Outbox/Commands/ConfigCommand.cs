@@ -8,7 +8,7 @@ public static class ConfigCommand
 {
     public static Command Create(CliContext context)
     {
-        var command = new Command("config", "Show the configuration in effect (embedded default, file, environment), with secrets redacted") { context.JsonOutput };
+        var command = new Command("config", "Show the configuration in effect (embedded default, file, environment), with secrets redacted. Example: outbox config --config /etc/outbox/outbox.json") { context.JsonOutput };
         command.SetAction((parse, cancellationToken) => context.RunAsync(parse, options =>
         {
             var lines = EffectiveConfiguration.Describe(options);

@@ -12,7 +12,7 @@ public static class ListCommand
         var status = new Option<string?>("--status") { Description = "Only mails in this status (draft, queued, sending, sent, unconfirmed, failed, cancelled)" };
         status.AcceptOnlyFromAmong("draft", "queued", "sending", "sent", "unconfirmed", "failed", "cancelled");
         var limit = new Option<int>("--limit") { Description = "How many, newest first", DefaultValueFactory = _ => 50 }.Between(1, 100_000);
-        var command = new Command("list", "List mails, newest first") { status, limit, context.JsonOutput };
+        var command = new Command("list", "List mails, newest first. Example: outbox list --status failed --limit 20") { status, limit, context.JsonOutput };
         command.SetAction((parse, cancellationToken) => context.RunAsync(parse, async options =>
         {
             var database = await OutboxDatabases.OpenAsync(options.Database, cancellationToken).ConfigureAwait(false);
@@ -25,11 +25,11 @@ public static class ListCommand
                     return 0;
                 }
 
-                context.Out.WriteLine($"{"ID",8}  {"STATUS",-9}  {"TRIES",5}  {"CREATED (UTC)",-24}  {"FROM",-28}  SUBJECT / LAST ERROR");
+                context.Out.WriteLine($"{"ID",8}  {"STATUS",-11}  {"TRIES",5}  {"CREATED (UTC)",-24}  {"FROM",-28}  SUBJECT / LAST ERROR");
                 foreach (var row in rows)
                 {
                     var note = row.LastError is null ? row.Subject : $"{row.Subject} [{row.LastError}]";
-                    context.Out.WriteLine($"{row.Id,8}  {row.Status,-9}  {row.AttemptCount,5}  {row.CreatedAt,-24}  {Cut(row.Sender, 28),-28}  {note}");
+                    context.Out.WriteLine($"{row.Id,8}  {row.Status,-11}  {row.AttemptCount,5}  {row.CreatedAt,-24}  {Cut(row.Sender, 28),-28}  {note}");
                 }
 
                 return 0;

@@ -13,7 +13,7 @@ public static class MailActionCommand
         var id = new Argument<long?>("ID") { Description = "The mail's id", Arity = ArgumentArity.ZeroOrOne };
         var status = new Option<string?>("--status") { Description = "Instead of one ID: every mail that is failed, unconfirmed or cancelled" };
         var batchSize = new Option<int>("--batch-size") { Description = "Mails changed per statement", DefaultValueFactory = _ => 1000 }.Between(1, 100_000);
-        var command = new Command("retry", "Queue a failed, unconfirmed or cancelled mail (or every one in a status) to be sent now, with a fresh count of attempts")
+        var command = new Command("retry", "Queue a failed, unconfirmed, cancelled or waiting (queued) mail, or every failed, unconfirmed or cancelled one, to be sent now, with a fresh count of attempts. Examples: outbox retry 42; outbox retry --status failed")
         {
             id, status, batchSize, context.JsonOutput,
         };
@@ -58,7 +58,7 @@ public static class MailActionCommand
     }
 
     public static Command Cancel(CliContext context) =>
-        Create(context, "cancel", "Cancel a draft or queued mail", "cancelled",
+        Create(context, "cancel", "Cancel a mail that is a draft, queued or unconfirmed (never one being sent or sent). Example: outbox cancel 42", "cancelled",
             (admin, id, cancellationToken) => admin.CancelAsync(id, cancellationToken));
 
     private static Command Create(CliContext context, string name, string description, string done, Func<OutboxAdmin, long, CancellationToken, Task> change)

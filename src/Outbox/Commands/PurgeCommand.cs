@@ -11,7 +11,7 @@ public static class PurgeCommand
     {
         var olderThan = new Option<TimeSpan>("--older-than") { Description = "Delete sent, failed and cancelled mails created longer ago than this (d.hh:mm:ss, e.g. 30.00:00:00)", Required = true };
         var batchSize = new Option<int?>("--batch-size") { Description = "Mails deleted per statement (default: Outbox:Retention:BatchSize)" }.Between(1, 100_000);
-        var command = new Command("purge", "Delete finished mails older than an age, with their recipients, attachments and attempts") { olderThan, batchSize, context.JsonOutput };
+        var command = new Command("purge", "Delete finished (sent, failed, cancelled) mails older than an age, with their recipients, attachments and attempts. Example: outbox purge --older-than 90.00:00:00") { olderThan, batchSize, context.JsonOutput };
         command.SetAction((parse, cancellationToken) => context.RunAsync(parse, async options =>
         {
             var age = parse.GetValue(olderThan);

@@ -10,7 +10,7 @@ public static class RunCommand
     public static Command Create(CliContext context)
     {
         var once = new Option<bool>("--once") { Description = "Send every mail that is due now, then exit" };
-        var command = new Command("run", "Run the worker: claim due mail, send it, record the outcome") { once, context.JsonOutput };
+        var command = new Command("run", "Run the worker: claim due mail, send it, record the outcome. Examples: outbox run (the service); outbox run --once --json") { once, context.JsonOutput };
         command.SetAction((parse, cancellationToken) => context.RunAsync(parse, async options =>
         {
             var verbose = parse.GetValue(context.Verbose);

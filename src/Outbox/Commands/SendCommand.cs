@@ -24,11 +24,11 @@ public static class SendCommand
         var attach = new Option<FileInfo[]>("--attach") { Description = "Attach a file (repeatable); streamed, any size" };
         var priority = new Option<int>("--priority") { Description = "X-Priority, 1 (highest) to 5", DefaultValueFactory = _ => 3 }.Between(1, 5);
         var sendAfter = new Option<DateTimeOffset?>("--send-after") { Description = "Do not send before this time (ISO 8601)" };
-        var key = new Option<string?>("--idempotency-key") { Description = "Refuse a second mail with the same key" };
+        var key = new Option<string?>("--idempotency-key") { Description = "A key for this mail: a second send with the same key queues nothing and prints the first mail's id" };
         var profile = new Option<string?>("--profile") { Description = "The Outbox:Profiles entry to send through (default: by the sender's domain, else \"default\")" };
-        var command = new Command("send", "Enqueue a mail and print its id")
+        var command = new Command("send", "Enqueue a mail and print its id. Example: outbox send --from app@example.com --to dba@example.com --subject Hello --text \"It works\"")
         {
-            from, to, cc, bcc, replyTo, subject, text, textFile, htmlFile, attach, priority, sendAfter, key, profile,
+            from, to, cc, bcc, replyTo, subject, text, textFile, htmlFile, attach, priority, sendAfter, key, profile, context.JsonOutput,
         };
 
         command.SetAction((parse, cancellationToken) => context.RunAsync(parse, async options =>
@@ -82,7 +82,15 @@ public static class SendCommand
                     await using (connection.ConfigureAwait(false))
                     {
                         var id = await new OutboxClient(database.Dialect).EnqueueAsync(connection, null, request, cancellationToken).ConfigureAwait(false);
-                        await context.Out.WriteLineAsync(id.ToString(System.Globalization.CultureInfo.InvariantCulture)).ConfigureAwait(false);
+                        if (parse.GetValue(context.JsonOutput))
+                        {
+                            context.WriteJson(new { id });
+                        }
+                        else
+                        {
+                            await context.Out.WriteLineAsync(id.ToString(System.Globalization.CultureInfo.InvariantCulture)).ConfigureAwait(false);
+                        }
+
                         return 0;
                     }
                 }

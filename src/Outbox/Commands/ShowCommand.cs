@@ -11,7 +11,7 @@ public static class ShowCommand
     public static Command Create(CliContext context)
     {
         var id = new Argument<long>("ID") { Description = "The mail's id" };
-        var command = new Command("show", "Show one mail: headers, recipients, attachments with sizes, every attempt") { id, context.JsonOutput };
+        var command = new Command("show", "Show one mail: headers, recipients with each server answer, attachments with sizes, every attempt. Example: outbox show 42") { id, context.JsonOutput };
         command.SetAction((parse, cancellationToken) => context.RunAsync(parse, async options =>
         {
             var database = await OutboxDatabases.OpenAsync(options.Database, cancellationToken).ConfigureAwait(false);

@@ -11,7 +11,7 @@ public static class StatusCommand
 
     public static Command Create(CliContext context)
     {
-        var command = new Command("status", "Show how many mails are in each status, the oldest waiting one's age, and recent errors") { context.JsonOutput };
+        var command = new Command("status", "Show how many mails are in each status, the oldest waiting one's age, and recent errors. Example: outbox status --json") { context.JsonOutput };
         command.SetAction((parse, cancellationToken) => context.RunAsync(parse, async options =>
         {
             var database = await OutboxDatabases.OpenAsync(options.Database, cancellationToken).ConfigureAwait(false);
@@ -26,7 +26,7 @@ public static class StatusCommand
 
                 foreach (var name in Statuses)
                 {
-                    context.Out.WriteLine($"{name,-10} {status.Counts.GetValueOrDefault(name),8}");
+                    context.Out.WriteLine($"{name,-12} {status.Counts.GetValueOrDefault(name),8}");
                 }
 
                 context.Out.WriteLine(status.OldestQueuedSeconds is { } age
