@@ -158,8 +158,20 @@ public sealed class SqliteClientTests(PostgresServer postgres)
         Assert.Equal(Normalized(await made.ScalarAsync<string>(Table)), Normalized(await outbox.ScalarAsync<string>(Table)).Replace("outbox_recipient_v2", "outbox_recipient", StringComparison.Ordinal));
         Assert.Equal(1L, await outbox.ScalarAsync<long>("select count(*) from sqlite_master where name = 'outbox_recipient_message_ix'"));
         Assert.Equal("2", await outbox.ScalarAsync<string>("select value from outbox_setting where name = 'schema_version'"));
-        File.Delete(file);
-        File.Delete(fresh);
+        await outbox.DisposeAsync();
+        await made.DisposeAsync();
+        DeleteDatabase(file);
+        DeleteDatabase(fresh);
+    }
+
+    // A SQLite file in WAL mode has two companions; the pool may still hold the file open.
+    private static void DeleteDatabase(string file)
+    {
+        SqliteConnection.ClearAllPools();
+        foreach (var path in new[] { file, file + "-wal", file + "-shm" })
+        {
+            File.Delete(path);
+        }
     }
 
     private static string Normalized(string sql) => string.Join(' ', sql.Split([' ', '\n', '\r'], StringSplitOptions.RemoveEmptyEntries)).Replace("\"", string.Empty, StringComparison.Ordinal);
@@ -181,7 +193,8 @@ public sealed class SqliteClientTests(PostgresServer postgres)
         var columns = await outbox.QueryAsync<string>("select name from pragma_table_info('outbox_message') union all select name from pragma_table_info('outbox_attempt')");
         Assert.Contains("profile", columns);
         Assert.Contains("account", columns);
-        File.Delete(file);
+        await outbox.DisposeAsync();
+        DeleteDatabase(file);
     }
 
     [Fact]

@@ -41,6 +41,8 @@ public static class TestCertificates
     {
         var path = Path.Combine(Path.GetTempPath(), $"outbox-test-ca-{Guid.NewGuid():N}.pem");
         File.WriteAllText(path, certificate.ExportCertificatePem());
+        // Read by tests until the run ends: removed with the test process, not before.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => File.Delete(path);
         return path;
     }
 
