@@ -115,6 +115,40 @@ public sealed class CheckSmtpTests : IDisposable
         Assert.Empty(smtp.Received);
     }
 
+    [Fact]
+    public async Task A_server_silent_at_auth_keeps_the_steps_that_passed_and_names_the_timeout()
+    {
+        await using var tokens = await TestTokenServer.StartAsync();
+        await using var smtp = ScriptedSmtpServer.StartWithOAuth((_, _) => true, step => step.Phase == "AUTH" ? SmtpFault.Silence : null);
+
+        var (code, output) = await CheckWithAsync(new
+        {
+            Host = "localhost", smtp.Port, Security = "StartTls", UserName = "app@example.com", CaFile = TestCertificates.CaFile, Timeout = "00:00:02",
+            OAuth2 = new { Provider = "TokenEndpoint", tokens.TokenEndpoint, TestTokenServer.ClientId, TestTokenServer.ClientSecret },
+        });
+
+        Assert.Equal(1, code);
+        Assert.Matches(@"ok   tls +Tls1[23], ", output);
+        Assert.Contains("ok   ehlo", output, StringComparison.Ordinal);
+        Assert.True(output.Contains("FAIL auth", StringComparison.Ordinal), output);
+        Assert.True(output.Contains("did not answer, or did not finish its reply, within Outbox:Smtp:Timeout", StringComparison.Ordinal), output);
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_server_that_hangs_up_at_ehlo_is_a_failed_step_not_a_stack_trace()
+    {
+        await using var smtp = ScriptedSmtpServer.Start(step => step.Phase == "EHLO" ? SmtpFault.Drop : null);
+
+        var (code, output) = await CheckWithAsync(new { Host = "127.0.0.1", smtp.Port, Security = "None", AllowInsecure = true, Timeout = "00:00:05" });
+
+        Assert.Equal(1, code);
+        Assert.Contains("FAIL connect", output, StringComparison.Ordinal);
+        Assert.Contains("unexpectedly disconnected", output, StringComparison.Ordinal);
+        Assert.Contains("verdict: mail would NOT go out", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+    }
+
     private async Task<(int Code, string Output)> CheckWithAsync(object smtp, params string[] arguments)
     {
         var config = WorkerProcess.WriteConfig(_dir.FullName, new

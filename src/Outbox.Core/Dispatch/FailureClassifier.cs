@@ -38,7 +38,8 @@ public static class FailureClassifier
                 (int)command.StatusCode, $"{(int)command.StatusCode} {command.Message}", false, []),
             // MailKit's read timeout, which the reply guard shortens to what is left of a reply's
             // time: its milliseconds are not the configured value.
-            TimeoutException => new(FailureKind.Transient, null, "the server did not answer, or did not finish its reply, within Outbox:Smtp:Timeout", true, []),
+            // Over TLS the same timeout comes wrapped: "The read operation failed, see inner exception".
+            TimeoutException or IOException { InnerException: TimeoutException } => new(FailureKind.Transient, null, "the server did not answer, or did not finish its reply, within Outbox:Smtp:Timeout", true, []),
             SmtpProtocolException or ServiceNotConnectedException or IOException or SocketException or SmtpConnectException
                 => new(FailureKind.Transient, null, Describe(exception), true, []),
             OperationCanceledException => new(FailureKind.Transient, null, "timed out waiting for the server", true, []),

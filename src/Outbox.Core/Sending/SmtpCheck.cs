@@ -51,37 +51,61 @@ public sealed class SmtpCheck(SmtpOptions options, string? sender = null)
 
         var validator = transport.NewValidator();
         var clock = Stopwatch.StartNew();
+        // The step under way when something fails is the one reported as failed; the steps
+        // before it stay in the report.
+        var stage = options.Security == SmtpSecurity.None ? "connect" : "tls";
+        OutboxSmtpClient? client = null;
         try
         {
-            using var client = await transport.OpenClientAsync(validator, cancellationToken).ConfigureAwait(false);
-            steps.Add(new("tls", client.IsSecure, client.IsSecure
+            client = await transport.ConnectClientAsync(validator, cancellationToken).ConfigureAwait(false);
+            steps.Add(new("tls", client.IsSecure || options.Security == SmtpSecurity.None, client.IsSecure
                 ? $"{client.SslProtocol}, {client.SslCipherSuite}, in {clock.ElapsedMilliseconds} ms"
                 : "no encryption (Security=None, AllowInsecure)"));
             AddChain(steps, validator, ok: true);
             steps.Add(new("ehlo", true, Capabilities(client)));
+            stage = "auth";
+            await transport.LogInAsync(client, cancellationToken).ConfigureAwait(false);
             steps.Add(new("auth", true, string.IsNullOrEmpty(options.UserName)
                 ? "no AUTH (Outbox:Smtp:UserName is not set)"
                 : transport.LoginDescription));
+            stage = "mail from";
             var accepted = sender is null || await ProbeSenderAsync(client, sender, steps, cancellationToken).ConfigureAwait(false);
-            await client.DisconnectAsync(quit: true, cancellationToken).ConfigureAwait(false);
+            await QuitAsync(client).ConfigureAwait(false);
             return (steps, accepted);
         }
-        catch (SmtpCommandException ex)
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            // A reply where a greeting or EHLO answer was due: typically 421, a server that
-            // refuses sessions for now.
-            steps.Add(new("failed", false, Refused(where, (int)ex.StatusCode, ex.Message)));
-            return (steps, false);
-        }
-        catch (Exception ex) when (ex is TransportConfigurationException or SmtpConnectException)
-        {
-            if (validator.PresentedChain.Count > 0)
+            if (validator.PresentedChain.Count > 0 && !steps.Any(s => s.Step == "certificate"))
             {
                 AddChain(steps, validator, ok: validator.Failure is null);
             }
 
-            steps.Add(new("failed", false, ex.Message));
+            steps.Add(new(stage, false, ex switch
+            {
+                // A reply where a greeting or EHLO answer was due: typically 421, a server that
+                // refuses sessions for now.
+                SmtpCommandException command => Refused(where, (int)command.StatusCode, command.Message),
+                TransportConfigurationException or SmtpConnectException => ex.Message,
+                _ => $"{where}: {Dispatch.FailureClassifier.Classify(ex).Reason}",
+            }));
             return (steps, false);
+        }
+        finally
+        {
+            client?.Dispose();
+        }
+    }
+
+    // Everything was learned already; a QUIT the server does not answer changes no verdict.
+    private static async Task QuitAsync(OutboxSmtpClient client)
+    {
+        try
+        {
+            using var quitTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await client.DisconnectAsync(quit: true, quitTimeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or MailKit.ProtocolException or MailKit.CommandException or TimeoutException)
+        {
         }
     }
 
@@ -89,7 +113,7 @@ public sealed class SmtpCheck(SmtpOptions options, string? sender = null)
     // (wrongly) offers AUTH in plaintext.
     private async Task<bool> ProbePlaintextAsync(List<SmtpCheckStep> steps, CancellationToken cancellationToken)
     {
-        using var probe = new SmtpClient { Timeout = (int)options.Timeout.TotalMilliseconds };
+        using var probe = new OutboxSmtpClient(options.Timeout);
         var clock = Stopwatch.StartNew();
         try
         {
@@ -102,7 +126,7 @@ public sealed class SmtpCheck(SmtpOptions options, string? sender = null)
         }
         catch (Exception ex) when (ex is SocketException or IOException or TimeoutException or OperationCanceledException or SmtpProtocolException && !cancellationToken.IsCancellationRequested)
         {
-            steps.Add(new("connect", false, $"{options.Host}:{options.Port}: {ex.Message}. Check the host, the port and any firewall; for SMTPS (465) set Security to SslOnConnect"));
+            steps.Add(new("connect", false, $"{options.Host}:{options.Port}: {(ex is SocketException ? ex.Message : Dispatch.FailureClassifier.Classify(ex).Reason)}. Check the host, the port and any firewall; for SMTPS (465) set Security to SslOnConnect"));
             return false;
         }
 

@@ -53,8 +53,27 @@ public sealed class SmtpTransport : IMailTransport
     internal CertificateValidator NewValidator() =>
         new(_options.Host, CertificateValidator.LoadCaFile(_options.CaFile), _options.CertificatePins);
 
-    /// <summary>Connects, secures and authenticates exactly as a worker does (also for `outbox check smtp`).</summary>
+    /// <summary>Connects, secures and authenticates exactly as a worker does.</summary>
     internal async Task<OutboxSmtpClient> OpenClientAsync(CertificateValidator validator, CancellationToken cancellationToken)
+    {
+        var client = await ConnectClientAsync(validator, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await LogInAsync(client, cancellationToken).ConfigureAwait(false);
+            return client;
+        }
+        catch
+        {
+            client.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The login of a connected client, as the worker does it (for `outbox check smtp`, a step of its own).</summary>
+    internal Task LogInAsync(OutboxSmtpClient client, CancellationToken cancellationToken) => AuthenticateAsync(client, cancellationToken);
+
+    /// <summary>Connects and secures as a worker does: greeting, EHLO, STARTTLS, EHLO; no login yet.</summary>
+    internal async Task<OutboxSmtpClient> ConnectClientAsync(CertificateValidator validator, CancellationToken cancellationToken)
     {
         var client = new OutboxSmtpClient(_options.Timeout)
         {
@@ -69,7 +88,6 @@ public sealed class SmtpTransport : IMailTransport
         try
         {
             await ConnectAsync(client, validator, cancellationToken).ConfigureAwait(false);
-            await AuthenticateAsync(client, cancellationToken).ConfigureAwait(false);
             return client;
         }
         catch
