@@ -8,7 +8,7 @@
 -- this script makes that direct grant as well. The user then calls OUTBOX.OUTBOX_MAIL.SEND(...)
 -- (owner-qualified), or creates a synonym (see utl_mail_synonym.sql).
 
--- install.sql's parts set DEFINE OFF; run in the same session, &1 would not be substituted.
+-- install.sql's parts set DEFINE OFF: in the same session the arguments would not be substituted.
 set define on
 whenever sqlerror exit failure rollback
 

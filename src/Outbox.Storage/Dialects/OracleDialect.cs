@@ -44,6 +44,12 @@ public sealed partial class OracleDialect : SqlDialect
         _schema = schema;
     }
 
+    /// <summary>The owner of the outbox tables as configured (Outbox:Database:Schema), or null for the connecting user.</summary>
+    public string? Schema => _schema;
+
+    /// <summary>The user the connection is logged in as.</summary>
+    public const string SessionUserQuery = "select sys_context('userenv', 'session_user') from dual";
+
     public override string ScriptFolder => "oracle";
 
     public override string Now => "sys_extract_utc(systimestamp)";

@@ -5,6 +5,7 @@ using Microsoft.Data.Sqlite;
 using Outbox.Core.Dispatch;
 using Outbox.Core.Messages;
 using Outbox.Core.Sending;
+using Outbox.Core.Sending.Accounts;
 using Outbox.Core.Validation;
 using Outbox.Storage;
 using Outbox.Storage.Admin;
@@ -24,8 +25,60 @@ public sealed class OracleDialectTests
     [Fact]
     public async Task Every_statement_of_the_store_admin_and_client_is_oracle_syntax()
     {
+        var source = await RecordEveryStatementAsync(new OracleDialect());
+
+        Assert.True(source.Commands.Count >= 25, $"only {source.Commands.Count} statements were recorded");
+        for (var i = 0; i < source.Commands.Count; i++)
+        {
+            OracleSyntax.AssertRunnable(source.Commands[i], "recorded");
+            // ODP.NET refuses a bind the statement does not use (ORA-01036).
+            foreach (var name in source.Parameters[i])
+            {
+                Assert.True(Regex.IsMatch(source.Commands[i], $@":{name.TrimStart(':', '@')}\b"), $"{name} is bound but not used in\n{source.Commands[i]}");
+            }
+        }
+
+        Assert.Contains(source.Commands, c => c.Contains("for update skip locked", StringComparison.Ordinal) && c.Contains("limit :BatchSize", StringComparison.Ordinal));
+        Assert.Contains(source.Commands, c => c.Contains("from dual", StringComparison.Ordinal) && c.Contains("outbox_attempt", StringComparison.Ordinal));
+        Assert.Contains(source.Commands, c => c.Contains("fetch first :Limit rows only", StringComparison.Ordinal));
+        // A 1 MB + 5 byte attachment: one call of 32 pieces, one of 1 piece.
+        Assert.Equal(2, source.Commands.Count(c => c.Contains("dbms_lob.writeappend", StringComparison.Ordinal)));
+    }
+
+    // A worker or application user granted OUTBOX_WORKER sees the owner's tables only by their
+    // qualified names (there are no synonyms): one unqualified name is ORA-00942 for it.
+    [Fact]
+    public async Task With_a_schema_every_statement_names_the_owners_tables_and_views()
+    {
+        var source = await RecordEveryStatementAsync(new OracleDialect("OUTBOX"));
+
+        Assert.Contains(source.Commands, c => c.Contains("OUTBOX.outbox_rate_slot", StringComparison.Ordinal));
+        Assert.Contains(source.Commands, c => c.Contains("OUTBOX.outbox_setting", StringComparison.Ordinal));
+        var names = ScriptCatalog.Of("oracle").Tables.Keys.Concat(ScriptCatalog.Of("oracle").Views.Keys);
+        var unqualified = new Regex($@"(?<![\w.$#])({string.Join("|", names)})\b", RegexOptions.IgnoreCase);
+        foreach (var command in source.Commands)
+        {
+            var code = Regex.Replace(command, @"'(?:[^']|'')*'", "''");
+            Assert.False(unqualified.IsMatch(code), $"an outbox object without its schema in\n{command}");
+        }
+    }
+
+    [Fact]
+    public void A_schema_is_refused_for_connections_other_than_oracles_naming_the_parameter()
+    {
+        using var connection = new SqliteConnection("Data Source=:memory:");
+
+        var error = Assert.Throws<MailValidationException>(() => OutboxClient.For(connection, "OUTBOX"));
+
+        Assert.Equal("schema", error.Field);
+    }
+
+    // Runs every statement the store, the admin queries, `check db`, the rate limiter and the
+    // client send, against a data source that only records them.
+    private static async Task<RecordingDataSource> RecordEveryStatementAsync(OracleDialect dialect)
+    {
         var source = new RecordingDataSource();
-        var database = new OutboxDatabase(new OracleDialect(), source);
+        var database = new OutboxDatabase(dialect, source);
         var store = new OutboxStore(database, "worker-1");
         var mail = new ClaimedMessage { Id = 1, AttemptCount = 1, Sender = "a@example.com", TakenOverFrom = "worker-0", Recipients = [new ClaimedRecipient(1, "to", "b@example.com")] };
         var rejected = new RecipientRejection("b@example.com", 550, "no such user");
@@ -62,22 +115,12 @@ public sealed class OracleDialectTests
             Attachments = [new MailAttachment { FileName = "r.pdf", Content = attachment, MimeType = "application/pdf" }],
         }, Ct);
 
-        Assert.True(source.Commands.Count >= 25, $"only {source.Commands.Count} statements were recorded");
-        for (var i = 0; i < source.Commands.Count; i++)
-        {
-            OracleSyntax.AssertRunnable(source.Commands[i], "recorded");
-            // ODP.NET refuses a bind the statement does not use (ORA-01036).
-            foreach (var name in source.Parameters[i])
-            {
-                Assert.True(Regex.IsMatch(source.Commands[i], $@":{name.TrimStart(':', '@')}\b"), $"{name} is bound but not used in\n{source.Commands[i]}");
-            }
-        }
-
-        Assert.Contains(source.Commands, c => c.Contains("for update skip locked", StringComparison.Ordinal) && c.Contains("limit :BatchSize", StringComparison.Ordinal));
-        Assert.Contains(source.Commands, c => c.Contains("from dual", StringComparison.Ordinal) && c.Contains("outbox_attempt", StringComparison.Ordinal));
-        Assert.Contains(source.Commands, c => c.Contains("fetch first :Limit rows only", StringComparison.Ordinal));
-        // A 1 MB + 5 byte attachment: one call of 32 pieces, one of 1 piece.
-        Assert.Equal(2, source.Commands.Count(c => c.Contains("dbms_lob.writeappend", StringComparison.Ordinal)));
+        await new DatabaseCheck(database).RunAsync(Ct);
+        var limiter = new DatabaseRateLimiter(database);
+        var reservation = await limiter.ReserveAsync("primary", [new RateLimit { Messages = 10, Per = TimeSpan.FromMinutes(1) }], TimeSpan.FromMinutes(1), Ct);
+        await limiter.ReleaseAsync(reservation, used: true, Ct);
+        await limiter.ReleaseAsync(reservation, used: false, Ct);
+        return source;
     }
 
     [Fact]

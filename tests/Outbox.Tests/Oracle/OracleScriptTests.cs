@@ -49,7 +49,8 @@ public sealed class OracleScriptTests
     public void Every_outbox_mail_call_exists_on_oracle_and_postgresql_with_the_same_parameters()
     {
         var postgres = Postgres.PostgresApi();
-        var oracle = Oracle.OracleApi();
+        // PostgreSQL's bytea and text have no 32 KB limit: there send_attach_raw / _varchar2 take any size.
+        var oracle = Oracle.OracleApi().Where(c => c.Key is not ("send_attach_blob" or "send_attach_clob")).ToDictionary();
         Assert.Contains("send", postgres.Keys);
         Assert.Equal(postgres.Keys.Order(), oracle.Keys.Order());
         foreach (var (name, overloads) in postgres)
