@@ -144,7 +144,8 @@ public sealed class OracleDialectTests
     [Fact]
     public void Without_the_driver_the_oracle_provider_fails_with_one_line_saying_how_to_add_it()
     {
-        Assert.Null(Type.GetType(OracleDialect.FactoryType, throwOnError: false));
+        Assert.SkipWhen(Type.GetType(OracleDialect.FactoryType, throwOnError: false) is not null,
+            "This build has the Oracle driver (-p:WithOracle=true): its absence cannot be tested.");
 
         var error = Assert.Throws<MailValidationException>(() =>
             OutboxDatabase.Create(new DatabaseOptions { Provider = "oracle", ConnectionString = "User Id=outbox;Password=x;Data Source=localhost/FREEPDB1" }));
