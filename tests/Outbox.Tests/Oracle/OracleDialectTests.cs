@@ -63,6 +63,22 @@ public sealed class OracleDialectTests
         }
     }
 
+    // The scripts create objects in the connecting user's schema: run as the worker user they
+    // would make a second outbox there, not install the owner's.
+    [Fact]
+    public async Task Init_does_not_run_the_scripts_as_a_user_other_than_the_configured_owner()
+    {
+        var source = new RecordingDataSource();
+        var installer = new SchemaInstaller(new OutboxDatabase(new OracleDialect("OUTBOX"), source));
+
+        Assert.Equal(RecordingDataSource.SessionUser, await installer.OtherOwnerAsync(Ct));
+        var error = await Assert.ThrowsAsync<MailValidationException>(() => installer.InstallAsync(Ct));
+
+        Assert.Equal("Outbox:Database:Schema", error.Field);
+        Assert.All(source.Commands, c => Assert.Equal(OracleDialect.SessionUserQuery, c));
+        Assert.Null(await new SchemaInstaller(new OutboxDatabase(new OracleDialect("OUTBOX_SVC"), source)).OtherOwnerAsync(Ct));
+    }
+
     [Fact]
     public void A_schema_is_refused_for_connections_other_than_oracles_naming_the_parameter()
     {

@@ -11,7 +11,7 @@ namespace Outbox.Tests.Oracle;
 /// Oracle dialect can be read without an Oracle server. A command whose text returns ids
 /// ("returning id") yields one row, id 1, so the code goes on to its next statements; a query of
 /// table names yields every outbox table, and the rate limiter's window query one empty window,
-/// for the same reason; any other query yields no rows.
+/// for the same reason; the session user is SessionUser; any other query yields no rows.
 /// </summary>
 internal sealed class RecordingDataSource : DbDataSource
 {
@@ -20,6 +20,8 @@ internal sealed class RecordingDataSource : DbDataSource
 
     /// <summary>The names of the parameters bound to each command, in the order of Commands.</summary>
     public List<IReadOnlyList<string>> Parameters { get; } = [];
+
+    public const string SessionUser = "OUTBOX_SVC";
 
     public override string ConnectionString => "recording";
 
@@ -101,10 +103,11 @@ internal sealed class RecordingDataSource : DbDataSource
             return 1;
         }
 
+        // The session user is one that does not own the outbox (a worker user).
         public override object? ExecuteScalar()
         {
             Record();
-            return DBNull.Value;
+            return CommandText == Outbox.Storage.Dialects.OracleDialect.SessionUserQuery ? RecordingDataSource.SessionUser : DBNull.Value;
         }
 
         public override void Prepare()
