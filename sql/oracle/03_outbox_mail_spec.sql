@@ -1,6 +1,7 @@
 -- Outbox for Oracle, part 3: the package OUTBOX_MAIL, specification.
 --
--- Run after 02_views.sql, as the owner. Safe to run again (CREATE OR REPLACE).
+-- Run after 02_views.sql, as the owner. Safe to run again (CREATE OR REPLACE; OUTBOX_MAIL_SESSION
+-- is created only when missing).
 --
 -- Three ways to enqueue, all inside the caller's transaction: nothing is sent unless the caller
 -- commits, and a rollback takes the mail back with everything else.
