@@ -50,6 +50,7 @@ public sealed class OutboxClient
     {
         ArgumentNullException.ThrowIfNull(connection);
         MailRequestValidator.Validate(request);
+        _dialect.CheckColumnSizes(request);
         if (transaction is not null)
         {
             return await WriteAsync(connection, transaction, request, cancellationToken).ConfigureAwait(false);

@@ -79,6 +79,30 @@ public sealed class OracleDialectTests
         Assert.Null(await new SchemaInstaller(new OutboxDatabase(new OracleDialect("OUTBOX_SVC"), source)).OtherOwnerAsync(Ct));
     }
 
+    // As OUTBOX_MAIL raises -20005: a value longer than its Oracle column is refused by name
+    // before any row is written, not with ORA-12899 from the INSERT.
+    [Theory]
+    [InlineData("subject", 2001)]
+    [InlineData("to", 1001)]
+    public async Task A_value_longer_than_its_oracle_column_is_refused_naming_the_field(string field, int length)
+    {
+        var source = new RecordingDataSource();
+        await using var connection = await source.OpenConnectionAsync(Ct);
+        var address = new string('b', length - "@example.com".Length) + "@example.com";
+        var request = new MailRequest
+        {
+            Sender = "a@example.com",
+            To = [field == "to" ? address : "b@example.com"],
+            Subject = field == "subject" ? new string('s', length) : "s",
+        };
+
+        var error = await Assert.ThrowsAsync<MailValidationException>(() => new OutboxClient(new OracleDialect()).EnqueueAsync(connection, null, request, Ct));
+
+        Assert.Equal(field, error.Field);
+        Assert.StartsWith($"{field}: is {length} characters, more than the {length - 1} allowed", error.Message, StringComparison.Ordinal);
+        Assert.Empty(source.Commands);
+    }
+
     [Fact]
     public void A_schema_is_refused_for_connections_other_than_oracles_naming_the_parameter()
     {
