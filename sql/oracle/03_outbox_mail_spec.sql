@@ -1,13 +1,15 @@
 -- Outbox for Oracle, part 3: the package OUTBOX_MAIL, specification.
 --
--- Run after 02_views.sql, as the owner. Safe to run again (CREATE OR REPLACE).
+-- Run after 02_views.sql, as the owner. Safe to run again (CREATE OR REPLACE; OUTBOX_MAIL_SESSION
+-- is created only when missing).
 --
 -- Three ways to enqueue, all inside the caller's transaction: nothing is sent unless the caller
 -- commits, and a rollback takes the mail back with everything else.
 --   1. UTL_MAIL's shape:  SEND / SEND_ATTACH_RAW / SEND_ATTACH_VARCHAR2, with UTL_MAIL's
 --      parameter names, types, order and defaults: change UTL_MAIL. to OUTBOX_MAIL. and
---      nothing else. Attachments have no 32 KB limit: RAW / VARCHAR2 as in UTL_MAIL, or BLOB /
---      CLOB (overloads) of any size.
+--      nothing else. For attachments over 32 KB: SEND_ATTACH_BLOB / SEND_ATTACH_CLOB, the same
+--      parameters with a BLOB / CLOB of any size (other names, not overloads: an untyped NULL
+--      argument would match both a RAW and a BLOB overload, PLS-00307).
 --   2. the builder:       CREATE_MAIL -> ADD_RECIPIENT / ADD_ATTACHMENT / SET_BODY -> ENQUEUE
 --   3. UTL_SMTP's shape:  OPEN_MAIL -> RCPT -> WRITE_DATA / WRITE_RAW_DATA -> CLOSE_MAIL
 --
@@ -15,7 +17,7 @@
 -- run`) sends committed mail over TLS and writes the outcome to OUTBOX_MESSAGE / OUTBOX_ATTEMPT.
 --
 -- The package runs with its owner's rights (AUTHID DEFINER): a user granted only EXECUTE on it
--- (role OUTBOX_SENDER, see 04_roles.sql) can enqueue without any access to the tables.
+-- (role OUTBOX_SENDER, see 05_roles.sql) can enqueue without any access to the tables.
 --
 -- Errors: bad input raises one of the codes below, with a message that starts with the
 -- parameter's name, then the problem, then what to do, e.g.
@@ -29,11 +31,42 @@
 --   -20006  e_blocked_file    an attachment whose file type is blocked (OUTBOX_SETTING 'blocked_extensions')
 --   -20007  e_too_large       the mail is larger than OUTBOX_SETTING 'max_message_bytes'
 --   -20008  e_bad_mail_id     no mail of this user with that id, a mail of the other kind, one no longer a draft, or one another transaction is changing
+-- A value longer than its column (subject 2000 characters, an address 1000, a file name 1000,
+-- a MIME type or content id 400) raises -20005 naming the parameter.
+--
+-- UTL_MAIL's own exceptions and constants are declared too, so code that names them compiles
+-- behind the UTL_MAIL synonym (utl_mail_synonym.sql). OUTBOX_MAIL never raises them: bad input
+-- raises the codes above (see docs/oracle.md, "Coming from UTL_MAIL").
+--
+-- Session state: the package keeps none (re-running these scripts does not break pooled
+-- sessions with ORA-04068). LAST_MAIL_ID's value lives in OUTBOX_MAIL_SESSION, created here
+-- only when missing and never replaced.
 
 set define off
 whenever sqlerror exit failure rollback
 
+-- Created once, never replaced: replacing a package with a variable discards the variable in
+-- every session that used it, and their next call fails once (ORA-04068).
+declare
+    v_count pls_integer;
+begin
+    select count(*) into v_count from user_objects where object_type = 'PACKAGE' and object_name = 'OUTBOX_MAIL_SESSION';
+    if v_count = 0 then
+        execute immediate q'[
+            create package outbox_mail_session authid definer as
+                last_id number;  -- the mail this session queued last, for OUTBOX_MAIL.LAST_MAIL_ID
+            end outbox_mail_session;]';
+    end if;
+end;
+/
+
 create or replace package outbox_mail authid definer as
+
+    -- UTL_MAIL's declarations (PL/SQL Packages and Types Reference, UTL_MAIL).
+    invalid_argument         exception;  pragma exception_init(invalid_argument, -29261);
+    invalid_priority         exception;  pragma exception_init(invalid_priority, -44101);
+    invalid_argument_errcode constant pls_integer := -29261;
+    invalid_priority_errcode constant pls_integer := -44101;
 
     e_required     exception;  pragma exception_init(e_required, -20001);
     e_line_break   exception;  pragma exception_init(e_line_break, -20002);
@@ -48,7 +81,8 @@ create or replace package outbox_mail authid definer as
     -- 1. UTL_MAIL's calls. recipients, cc and bcc are lists separated by commas (semicolons are
     --    accepted too); "Name <user@example.com>" is accepted wherever an address is. When
     --    mime_type is text/html the message is the HTML body. Bodies and text attachments are
-    --    sent as UTF-8 whatever charset mime_type names. The new mail's id: LAST_MAIL_ID.
+    --    sent as UTF-8 whatever charset mime_type names. A NULL priority is the default, 3 (in
+    --    UTL_MAIL it meant no X-Priority header). The new mail's id: LAST_MAIL_ID.
     ---------------------------------------------------------------------------------------------
 
     procedure send(
@@ -77,8 +111,8 @@ create or replace package outbox_mail authid definer as
         att_filename   in varchar2    default null,
         replyto        in varchar2    default null);
 
-    -- The same with a BLOB: an attachment of any size.
-    procedure send_attach_raw(
+    -- SEND_ATTACH_RAW with a BLOB: an attachment of any size.
+    procedure send_attach_blob(
         sender         in varchar2,
         recipients     in varchar2,
         cc             in varchar2    default null,
@@ -108,8 +142,8 @@ create or replace package outbox_mail authid definer as
         att_filename   in varchar2    default null,
         replyto        in varchar2    default null);
 
-    -- The same with a CLOB: a text attachment of any size.
-    procedure send_attach_varchar2(
+    -- SEND_ATTACH_VARCHAR2 with a CLOB: a text attachment of any size.
+    procedure send_attach_clob(
         sender         in varchar2,
         recipients     in varchar2,
         cc             in varchar2    default null,

@@ -11,12 +11,21 @@ whenever sqlerror exit failure rollback
 
 create or replace package body outbox_mail as
 
-    g_last_id number;
+    -- No package-level variables here: see OUTBOX_MAIL_SESSION in 03_outbox_mail_spec.sql.
 
     procedure fail(p_code pls_integer, p_param varchar2, p_problem varchar2, p_hint varchar2) is
     begin
         raise_application_error(p_code, p_param || ': ' || p_problem || '. ' || p_hint);
     end fail;
+
+    -- Oracle's column sizes, which PostgreSQL's text columns do not have: a longer value would
+    -- otherwise fail with ORA-12899 or ORA-06502 instead of naming the parameter.
+    procedure check_length(p_param varchar2, p_value varchar2, p_max pls_integer, p_hint varchar2) is
+    begin
+        if length(p_value) > p_max then
+            fail(-20005, p_param, 'is ' || length(p_value) || ' characters, more than the ' || p_max || ' allowed', p_hint);
+        end if;
+    end check_length;
 
     -- A header value must be one line: a CR or LF would let the value start a header of its own.
     procedure check_header(p_param varchar2, p_value varchar2) is
@@ -41,6 +50,7 @@ create or replace package body outbox_mail as
         if v_trimmed is null then
             fail(-20001, p_param, 'is empty', 'Pass an address such as user@example.com.');
         end if;
+        check_length(p_param, v_trimmed, 1000, 'An address holds at most 1000 characters; check the value.');
         if regexp_like(v_trimmed, '^[^<>]*<[^<>]*>$') then
             v_address := regexp_substr(v_trimmed, '<([^<>]*)>$', 1, 1, null, 1);
             -- The display name, outside its quoted parts, holds none of the specials that would
@@ -124,6 +134,7 @@ create or replace package body outbox_mail as
         if v_name is null then
             return null;
         end if;
+        check_length(p_param, v_name, 1000, 'Use a shorter file name.');
         select max(s.value) into v_blocked from outbox_setting s where s.name = 'blocked_extensions';
         v_blocked := ',' || lower(replace(replace(v_blocked, ' '), '.')) || ',';
         v_rest := v_name;
@@ -148,6 +159,7 @@ create or replace package body outbox_mail as
     procedure check_mime_type(p_param varchar2, p_value varchar2) is
     begin
         check_header(p_param, p_value);
+        check_length(p_param, p_value, 400, 'Use the type without long parameters, e.g. application/pdf.');
         if not regexp_like(nvl(p_value, ' '), '^[0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$&^_.+-]+/[0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$&^_.+-]+( *; *[0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$&^_.+-]+ *= *([0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$&^_.+-]+|"[^"]*"))* *;? *$') then
             fail(-20005, p_param, '"' || p_value || '" is not a MIME type',
                 'Write it as type/subtype with optional parameters, e.g. application/pdf or text/plain; charset=utf-8.');
@@ -182,6 +194,7 @@ create or replace package body outbox_mail as
         v_sender  varchar2(32767);
         v_replyto varchar2(32767);
         v_address varchar2(32767);
+        v_domain  varchar2(255 char);
         v_id      number;
     begin
         if trim(p_sender) is null then
@@ -192,8 +205,9 @@ create or replace package body outbox_mail as
             v_replyto := check_address('replyto', p_replyto);
         end if;
         check_header('subject', p_subject);
-        if p_priority is null or p_priority not between 1 and 5 then
-            fail(-20005, 'priority', 'must be between 1 (highest) and 5 (lowest), got ' || nvl(to_char(p_priority), 'null'),
+        check_length('subject', p_subject, 2000, 'Shorten the subject; put the details in the message.');
+        if p_priority not between 1 and 5 then
+            fail(-20005, 'priority', 'must be between 1 (highest) and 5 (lowest), got ' || p_priority,
                 'Leave it out for the default, 3.');
         end if;
         check_header('idempotency_key', p_idempotency_key);
@@ -208,6 +222,9 @@ create or replace package body outbox_mail as
                 'Use the name of an entry of Outbox:Profiles in the worker''s configuration (letters, digits, _ . -).');
         end if;
         v_address := nvl(regexp_substr(v_sender, '<([^<>]*)>$', 1, 1, null, 1), v_sender);
+        -- The Message-ID's right part: the sender's domain, cut to 255 characters (no real domain
+        -- is longer) so that the id fits its column whatever the sender (as OutboxClient does).
+        v_domain := substr(substr(v_address, instr(v_address, '@') + 1), 1, 255);
 
         -- A key this user used before returns the mail it made: enqueuing again is harmless. Keys
         -- are unique per owner (created_by), so another user's key is never found. Two sessions
@@ -217,10 +234,10 @@ create or replace package body outbox_mail as
                 (kind, sender, reply_to, subject, text_body, html_body, priority, send_after,
                  idempotency_key, profile, mime_message_id)
             values
-                (p_kind, v_sender, v_replyto, p_subject, p_text_body, p_html_body, p_priority,
+                (p_kind, v_sender, v_replyto, p_subject, p_text_body, p_html_body, nvl(p_priority, 3),
                  sys_extract_utc(p_send_after), p_idempotency_key, p_profile,
                  '<' || lower(regexp_replace(rawtohex(sys_guid()), '^(.{8})(.{4})(.{4})(.{4})(.{12})$', '\1-\2-\3-\4-\5'))
-                     || '@' || substr(v_address, instr(v_address, '@') + 1) || '>')
+                     || '@' || v_domain || '>')
             returning id into v_id;
         exception
             when dup_val_on_index then
@@ -329,7 +346,7 @@ create or replace package body outbox_mail as
            set m.status = 'queued', m.queued_at = sys_extract_utc(systimestamp),
                m.due_at = greatest(sys_extract_utc(systimestamp), nvl(m.send_after, sys_extract_utc(systimestamp)))
          where m.id = p_id;
-        g_last_id := p_id;
+        outbox_mail_session.last_id := p_id;
     end queue;
 
     -- The body of UTL_MAIL's calls. The message goes to the HTML body when mime_type is text/html.
@@ -420,7 +437,7 @@ create or replace package body outbox_mail as
             true, v_content, att_inline, att_mime_type, att_filename);
     end send_attach_raw;
 
-    procedure send_attach_raw(
+    procedure send_attach_blob(
         sender in varchar2, recipients in varchar2, cc in varchar2 default null, bcc in varchar2 default null,
         subject in varchar2 default null, message in varchar2 default null,
         mime_type in varchar2 default 'text/plain; charset=us-ascii', priority in pls_integer default 3,
@@ -430,7 +447,7 @@ create or replace package body outbox_mail as
     begin
         send_simple(sender, recipients, cc, bcc, subject, message, mime_type, priority, replyto,
             true, attachment, att_inline, att_mime_type, att_filename);
-    end send_attach_raw;
+    end send_attach_blob;
 
     procedure send_attach_varchar2(
         sender in varchar2, recipients in varchar2, cc in varchar2 default null, bcc in varchar2 default null,
@@ -446,7 +463,7 @@ create or replace package body outbox_mail as
             att_inline, text_mime_type(att_mime_type), att_filename);
     end send_attach_varchar2;
 
-    procedure send_attach_varchar2(
+    procedure send_attach_clob(
         sender in varchar2, recipients in varchar2, cc in varchar2 default null, bcc in varchar2 default null,
         subject in varchar2 default null, message in varchar2 default null,
         mime_type in varchar2 default 'text/plain; charset=us-ascii', priority in pls_integer default 3,
@@ -458,7 +475,7 @@ create or replace package body outbox_mail as
         send_simple(sender, recipients, cc, bcc, subject, message, mime_type, priority, replyto,
             true, case when attachment is not null then utf8_blob(attachment) end,
             att_inline, text_mime_type(att_mime_type), att_filename);
-    end send_attach_varchar2;
+    end send_attach_clob;
 
     ------------------------------------------------------------------------------------------------
     -- 2. The builder
@@ -514,6 +531,7 @@ create or replace package body outbox_mail as
         v_name := check_file_name('filename', p_filename);
         check_mime_type('mime_type', p_mime_type);
         check_header('content_id', p_content_id);
+        check_length('content_id', p_content_id, 400, 'Use a short id such as logo.');
         -- BOOLEAN exists in PL/SQL only (before 23ai): the flag is made a number here, not in SQL.
         v_inline := case when nvl(p_inline, false) or p_content_id is not null then 1 else 0 end;
         insert into outbox_attachment (message_id, file_name, mime_type, content_id, is_inline, content)
@@ -615,7 +633,7 @@ create or replace package body outbox_mail as
 
     function last_mail_id return number is
     begin
-        return g_last_id;
+        return outbox_mail_session.last_id;
     end last_mail_id;
 
 end outbox_mail;

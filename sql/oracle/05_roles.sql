@@ -9,6 +9,11 @@
 --   OUTBOX_WORKER  reads and changes the tables: for the worker (`outbox run`), the CLI and .NET
 --                  code that enqueues with OutboxClient (it writes the tables directly).
 --   OUTBOX_READER  reads the tables and views: for DBAs, monitoring, `outbox status / list / show`.
+--                  READ, not SELECT: SELECT would also allow SELECT ... FOR UPDATE, which locks
+--                  the rows the worker claims.
+--
+-- The roles are database-wide (one set per PDB): one outbox owner per PDB (see docs/oracle.md).
+-- The table list is every table 01_tables.sql creates; a test keeps the two in step.
 --
 -- Give them to users with grant_to_user.sql, which also makes the direct grant that PL/SQL
 -- needs (see there).
@@ -31,7 +36,8 @@ declare
     begin
         for t in (select table_name from user_tables
                    where table_name in ('OUTBOX_MESSAGE', 'OUTBOX_RECIPIENT', 'OUTBOX_ATTACHMENT',
-                                        'OUTBOX_RAW_PART', 'OUTBOX_ATTEMPT', 'OUTBOX_SETTING')) loop
+                                        'OUTBOX_RAW_PART', 'OUTBOX_ATTEMPT', 'OUTBOX_SETTING',
+                                        'OUTBOX_RATE_ACCOUNT', 'OUTBOX_RATE_SLOT')) loop
             execute immediate 'grant ' || p_privileges || ' on ' || t.table_name || ' to ' || p_role;
         end loop;
     end grant_on_tables;
@@ -46,8 +52,8 @@ begin
     execute immediate 'grant select on outbox_queue_summary to outbox_worker';
     execute immediate 'grant select on outbox_failed to outbox_worker';
 
-    grant_on_tables('select', 'outbox_reader');
-    execute immediate 'grant select on outbox_queue_summary to outbox_reader';
-    execute immediate 'grant select on outbox_failed to outbox_reader';
+    grant_on_tables('read', 'outbox_reader');
+    execute immediate 'grant read on outbox_queue_summary to outbox_reader';
+    execute immediate 'grant read on outbox_failed to outbox_reader';
 end;
 /

@@ -8,6 +8,8 @@
 -- this script makes that direct grant as well. The user then calls OUTBOX.OUTBOX_MAIL.SEND(...)
 -- (owner-qualified), or creates a synonym (see utl_mail_synonym.sql).
 
+-- install.sql's parts set DEFINE OFF: in the same session the arguments would not be substituted.
+set define on
 whenever sqlerror exit failure rollback
 
 define grantee = &1

@@ -1,5 +1,7 @@
--- Removes the outbox from the schema you connect to: the package, the views, the tables with
--- every mail in them, and the three roles. Run as the owner. There is no undo: back up first.
+-- Removes the outbox from the schema you connect to: the packages, the views, every table
+-- 01_tables.sql creates with every mail in it, and the three roles (database-wide: another
+-- outbox owner in the same PDB loses them too, see docs/oracle.md). Safe to run again: what is
+-- not there is skipped. A test checks that it drops every object the install scripts create. Run as the owner. There is no undo: back up first.
 --
 --   sql outbox@//dbhost:1521/FREEPDB1 @uninstall.sql
 
@@ -26,6 +28,7 @@ declare
     end drop_role;
 begin
     drop_if_there('PACKAGE', 'outbox_mail', 'drop package outbox_mail');
+    drop_if_there('PACKAGE', 'outbox_mail_session', 'drop package outbox_mail_session');
     drop_if_there('VIEW', 'outbox_queue_summary', 'drop view outbox_queue_summary');
     drop_if_there('VIEW', 'outbox_failed', 'drop view outbox_failed');
     drop_if_there('TABLE', 'outbox_attempt', 'drop table outbox_attempt purge');
@@ -34,6 +37,8 @@ begin
     drop_if_there('TABLE', 'outbox_recipient', 'drop table outbox_recipient purge');
     drop_if_there('TABLE', 'outbox_message', 'drop table outbox_message purge');
     drop_if_there('TABLE', 'outbox_setting', 'drop table outbox_setting purge');
+    drop_if_there('TABLE', 'outbox_rate_slot', 'drop table outbox_rate_slot purge');
+    drop_if_there('TABLE', 'outbox_rate_account', 'drop table outbox_rate_account purge');
     drop_role('outbox_sender');
     drop_role('outbox_worker');
     drop_role('outbox_reader');

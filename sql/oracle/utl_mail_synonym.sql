@@ -16,6 +16,8 @@
 --   - the SMTP_OUT_SERVER parameter no longer matters: the worker's configuration does;
 --   - other schemas are not affected. Undo with: drop synonym utl_mail;
 
+-- install.sql's parts set DEFINE OFF: in the same session the arguments would not be substituted.
+set define on
 whenever sqlerror exit failure rollback
 
 define outbox_owner = &1

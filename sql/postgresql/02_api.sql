@@ -193,8 +193,9 @@ begin
         v_checked := outbox.check_address('replyto', p_replyto);
     end if;
     v_checked := outbox.check_header('subject', p_subject);
-    if p_priority is null or p_priority not between 1 and 5 then
-        perform outbox.raise_invalid('priority', format('must be between 1 (highest) and 5 (lowest), got %s', coalesce(p_priority::text, 'null')),
+    -- A null priority is the default, as UTL_MAIL's calls take it (there: no X-Priority header).
+    if p_priority not between 1 and 5 then
+        perform outbox.raise_invalid('priority', format('must be between 1 (highest) and 5 (lowest), got %s', p_priority),
             'Leave it out for the default, 3.');
     end if;
     v_checked := outbox.check_header('idempotency_key', p_idempotency_key);
@@ -227,7 +228,7 @@ begin
         (case when p_queued then 'queued' else 'draft' end,
          case when p_queued then now() end,
          case when p_queued then greatest(now(), coalesce(p_send_after, now())) end,
-         p_kind, v_sender, btrim(p_replyto), p_subject, p_text_body, p_html_body, p_priority, p_send_after,
+         p_kind, v_sender, btrim(p_replyto), p_subject, p_text_body, p_html_body, coalesce(p_priority, 3), p_send_after,
          p_idempotency_key, p_profile,
          '<' || gen_random_uuid() || '@' || split_part(coalesce((regexp_match(v_sender, '<([^<>]*)>$'))[1], v_sender), '@', 2) || '>')
     on conflict (created_by, idempotency_key) do nothing

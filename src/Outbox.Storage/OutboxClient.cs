@@ -35,6 +35,12 @@ public sealed class OutboxClient
     public static OutboxClient For(DbConnection connection) => new(OutboxDatabase.DialectOf(connection));
 
     /// <summary>
+    /// A client for an ODP.NET connection whose user is not the outbox's owner (a user granted
+    /// OUTBOX_WORKER): every table is named as oracleSchema.table, as Outbox:Database:Schema does for the worker.
+    /// </summary>
+    public static OutboxClient For(DbConnection connection, string oracleSchema) => new(OutboxDatabase.DialectOf(connection, oracleSchema));
+
+    /// <summary>
     /// Writes the mail and returns its id. With a null transaction the client uses one of its
     /// own. The mail is written as a draft and queued last, so a half-written mail is never sent
     /// even if the caller commits after an error. A known idempotency key returns the mail it
@@ -44,6 +50,7 @@ public sealed class OutboxClient
     {
         ArgumentNullException.ThrowIfNull(connection);
         MailRequestValidator.Validate(request);
+        _dialect.CheckColumnSizes(request);
         if (transaction is not null)
         {
             return await WriteAsync(connection, transaction, request, cancellationToken).ConfigureAwait(false);
@@ -171,7 +178,8 @@ public sealed class OutboxClient
     private static string NewMessageId(string sender)
     {
         var address = MimeKit.MailboxAddress.Parse(sender.Trim()).Address;
-        var at = address.LastIndexOf('@');
-        return $"<{Guid.NewGuid()}@{address[(at + 1)..]}>";
+        var domain = address[(address.LastIndexOf('@') + 1)..];
+        // Cut as OUTBOX_MAIL cuts it (no real domain is longer), so the id fits Oracle's column.
+        return $"<{Guid.NewGuid()}@{domain[..Math.Min(domain.Length, 255)]}>";
     }
 }

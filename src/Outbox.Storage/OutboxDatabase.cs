@@ -33,13 +33,19 @@ public sealed class OutboxDatabase : IAsyncDisposable
         return new OutboxDatabase(dialect, dialect.CreateDataSource(options.ConnectionString));
     }
 
-    /// <summary>The dialect of a connection an application already has open (for OutboxClient).</summary>
-    public static SqlDialect DialectOf(DbConnection connection) => connection switch
+    /// <summary>
+    /// The dialect of a connection an application already has open (for OutboxClient). oracleSchema
+    /// names the owner of the outbox tables when the connection's user is another one (Oracle only:
+    /// the other databases keep them in a fixed place).
+    /// </summary>
+    public static SqlDialect DialectOf(DbConnection connection, string? oracleSchema = null) => connection switch
     {
+        // By name: the Oracle driver is the application's, not a reference of this assembly.
+        _ when connection?.GetType().FullName == "Oracle.ManagedDataAccess.Client.OracleConnection" => new OracleDialect(oracleSchema),
+        _ when oracleSchema is not null => throw new MailValidationException("schema", "applies to Oracle connections only",
+            "Leave it out: on PostgreSQL the tables are always in schema outbox, and a SQLite file has no schemas"),
         NpgsqlConnection => new PostgreSqlDialect(),
         SqliteConnection => new SqliteDialect(),
-        // By name: the Oracle driver is the application's, not a reference of this assembly.
-        _ when connection?.GetType().FullName == "Oracle.ManagedDataAccess.Client.OracleConnection" => new OracleDialect(),
         _ => throw new NotSupportedException($"OutboxClient does not know {connection?.GetType().FullName}; it supports Npgsql, Microsoft.Data.Sqlite and Oracle.ManagedDataAccess connections"),
     };
 

@@ -10,8 +10,9 @@ namespace Outbox.Storage;
 /// </summary>
 public sealed class SchemaInstaller
 {
-    private static readonly string[] RequiredTables =
-        ["outbox_message", "outbox_recipient", "outbox_attachment", "outbox_raw_part", "outbox_attempt", "outbox_rate_account", "outbox_rate_slot"];
+    /// <summary>Every table the install scripts create; a test keeps it in step with them.</summary>
+    internal static readonly string[] RequiredTables =
+        ["outbox_message", "outbox_recipient", "outbox_attachment", "outbox_raw_part", "outbox_attempt", "outbox_rate_account", "outbox_rate_slot", "outbox_setting"];
 
     private readonly OutboxDatabase _database;
 
@@ -43,8 +44,32 @@ public sealed class SchemaInstaller
     // themselves; SQLite has no "add column if not exists", so it is done here.
     private static readonly (string Table, string Column)[] AddedColumns = [("outbox_message", "profile"), ("outbox_attempt", "account")];
 
+    /// <summary>
+    /// On Oracle with Outbox:Database:Schema naming another user than the one connected: that
+    /// user's name. The scripts create objects in the connecting user's schema, so they are not
+    /// run then (the owner installs; this user only verifies). Null otherwise.
+    /// </summary>
+    public async Task<string?> OtherOwnerAsync(CancellationToken cancellationToken)
+    {
+        if (_database.Dialect is not Dialects.OracleDialect { Schema: { } owner })
+        {
+            return null;
+        }
+
+        await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var user = await connection.ExecuteScalarAsync<string>(new CommandDefinition(Dialects.OracleDialect.SessionUserQuery, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return string.Equals(user, owner, StringComparison.OrdinalIgnoreCase) ? null : user;
+    }
+
     public async Task InstallAsync(CancellationToken cancellationToken)
     {
+        if (await OtherOwnerAsync(cancellationToken).ConfigureAwait(false) is { } user)
+        {
+            throw new Core.Validation.MailValidationException("Outbox:Database:Schema",
+                $"names {((Dialects.OracleDialect)_database.Dialect).Schema}, but the connection's user is {user}, and the scripts install into the connecting user's schema",
+                "Run outbox init (or install.sql) connected as the owner, then give this user OUTBOX_WORKER");
+        }
+
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         foreach (var script in Scripts)
         {

@@ -44,6 +44,12 @@ public sealed partial class OracleDialect : SqlDialect
         _schema = schema;
     }
 
+    /// <summary>The owner of the outbox tables as configured (Outbox:Database:Schema), or null for the connecting user.</summary>
+    public string? Schema => _schema;
+
+    /// <summary>The user the connection is logged in as.</summary>
+    public const string SessionUserQuery = "select sys_context('userenv', 'session_user') from dual";
+
     public override string ScriptFolder => "oracle";
 
     public override string Now => "sys_extract_utc(systimestamp)";
@@ -140,6 +146,26 @@ public sealed partial class OracleDialect : SqlDialect
     public override object TimestampParameter(DateTimeOffset value) => value.UtcDateTime;
 
     public override object? LargeText(string? value) => new OracleClob(value);
+
+    // The sizes 01_tables.sql gives the columns and OUTBOX_MAIL checks (-20005), so a long value
+    // is refused by name instead of failing with ORA-12899.
+    public override void CheckColumnSizes(MailRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        (string Field, string? Value, int Max)[] values =
+        [
+            ("sender", request.Sender.Trim(), 1000), ("replyto", request.ReplyTo?.Trim(), 1000), ("subject", request.Subject, 2000),
+            .. request.To.Select(a => ("to", (string?)a.Trim(), 1000)),
+            .. request.Cc.Select(a => ("cc", (string?)a.Trim(), 1000)),
+            .. request.Bcc.Select(a => ("bcc", (string?)a.Trim(), 1000)),
+            .. request.Attachments.SelectMany(a => new[] { ("filename", a.FileName, 1000), ("mime_type", (string?)a.MimeType, 400), ("content_id", a.ContentId, 400) }),
+        ];
+        var (field, value, max) = values.FirstOrDefault(v => v.Value?.Length > v.Max);
+        if (value is not null)
+        {
+            throw new MailValidationException(field, $"is {value.Length} characters, more than the {max} allowed", "Shorten it; the Oracle column holds no more");
+        }
+    }
 
     public override DbDataSource CreateDataSource(string connectionString) =>
         ProviderFactoryLoader.Load(FactoryType, "oracle", "Oracle.ManagedDataAccess.Core", HowToAddDriver).CreateDataSource(connectionString);

@@ -79,6 +79,14 @@ public abstract class SqlDialect
     /// </summary>
     public virtual string? SentGroupStatement => null;
 
+    /// <summary>
+    /// Refuses a value longer than this database's column for it, naming the field, as the
+    /// database's own enqueue API does. PostgreSQL's and SQLite's text columns have no such size.
+    /// </summary>
+    public virtual void CheckColumnSizes(MailRequest request)
+    {
+    }
+
     /// <summary>A long text value (a mail body) as a parameter of this database.</summary>
     public virtual object? LargeText(string? value) => value;
 

@@ -15,12 +15,27 @@ public static class InitCommand
             await using (database.ConfigureAwait(false))
             {
                 var installer = new SchemaInstaller(database);
-                await installer.InstallAsync(cancellationToken).ConfigureAwait(false);
+                // A worker user (Outbox:Database:Schema naming the owner) only verifies: the
+                // scripts would make a second outbox in its own schema.
+                var otherOwner = await installer.OtherOwnerAsync(cancellationToken).ConfigureAwait(false);
+                if (otherOwner is null)
+                {
+                    await installer.InstallAsync(cancellationToken).ConfigureAwait(false);
+                }
+
                 var missing = await installer.MissingTablesAsync(cancellationToken).ConfigureAwait(false);
                 if (missing.Count > 0)
                 {
-                    await context.Error.WriteLineAsync($"outbox: the scripts ran but these tables are missing: {string.Join(", ", missing)}").ConfigureAwait(false);
+                    await context.Error.WriteLineAsync(otherOwner is null
+                        ? $"outbox: the scripts ran but these tables are missing: {string.Join(", ", missing)}"
+                        : $"outbox: Outbox:Database:Schema: {options.Database.Schema} has no {string.Join(", ", missing)} that {otherOwner} can see. Install as {options.Database.Schema} (outbox init or sql/oracle/install.sql), then grant_to_user.sql {otherOwner} OUTBOX_WORKER").ConfigureAwait(false);
                     return 1;
+                }
+
+                if (otherOwner is not null)
+                {
+                    await context.Out.WriteLineAsync($"Outbox schema of {options.Database.Schema} verified; not installed, because {otherOwner} is not its owner (install as {options.Database.Schema}).").ConfigureAwait(false);
+                    return 0;
                 }
 
                 await context.Out.WriteLineAsync($"Outbox schema installed and verified ({options.Database.Provider}); ran {string.Join(", ", installer.Scripts.Select(Path.GetFileName))}.").ConfigureAwait(false);

@@ -5,6 +5,7 @@ using Microsoft.Data.Sqlite;
 using Outbox.Core.Dispatch;
 using Outbox.Core.Messages;
 using Outbox.Core.Sending;
+using Outbox.Core.Sending.Accounts;
 using Outbox.Core.Validation;
 using Outbox.Storage;
 using Outbox.Storage.Admin;
@@ -24,8 +25,100 @@ public sealed class OracleDialectTests
     [Fact]
     public async Task Every_statement_of_the_store_admin_and_client_is_oracle_syntax()
     {
+        var source = await RecordEveryStatementAsync(new OracleDialect());
+
+        Assert.True(source.Commands.Count >= 25, $"only {source.Commands.Count} statements were recorded");
+        for (var i = 0; i < source.Commands.Count; i++)
+        {
+            OracleSyntax.AssertRunnable(source.Commands[i], "recorded");
+            // ODP.NET refuses a bind the statement does not use (ORA-01036).
+            foreach (var name in source.Parameters[i])
+            {
+                Assert.True(Regex.IsMatch(source.Commands[i], $@":{name.TrimStart(':', '@')}\b"), $"{name} is bound but not used in\n{source.Commands[i]}");
+            }
+        }
+
+        Assert.Contains(source.Commands, c => c.Contains("for update skip locked", StringComparison.Ordinal) && c.Contains("limit :BatchSize", StringComparison.Ordinal));
+        Assert.Contains(source.Commands, c => c.Contains("from dual", StringComparison.Ordinal) && c.Contains("outbox_attempt", StringComparison.Ordinal));
+        Assert.Contains(source.Commands, c => c.Contains("fetch first :Limit rows only", StringComparison.Ordinal));
+        // A 1 MB + 5 byte attachment: one call of 32 pieces, one of 1 piece.
+        Assert.Equal(2, source.Commands.Count(c => c.Contains("dbms_lob.writeappend", StringComparison.Ordinal)));
+    }
+
+    // A worker or application user granted OUTBOX_WORKER sees the owner's tables only by their
+    // qualified names (there are no synonyms): one unqualified name is ORA-00942 for it.
+    [Fact]
+    public async Task With_a_schema_every_statement_names_the_owners_tables_and_views()
+    {
+        var source = await RecordEveryStatementAsync(new OracleDialect("OUTBOX"));
+
+        Assert.Contains(source.Commands, c => c.Contains("OUTBOX.outbox_rate_slot", StringComparison.Ordinal));
+        Assert.Contains(source.Commands, c => c.Contains("OUTBOX.outbox_setting", StringComparison.Ordinal));
+        var names = ScriptCatalog.Of("oracle").Tables.Keys.Concat(ScriptCatalog.Of("oracle").Views.Keys);
+        var unqualified = new Regex($@"(?<![\w.$#])({string.Join("|", names)})\b", RegexOptions.IgnoreCase);
+        foreach (var command in source.Commands)
+        {
+            var code = Regex.Replace(command, @"'(?:[^']|'')*'", "''");
+            Assert.False(unqualified.IsMatch(code), $"an outbox object without its schema in\n{command}");
+        }
+    }
+
+    // The scripts create objects in the connecting user's schema: run as the worker user they
+    // would make a second outbox there, not install the owner's.
+    [Fact]
+    public async Task Init_does_not_run_the_scripts_as_a_user_other_than_the_configured_owner()
+    {
         var source = new RecordingDataSource();
-        var database = new OutboxDatabase(new OracleDialect(), source);
+        var installer = new SchemaInstaller(new OutboxDatabase(new OracleDialect("OUTBOX"), source));
+
+        Assert.Equal(RecordingDataSource.SessionUser, await installer.OtherOwnerAsync(Ct));
+        var error = await Assert.ThrowsAsync<MailValidationException>(() => installer.InstallAsync(Ct));
+
+        Assert.Equal("Outbox:Database:Schema", error.Field);
+        Assert.All(source.Commands, c => Assert.Equal(OracleDialect.SessionUserQuery, c));
+        Assert.Null(await new SchemaInstaller(new OutboxDatabase(new OracleDialect("OUTBOX_SVC"), source)).OtherOwnerAsync(Ct));
+    }
+
+    // As OUTBOX_MAIL raises -20005: a value longer than its Oracle column is refused by name
+    // before any row is written, not with ORA-12899 from the INSERT.
+    [Theory]
+    [InlineData("subject", 2001)]
+    [InlineData("to", 1001)]
+    public async Task A_value_longer_than_its_oracle_column_is_refused_naming_the_field(string field, int length)
+    {
+        var source = new RecordingDataSource();
+        await using var connection = await source.OpenConnectionAsync(Ct);
+        var address = new string('b', length - "@example.com".Length) + "@example.com";
+        var request = new MailRequest
+        {
+            Sender = "a@example.com",
+            To = [field == "to" ? address : "b@example.com"],
+            Subject = field == "subject" ? new string('s', length) : "s",
+        };
+
+        var error = await Assert.ThrowsAsync<MailValidationException>(() => new OutboxClient(new OracleDialect()).EnqueueAsync(connection, null, request, Ct));
+
+        Assert.Equal(field, error.Field);
+        Assert.StartsWith($"{field}: is {length} characters, more than the {length - 1} allowed", error.Message, StringComparison.Ordinal);
+        Assert.Empty(source.Commands);
+    }
+
+    [Fact]
+    public void A_schema_is_refused_for_connections_other_than_oracles_naming_the_parameter()
+    {
+        using var connection = new SqliteConnection("Data Source=:memory:");
+
+        var error = Assert.Throws<MailValidationException>(() => OutboxClient.For(connection, "OUTBOX"));
+
+        Assert.Equal("schema", error.Field);
+    }
+
+    // Runs every statement the store, the admin queries, `check db`, the rate limiter and the
+    // client send, against a data source that only records them.
+    private static async Task<RecordingDataSource> RecordEveryStatementAsync(OracleDialect dialect)
+    {
+        var source = new RecordingDataSource();
+        var database = new OutboxDatabase(dialect, source);
         var store = new OutboxStore(database, "worker-1");
         var mail = new ClaimedMessage { Id = 1, AttemptCount = 1, Sender = "a@example.com", TakenOverFrom = "worker-0", Recipients = [new ClaimedRecipient(1, "to", "b@example.com")] };
         var rejected = new RecipientRejection("b@example.com", 550, "no such user");
@@ -62,22 +155,12 @@ public sealed class OracleDialectTests
             Attachments = [new MailAttachment { FileName = "r.pdf", Content = attachment, MimeType = "application/pdf" }],
         }, Ct);
 
-        Assert.True(source.Commands.Count >= 25, $"only {source.Commands.Count} statements were recorded");
-        for (var i = 0; i < source.Commands.Count; i++)
-        {
-            OracleSyntax.AssertRunnable(source.Commands[i], "recorded");
-            // ODP.NET refuses a bind the statement does not use (ORA-01036).
-            foreach (var name in source.Parameters[i])
-            {
-                Assert.True(Regex.IsMatch(source.Commands[i], $@":{name.TrimStart(':', '@')}\b"), $"{name} is bound but not used in\n{source.Commands[i]}");
-            }
-        }
-
-        Assert.Contains(source.Commands, c => c.Contains("for update skip locked", StringComparison.Ordinal) && c.Contains("limit :BatchSize", StringComparison.Ordinal));
-        Assert.Contains(source.Commands, c => c.Contains("from dual", StringComparison.Ordinal) && c.Contains("outbox_attempt", StringComparison.Ordinal));
-        Assert.Contains(source.Commands, c => c.Contains("fetch first :Limit rows only", StringComparison.Ordinal));
-        // A 1 MB + 5 byte attachment: one call of 32 pieces, one of 1 piece.
-        Assert.Equal(2, source.Commands.Count(c => c.Contains("dbms_lob.writeappend", StringComparison.Ordinal)));
+        await new DatabaseCheck(database).RunAsync(Ct);
+        var limiter = new DatabaseRateLimiter(database);
+        var reservation = await limiter.ReserveAsync("primary", [new RateLimit { Messages = 10, Per = TimeSpan.FromMinutes(1) }], TimeSpan.FromMinutes(1), Ct);
+        await limiter.ReleaseAsync(reservation, used: true, Ct);
+        await limiter.ReleaseAsync(reservation, used: false, Ct);
+        return source;
     }
 
     [Fact]
@@ -101,7 +184,8 @@ public sealed class OracleDialectTests
     [Fact]
     public void Without_the_driver_the_oracle_provider_fails_with_one_line_saying_how_to_add_it()
     {
-        Assert.Null(Type.GetType(OracleDialect.FactoryType, throwOnError: false));
+        Assert.SkipWhen(Type.GetType(OracleDialect.FactoryType, throwOnError: false) is not null,
+            "This build has the Oracle driver (-p:WithOracle=true): its absence cannot be tested.");
 
         var error = Assert.Throws<MailValidationException>(() =>
             OutboxDatabase.Create(new DatabaseOptions { Provider = "oracle", ConnectionString = "User Id=outbox;Password=x;Data Source=localhost/FREEPDB1" }));

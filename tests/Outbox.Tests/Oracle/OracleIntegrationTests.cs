@@ -133,6 +133,9 @@ public sealed class OracleIntegrationTests
     [InlineData("outbox_mail.send(sender => 'a@example.com', recipients => ' ')", "ORA-20001: recipients: is required")]
     [InlineData("outbox_mail.enqueue(outbox_mail.create_mail(sender => 'a@example.com'))", "ORA-20004: recipients: mail")]
     [InlineData("outbox_mail.send_attach_raw(sender => 'a@example.com', recipients => 'b@example.com', attachment => hextoraw('00'), att_filename => 'run.exe')", "ORA-20006: att_filename: attachments named *.exe are refused")]
+    [InlineData("outbox_mail.send(sender => 'a@example.com', recipients => 'b@example.com', subject => rpad('x', 2001, 'x'))", "ORA-20005: subject: is 2001 characters, more than the 2000 allowed")]
+    [InlineData("outbox_mail.send(sender => 'a@example.com', recipients => rpad('b', 1000, 'b') || '@example.com')", "ORA-20005: recipients: is 1012 characters, more than the 1000 allowed")]
+    [InlineData("outbox_mail.send_attach_raw(sender => 'a@example.com', recipients => 'b@example.com', attachment => hextoraw('00'), att_mime_type => 'application/' || rpad('y', 400, 'y'))", "ORA-20005: att_mime_type: is 412 characters, more than the 400 allowed")]
     public async Task Bad_input_raises_the_documented_code_naming_the_parameter_and_leaves_nothing(string call, string expected)
     {
         await using var outbox = await OracleTestDatabase.RequireAsync();
@@ -141,6 +144,20 @@ public sealed class OracleIntegrationTests
 
         Assert.StartsWith(expected, error.Message, StringComparison.Ordinal);
         Assert.Equal(0L, await outbox.ScalarAsync<long>("select count(*) from outbox_message where status <> 'draft'"));
+    }
+
+    // The Message-ID is made of the sender's domain, cut so that it fits its column; a NULL
+    // priority is the default, as UTL_MAIL's callers pass it.
+    [Fact]
+    public async Task A_sender_with_a_long_domain_and_a_null_priority_is_queued()
+    {
+        await using var outbox = await OracleTestDatabase.RequireAsync();
+
+        await outbox.ExecuteAsync("begin outbox_mail.send(sender => 'a@' || rpad('d', 500, 'd') || '.example.com', recipients => 'b@example.com', priority => null); commit; end;");
+
+        var row = (await outbox.QueryAsync<(string Status, int Priority, int IdLength)>("select status, priority, length(mime_message_id) from outbox_message")).Single();
+        Assert.Equal(("queued", 3), (row.Status, row.Priority));
+        Assert.True(row.IdLength <= 400, $"mime_message_id is {row.IdLength} characters");
     }
 
     [Fact]

@@ -49,7 +49,8 @@ public sealed class OracleScriptTests
     public void Every_outbox_mail_call_exists_on_oracle_and_postgresql_with_the_same_parameters()
     {
         var postgres = Postgres.PostgresApi();
-        var oracle = Oracle.OracleApi();
+        // PostgreSQL's bytea and text have no 32 KB limit: there send_attach_raw / _varchar2 take any size.
+        var oracle = Oracle.OracleApi().Where(c => c.Key is not ("send_attach_blob" or "send_attach_clob")).ToDictionary();
         Assert.Contains("send", postgres.Keys);
         Assert.Equal(postgres.Keys.Order(), oracle.Keys.Order());
         foreach (var (name, overloads) in postgres)
@@ -80,15 +81,16 @@ public sealed class OracleScriptTests
         Assert.Contains(overloads, parameters => parameters.SequenceEqual(expected));
     }
 
-    [Fact]
-    public void Oracle_send_calls_also_take_lobs_of_any_size()
+    // Under their own names: an overload of UTL_MAIL's call would make a NULL attachment ambiguous.
+    [Theory]
+    [InlineData("send_attach_blob", "send_attach_raw", "attachment in raw", "attachment in blob")]
+    [InlineData("send_attach_clob", "send_attach_varchar2", "attachment in varchar2", "attachment in clob")]
+    public void Oracle_send_calls_of_any_size_take_utl_mails_parameters_with_a_lob(string name, string utlMailName, string small, string lob)
     {
-        var lobs = Oracle.OracleSubprograms()
-            .Where(s => s.Name.StartsWith("send_attach", StringComparison.Ordinal))
-            .Select(s => s.Parameters.Single(p => p.StartsWith("attachment ", StringComparison.Ordinal)))
-            .ToList();
-        Assert.Contains("attachment in blob", lobs);
-        Assert.Contains("attachment in clob", lobs);
+        var subprograms = Oracle.OracleSubprograms();
+        var expected = subprograms.Single(s => s.Name == utlMailName).Parameters.Select(p => p == small ? lob : p);
+
+        Assert.Equal(expected, subprograms.Single(s => s.Name == name).Parameters);
     }
 
     [Fact]

@@ -6,15 +6,19 @@ namespace Outbox.Tests.Oracle;
 
 /// <summary>
 /// A live Oracle schema for the integration tests, when one is given. No Oracle server can run
-/// on the development machine or on CI, so these tests skip there, saying why. To run them:
+/// on the development machine, so these tests skip there, saying why. .github/workflows/oracle.yml
+/// runs them against Oracle Database Free; to run them by hand:
 /// <code>
 /// docker run -d --name outbox-oracle -p 1521:1521 -e ORACLE_PASSWORD=manager \
 ///     -e APP_USER=outbox -e APP_USER_PASSWORD=outbox gvenzl/oracle-free:23-slim
 /// # when the log says DATABASE IS READY TO USE:
 /// docker exec -i outbox-oracle sqlplus -s system/manager@FREEPDB1 &lt;&lt;&lt; 'grant create view, create role to outbox;'
 /// OUTBOX_TEST_ORACLE='User Id=outbox;Password=outbox;Data Source=localhost:1521/FREEPDB1' \
-///     dotnet test Outbox.sln -p:WithOracle=true --filter FullyQualifiedName~OracleIntegration
+/// OUTBOX_TEST_ORACLE_DBA='User Id=system;Password=manager;Data Source=localhost:1521/FREEPDB1' \
+///     dotnet test Outbox.sln -p:WithOracle=true --filter "FullyQualifiedName~Outbox.Tests.Oracle.Oracle"
 /// </code>
+/// OUTBOX_TEST_ORACLE_DBA (a user that may create users) is needed only by OracleDeploymentTests,
+/// which make the worker and application users.
 /// The schema must be empty or hold an earlier outbox install: the tests install the shipped
 /// scripts (through `outbox init`'s path) and delete the outbox's rows between tests.
 /// </summary>
@@ -31,7 +35,7 @@ internal static class OracleTestDatabase
         {
             Assert.Skip($"Oracle integration test: needs {Variable} (a connection string for an empty schema) and the Oracle driver "
                 + $"(dotnet test -p:WithOracle=true); here {(string.IsNullOrWhiteSpace(connectionString) ? $"{Variable} is not set" : "it is set")} "
-                + $"and the driver is {(driver ? "present" : "missing")}. No Oracle server runs on this machine or on CI; see OracleTestDatabase for the docker line.");
+                + $"and the driver is {(driver ? "present" : "missing")}. No Oracle server runs on this machine; .github/workflows/oracle.yml and OracleTestDatabase show how to give one.");
         }
 
         var outbox = TestOutbox.Existing("oracle", connectionString!);

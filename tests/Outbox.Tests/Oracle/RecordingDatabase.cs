@@ -9,8 +9,9 @@ namespace Outbox.Tests.Oracle;
 /// A narrow test double: an ADO.NET data source that runs nothing and records the text of every
 /// command, so the statements the store, the admin queries and the client send through the
 /// Oracle dialect can be read without an Oracle server. A command whose text returns ids
-/// ("returning id") yields one row, id 1, so the code goes on to its next statements; any other
-/// query yields no rows.
+/// ("returning id") yields one row, id 1, so the code goes on to its next statements; a query of
+/// table names yields every outbox table, and the rate limiter's window query one empty window,
+/// for the same reason; the session user is SessionUser; any other query yields no rows.
 /// </summary>
 internal sealed class RecordingDataSource : DbDataSource
 {
@@ -19,6 +20,8 @@ internal sealed class RecordingDataSource : DbDataSource
 
     /// <summary>The names of the parameters bound to each command, in the order of Commands.</summary>
     public List<IReadOnlyList<string>> Parameters { get; } = [];
+
+    public const string SessionUser = "OUTBOX_SVC";
 
     public override string ConnectionString => "recording";
 
@@ -100,10 +103,11 @@ internal sealed class RecordingDataSource : DbDataSource
             return 1;
         }
 
+        // The session user is one that does not own the outbox (a worker user).
         public override object? ExecuteScalar()
         {
             Record();
-            return DBNull.Value;
+            return CommandText == Outbox.Storage.Dialects.OracleDialect.SessionUserQuery ? RecordingDataSource.SessionUser : DBNull.Value;
         }
 
         public override void Prepare()
@@ -116,10 +120,27 @@ internal sealed class RecordingDataSource : DbDataSource
         {
             Record();
             var table = new DataTable();
-            table.Columns.Add("id", typeof(long));
-            if (CommandText.Contains("returning id", StringComparison.OrdinalIgnoreCase))
+            if (CommandText.Contains("table_name", StringComparison.OrdinalIgnoreCase))
             {
-                table.Rows.Add(1L);
+                table.Columns.Add("table_name", typeof(string));
+                foreach (var name in Outbox.Storage.SchemaInstaller.RequiredTables)
+                {
+                    table.Rows.Add(name);
+                }
+            }
+            else if (CommandText.Contains("as Slots", StringComparison.Ordinal))
+            {
+                table.Columns.Add("Slots", typeof(long));
+                table.Columns.Add("OldestAgeSeconds", typeof(double));
+                table.Rows.Add(0L, DBNull.Value);
+            }
+            else
+            {
+                table.Columns.Add("id", typeof(long));
+                if (CommandText.Contains("returning id", StringComparison.OrdinalIgnoreCase))
+                {
+                    table.Rows.Add(1L);
+                }
             }
 
             return table.CreateDataReader();
