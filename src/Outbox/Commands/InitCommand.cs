@@ -8,7 +8,7 @@ public static class InitCommand
 {
     public static Command Create(CliContext context)
     {
-        var command = new Command("init", "Install the outbox schema with the scripts under sql/, or verify an installed one");
+        var command = new Command("init", "Install the outbox schema with the install scripts built into this program (the files under sql/, byte for byte), or verify an installed one. Example: outbox init --config /etc/outbox/outbox.json");
         command.SetAction((parse, cancellationToken) => context.RunAsync(parse, async options =>
         {
             var database = OutboxDatabase.Create(options.Database);
