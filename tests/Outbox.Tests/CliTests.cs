@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Outbox.Commands;
 using Outbox.Storage.Dialects;
@@ -131,17 +130,15 @@ public sealed class CliTests(PostgresServer postgres) : IDisposable
     [Fact]
     public async Task The_program_with_no_configuration_uses_sqlite_and_the_pickup_directory()
     {
-        var program = Path.Combine(AppContext.BaseDirectory, "outbox.dll");
-
-        var send = await RunProgramAsync(program, "send", "--from", "app@example.com", "--to", "dba@example.com", "--subject", "Hello", "--text", "It works");
+        var send = await RunProgramAsync("send", "--from", "app@example.com", "--to", "dba@example.com", "--subject", "Hello", "--text", "It works");
         Assert.Equal(0, send.Code);
-        var run = await RunProgramAsync(program, "run", "--once");
+        var run = await RunProgramAsync("run", "--once");
         Assert.Equal("sent 1, retry later 0, failed 0, not tried 0", run.Out.Trim());
 
         Assert.True(File.Exists(Path.Combine(_dir.FullName, "outbox.db")));
         var eml = Assert.Single(Directory.GetFiles(Path.Combine(_dir.FullName, "pickup"), "*.eml"));
         Assert.Contains("Subject: Hello", await File.ReadAllTextAsync(eml, Ct), StringComparison.Ordinal);
-        Assert.Contains("written to", (await RunProgramAsync(program, "show", send.Out.Trim())).Out, StringComparison.Ordinal);
+        Assert.Contains("written to", (await RunProgramAsync("show", send.Out.Trim())).Out, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -294,19 +291,5 @@ public sealed class CliTests(PostgresServer postgres) : IDisposable
         return (code, output.ToString(), error.ToString());
     }
 
-    private async Task<(int Code, string Out, string Error)> RunProgramAsync(string program, params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = _dir.FullName, RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(program);
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync(Ct);
-        var error = process.StandardError.ReadToEndAsync(Ct);
-        await process.WaitForExitAsync(Ct);
-        return (process.ExitCode, await output, await error);
-    }
+    private Task<(int Code, string Out, string Error)> RunProgramAsync(params string[] args) => WorkerProcess.RunToEndAsync(_dir.FullName, null, args);
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Outbox.Commands;
 using Outbox.Tests.Infrastructure;
@@ -80,27 +79,9 @@ public sealed class CommandLineContractTests : IDisposable
         Assert.False(File.Exists(Path.Combine(_dir.FullName, "outbox.db")), "the embedded default's database was used");
     }
 
-    private Task<(int Code, string Out, string Error)> RunProgramAsync(params string[] args) => RunProgramAsync(new Dictionary<string, string>(), args);
+    private Task<(int Code, string Out, string Error)> RunProgramAsync(params string[] args) => RunProgramAsync(null, args);
 
     // The real program in a child process: console logging goes to the process's own stderr.
-    private async Task<(int Code, string Out, string Error)> RunProgramAsync(IReadOnlyDictionary<string, string> environment, params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = _dir.FullName, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var (name, value) in environment)
-        {
-            start.Environment[name] = value;
-        }
-
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "outbox.dll"));
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync(Ct);
-        var stderr = process.StandardError.ReadToEndAsync(Ct);
-        await process.WaitForExitAsync(Ct);
-        return (process.ExitCode, await stdout, await stderr);
-    }
+    private Task<(int Code, string Out, string Error)> RunProgramAsync(IReadOnlyDictionary<string, string>? environment, params string[] args) =>
+        WorkerProcess.RunToEndAsync(_dir.FullName, environment, args);
 }

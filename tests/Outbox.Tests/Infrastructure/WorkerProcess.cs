@@ -10,9 +10,14 @@ public sealed class WorkerProcess : IDisposable
     private readonly Process _process;
     private readonly StringBuilder _output = new();
 
-    private WorkerProcess(Process process)
+    private WorkerProcess(Process process, bool collect)
     {
         _process = process;
+        if (!collect)
+        {
+            return;
+        }
+
         _process.OutputDataReceived += (_, e) => Append(e.Data);
         _process.ErrorDataReceived += (_, e) => Append(e.Data);
         _process.BeginOutputReadLine();
@@ -35,7 +40,10 @@ public sealed class WorkerProcess : IDisposable
     }
 
     /// <summary>Starts `outbox ARGS`; environment entries are added to the child's environment.</summary>
-    public static WorkerProcess Start(string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] args)
+    public static WorkerProcess Start(string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] args) =>
+        Start(workingDirectory, environment, redirectSeparately: false, args);
+
+    private static WorkerProcess Start(string workingDirectory, IReadOnlyDictionary<string, string>? environment, bool redirectSeparately, string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "outbox.dll"));
@@ -49,7 +57,17 @@ public sealed class WorkerProcess : IDisposable
             start.Environment[key] = value;
         }
 
-        return new WorkerProcess(Process.Start(start)!);
+        return new WorkerProcess(Process.Start(start)!, collect: !redirectSeparately);
+    }
+
+    /// <summary>Runs `outbox ARGS` to its end; stdout and stderr apart, as a script sees them.</summary>
+    public static async Task<(int Code, string Out, string Error)> RunToEndAsync(string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] args)
+    {
+        using var worker = Start(workingDirectory, environment, redirectSeparately: true, args);
+        var output = worker._process.StandardOutput.ReadToEndAsync();
+        var error = worker._process.StandardError.ReadToEndAsync();
+        await worker._process.WaitForExitAsync();
+        return (worker._process.ExitCode, await output, await error);
     }
 
     /// <summary>Writes a configuration file from an anonymous object (the "Outbox" section) and returns its path.</summary>
