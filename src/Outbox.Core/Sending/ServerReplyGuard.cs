@@ -48,8 +48,13 @@ internal sealed class ServerReplyGuard : IProtocolLogger
 
     public void LogConnect(Uri uri) => StartReply();
 
-    // The client wrote (a command, or message data): what comes next is the answer to it.
-    public void LogClient(byte[] buffer, int offset, int count) => StartReply();
+    // The client wrote (a command, or message data): what comes next is the answer to it, with
+    // the whole timeout again.
+    public void LogClient(byte[] buffer, int offset, int count)
+    {
+        StartReply();
+        SetReadTimeout(_timeout);
+    }
 
     public void LogServer(byte[] buffer, int offset, int count)
     {
