@@ -26,6 +26,7 @@ internal sealed class ServerReplyGuard : IProtocolLogger
 
     private readonly TimeSpan _timeout;
     private Socket? _socket;
+    private int _readTimeout;
     private long _replyStarted = Stopwatch.GetTimestamp();
     private int _replyBytes;
     private int _lines;
@@ -133,11 +134,14 @@ internal sealed class ServerReplyGuard : IProtocolLogger
         _lineBytes = 0;
     }
 
+    // Set only when it changes: message data is written in thousands of chunks, each logged.
     private void SetReadTimeout(TimeSpan timeout)
     {
-        if (_socket is { } socket)
+        var milliseconds = (int)Math.Clamp(timeout.TotalMilliseconds, 1, int.MaxValue);
+        if (_socket is { } socket && milliseconds != _readTimeout)
         {
-            socket.ReceiveTimeout = (int)Math.Clamp(timeout.TotalMilliseconds, 1, int.MaxValue);
+            socket.ReceiveTimeout = milliseconds;
+            _readTimeout = milliseconds;
         }
     }
 }
