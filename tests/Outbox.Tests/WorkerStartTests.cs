@@ -17,7 +17,7 @@ public sealed class WorkerStartTests(PostgresServer postgres) : IDisposable
     [Theory]
     [InlineData("HealthUrl")]
     [InlineData("PrometheusUrl")]
-    public async Task An_endpoint_whose_port_is_taken_stops_the_worker_with_exit_code_1(string key)
+    public async Task An_endpoint_whose_port_is_taken_stops_the_worker_with_the_configuration_exit_code(string key)
     {
         using var taken = new TcpListener(IPAddress.Loopback, 0);
         taken.Start();
@@ -35,7 +35,7 @@ public sealed class WorkerStartTests(PostgresServer postgres) : IDisposable
     }
 
     [Fact]
-    public async Task A_schema_of_an_older_version_stops_the_worker_with_exit_code_1()
+    public async Task A_schema_of_an_older_version_stops_the_worker_with_the_configuration_exit_code()
     {
         await using var outbox = await TestOutbox.PostgresAsync(postgres);
         await outbox.ExecuteAsync("update outbox.outbox_setting set value = '1' where name = 'schema_version'");
