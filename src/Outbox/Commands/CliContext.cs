@@ -49,6 +49,13 @@ public sealed class CliContext(TextWriter output, TextWriter error)
     /// <summary>stderr as it is, for the progress line, which rewrites itself with a carriage return around numbers only.</summary>
     internal TextWriter ProgressError { get; } = error;
 
+    /// <summary>stdout as bytes, for output that is not text (`show --eml`); the text writers are flushed first.</summary>
+    public Stream OpenStandardOutput()
+    {
+        Out.Flush();
+        return Console.OpenStandardOutput();
+    }
+
     // JSON escapes control characters itself, and a script reads it back unchanged.
     public void WriteJson<T>(T value) => output.WriteLine(JsonSerializer.Serialize(value, Json));
 
