@@ -26,6 +26,7 @@ namespace Outbox.Dashboard;
 public sealed class DashboardApp : IAsyncDisposable
 {
     private const string ActorKey = "outbox.actor";
+    private const string ReadOnly = "This dashboard is read-only: set Outbox:Dashboard:AllowActions to true to retry and cancel from it.";
     private readonly WebApplication _app;
     private readonly DashboardBinding _binding;
 
@@ -211,7 +212,7 @@ public sealed class DashboardApp : IAsyncDisposable
             var request = new DashboardRequest((string)context.Items[ActorKey]!, options.Dashboard.AllowActions, string.Empty, string.Empty);
             if (isAction && !options.Dashboard.AllowActions)
             {
-                await ErrorAsync(context, StatusCodes.Status403Forbidden, "Read-only", "This dashboard is read-only: set Outbox:Dashboard:AllowActions to true to retry and cancel from it.").ConfigureAwait(false);
+                await ErrorAsync(context, StatusCodes.Status403Forbidden, "Read-only", ReadOnly).ConfigureAwait(false);
                 return;
             }
 
@@ -246,6 +247,7 @@ public sealed class DashboardApp : IAsyncDisposable
 
         private static (int Status, string Title, string Message)? Problem(Exception exception) => exception switch
         {
+            ReadOnlyException readOnly => (StatusCodes.Status403Forbidden, "Read-only", readOnly.Message),
             NotFoundException notFound => (StatusCodes.Status404NotFound, "Not found", notFound.Message),
             MailValidationException invalid => (StatusCodes.Status400BadRequest, "Not done", invalid.Message),
             System.Data.Common.DbException db => (StatusCodes.Status503ServiceUnavailable, "Database error", $"database error: {db.Message} (check Outbox:Database:ConnectionString, and that the dashboard's database user may do this)"),
@@ -256,7 +258,7 @@ public sealed class DashboardApp : IAsyncDisposable
         {
             if (!request.AllowActions)
             {
-                throw new MailValidationException("Outbox:Dashboard:AllowActions", "is false, so this dashboard is read-only", "Set it to true to retry and cancel from the dashboard");
+                throw new ReadOnlyException();
             }
 
             var id = IdOf(context);
@@ -271,7 +273,7 @@ public sealed class DashboardApp : IAsyncDisposable
         {
             if (!request.AllowActions)
             {
-                throw new MailValidationException("Outbox:Dashboard:AllowActions", "is false, so this dashboard is read-only", "Set it to true to retry and cancel from the dashboard");
+                throw new ReadOnlyException();
             }
 
             if (filter.Mail.Status is not ("failed" or "unconfirmed" or "cancelled"))
@@ -313,4 +315,6 @@ public sealed class DashboardApp : IAsyncDisposable
     }
 
     private sealed class NotFoundException(string message) : Exception(message);
+
+    private sealed class ReadOnlyException() : Exception(ReadOnly);
 }
