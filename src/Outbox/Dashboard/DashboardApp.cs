@@ -23,7 +23,7 @@ namespace Outbox.Dashboard;
 /// one is configured; loopback only otherwise), every change is a POST with a CSRF token and
 /// needs Outbox:Dashboard:AllowActions, and every page leaves with the configured secrets removed.
 /// </summary>
-public sealed class DashboardApp : IAsyncDisposable
+public sealed partial class DashboardApp : IAsyncDisposable
 {
     private const string ActorKey = "outbox.actor";
     private const string ReadOnly = "This dashboard is read-only: set Outbox:Dashboard:AllowActions to true to retry and cancel from it.";
@@ -62,6 +62,8 @@ public sealed class DashboardApp : IAsyncDisposable
         builder.Logging.AddFilter("Microsoft.AspNetCore.Antiforgery", LogLevel.Error);
         // It warns that keys are kept unencrypted: they are, in this process's memory only.
         builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
+        // A start that fails is reported once, in one line, as the command's error.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
         builder.Services.AddRouting();
         builder.Services.AddAntiforgery(antiforgery =>
         {
@@ -99,6 +101,7 @@ public sealed class DashboardApp : IAsyncDisposable
         private readonly IAntiforgery _antiforgery = services.GetRequiredService<IAntiforgery>();
         private readonly DashboardChecks _checks = services.GetRequiredService<DashboardChecks>();
         private readonly TimeProvider _clock = services.GetRequiredService<TimeProvider>();
+        private readonly ILogger _logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Outbox.Dashboard");
         private readonly HashSet<string> _loopbackHosts = new(StringComparer.OrdinalIgnoreCase)
         {
             $"localhost:{binding.Port}", $"127.0.0.1:{binding.Port}", $"[::1]:{binding.Port}",
@@ -179,8 +182,20 @@ public sealed class DashboardApp : IAsyncDisposable
                 context.Items[ActorKey] = $"{Environment.UserName} (dashboard on loopback)";
             }
 
-            await next(context).ConfigureAwait(false);
+            try
+            {
+                await next(context).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (!context.Response.HasStarted && ex is not OperationCanceledException)
+            {
+                // One line for the operator, no stack trace for the browser.
+                LogFailure(_logger, context.Request.Path.Value ?? string.Empty, ex.GetType().Name, PrintableTextOf(ex.Message));
+                context.Response.Clear();
+                await ErrorAsync(context, StatusCodes.Status500InternalServerError, "Error", "The dashboard could not answer this; the worker's log has the reason.").ConfigureAwait(false);
+            }
         }
+
+        private static string PrintableTextOf(string text) => Core.Text.PrintableText.Escape(text);
 
         private DashboardRequest RequestOf(HttpContext context)
         {
@@ -313,6 +328,9 @@ public sealed class DashboardApp : IAsyncDisposable
 
         private static NotFoundException NoMail(HttpContext context) => new($"There is no mail {IdOf(context)}.");
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "dashboard: {Path} failed: {Kind}: {Reason}")]
+    private static partial void LogFailure(ILogger logger, string path, string kind, string reason);
 
     private sealed class NotFoundException(string message) : Exception(message);
 

@@ -90,7 +90,7 @@ public static class OverviewPage
         var max = Math.Max(1, hourly.Count == 0 ? 1 : hourly.Max(h => Math.Max(h.Sent, h.Failed)));
         var bars = hours.Select((hour, i) =>
         {
-            var counts = byHour.GetValueOrDefault(hour) ?? new HourlyCount(hour, 0, 0);
+            var counts = byHour.GetValueOrDefault(hour) ?? new HourlyCount { Hour = hour };
             var sent = (int)Math.Ceiling(counts.Sent * (double)Height / max);
             var failed = (int)Math.Ceiling(counts.Failed * (double)Height / max);
             var x = i * BarWidth;
