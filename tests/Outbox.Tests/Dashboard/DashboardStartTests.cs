@@ -44,6 +44,27 @@ public sealed class DashboardStartTests : IDisposable
     }
 
     [Fact]
+    public async Task The_readme_configuration_of_the_dashboard_is_valid()
+    {
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!File.Exists(Path.Combine(root.FullName, "Outbox.sln")))
+        {
+            root = root.Parent!;
+        }
+
+        var readme = await File.ReadAllTextAsync(Path.Combine(root.FullName, "README.md"), TestContext.Current.CancellationToken);
+        var block = System.Text.RegularExpressions.Regex.Match(readme[readme.IndexOf("## Dashboard", StringComparison.Ordinal)..], "```json\n(.*?)```", System.Text.RegularExpressions.RegexOptions.Singleline);
+        var config = Path.Combine(_dir.FullName, "readme.json");
+        await File.WriteAllTextAsync(config, block.Groups[1].Value, TestContext.Current.CancellationToken);
+
+        var (code, output) = await Cli.RunAsync("config", "--config", config);
+
+        Assert.Equal(0, code);
+        Assert.Matches(@"Outbox:Dashboard:Url +http://127.0.0.1:9466/", output);
+        Assert.Matches(@"Outbox:Dashboard:AllowActions +True", output);
+    }
+
+    [Fact]
     public async Task The_worker_serves_the_dashboard_while_it_runs()
     {
         var url = $"http://127.0.0.1:{LoopbackPort.Free()}/";
