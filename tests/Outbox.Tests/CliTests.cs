@@ -33,6 +33,7 @@ public sealed class CliTests(PostgresServer postgres) : IDisposable
 
         var run = await RunAsync("run", "--once", "--config", config);
         Assert.Equal((0, "sent 1, retry later 0, failed 0, not tried 0"), (run.Code, run.Out.Trim()));
+        Assert.Equal($"outbox: mail goes by pickup: .eml files written to {Path.Combine(_dir.FullName, "pickup")}, not sent anywhere (set Outbox:Transport to smtp to send)", run.Error.Trim());
         Assert.Single(Directory.GetFiles(Path.Combine(_dir.FullName, "pickup"), "*.eml"));
 
         var list = await RunAsync("list", "--json", "--config", config);

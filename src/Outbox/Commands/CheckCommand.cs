@@ -76,7 +76,7 @@ public static class CheckCommand
                 return usable ? 0 : 1;
             }
         }));
-        return new Command("check", "Diagnostics") { smtp, db };
+        return new Command("check", "Diagnostics that say, step by step, why mail would not go out. Examples: outbox check smtp; outbox check db") { smtp, db };
     }
 
     private static SmtpOptions ServerOf(Configuration.OutboxOptions options, string? account)
