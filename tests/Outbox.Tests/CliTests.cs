@@ -314,13 +314,7 @@ public sealed class CliTests(PostgresServer postgres) : IDisposable
         return path;
     }
 
-    private static async Task<(int Code, string Out, string Error)> RunAsync(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var code = await OutboxCli.RunAsync(args, output, error, Ct);
-        return (code, output.ToString(), error.ToString());
-    }
+    private static Task<(int Code, string Out, string Error)> RunAsync(params string[] args) => Cli.RunApartAsync(args);
 
     private Task<(int Code, string Out, string Error)> RunProgramAsync(params string[] args) => WorkerProcess.RunToEndAsync(_dir.FullName, null, args);
 }
