@@ -168,7 +168,6 @@ public sealed class OutboxAdmin
 
         var (where, parameters) = Where(filter with { BeforeId = null });
         parameters.Add("BatchSize", batchSize);
-        parameters.Add("Actor", _actor);
         var batch = D.Sql($"select m.id from {Messages} m {where} order by m.id {D.Limit("@BatchSize")}");
         // The action rows first, while the mails are still in the status: each statement reads
         // the chosen ids and the status again, so a mail another operator changed meanwhile is
