@@ -80,6 +80,9 @@ begin
             smtp_code        number(3),
             smtp_reply       varchar2(4000),
             last_error       varchar2(4000),
+            template         varchar2(100 char),
+            template_locale  varchar2(35 char),
+            template_data    clob,
             constraint outbox_message_status_ck
                 check (status in ('draft', 'queued', 'sending', 'sent', 'unconfirmed', 'failed', 'cancelled')),
             constraint outbox_message_kind_ck check (kind in ('mime', 'raw')),
@@ -87,6 +90,11 @@ begin
         )]');
 
     add_column('outbox_message', 'profile', 'varchar2(100 char)');
+
+    -- Templates came with schema version 3 (see sql/postgresql/01_tables.sql).
+    add_column('outbox_message', 'template', 'varchar2(100 char)');
+    add_column('outbox_message', 'template_locale', 'varchar2(35 char)');
+    add_column('outbox_message', 'template_data', 'clob');
 
     -- Ownership (see sql/postgresql/01_tables.sql): created_by is the session user that made the
     -- mail; OUTBOX_MAIL acts only on the caller's own mails and an idempotency key is unique per
@@ -196,6 +204,31 @@ begin
     create_index('outbox_rate_slot_account_ix',
         'create index outbox_rate_slot_account_ix on outbox_rate_slot (account, done_at)');
 
+    -- Mail templates (Liquid), one row per name and locale; the row without a locale is the
+    -- default (see sql/postgresql/01_tables.sql). The trigger below keeps changed_at / changed_by.
+    -- The characters are listed, not ranges: those follow NLS_SORT.
+    create_table('outbox_template', q'[
+        create table outbox_template (
+            id          number(19)          generated always as identity primary key,
+            name        varchar2(100 char)  not null,
+            locale      varchar2(35 char),
+            subject     varchar2(2000 char) not null,
+            text_body   clob,
+            html_body   clob,
+            created_at  timestamp           default sys_extract_utc(systimestamp) not null,
+            created_by  varchar2(128 char)  default sys_context('userenv', 'session_user') not null,
+            changed_at  timestamp           default sys_extract_utc(systimestamp) not null,
+            changed_by  varchar2(128 char)  default sys_context('userenv', 'session_user') not null,
+            constraint outbox_template_name_ck
+                check (regexp_like(name, '^[0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_.-]{1,100}$')),
+            constraint outbox_template_locale_ck
+                check (regexp_like(locale, '^[ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz]{2,8}(-[0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz]{1,8}){0,3}$')),
+            constraint outbox_template_body_ck check (text_body is not null or html_body is not null)
+        )]');
+
+    create_index('outbox_template_name_uq',
+        q'[create unique index outbox_template_name_uq on outbox_template (name, nvl(locale, '-'))]');
+
     -- Limits checked at enqueue, by OUTBOX_MAIL and by OutboxClient alike. Change them with
     -- UPDATE; running this script again keeps the values a DBA set.
     create_table('outbox_setting', q'[
@@ -207,6 +240,15 @@ begin
 end;
 /
 
+create or replace trigger outbox_template_changed
+    before update on outbox_template
+    for each row
+begin
+    :new.changed_at := sys_extract_utc(systimestamp);
+    :new.changed_by := sys_context('userenv', 'session_user');
+end;
+/
+
 merge into outbox_setting s
 using (select 'max_message_bytes' as name, '0' as value,
               'Largest mail accepted at enqueue: bodies plus attachments, before encoding. 0 means no limit.' as description from dual
@@ -214,7 +256,7 @@ using (select 'max_message_bytes' as name, '0' as value,
        select 'blocked_extensions', 'exe,dll,vbs,js',
               'Attachment file name extensions refused at enqueue, comma-separated (the defaults of SQL Server Database Mail).' from dual
        union all
-       select 'schema_version', '2',
+       select 'schema_version', '3',
               'The version of the outbox schema the install scripts made; `outbox check db` compares it with the version the program expects.' from dual) d
    on (s.name = d.name)
  -- A DBA's limits stay as set; the schema version is always this script's.

@@ -36,8 +36,13 @@ create table if not exists outbox_message (
     sent_at          text,
     smtp_code        integer,
     smtp_reply       text,
-    last_error       text
+    last_error       text,
+    template         text,
+    template_locale  text,
+    template_data    text
 );
+-- template, template_locale, template_data came with schema version 3; `outbox` adds them to a
+-- file made before (SQLite has no "add column if not exists").
 
 -- Only waiting and leased rows are in the claim's index (see the PostgreSQL script).
 create index if not exists outbox_message_due_ix
@@ -108,6 +113,33 @@ create table if not exists outbox_rate_slot (
 
 create index if not exists outbox_rate_slot_account_ix on outbox_rate_slot (account, done_at);
 
+-- Mail templates (see the PostgreSQL script). SQLite has no users: created_by / changed_by are
+-- the operating system user that ran `outbox template put`. A name is 1 to 100 of letters,
+-- digits, _ . -; a locale a language tag such as de or pt-BR.
+create table if not exists outbox_template (
+    id          integer primary key,
+    name        text not null check (length(name) between 1 and 100 and name not glob '*[^A-Za-z0-9_.-]*'),
+    locale      text check (locale is null or (length(locale) between 2 and 35 and locale not glob '*[^A-Za-z0-9-]*')),
+    subject     text not null,
+    text_body   text,
+    html_body   text,
+    created_at  text not null default (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    created_by  text,
+    changed_at  text not null default (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    changed_by  text,
+    check (text_body is not null or html_body is not null)
+);
+
+create unique index if not exists outbox_template_name_uq on outbox_template (name, coalesce(locale, ''));
+
+-- An UPDATE by hand that leaves changed_at alone still moves it.
+create trigger if not exists outbox_template_changed
+    after update on outbox_template
+    for each row when new.changed_at = old.changed_at
+begin
+    update outbox_template set changed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') where id = new.id;
+end;
+
 -- Limits checked at enqueue by OutboxClient (see the PostgreSQL script). Change them with UPDATE.
 create table if not exists outbox_setting (
     name         text primary key,
@@ -118,10 +150,10 @@ create table if not exists outbox_setting (
 insert or ignore into outbox_setting (name, value, description) values
     ('max_message_bytes', '0', 'Largest mail accepted at enqueue: bodies plus attachments, before encoding. 0 means no limit.'),
     ('blocked_extensions', 'exe,dll,vbs,js', 'Attachment file name extensions refused at enqueue, comma-separated (the defaults of SQL Server Database Mail).'),
-    ('schema_version', '2', 'The version of the outbox schema the install scripts made; `outbox check db` compares it with the version the program expects.');
+    ('schema_version', '3', 'The version of the outbox schema the install scripts made; `outbox check db` compares it with the version the program expects.');
 
 -- A DBA's limits stay as set; the schema version is always this script's.
-update outbox_setting set value = '2' where name = 'schema_version' and value <> '2';
+update outbox_setting set value = '3' where name = 'schema_version' and value <> '3';
 
 -- Views for DBAs (the same in every database): mails per status with the age of the oldest,
 -- and the mails that will not go out with their last error.

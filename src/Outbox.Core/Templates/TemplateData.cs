@@ -12,16 +12,21 @@ namespace Outbox.Core.Templates;
 /// </summary>
 public static class TemplateData
 {
-    /// <summary>Checks a data document as enqueue does: a JSON object within the size and depth limits. Throws <see cref="TemplateException"/> naming "data".</summary>
-    public static void Check(string? json) => Parse(json).Dispose();
+    /// <summary>Checks a data document as enqueue does: a JSON object within the size and depth limits. Throws <see cref="Validation.MailValidationException"/> naming "data".</summary>
+    public static void Check(string? json) =>
+        Parse(json, (problem, hint, inner) => new Validation.MailValidationException("data", problem, hint)).Dispose();
 
-    internal static JsonDocument Parse(string? json)
+    internal static JsonDocument Parse(string? json) =>
+        Parse(json, (problem, hint, inner) => inner is null ? new TemplateException($"data: {problem}. {hint}") : new TemplateException($"data: {problem}. {hint}", inner));
+
+    private static JsonDocument Parse(string? json, Func<string, string, Exception?, Exception> refuse)
     {
+        const string Example = "Pass an object such as {\"order\": {\"id\": 42}}";
         json ??= "{}";
         var bytes = Encoding.UTF8.GetByteCount(json);
         if (bytes > TemplateLimits.MaxDataBytes)
         {
-            throw new TemplateException($"data: is {bytes} bytes, more than the {TemplateLimits.MaxDataBytes} allowed. Pass only the values the template uses");
+            throw refuse($"is {bytes} bytes, more than the {TemplateLimits.MaxDataBytes} allowed", "Pass only the values the template uses", null);
         }
 
         JsonDocument document;
@@ -31,14 +36,14 @@ public static class TemplateData
         }
         catch (JsonException ex)
         {
-            throw new TemplateException($"data: is not JSON ({FirstLine(ex.Message)}). Pass an object such as {{\"order\": {{\"id\": 42}}}}", ex);
+            throw refuse($"is not JSON ({FirstLine(ex.Message)})", Example, ex);
         }
 
         var kind = document.RootElement.ValueKind;
         if (kind != JsonValueKind.Object)
         {
             document.Dispose();
-            throw new TemplateException($"data: must be a JSON object, got {kind.ToString().ToLowerInvariant()}. Pass an object such as {{\"order\": {{\"id\": 42}}}}");
+            throw refuse($"must be a JSON object, got {kind.ToString().ToLowerInvariant()}", Example, null);
         }
 
         return document;

@@ -110,6 +110,8 @@ public sealed partial class OracleDialect : SqlDialect
 
     public override string ByteLength(string column) => $"dbms_lob.getlength({column})";
 
+    public override string TemplateEditor => "sys_context('userenv', 'session_user')";
+
     public override string OwnedByCurrentUser => "created_by = sys_context('userenv', 'session_user')";
 
     public override string Limit(string count) => $"fetch first {count} rows only";

@@ -86,6 +86,8 @@ public sealed class PostgreSqlDialect : SqlDialect
     public override string ByteLength(string column) => $"octet_length({column})";
 
     // The login role, which SECURITY DEFINER functions and SET ROLE leave unchanged.
+    public override string TemplateEditor => "session_user";
+
     public override string OwnedByCurrentUser => "created_by = session_user";
 
     public override string TablesQuery => "select table_name from information_schema.tables where table_schema = 'outbox'";

@@ -93,6 +93,6 @@ public sealed class TemplateEngineTests
     public void Data_over_the_size_limit_is_refused()
     {
         var data = $"{{\"x\": \"{new string('a', TemplateLimits.MaxDataBytes)}\"}}";
-        Assert.StartsWith("data: is ", Assert.Throws<TemplateException>(() => TemplateData.Check(data)).Message, StringComparison.Ordinal);
+        Assert.StartsWith("data: is ", Assert.Throws<Outbox.Core.Validation.MailValidationException>(() => TemplateData.Check(data)).Message, StringComparison.Ordinal);
     }
 }
