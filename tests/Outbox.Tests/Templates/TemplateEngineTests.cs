@@ -95,4 +95,21 @@ public sealed class TemplateEngineTests
         var data = $"{{\"x\": \"{new string('a', TemplateLimits.MaxDataBytes)}\"}}";
         Assert.StartsWith("data: is ", Assert.Throws<Outbox.Core.Validation.MailValidationException>(() => TemplateData.Check(data)).Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Strings_render_as_written_numbers_as_fluid_prints_them_and_null_takes_the_default_filter()
+    {
+        var rendered = await Engine.RenderAsync(Order(text: "{{ price }} {{ amount }} {{ qty | times: 3 }} {{ note | default: 'none' }} {% if paid %}paid{% endif %}"),
+            """{"customer": {"name": "A"}, "order": {"id": 1}, "price": "10.00", "amount": 10.00, "qty": 2, "note": null, "paid": true}""", Ct);
+
+        Assert.Equal("10.00 10.0 6 none paid", rendered.TextBody);
+    }
+
+    [Fact]
+    public async Task Include_is_refused_as_unsupported()
+    {
+        var error = await Assert.ThrowsAsync<TemplateException>(() => Engine.RenderAsync(Order(text: "{% include 'footer' %}"), """{"customer": {"name": "A"}, "order": {"id": 1}}""", Ct));
+
+        Assert.Equal("template order_confirmation, text body: include and render tags are not supported. Put the text into the template itself", error.Message);
+    }
 }
