@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
@@ -60,6 +61,23 @@ public sealed partial class TemplateEngine
     /// </summary>
     public void Check(TemplateSource source)
     {
+        CheckShape(source);
+        foreach (var (part, text) in Parts(source))
+        {
+            Parse(source, part, text);
+            foreach (var (filter, line) in FilterNames(text))
+            {
+                if (!_options.Filters.TryGetValue(filter, out _))
+                {
+                    throw new TemplateException($"template {source.Label}, {part} line {line}: there is no filter named {filter}. Use one of Liquid's standard filters");
+                }
+            }
+        }
+    }
+
+    // What a render checks too, before any parsing: names, sizes, a one-line subject.
+    private static void CheckShape(TemplateSource source)
+    {
         ArgumentNullException.ThrowIfNull(source);
         TemplateNames.CheckName("name", source.Name);
         TemplateNames.CheckLocale("locale", source.Locale);
@@ -84,15 +102,6 @@ public sealed partial class TemplateEngine
             {
                 throw new TemplateException($"template {source.Label}, {part}: is {Encoding.UTF8.GetByteCount(text)} bytes, more than the {TemplateLimits.MaxBodyBytes} allowed. Shorten it");
             }
-
-            Parse(source, part, text);
-            foreach (var (filter, line) in FilterNames(text))
-            {
-                if (!_options.Filters.TryGetValue(filter, out _))
-                {
-                    throw new TemplateException($"template {source.Label}, {part} line {line}: there is no filter named {filter}. Use one of Liquid's standard filters");
-                }
-            }
         }
     }
 
@@ -102,8 +111,8 @@ public sealed partial class TemplateEngine
     /// </summary>
     public async Task<RenderedTemplate> RenderAsync(TemplateSource source, string? data, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(source);
-        Check(source);
+        // An unknown filter in a row written by hand fails at render (StrictFilters), named there.
+        CheckShape(source);
         using var document = ParseData(source, data);
         var subject = await RenderPartAsync(source, "subject", source.Subject, document.RootElement, NullEncoder.Default, TemplateLimits.MaxRenderedSubjectLength, cancellationToken).ConfigureAwait(false);
         var bad = subject.AsSpan().IndexOfAnyInRange('\0', '\x1F');
@@ -170,11 +179,26 @@ public sealed partial class TemplateEngine
         return writer.ToString();
     }
 
+    // Parsed templates by their text: a worker renders the same few templates all day. Bounded:
+    // when full it starts again (templates are at most MaxBodyBytes each).
+    private const int CachedTemplates = 128;
+    private readonly ConcurrentDictionary<string, IFluidTemplate> _parsed = new(StringComparer.Ordinal);
+
     private IFluidTemplate Parse(TemplateSource source, string part, string text)
     {
+        if (_parsed.TryGetValue(text, out var cached))
+        {
+            return cached;
+        }
+
         if (_parser.TryParse(text, out var template, out var error))
         {
-            return template;
+            if (_parsed.Count >= CachedTemplates)
+            {
+                _parsed.Clear();
+            }
+
+            return _parsed[text] = BoundedRanges.Instance.VisitTemplate(template);
         }
 
         var position = Position().Match(error);
@@ -284,4 +308,25 @@ public sealed partial class TemplateEngine
 
     [GeneratedRegex(@"Undefined filter '([^']*)'", RegexOptions.CultureInvariant)]
     private static partial Regex UndefinedFilter();
+
+    // A range such as (1..100000000) is made into an array before a loop takes its first step:
+    // one longer than a render may take steps is refused before it is made.
+    private sealed class BoundedRanges : Fluid.Ast.AstRewriter
+    {
+        public static readonly BoundedRanges Instance = new();
+
+        protected override Fluid.Ast.Expression VisitRangeExpression(Fluid.Ast.RangeExpression rangeExpression) => new BoundedRange(rangeExpression);
+    }
+
+    private sealed class BoundedRange(Fluid.Ast.RangeExpression range) : Fluid.Ast.Expression
+    {
+        public override async ValueTask<FluidValue> EvaluateAsync(TemplateContext context)
+        {
+            var from = (await range.From.EvaluateAsync(context).ConfigureAwait(false)).ToNumberValue();
+            var to = (await range.To.EvaluateAsync(context).ConfigureAwait(false)).ToNumberValue();
+            return to - from >= TemplateLimits.MaxSteps
+                ? throw new TemplateBudgetException($"the range ({from}..{to}) is longer than the {TemplateLimits.MaxSteps} steps a render may take. Loop over less")
+                : await range.EvaluateAsync(context).ConfigureAwait(false);
+        }
+    }
 }

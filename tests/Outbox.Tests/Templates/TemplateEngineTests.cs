@@ -72,8 +72,12 @@ public sealed class TemplateEngineTests
     [Fact]
     public async Task An_endless_loop_and_a_doubling_string_stop_at_their_bounds()
     {
-        var loop = await Assert.ThrowsAsync<TemplateException>(() => Engine.RenderAsync(Order(text: "{% for i in (1..100000000) %}x{% endfor %}"), """{"customer": {"name": "A"}, "order": {"id": 1}}""", Ct));
+        var loop = await Assert.ThrowsAsync<TemplateException>(() => Engine.RenderAsync(
+            Order(text: "{% for i in (1..1000) %}{% for j in (1..1000) %}x{% endfor %}{% endfor %}"), """{"customer": {"name": "A"}, "order": {"id": 1}}""", Ct));
         Assert.Contains($"takes more than {TemplateLimits.MaxSteps} steps", loop.Message, StringComparison.Ordinal);
+
+        var range = await Assert.ThrowsAsync<TemplateException>(() => Engine.RenderAsync(Order(text: "{% for i in (1..100000000) %}x{% endfor %}"), """{"customer": {"name": "A"}, "order": {"id": 1}}""", Ct));
+        Assert.Equal($"template order_confirmation, text body: the range (1..100000000) is longer than the {TemplateLimits.MaxSteps} steps a render may take. Loop over less", range.Message);
 
         var doubling = await Assert.ThrowsAsync<TemplateException>(() => Engine.RenderAsync(
             Order(text: "{% assign x = 'ab' %}{% for i in (1..60) %}{% assign x = x | append: x %}{% endfor %}{{ x | size }}"), """{"customer": {"name": "A"}, "order": {"id": 1}}""", Ct));
