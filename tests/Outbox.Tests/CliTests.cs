@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using System.Text.Json;
 using Outbox.Commands;
 using Outbox.Storage.Dialects;
@@ -32,6 +33,7 @@ public sealed class CliTests(PostgresServer postgres) : IDisposable
 
         var run = await RunAsync("run", "--once", "--config", config);
         Assert.Equal((0, "sent 1, retry later 0, failed 0, not tried 0"), (run.Code, run.Out.Trim()));
+        Assert.Equal($"outbox: mail goes by pickup: .eml files written to {Path.Combine(_dir.FullName, "pickup")}, not sent anywhere (set Outbox:Transport to smtp to send)", run.Error.Trim());
         Assert.Single(Directory.GetFiles(Path.Combine(_dir.FullName, "pickup"), "*.eml"));
 
         var list = await RunAsync("list", "--json", "--config", config);
@@ -191,6 +193,35 @@ public sealed class CliTests(PostgresServer postgres) : IDisposable
     }
 
     [Fact]
+    public async Task Config_names_the_layer_of_each_value_and_gives_typed_json()
+    {
+        var config = WorkerProcess.WriteConfig(_dir.FullName, new
+        {
+            Smtp = new { Host = "smtp.example.com", Port = 2525, Password = "smtp-secret-3" },
+            Dispatch = new { PollInterval = "90s" },
+        });
+        var environment = new Dictionary<string, string> { ["OUTBOX_CONFIG"] = config, ["Outbox__Dispatch__BatchSize"] = "7" };
+
+        var (code, text, error) = await WorkerProcess.RunToEndAsync(_dir.FullName, environment, "config");
+        var json = JsonDocument.Parse((await WorkerProcess.RunToEndAsync(_dir.FullName, environment, "config", "--json")).Out).RootElement;
+
+        Assert.True(code == 0, error);
+        Assert.Matches($@"Outbox:Smtp:Host\s+smtp\.example\.com\s+file {Regex.Escape(config)}\n", text);
+        Assert.Matches(@"Outbox:Dispatch:BatchSize\s+7\s+environment \(Outbox__Dispatch__BatchSize\)\n", text);
+        Assert.Matches(@"Outbox:Dispatch:LeaseDuration\s+\S+\s+default\n", text);
+        Assert.Matches(@"Outbox:Transport\s+smtp\s+inferred", text);
+        Assert.DoesNotContain("smtp-secret-3", text, StringComparison.Ordinal);
+
+        Assert.Equal(2525, json.GetProperty("Outbox:Smtp:Port").GetProperty("value").GetInt32());
+        Assert.Equal(7, json.GetProperty("Outbox:Dispatch:BatchSize").GetProperty("value").GetInt32());
+        Assert.Equal("00:01:30", json.GetProperty("Outbox:Dispatch:PollInterval").GetProperty("value").GetString());
+        Assert.Equal($"file {config}", json.GetProperty("Outbox:Dispatch:PollInterval").GetProperty("source").GetString());
+        Assert.Equal(JsonValueKind.False, json.GetProperty("Outbox:Smtp:AllowInsecure").GetProperty("value").ValueKind);
+        Assert.Equal("(set, not shown)", json.GetProperty("Outbox:Smtp:Password").GetProperty("value").GetString());
+        Assert.Equal(JsonValueKind.Null, json.GetProperty("Outbox:Smtp:UserName").GetProperty("value").ValueKind);
+    }
+
+    [Fact]
     public async Task Oracle_without_its_driver_is_one_line_saying_how_to_build_with_it()
     {
         var config = WriteConfig("oracle", "User Id=outbox;Password=x;Data Source=localhost:1521/FREEPDB1");
@@ -283,13 +314,7 @@ public sealed class CliTests(PostgresServer postgres) : IDisposable
         return path;
     }
 
-    private static async Task<(int Code, string Out, string Error)> RunAsync(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var code = await OutboxCli.RunAsync(args, output, error, Ct);
-        return (code, output.ToString(), error.ToString());
-    }
+    private static Task<(int Code, string Out, string Error)> RunAsync(params string[] args) => Cli.RunApartAsync(args);
 
     private Task<(int Code, string Out, string Error)> RunProgramAsync(params string[] args) => WorkerProcess.RunToEndAsync(_dir.FullName, null, args);
 }

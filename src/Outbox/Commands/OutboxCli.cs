@@ -25,13 +25,20 @@ public static class OutboxCli
             CheckCommand.Create(context),
             ConfigCommand.Create(context),
         };
-        var parse = root.Parse(args);
+        // "@example.com" is a value here (list --to @example.com), not a response file to read.
+        var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         if (parse.Errors.Count > 0)
         {
             // One line each on stderr, and where to look; not the whole help on stdout.
-            foreach (var message in parse.Errors.Select(CliArguments.Describe).Distinct())
+            var messages = parse.Errors.Select(CliArguments.Describe).Distinct().ToList();
+            foreach (var message in messages)
             {
                 await error.WriteLineAsync($"outbox: {message}").ConfigureAwait(false);
+            }
+
+            if (context.WantsJson(parse))
+            {
+                context.WriteJsonError(ExitCodes.Usage, messages);
             }
 
             var path = new List<string> { "outbox" };

@@ -116,7 +116,12 @@ public static partial class WorkerHost
     {
         var text = new ConfigurationText(options);
         LogEffectiveConfiguration(logger, text);
+        var transport = OutboxRuntime.DescribeTransport(options);
+        LogTransport(logger, transport);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Mail goes by {Transport}")]
+    private static partial void LogTransport(ILogger logger, string transport);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Starting with {Configuration}")]
     private static partial void LogEffectiveConfiguration(ILogger logger, ConfigurationText configuration);
@@ -124,6 +129,6 @@ public static partial class WorkerHost
     // Formatted only when the line is written.
     private sealed record ConfigurationText(OutboxOptions Options)
     {
-        public override string ToString() => string.Join("; ", EffectiveConfiguration.Describe(Options).Select(l => $"{l.Key}={l.Value}"));
+        public override string ToString() => string.Join("; ", EffectiveConfiguration.Describe(Options).Select(e => $"{e.Key}={e.Text}"));
     }
 }
