@@ -167,6 +167,11 @@ public static class TemplateCommand
             catch (TemplateException ex)
             {
                 await context.Error.WriteLineAsync($"outbox: {ex.Message}").ConfigureAwait(false);
+                if (context.WantsJson(parse))
+                {
+                    context.WriteJsonError(ExitCodes.Failed, [ex.Message]);
+                }
+
                 return ExitCodes.Failed;
             }
 

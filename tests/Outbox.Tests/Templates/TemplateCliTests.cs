@@ -120,6 +120,20 @@ public sealed class TemplateCliTests : IDisposable
         Assert.Equal("outbox: template order_confirmation, text body line 4: total is not in the data (looked up as order.total). Add it to the data (null for an empty value), or fix the template\n", render.Error);
     }
 
+    [Fact]
+    public async Task With_json_a_render_that_fails_still_gives_one_json_document()
+    {
+        await PutAsync();
+        File.WriteAllText(F("short.json"), "{}");
+
+        var render = await RunAsync("template", "render", "order_confirmation", "--data", F("short.json"), "--json");
+
+        Assert.Equal(ExitCodes.Failed, render.Code);
+        var json = JsonDocument.Parse(render.Out).RootElement;
+        Assert.False(json.GetProperty("ok").GetBoolean());
+        Assert.StartsWith("template order_confirmation, subject line 1: order is not in the data", Assert.Single(json.GetProperty("errors").EnumerateArray().ToList()).GetString(), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("--subject", "x", "--subject: cannot be combined with --template")]
     [InlineData("--text", "x", "--text: cannot be combined with --template")]
