@@ -372,7 +372,8 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
         public string Read { get; } = d.Sql(
             $"""
             select id, kind, sender, reply_to as ReplyTo, subject, text_body as TextBody, html_body as HtmlBody, priority,
-                   mime_message_id as MimeMessageId, attempt_count as AttemptCount, profile
+                   mime_message_id as MimeMessageId, attempt_count as AttemptCount, profile,
+                   template, template_locale as TemplateLocale, template_data as TemplateData
               from {d.Table("outbox_message")} where id = @Id
             """);
 

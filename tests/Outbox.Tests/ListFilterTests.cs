@@ -118,6 +118,27 @@ public sealed class ListFilterTests(PostgresServer postgres) : IDisposable
         Assert.Equal((ExitCodes.Usage, "outbox: ID: there is no mail 999. See `outbox list` for the ids"), (missing.Code, missing.Error.Trim()));
     }
 
+    [Fact]
+    public async Task Show_eml_renders_a_mail_enqueued_from_a_template_as_the_worker_would()
+    {
+        var config = await ConfigAsync("sqlite");
+        var text = Path.Combine(_dir.FullName, "greeting.txt");
+        var data = Path.Combine(_dir.FullName, "data.json");
+        await File.WriteAllTextAsync(text, "Hello {{ name }}", Ct);
+        await File.WriteAllTextAsync(data, """{ "name": "Ann" }""", Ct);
+        var put = await RunAsync("template", "put", "greeting", "--subject", "Hi {{ name }}", "--text-file", text, "--config", config);
+        Assert.True(put.Code == 0, put.Error);
+        var sent = await RunAsync("send", "--from", "shop@example.com", "--to", "ann@example.com", "--template", "greeting", "--data", data, "--config", config);
+        Assert.True(sent.Code == 0, sent.Error);
+
+        var (code, eml, error) = await WorkerProcess.RunToEndAsync(_dir.FullName, null, "show", sent.Out.Trim(), "--eml", "--config", config);
+
+        Assert.True(code == 0, error);
+        Assert.Contains("Subject: Hi Ann\r\n", eml, StringComparison.Ordinal);
+        Assert.Contains("Hello Ann", eml, StringComparison.Ordinal);
+        Assert.DoesNotContain("{{", eml, StringComparison.Ordinal);
+    }
+
     private string? _connectionString;
 
     private async Task<string> ConfigAsync(string provider)
