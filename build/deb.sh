@@ -19,6 +19,7 @@ case "$rid" in
 esac
 
 root=$(mktemp -d)
+chmod 0755 "$root"
 trap 'rm -rf "$root"' EXIT
 install -d "$root/DEBIAN" "$root/usr/lib/outbox" "$root/usr/bin" "$root/etc/outbox" \
   "$root/lib/systemd/system" "$root/usr/share/outbox" "$root/usr/share/doc/outbox"
