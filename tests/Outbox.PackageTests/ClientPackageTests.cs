@@ -3,6 +3,7 @@ using Microsoft.Data.Sqlite;
 using Outbox.Core.Messages;
 using Outbox.Core.Validation;
 using Outbox.Storage;
+using Xunit;
 
 namespace Outbox.PackageTests;
 
