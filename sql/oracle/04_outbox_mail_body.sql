@@ -617,6 +617,29 @@ create or replace package body outbox_mail as
         end if;
     end write_data;
 
+    -- The Subject header of a raw mail as its caller wrote it, so that list and show (and a filter
+    -- on the subject) see one. Reads at most the first 2000 bytes of the first 16 parts, as
+    -- Latin-1 so that any bytes do; folding and RFC 2047 encoded-words are undone for display by
+    -- the program.
+    function raw_subject(p_id number) return varchar2 is
+        v_head varchar2(32767);
+        v_end  pls_integer;
+        v_crlf constant varchar2(2) := chr(13) || chr(10);
+    begin
+        for r in (select content from (select p.content from outbox_raw_part p where p.message_id = p_id order by p.part_no)
+                   where rownum <= 16) loop
+            v_head := v_head || utl_i18n.raw_to_char(dbms_lob.substr(r.content, 2000, 1), 'WE8ISO8859P1');
+        end loop;
+        -- The header ends at the first empty line.
+        v_end := instr(replace(v_head, v_crlf, chr(10)), chr(10) || chr(10));
+        if v_end > 0 then
+            v_head := substr(replace(v_head, v_crlf, chr(10)), 1, v_end);
+        end if;
+        return substr(regexp_substr(chr(10) || replace(v_head, v_crlf, chr(10)),
+            chr(10) || 'subject[ ' || chr(9) || ']*:[ ' || chr(9) || ']*([^' || chr(10) || ']*(' || chr(10) || '[ ' || chr(9) || '][^' || chr(10) || ']*)*)',
+            1, 1, 'i', 1), 1, 998);
+    end raw_subject;
+
     procedure close_mail(mail_id in number) is
         v_count pls_integer;
     begin
@@ -628,6 +651,7 @@ create or replace package body outbox_mail as
         if v_count = 0 then
             fail(-20001, 'data', 'mail ' || mail_id || ' has no text', 'Write the headers and body with OUTBOX_MAIL.WRITE_DATA before CLOSE_MAIL.');
         end if;
+        update outbox_message m set m.subject = raw_subject(mail_id) where m.id = mail_id;
         queue(mail_id);
     end close_mail;
 

@@ -631,6 +631,23 @@ begin
     perform outbox_mail.write_raw_data(mail_id, convert_to(data, 'UTF8'));
 end $$;
 
+-- The Subject header of a raw mail as its caller wrote it, so that list and show (and a filter
+-- on the subject) see one. Reads at most 64 KiB from the first parts, as Latin-1 so that any
+-- bytes do; folding and RFC 2047 encoded-words are undone for display by the program.
+create or replace function outbox.raw_subject(p_id bigint)
+returns text language plpgsql stable set search_path = pg_catalog, pg_temp as $$
+declare
+    v_head text;
+begin
+    select convert_from(substring(string_agg(p.content, ''::bytea order by p.part_no) from 1 for 65536), 'LATIN1')
+      into v_head
+      from (select substring(r.content from 1 for 65536) as content, r.part_no
+              from outbox.outbox_raw_part r where r.message_id = p_id order by r.part_no limit 64) p;
+    -- The header ends at the first empty line.
+    v_head := coalesce(substring(v_head from '^(.*?)\r?\n\r?\n'), v_head);
+    return left(substring(v_head from '(?:^|\n)[Ss][Uu][Bb][Jj][Ee][Cc][Tt][ \t]*:[ \t]*([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)'), 998);
+end $$;
+
 create or replace function outbox_mail.close_mail(mail_id bigint)
 returns void language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 begin
@@ -642,6 +659,7 @@ begin
         perform outbox.raise_invalid('data', format('mail %s has no text', mail_id),
             'Write the headers and body with outbox_mail.write_data before close_mail.');
     end if;
+    update outbox.outbox_message m set subject = outbox.raw_subject(mail_id) where m.id = mail_id;
     perform outbox.queue(mail_id);
 end $$;
 

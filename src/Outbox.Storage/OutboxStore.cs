@@ -43,6 +43,26 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
             return messages;
         }
 
+        await ReadPartsAsync(connection, messages, cancellationToken).ConfigureAwait(false);
+        return messages;
+    }
+
+    /// <summary>A mail as the worker would read it, without claiming it: for `outbox show --eml`.</summary>
+    public async Task<ClaimedMessage?> ReadAsync(long id, CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var message = await connection.QuerySingleOrDefaultAsync<ClaimedMessage>(new CommandDefinition(
+            _sql.Read, new { Id = id }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        if (message is not null)
+        {
+            await ReadPartsAsync(connection, [message], cancellationToken).ConfigureAwait(false);
+        }
+
+        return message;
+    }
+
+    private async Task ReadPartsAsync(DbConnection connection, List<ClaimedMessage> messages, CancellationToken cancellationToken)
+    {
         var ids = messages.Select(m => m.Id).ToList();
         var recipients = (await connection.QueryAsync<RecipientRow>(new CommandDefinition(
             _sql.RecipientsOf, new { Ids = ids }, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToLookup(r => r.MessageId);
@@ -54,8 +74,6 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
             message.Attachments = attachments[message.Id]
                 .Select(a => new ClaimedAttachment(a.Id, a.FileName, a.MimeType, a.ContentId, a.IsInline, a.Size)).ToList();
         }
-
-        return messages;
     }
 
     public async Task ExtendLeaseAsync(IReadOnlyList<ClaimedMessage> messages, TimeSpan lease, CancellationToken cancellationToken)
@@ -350,6 +368,13 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
         private const string Mine = "id = @Id and status = 'sending' and lease_owner = @Worker";
 
         public string Claim { get; } = d.Sql(d.ClaimStatement);
+
+        public string Read { get; } = d.Sql(
+            $"""
+            select id, kind, sender, reply_to as ReplyTo, subject, text_body as TextBody, html_body as HtmlBody, priority,
+                   mime_message_id as MimeMessageId, attempt_count as AttemptCount, profile
+              from {d.Table("outbox_message")} where id = @Id
+            """);
 
         public string RecipientsOf { get; } = d.Sql(
             $"select id, message_id as MessageId, kind, address, status from {d.Table("outbox_recipient")} where {d.InList("message_id", "@Ids")} order by id");

@@ -45,38 +45,60 @@ public sealed class SchemaInstaller
     private static readonly (string Table, string Column)[] AddedColumns = [("outbox_message", "profile"), ("outbox_attempt", "account")];
 
     /// <summary>
-    /// On Oracle with Outbox:Database:Schema naming another user than the one connected: that
-    /// user's name. The scripts create objects in the connecting user's schema, so they are not
-    /// run then (the owner installs; this user only verifies). Null otherwise.
+    /// The connecting user's name when it may use the outbox but not install it, so the scripts
+    /// are not run (the owner installs and upgrades; this user only verifies). On Oracle: when
+    /// Outbox:Database:Schema names another user (the scripts create objects in the connecting
+    /// user's schema). On PostgreSQL: when schema outbox exists and belongs to a role this user
+    /// is not a member of (outbox_worker, say). Null otherwise.
     /// </summary>
     public async Task<string?> OtherOwnerAsync(CancellationToken cancellationToken)
     {
-        if (_database.Dialect is not Dialects.OracleDialect { Schema: { } owner })
+        switch (_database.Dialect)
         {
-            return null;
-        }
+            case Dialects.OracleDialect { Schema: { } owner }:
+            {
+                await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+                var user = await connection.ExecuteScalarAsync<string>(new CommandDefinition(Dialects.OracleDialect.SessionUserQuery, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                return string.Equals(user, owner, StringComparison.OrdinalIgnoreCase) ? null : user;
+            }
 
-        await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        var user = await connection.ExecuteScalarAsync<string>(new CommandDefinition(Dialects.OracleDialect.SessionUserQuery, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        return string.Equals(user, owner, StringComparison.OrdinalIgnoreCase) ? null : user;
+            case Dialects.PostgreSqlDialect:
+            {
+                await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+                return await connection.ExecuteScalarAsync<string?>(new CommandDefinition(Dialects.PostgreSqlDialect.OtherOwnerQuery, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            }
+
+            default:
+                return null;
+        }
     }
 
     public async Task InstallAsync(CancellationToken cancellationToken)
     {
         if (await OtherOwnerAsync(cancellationToken).ConfigureAwait(false) is { } user)
         {
-            throw new Core.Validation.MailValidationException("Outbox:Database:Schema",
-                $"names {((Dialects.OracleDialect)_database.Dialect).Schema}, but the connection's user is {user}, and the scripts install into the connecting user's schema",
-                "Run outbox init (or install.sql) connected as the owner, then give this user OUTBOX_WORKER");
+            throw _database.Dialect is Dialects.OracleDialect oracle
+                ? new Core.Validation.MailValidationException("Outbox:Database:Schema",
+                    $"names {oracle.Schema}, but the connection's user is {user}, and the scripts install into the connecting user's schema",
+                    "Run outbox init (or install.sql) connected as the owner, then give this user OUTBOX_WORKER")
+                : NotAllowed($"user {user} does not own schema outbox");
         }
 
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        foreach (var script in Scripts)
+        try
         {
-            foreach (var statement in _database.Dialect.StatementsOf(ReadScript(script)))
+            foreach (var script in Scripts)
             {
-                await connection.ExecuteAsync(new CommandDefinition(statement, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                foreach (var statement in _database.Dialect.StatementsOf(ReadScript(script)))
+                {
+                    await connection.ExecuteAsync(new CommandDefinition(statement, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                }
             }
+        }
+        catch (System.Data.Common.DbException ex) when (ex.SqlState == "42501")
+        {
+            // PostgreSQL's insufficient_privilege: a worker or sender role cannot create the schema.
+            throw NotAllowed(ex.Message.Trim());
         }
 
         if (_database.IsSqlite)
@@ -84,6 +106,11 @@ public sealed class SchemaInstaller
             await UpgradeSqliteAsync(connection, cancellationToken).ConfigureAwait(false);
         }
     }
+
+    private static Core.Validation.MailValidationException NotAllowed(string problem) => new(
+        "Outbox:Database:ConnectionString",
+        $"the configured user may not install or upgrade the outbox schema ({problem})",
+        "Run outbox init connected as the schema's owner or a superuser; the worker's own user then needs only its role (outbox_worker, see sql/README.md)");
 
     // What the SQLite script cannot do itself for a file made by an older release.
     private static async Task UpgradeSqliteAsync(System.Data.Common.DbConnection connection, CancellationToken cancellationToken)

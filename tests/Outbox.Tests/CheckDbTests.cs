@@ -94,6 +94,72 @@ public sealed class CheckDbTests(PostgresServer postgres) : IDisposable
         Assert.Contains("ok   queue            empty; no mail waiting", output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_sender_only_role_sees_the_schema_installed_and_is_told_it_lacks_the_worker_role()
+    {
+        await using var outbox = await TestOutbox.PostgresAsync(postgres);
+        var sender = As(outbox.ConnectionString, "outbox_sender");
+
+        var (code, output) = await CheckAsync("postgresql", sender);
+
+        Assert.Equal(1, code);
+        Assert.DoesNotContain("missing", output, StringComparison.Ordinal);
+        Assert.Contains("FAIL schema           installed, but the configured user may not read outbox_setting", output, StringComparison.Ordinal);
+        Assert.Contains("FAIL privileges", output, StringComparison.Ordinal);
+        Assert.Contains("FAIL queue            the configured user may not read the queue", output, StringComparison.Ordinal);
+        Assert.Contains("verdict:", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Init_as_the_worker_role_verifies_an_installed_schema_without_running_the_scripts()
+    {
+        await using var outbox = await TestOutbox.PostgresAsync(postgres);
+        var worker = As(outbox.ConnectionString, "outbox_worker");
+
+        var (code, output, error) = await InitAsync(worker);
+        Assert.Equal((0, string.Empty), (code, error));
+        Assert.Equal("Outbox schema outbox verified; not installed or upgraded, because outbox_worker does not own it (run outbox init as its owner for that).", output.Trim());
+
+        await outbox.ExecuteAsync("update outbox.outbox_setting set value = '1' where name = 'schema_version'");
+        var old = await InitAsync(worker);
+        Assert.Equal(Commands.ExitCodes.Configuration, old.Code);
+        Assert.Equal($"outbox: schema outbox is version 1, but this release needs {Storage.Admin.DatabaseCheck.ExpectedSchemaVersion}; outbox_worker does not own it, so run outbox init connected as its owner", old.Error.Trim());
+    }
+
+    [Fact]
+    public async Task Init_by_a_user_who_may_not_create_the_schema_is_one_line_naming_the_connection_string()
+    {
+        var empty = await postgres.CreateDatabaseAsync(install: false);
+        await using (var connection = new NpgsqlConnection(empty))
+        {
+            await connection.OpenAsync(Ct);
+            await using var create = new NpgsqlCommand(
+                "do $$ begin if not exists (select from pg_roles where rolname = 'outbox_test_nobody') then create role outbox_test_nobody nologin; end if; end $$",
+                connection);
+            await create.ExecuteNonQueryAsync(Ct);
+        }
+
+        var (code, output, error) = await InitAsync(As(empty, "outbox_test_nobody"));
+
+        Assert.Equal(Commands.ExitCodes.Configuration, code);
+        Assert.Empty(output);
+        var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("outbox: Outbox:Database:ConnectionString: the configured user may not install or upgrade the outbox schema (42501: permission denied", line, StringComparison.Ordinal);
+        Assert.Contains("Run outbox init connected as the schema's owner or a superuser", line, StringComparison.Ordinal);
+    }
+
+    private static string As(string connectionString, string role) =>
+        new NpgsqlConnectionStringBuilder(connectionString) { Options = $"-c role={role}", Pooling = false }.ConnectionString;
+
+    private async Task<(int Code, string Output, string Error)> InitAsync(string connectionString)
+    {
+        var config = WorkerProcess.WriteConfig(_dir.FullName, new { Database = new { Provider = "postgresql", ConnectionString = connectionString } });
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await Commands.OutboxCli.RunAsync(["init", "--config", config], output, error, Ct);
+        return (code, output.ToString(), error.ToString());
+    }
+
     private async Task<(int Code, string Output)> CheckAsync(string provider, string connectionString, params string[] arguments)
     {
         var config = WorkerProcess.WriteConfig(_dir.FullName, new { Database = new { Provider = provider, ConnectionString = connectionString } });

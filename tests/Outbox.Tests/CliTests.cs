@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using System.Text.Json;
 using Outbox.Commands;
 using Outbox.Storage.Dialects;
@@ -188,6 +189,35 @@ public sealed class CliTests(PostgresServer postgres) : IDisposable
 
         Assert.Matches(@"Outbox:Smtp:Timeout\s+00:00:30", text.Out);
         Assert.Matches(@"Outbox:Dispatch:BatchSize\s+50", text.Out);
+    }
+
+    [Fact]
+    public async Task Config_names_the_layer_of_each_value_and_gives_typed_json()
+    {
+        var config = WorkerProcess.WriteConfig(_dir.FullName, new
+        {
+            Smtp = new { Host = "smtp.example.com", Port = 2525, Password = "smtp-secret-3" },
+            Dispatch = new { PollInterval = "90s" },
+        });
+        var environment = new Dictionary<string, string> { ["OUTBOX_CONFIG"] = config, ["Outbox__Dispatch__BatchSize"] = "7" };
+
+        var (code, text, error) = await WorkerProcess.RunToEndAsync(_dir.FullName, environment, "config");
+        var json = JsonDocument.Parse((await WorkerProcess.RunToEndAsync(_dir.FullName, environment, "config", "--json")).Out).RootElement;
+
+        Assert.True(code == 0, error);
+        Assert.Matches($@"Outbox:Smtp:Host\s+smtp\.example\.com\s+file {Regex.Escape(config)}\n", text);
+        Assert.Matches(@"Outbox:Dispatch:BatchSize\s+7\s+environment \(Outbox__Dispatch__BatchSize\)\n", text);
+        Assert.Matches(@"Outbox:Dispatch:LeaseDuration\s+\S+\s+default\n", text);
+        Assert.Matches(@"Outbox:Transport\s+smtp\s+inferred", text);
+        Assert.DoesNotContain("smtp-secret-3", text, StringComparison.Ordinal);
+
+        Assert.Equal(2525, json.GetProperty("Outbox:Smtp:Port").GetProperty("value").GetInt32());
+        Assert.Equal(7, json.GetProperty("Outbox:Dispatch:BatchSize").GetProperty("value").GetInt32());
+        Assert.Equal("00:01:30", json.GetProperty("Outbox:Dispatch:PollInterval").GetProperty("value").GetString());
+        Assert.Equal($"file {config}", json.GetProperty("Outbox:Dispatch:PollInterval").GetProperty("source").GetString());
+        Assert.Equal(JsonValueKind.False, json.GetProperty("Outbox:Smtp:AllowInsecure").GetProperty("value").ValueKind);
+        Assert.Equal("(set, not shown)", json.GetProperty("Outbox:Smtp:Password").GetProperty("value").GetString());
+        Assert.Equal(JsonValueKind.Null, json.GetProperty("Outbox:Smtp:UserName").GetProperty("value").ValueKind);
     }
 
     [Fact]

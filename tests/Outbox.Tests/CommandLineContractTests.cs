@@ -22,7 +22,8 @@ public sealed class CommandLineContractTests : IDisposable
     [InlineData("--batch-size: must be from 1 to 100000, not -1", "purge", "--older-than", "1.00:00:00", "--batch-size", "-1")]
     [InlineData("--limit: \"ten\" is not a whole number", "list", "--limit", "ten")]
     [InlineData("ID: \"abc\" is not a whole number", "show", "abc")]
-    [InlineData("--older-than: \"soon\" is not a duration such as 00:05:00 (hh:mm:ss) or 30.00:00:00 (days.hh:mm:ss)", "purge", "--older-than", "soon")]
+    [InlineData("--older-than: \"soon\" is not a duration: write 90s, 5m, 1h, 30d, hh:mm:ss or d.hh:mm:ss", "purge", "--older-than", "soon")]
+    [InlineData("--older-than: \"30\" is ambiguous: write 30s, 30m, 30h, 30d or hh:mm:ss", "purge", "--older-than", "30")]
     [InlineData("--send-after: \"tomorrow\" is not a date and time such as 2026-12-01T10:00:00Z", "send", "--from", "a@example.com", "--to", "b@example.com", "--send-after", "tomorrow")]
     [InlineData("--priority: must be from 1 to 5, not 9", "send", "--from", "a@example.com", "--to", "b@example.com", "--priority", "9")]
     public async Task A_wrong_command_line_is_one_line_naming_the_option_and_exit_code_2(string expected, params string[] args)

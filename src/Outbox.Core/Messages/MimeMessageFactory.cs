@@ -25,9 +25,7 @@ public sealed class MimeMessageFactory
         var streams = new List<Stream>();
         try
         {
-            var message = mail.IsRaw
-                ? await LoadRawAsync(mail, streams, cancellationToken).ConfigureAwait(false)
-                : await ComposeAsync(mail, streams, cancellationToken).ConfigureAwait(false);
+            var message = await MessageAsync(mail, streams, cancellationToken).ConfigureAwait(false);
             RejectControlCharacters(message);
             return new OutgoingMessage(message, MailboxAddress.Parse(mail.Sender), Envelope(mail), streams, mail.Profile);
         }
@@ -41,6 +39,34 @@ public sealed class MimeMessageFactory
             throw;
         }
     }
+
+    /// <summary>
+    /// Writes the mail as a server would receive it after DATA (CR LF line ends, no Bcc header),
+    /// whatever its status: `outbox show --eml`.
+    /// </summary>
+    public async Task WriteAsync(ClaimedMessage mail, Stream output, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(mail);
+        var streams = new List<Stream>();
+        try
+        {
+            var message = await MessageAsync(mail, streams, cancellationToken).ConfigureAwait(false);
+            var format = FormatOptions.Default.Clone();
+            format.NewLineFormat = NewLineFormat.Dos;
+            await message.WriteToAsync(format, output, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            foreach (var stream in streams)
+            {
+                await stream.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task<MimeMessage> MessageAsync(ClaimedMessage mail, List<Stream> streams, CancellationToken cancellationToken) => mail.IsRaw
+        ? await LoadRawAsync(mail, streams, cancellationToken).ConfigureAwait(false)
+        : await ComposeAsync(mail, streams, cancellationToken).ConfigureAwait(false);
 
     // Only the recipients still owed the mail, each once: a recipient accepted or refused for
     // good on an earlier attempt is not asked again (the headers still name everybody).

@@ -62,20 +62,40 @@ public sealed class DatabaseCheck(OutboxDatabase database)
                 return (steps, false);
             }
 
-            var version = await SchemaVersionAsync(connection, d, cancellationToken).ConfigureAwait(false);
-            var versionOk = version == ExpectedSchemaVersion;
-            steps.Add(new("schema", versionOk, version switch
+            // A user without the worker's role (a sender, say) sees the tables but may not read
+            // them: each step says so instead of the check ending in a database error.
+            bool versionOk;
+            try
             {
-                ExpectedSchemaVersion => $"installed, version {version}",
-                null => $"installed, but without a schema_version in outbox_setting (this outbox expects {ExpectedSchemaVersion}): run the install scripts of this release again",
-                _ => $"version {version}, but this outbox expects {ExpectedSchemaVersion}: run the install scripts of this release (they are safe to run again)",
-            }));
+                var version = await SchemaVersionAsync(connection, d, cancellationToken).ConfigureAwait(false);
+                versionOk = version == ExpectedSchemaVersion;
+                steps.Add(new("schema", versionOk, version switch
+                {
+                    ExpectedSchemaVersion => $"installed, version {version}",
+                    null => $"installed, but without a schema_version in outbox_setting (this outbox expects {ExpectedSchemaVersion}): run the install scripts of this release again",
+                    _ => $"version {version}, but this outbox expects {ExpectedSchemaVersion}: run the install scripts of this release (they are safe to run again)",
+                }));
+            }
+            catch (DbException ex)
+            {
+                versionOk = false;
+                steps.Add(new("schema", false, $"installed, but the configured user may not read outbox_setting ({ex.Message.Trim()}). Grant it the worker role (outbox_worker; see sql/README.md)"));
+            }
 
             var privilegesOk = await CheckPrivilegesAsync(connection, d, steps, cancellationToken).ConfigureAwait(false);
-            var status = await new OutboxAdmin(database).StatusAsync(cancellationToken).ConfigureAwait(false);
-            var counts = string.Join(", ", status.Counts.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => $"{c.Key} {c.Value}"));
-            steps.Add(new("queue", true, (counts.Length == 0 ? "empty" : counts)
-                + (status.OldestQueuedSeconds is { } age ? $"; oldest waiting mail {TimeSpan.FromSeconds(Math.Round(age)):c} old" : "; no mail waiting")));
+            try
+            {
+                var status = await new OutboxAdmin(database).StatusAsync(cancellationToken).ConfigureAwait(false);
+                var counts = string.Join(", ", status.Counts.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => $"{c.Key} {c.Value}"));
+                steps.Add(new("queue", true, (counts.Length == 0 ? "empty" : counts)
+                    + (status.OldestQueuedSeconds is { } age ? $"; oldest waiting mail {TimeSpan.FromSeconds(Math.Round(age)):c} old" : "; no mail waiting")));
+            }
+            catch (DbException ex)
+            {
+                steps.Add(new("queue", false, $"the configured user may not read the queue ({ex.Message.Trim()})"));
+                return (steps, false);
+            }
+
             return (steps, versionOk && privilegesOk);
         }
     }

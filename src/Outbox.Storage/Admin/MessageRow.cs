@@ -1,6 +1,6 @@
 namespace Outbox.Storage.Admin;
 
-public sealed class MessageRow
+public sealed record MessageRow
 {
     public long Id { get; init; }
 

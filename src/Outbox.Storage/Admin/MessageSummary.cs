@@ -1,11 +1,14 @@
 namespace Outbox.Storage.Admin;
 
 /// <summary>One line of `outbox list`.</summary>
-public sealed class MessageSummary
+public sealed record MessageSummary
 {
     public long Id { get; init; }
 
     public string Status { get; init; } = string.Empty;
+
+    /// <summary>mime (built from its parts) or raw (text written by the caller, UTL_SMTP-style).</summary>
+    public string Kind { get; init; } = string.Empty;
 
     public string Sender { get; init; } = string.Empty;
 

@@ -43,20 +43,45 @@ public sealed class OutboxAdmin
         return new QueueStatus { Counts = counts, OldestQueuedSeconds = oldest, RecentErrors = errors.ToList() };
     }
 
-    public async Task<IReadOnlyList<MessageSummary>> ListAsync(string? status, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<MessageSummary>> ListAsync(MailFilter filter, int limit, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(filter);
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        // Only the criteria given are in the statement: PostgreSQL cannot type a parameter that
+        // is only ever compared with null.
+        var where = new List<string>();
+        void Add(object? value, string condition)
+        {
+            if (value is not null)
+            {
+                where.Add(condition);
+            }
+        }
+
+        Add(filter.Status, "status = @Status");
+        Add(filter.Since, "created_at >= @Since");
+        Add(filter.Until, "created_at < @Until");
+        Add(filter.Subject, "lower(subject) like @Subject escape '\\'");
+        Add(filter.To, $"exists (select 1 from {Recipients} r where r.message_id = m.id and lower(r.address) like @To escape '\\')");
         var rows = await connection.QueryAsync<MessageSummary>(new CommandDefinition(D.Sql(
             $"""
-            select id, status, sender, subject, {D.AsIsoText("created_at")} as CreatedAt, attempt_count as AttemptCount,
+            select id, status, kind, sender, subject, {D.AsIsoText("created_at")} as CreatedAt, attempt_count as AttemptCount,
                    smtp_code as SmtpCode, last_error as LastError
-              from {Messages}
-             where @Status is null or status = @Status
+              from {Messages} m
+             {(where.Count == 0 ? string.Empty : "where " + string.Join(" and ", where))}
              order by id desc {D.Limit("@Limit")}
             """),
-            new { Status = status, Limit = limit },
+            new
+            {
+                filter.Status,
+                Since = filter.Since is { } since ? D.TimestampParameter(since) : null,
+                Until = filter.Until is { } until ? D.TimestampParameter(until) : null,
+                Subject = MailFilter.Contains(filter.Subject),
+                To = MailFilter.Contains(filter.To),
+                Limit = limit,
+            },
             cancellationToken: cancellationToken)).ConfigureAwait(false);
-        return rows.ToList();
+        return rows.Select(r => r with { Subject = RawSubject.Readable(r.Kind, r.Subject) }).ToList();
     }
 
     public async Task<MessageDetails?> ShowAsync(long id, CancellationToken cancellationToken)
@@ -91,7 +116,7 @@ public sealed class OutboxAdmin
                    smtp_reply as SmtpReply, error
               from {D.Table("outbox_attempt")} where message_id = @Id order by id
             """), new { Id = id }, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        return new MessageDetails { Message = message, Recipients = recipients.ToList(), Attachments = attachments.ToList(), Attempts = attempts.ToList() };
+        return new MessageDetails { Message = message with { Subject = RawSubject.Readable(message.Kind, message.Subject) }, Recipients = recipients.ToList(), Attachments = attachments.ToList(), Attempts = attempts.ToList() };
     }
 
     /// <summary>

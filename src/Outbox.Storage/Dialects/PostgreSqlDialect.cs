@@ -87,7 +87,18 @@ public sealed class PostgreSqlDialect : SqlDialect
     // The login role, which SECURITY DEFINER functions and SET ROLE leave unchanged.
     public override string OwnedByCurrentUser => "created_by = session_user";
 
-    public override string TablesQuery => "select table_name from information_schema.tables where table_schema = 'outbox'";
+    // pg_class, not information_schema: the latter lists only the tables the user has a
+    // privilege on, so a sender-only role would see an installed schema as missing.
+    public override string TablesQuery => """
+        select c.relname from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+         where n.nspname = 'outbox' and c.relkind in ('r', 'p')
+        """;
+
+    /// <summary>The connecting user, when schema outbox exists and belongs to a role it is not a member of.</summary>
+    public const string OtherOwnerQuery = """
+        select current_user::text from pg_catalog.pg_namespace n
+         where n.nspname = 'outbox' and not pg_catalog.pg_has_role(current_user, n.nspowner, 'USAGE')
+        """;
 
     public override object TimestampParameter(DateTimeOffset value) => value.ToUniversalTime();
 

@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
+using System.Globalization;
+using Outbox.Configuration;
 
 namespace Outbox.Commands;
 
@@ -47,9 +49,48 @@ public static class CliArguments
         return option;
     }
 
+    /// <summary>An option taking a duration in the forms the configuration takes (90s, 5m, 1h, 30d, hh:mm:ss).</summary>
+    public static Option<TimeSpan> Duration(string name) => new(name)
+    {
+        CustomParser = result =>
+        {
+            var (value, problem) = ConfigurationChecker.Duration(result.Tokens[^1].Value);
+            if (problem is not null)
+            {
+                result.AddError($"{name}: {problem}");
+                return default;
+            }
+
+            return TimeSpan.Parse(value!, CultureInfo.InvariantCulture);
+        },
+    };
+
+    /// <summary>
+    /// An option taking a point in time: a date (midnight UTC), a date and time (UTC unless an
+    /// offset is given), or an age counted back from now (2h, 7d).
+    /// </summary>
+    public static Option<DateTimeOffset?> PointInTime(string name, TimeProvider time) => new(name)
+    {
+        CustomParser = result =>
+        {
+            var text = result.Tokens[^1].Value;
+            if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at))
+            {
+                return at;
+            }
+
+            if (ConfigurationChecker.Duration(text) is { Problem: null, Value: { } age })
+            {
+                return time.GetUtcNow() - TimeSpan.Parse(age, CultureInfo.InvariantCulture);
+            }
+
+            result.AddError($"{name}: \"{text}\" is not a time: write a date (2026-12-01), a time (2026-12-01T10:00:00Z) or an age (90m, 2h, 7d)");
+            return null;
+        },
+    };
+
     private static string Expected(Type type) =>
         type == typeof(int) || type == typeof(long) ? "a whole number"
-        : type == typeof(TimeSpan) ? "a duration such as 00:05:00 (hh:mm:ss) or 30.00:00:00 (days.hh:mm:ss)"
         : type == typeof(DateTimeOffset) ? "a date and time such as 2026-12-01T10:00:00Z"
         : type == typeof(bool) ? "true or false"
         : "a value it takes (see --help)";

@@ -49,18 +49,32 @@ public sealed class CliContext(TextWriter output, TextWriter error)
     /// <summary>stderr as it is, for the progress line, which rewrites itself with a carriage return around numbers only.</summary>
     internal TextWriter ProgressError { get; } = error;
 
+    /// <summary>stdout as bytes, for output that is not text (`show --eml`); the text writers are flushed first.</summary>
+    public Stream OpenStandardOutput()
+    {
+        Out.Flush();
+        return Console.OpenStandardOutput();
+    }
+
     // JSON escapes control characters itself, and a script reads it back unchanged.
     public void WriteJson<T>(T value) => output.WriteLine(JsonSerializer.Serialize(value, Json));
 
     /// <summary>Runs a command's body with the loaded configuration, reporting failures as one line.</summary>
-    public async Task<int> RunAsync(ParseResult parse, Func<OutboxOptions, Task<int>> body)
+    public Task<int> RunAsync(ParseResult parse, Func<OutboxOptions, Task<int>> body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        return RunAsync(parse, (options, _) => body(options));
+    }
+
+    /// <summary>As above, with the configuration's layers, for a command that tells where a value came from.</summary>
+    public async Task<int> RunAsync(ParseResult parse, Func<OutboxOptions, Microsoft.Extensions.Configuration.IConfigurationRoot, Task<int>> body)
     {
         ArgumentNullException.ThrowIfNull(parse);
         ArgumentNullException.ThrowIfNull(body);
         try
         {
-            var options = OutboxConfiguration.Load(parse.GetValue(Config) ?? NonEmpty(Environment.GetEnvironmentVariable(ConfigVariable)));
-            return await body(options).ConfigureAwait(false);
+            var (options, layers) = OutboxConfiguration.LoadWithLayers(parse.GetValue(Config) ?? NonEmpty(Environment.GetEnvironmentVariable(ConfigVariable)));
+            return await body(options, layers).ConfigureAwait(false);
         }
         catch (Exception ex) when (Describe(ex) is { } message)
         {

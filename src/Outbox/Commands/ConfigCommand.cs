@@ -8,20 +8,21 @@ public static class ConfigCommand
 {
     public static Command Create(CliContext context)
     {
-        var command = new Command("config", "Show the configuration in effect (embedded default, file, environment), with secrets redacted. Example: outbox config --config /etc/outbox/outbox.json") { context.JsonOutput };
-        command.SetAction((parse, cancellationToken) => context.RunAsync(parse, options =>
+        var command = new Command("config", "Show the configuration in effect, each value with the layer that set it (default, file, environment), secrets redacted. Example: OUTBOX_CONFIG=/etc/outbox/outbox.json outbox config") { context.JsonOutput };
+        command.SetAction((parse, cancellationToken) => context.RunAsync(parse, (options, layers) =>
         {
-            var lines = EffectiveConfiguration.Describe(options);
+            var entries = EffectiveConfiguration.Describe(options, layers);
             if (parse.GetValue(context.JsonOutput))
             {
-                context.WriteJson(lines.ToDictionary(l => l.Key, l => l.Value));
+                context.WriteJson(entries.ToDictionary(e => e.Key, e => new { value = e.Value, source = e.Source }));
             }
             else
             {
-                var width = lines.Max(l => l.Key.Length);
-                foreach (var (key, value) in lines)
+                var keyWidth = entries.Max(e => e.Key.Length);
+                var textWidth = Math.Min(60, entries.Max(e => e.Text.Length));
+                foreach (var entry in entries)
                 {
-                    context.Out.WriteLine($"{key.PadRight(width)}  {value}");
+                    context.Out.WriteLine($"{entry.Key.PadRight(keyWidth)}  {entry.Text.PadRight(textWidth)}  {entry.Source}");
                 }
             }
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Outbox.Storage;
+using Outbox.Storage.Admin;
 
 namespace Outbox.Commands;
 
@@ -29,12 +30,20 @@ public static class InitCommand
                     await context.Error.WriteLineAsync(otherOwner is null
                         ? $"outbox: the scripts ran but these tables are missing: {string.Join(", ", missing)}"
                         : $"outbox: Outbox:Database:Schema: {options.Database.Schema} has no {string.Join(", ", missing)} that {otherOwner} can see. Install as {options.Database.Schema} (outbox init or sql/oracle/install.sql), then grant_to_user.sql {otherOwner} OUTBOX_WORKER").ConfigureAwait(false);
-                    return 1;
+                    return ExitCodes.Configuration;
                 }
 
                 if (otherOwner is not null)
                 {
-                    await context.Out.WriteLineAsync($"Outbox schema of {options.Database.Schema} verified; not installed, because {otherOwner} is not its owner (install as {options.Database.Schema}).").ConfigureAwait(false);
+                    var owner = options.Database.Schema ?? "outbox";
+                    var version = await DatabaseCheck.SchemaVersionAsync(database, cancellationToken).ConfigureAwait(false);
+                    if (version != DatabaseCheck.ExpectedSchemaVersion)
+                    {
+                        await context.Error.WriteLineAsync($"outbox: schema {owner} is version {version?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "(none)"}, but this release needs {DatabaseCheck.ExpectedSchemaVersion}; {otherOwner} does not own it, so run outbox init connected as its owner").ConfigureAwait(false);
+                        return ExitCodes.Configuration;
+                    }
+
+                    await context.Out.WriteLineAsync($"Outbox schema {owner} verified; not installed or upgraded, because {otherOwner} does not own it (run outbox init as its owner for that).").ConfigureAwait(false);
                     return 0;
                 }
 

@@ -24,7 +24,8 @@ public static class OutboxCli
             CheckCommand.Create(context),
             ConfigCommand.Create(context),
         };
-        var parse = root.Parse(args);
+        // "@example.com" is a value here (list --to @example.com), not a response file to read.
+        var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         if (parse.Errors.Count > 0)
         {
             // One line each on stderr, and where to look; not the whole help on stdout.

@@ -9,15 +9,17 @@ public static class PurgeCommand
 {
     public static Command Create(CliContext context)
     {
-        var olderThan = new Option<TimeSpan>("--older-than") { Description = "Delete sent, failed and cancelled mails created longer ago than this (d.hh:mm:ss, e.g. 30.00:00:00)", Required = true };
+        var olderThan = CliArguments.Duration("--older-than");
+        olderThan.Description = "Delete sent, failed and cancelled mails created longer ago than this (e.g. 90d, 12h, or d.hh:mm:ss)";
+        olderThan.Required = true;
         var batchSize = new Option<int?>("--batch-size") { Description = "Mails deleted per statement (default: Outbox:Retention:BatchSize)" }.Between(1, 100_000);
-        var command = new Command("purge", "Delete finished (sent, failed, cancelled) mails older than an age, with their recipients, attachments and attempts. Example: outbox purge --older-than 90.00:00:00") { olderThan, batchSize, context.JsonOutput };
+        var command = new Command("purge", "Delete finished (sent, failed, cancelled) mails older than an age, with their recipients, attachments and attempts. Example: outbox purge --older-than 90d") { olderThan, batchSize, context.JsonOutput };
         command.SetAction((parse, cancellationToken) => context.RunAsync(parse, async options =>
         {
             var age = parse.GetValue(olderThan);
             if (age <= TimeSpan.Zero)
             {
-                throw new Core.Validation.MailValidationException("--older-than", "must be positive", "For example 30.00:00:00 for 30 days");
+                throw new Core.Validation.MailValidationException("--older-than", "must be positive", "For example 30d for 30 days");
             }
 
             var database = await OutboxDatabases.OpenAsync(options.Database, cancellationToken).ConfigureAwait(false);

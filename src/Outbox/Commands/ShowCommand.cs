@@ -1,5 +1,7 @@
 using System.CommandLine;
+using Outbox.Core.Messages;
 using Outbox.Core.Validation;
+using Outbox.Storage;
 using Outbox.Storage.Admin;
 using Outbox.Worker;
 
@@ -11,12 +13,19 @@ public static class ShowCommand
     public static Command Create(CliContext context)
     {
         var id = new Argument<long>("ID") { Description = "The mail's id" };
-        var command = new Command("show", "Show one mail: headers, recipients with each server answer, attachments with sizes, every attempt. Example: outbox show 42") { id, context.JsonOutput };
+        var eml = new Option<bool>("--eml") { Description = "Write the mail itself to stdout as the server receives it after DATA (no Bcc header), e.g. outbox show 42 --eml > 42.eml" };
+        var command = new Command("show", "Show one mail: headers, recipients with each server answer, attachments with sizes, every attempt. Example: outbox show 42") { id, eml, context.JsonOutput };
         command.SetAction((parse, cancellationToken) => context.RunAsync(parse, async options =>
         {
             var database = await OutboxDatabases.OpenAsync(options.Database, cancellationToken).ConfigureAwait(false);
             await using (database.ConfigureAwait(false))
             {
+                if (parse.GetValue(eml))
+                {
+                    await WriteEmlAsync(context, database, parse.GetValue(id), cancellationToken).ConfigureAwait(false);
+                    return 0;
+                }
+
                 var mail = await new OutboxAdmin(database).ShowAsync(parse.GetValue(id), cancellationToken).ConfigureAwait(false)
                     ?? throw new MailValidationException("ID", $"there is no mail {parse.GetValue(id)}", "See `outbox list` for the ids");
                 if (parse.GetValue(context.JsonOutput))
@@ -30,6 +39,17 @@ public static class ShowCommand
             }
         }));
         return command;
+    }
+
+    // Built by the worker's own code from the stored rows, so it is what a send would put on the wire
+    // (but for the Date header, which is the time of the call).
+    private static async Task WriteEmlAsync(CliContext context, OutboxDatabase database, long id, CancellationToken cancellationToken)
+    {
+        var store = new OutboxStore(database, "outbox show");
+        var mail = await store.ReadAsync(id, cancellationToken).ConfigureAwait(false)
+            ?? throw new MailValidationException("ID", $"there is no mail {id}", "See `outbox list` for the ids");
+        await using var output = context.OpenStandardOutput();
+        await new MimeMessageFactory(store.Content, TimeProvider.System).WriteAsync(mail, output, cancellationToken).ConfigureAwait(false);
     }
 
     private static void Print(TextWriter output, MessageDetails mail)

@@ -47,7 +47,10 @@ public static class OutboxConfiguration
         }
     }
 
-    public static OutboxOptions Load(string? configPath)
+    public static OutboxOptions Load(string? configPath) => LoadWithLayers(configPath).Options;
+
+    /// <summary>The options, and the layers they were bound from (to tell where each value came from).</summary>
+    public static (OutboxOptions Options, IConfigurationRoot Layers) LoadWithLayers(string? configPath)
     {
         var configuration = Build(configPath);
         var (problems, values) = ConfigurationChecker.Check(configuration);
@@ -68,7 +71,7 @@ public static class OutboxConfiguration
             problems.AddRange(result.Failures.Where(f => !named.Any(k => k.StartsWith(KeyOf(f), StringComparison.OrdinalIgnoreCase))));
         }
 
-        return problems.Count == 0 ? options : throw new ConfigurationException(problems.Distinct());
+        return problems.Count == 0 ? (options, configuration) : throw new ConfigurationException(problems.Distinct());
     }
 
     public static OutboxOptions Bind(IConfiguration configuration)

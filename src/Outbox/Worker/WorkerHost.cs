@@ -124,6 +124,6 @@ public static partial class WorkerHost
     // Formatted only when the line is written.
     private sealed record ConfigurationText(OutboxOptions Options)
     {
-        public override string ToString() => string.Join("; ", EffectiveConfiguration.Describe(Options).Select(l => $"{l.Key}={l.Value}"));
+        public override string ToString() => string.Join("; ", EffectiveConfiguration.Describe(Options).Select(e => $"{e.Key}={e.Text}"));
     }
 }

@@ -138,7 +138,7 @@ public sealed class OracleDialectTests
 
         var admin = new OutboxAdmin(database);
         await admin.StatusAsync(Ct);
-        await admin.ListAsync("failed", 20, Ct);
+        await admin.ListAsync(new MailFilter { Status = "failed" }, 20, Ct);
         await admin.ShowAsync(7, Ct);
         await Assert.ThrowsAsync<MailValidationException>(() => admin.RetryAsync(7, Ct));
         await admin.RetryAllAsync("failed", 100, null, Ct);
