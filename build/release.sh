@@ -39,6 +39,8 @@ mkdir -p "$work"
 for rid in "${rids[@]}"; do
   echo "release.sh: publishing $rid" >&2
   publish=$work/publish-$rid
+  # The trimmer does not always rerun when only publish properties change: start each RID clean.
+  rm -rf "src/Outbox/obj/Release/net10.0/$rid" "src/Outbox/bin/Release/net10.0/$rid"
   dotnet publish src/Outbox/Outbox.csproj -p:PublishProfile=release -r "$rid" -o "$publish" -nologo -v quiet
   # The executable and SQLite's native library; the referenced projects' .pdb/.xml stay behind.
   name=outbox-$version-$rid
