@@ -47,7 +47,10 @@ free_port() {
 
 # 1. The Debian package.
 [ -f "$deb" ] || fail "$deb is missing: run build/release.sh --rid linux-x64 first"
-DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -q "$deb" >/dev/null
+apt_get() { DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 -y -q "$@" >/dev/null; }
+# The package's dependencies (ICU, OpenSSL, adduser) come from the distribution: a machine that has
+# never fetched the package lists gets them first.
+apt_get install "$deb" || { apt_get update && apt_get install "$deb"; }
 expect_eq "$(outbox --version)" "$version" "/usr/bin/outbox --version"
 expect_eq "$(readlink -f /usr/bin/outbox)" /usr/lib/outbox/outbox "/usr/bin/outbox's target"
 getent passwd outbox >/dev/null || fail "no system user outbox after install"
@@ -77,11 +80,11 @@ as_service outbox run --once --config /etc/outbox/outbox.json >/dev/null
 ls /var/lib/outbox/pickup/*.eml >/dev/null 2>&1 || fail "the packaged configuration wrote no .eml to /var/lib/outbox/pickup"
 grep -q "from the deb" /var/lib/outbox/pickup/*.eml || fail "the .eml in /var/lib/outbox/pickup is not the mail sent"
 pass ".deb installed; the worker ran as user outbox with /etc/outbox/outbox.json"
-DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 remove -y -q outbox >/dev/null
+apt_get remove outbox
 [ -f /var/lib/outbox/outbox.db ] && [ -f /etc/outbox/outbox.json ] && getent passwd outbox >/dev/null \
   || fail "apt-get remove deleted the data, the configuration or the user"
 [ ! -e /usr/bin/outbox ] || fail "apt-get remove left /usr/bin/outbox"
-DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 purge -y -q outbox >/dev/null
+apt_get purge outbox
 [ ! -e /var/lib/outbox ] && [ ! -e /etc/outbox ] && ! getent passwd outbox >/dev/null \
   || fail "apt-get purge left /var/lib/outbox, /etc/outbox or the user"
 pass "remove keeps data, configuration and user; purge deletes them"
