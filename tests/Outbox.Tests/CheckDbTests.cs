@@ -154,10 +154,7 @@ public sealed class CheckDbTests(PostgresServer postgres) : IDisposable
     private async Task<(int Code, string Output, string Error)> InitAsync(string connectionString)
     {
         var config = WorkerProcess.WriteConfig(_dir.FullName, new { Database = new { Provider = "postgresql", ConnectionString = connectionString } });
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var code = await Commands.OutboxCli.RunAsync(["init", "--config", config], output, error, Ct);
-        return (code, output.ToString(), error.ToString());
+        return await Cli.RunApartAsync("init", "--config", config);
     }
 
     private async Task<(int Code, string Output)> CheckAsync(string provider, string connectionString, params string[] arguments)

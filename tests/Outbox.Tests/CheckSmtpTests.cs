@@ -133,6 +133,9 @@ public sealed class CheckSmtpTests : IDisposable
         Assert.True(output.Contains("FAIL auth", StringComparison.Ordinal), output);
         Assert.True(output.Contains("did not answer, or did not finish its reply, within Outbox:Smtp:Timeout", StringComparison.Ordinal), output);
         Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+        // While it waited, it said what for (on stderr), once.
+        Assert.Single(output.Split('\n'), line => line == "outbox: waiting for the answer to AUTH… (gives up after Outbox:Smtp:Timeout, 00:00:02)");
+        Assert.DoesNotContain("waiting for the TLS handshake", output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -33,6 +33,7 @@ public sealed class CliTests(PostgresServer postgres) : IDisposable
 
         var run = await RunAsync("run", "--once", "--config", config);
         Assert.Equal((0, "sent 1, retry later 0, failed 0, not tried 0"), (run.Code, run.Out.Trim()));
+        Assert.Equal($"outbox: mail goes by pickup: .eml files written to {Path.Combine(_dir.FullName, "pickup")}, not sent anywhere (set Outbox:Transport to smtp to send)", run.Error.Trim());
         Assert.Single(Directory.GetFiles(Path.Combine(_dir.FullName, "pickup"), "*.eml"));
 
         var list = await RunAsync("list", "--json", "--config", config);
@@ -313,13 +314,7 @@ public sealed class CliTests(PostgresServer postgres) : IDisposable
         return path;
     }
 
-    private static async Task<(int Code, string Out, string Error)> RunAsync(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var code = await OutboxCli.RunAsync(args, output, error, Ct);
-        return (code, output.ToString(), error.ToString());
-    }
+    private static Task<(int Code, string Out, string Error)> RunAsync(params string[] args) => Cli.RunApartAsync(args);
 
     private Task<(int Code, string Out, string Error)> RunProgramAsync(params string[] args) => WorkerProcess.RunToEndAsync(_dir.FullName, null, args);
 }

@@ -153,11 +153,5 @@ public sealed class ListFilterTests(PostgresServer postgres) : IDisposable
         return JsonDocument.Parse(output).RootElement.EnumerateArray().Select(e => e.GetProperty("id").GetInt64()).ToArray();
     }
 
-    private static async Task<(int Code, string Out, string Error)> RunAsync(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var code = await OutboxCli.RunAsync(args, output, error, Ct);
-        return (code, output.ToString(), error.ToString());
-    }
+    private static Task<(int Code, string Out, string Error)> RunAsync(params string[] args) => Cli.RunApartAsync(args);
 }

@@ -17,7 +17,8 @@ public sealed record SmtpCheckStep(string Step, bool Ok, string Detail);
 /// out. Never reports a secret, never sends a mail.
 /// </summary>
 /// <param name="sender">An address to try with MAIL FROM (then RSET); null to skip that step.</param>
-public sealed class SmtpCheck(SmtpOptions options, string? sender = null)
+/// <param name="stages">Told when each step starts ("the TLS handshake with …"), so a caller can say what a silent server keeps it waiting for.</param>
+public sealed class SmtpCheck(SmtpOptions options, string? sender = null, IProgress<string>? stages = null)
 {
     public async Task<(IReadOnlyList<SmtpCheckStep> Steps, bool WouldSend)> RunAsync(CancellationToken cancellationToken)
     {
@@ -35,6 +36,7 @@ public sealed class SmtpCheck(SmtpOptions options, string? sender = null)
         IPAddress[] addresses;
         try
         {
+            stages?.Report($"{options.Host} to resolve");
             addresses = await Dns.GetHostAddressesAsync(options.Host, cancellationToken).ConfigureAwait(false);
             steps.Add(new("resolve", true, $"{options.Host} is {string.Join(", ", addresses.Select(a => a.ToString()))}"));
         }
@@ -57,6 +59,7 @@ public sealed class SmtpCheck(SmtpOptions options, string? sender = null)
         OutboxSmtpClient? client = null;
         try
         {
+            stages?.Report(options.Security == SmtpSecurity.None ? $"the greeting of {where}" : $"the TLS handshake with {where}");
             client = await transport.ConnectClientAsync(validator, cancellationToken).ConfigureAwait(false);
             steps.Add(new("tls", client.IsSecure || options.Security == SmtpSecurity.None, client.IsSecure
                 ? $"{client.SslProtocol}, {client.SslCipherSuite}, in {clock.ElapsedMilliseconds} ms"
@@ -64,11 +67,13 @@ public sealed class SmtpCheck(SmtpOptions options, string? sender = null)
             AddChain(steps, validator, ok: true);
             steps.Add(new("ehlo", true, Capabilities(client)));
             stage = "auth";
+            stages?.Report("the answer to AUTH");
             await transport.LogInAsync(client, cancellationToken).ConfigureAwait(false);
             steps.Add(new("auth", true, string.IsNullOrEmpty(options.UserName)
                 ? "no AUTH (Outbox:Smtp:UserName is not set)"
                 : transport.LoginDescription));
             stage = "mail from";
+            stages?.Report("the answer to MAIL FROM");
             var accepted = sender is null || await ProbeSenderAsync(client, sender, steps, cancellationToken).ConfigureAwait(false);
             await QuitAsync(client).ConfigureAwait(false);
             return (steps, accepted);
@@ -117,6 +122,7 @@ public sealed class SmtpCheck(SmtpOptions options, string? sender = null)
         var clock = Stopwatch.StartNew();
         try
         {
+            stages?.Report($"the greeting of {options.Host}:{options.Port}");
             await probe.ConnectAsync(options.Host, options.Port, SecureSocketOptions.None, cancellationToken).ConfigureAwait(false);
         }
         catch (SmtpCommandException ex)

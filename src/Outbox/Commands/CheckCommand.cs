@@ -39,7 +39,14 @@ public static class CheckCommand
                 MailAddressRules.CheckAddress("--from", sender);
             }
 
-            var (steps, wouldSend) = await new SmtpCheck(server, sender).RunAsync(cancellationToken).ConfigureAwait(false);
+            (IReadOnlyList<SmtpCheckStep> Steps, bool WouldSend) result;
+            using (var waiting = new WaitingNotice(context.Error, TimeSpan.FromSeconds(Math.Min(3, server.Timeout.TotalSeconds / 2)),
+                $"{(options.Accounts.Count == 0 ? "Outbox:Smtp" : $"Outbox:Accounts:{parse.GetValue(account) ?? options.Accounts.Keys.Single()}")}:Timeout, {server.Timeout:c}"))
+            {
+                result = await new SmtpCheck(server, sender, waiting).RunAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            var (steps, wouldSend) = result;
             var verdict = wouldSend
                 ? $"mail would go out through {server.Host}:{server.Port}"
                 : $"mail would NOT go out: {steps.Last(s => !s.Ok).Detail}";
@@ -69,7 +76,7 @@ public static class CheckCommand
                 return usable ? 0 : 1;
             }
         }));
-        return new Command("check", "Diagnostics") { smtp, db };
+        return new Command("check", "Diagnostics that say, step by step, why mail would not go out. Examples: outbox check smtp; outbox check db") { smtp, db };
     }
 
     private static SmtpOptions ServerOf(Configuration.OutboxOptions options, string? account)

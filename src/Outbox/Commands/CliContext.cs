@@ -79,7 +79,8 @@ public sealed class CliContext(TextWriter output, TextWriter error)
         catch (Exception ex) when (Describe(ex) is { } message)
         {
             // A configuration lists every problem on a line of its own.
-            foreach (var line in message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            var lines = message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            foreach (var line in lines)
             {
                 await Error.WriteLineAsync($"outbox: {line}").ConfigureAwait(false);
             }
@@ -89,9 +90,25 @@ public sealed class CliContext(TextWriter output, TextWriter error)
                 await Error.WriteLineAsync(ex.ToString()).ConfigureAwait(false);
             }
 
-            return ExitCodeOf(ex);
+            var code = ExitCodeOf(ex);
+            if (WantsJson(parse))
+            {
+                WriteJsonError(code, lines);
+            }
+
+            return code;
         }
     }
+
+    /// <summary>Whether the command asked for JSON: then even a failure leaves one JSON document on stdout.</summary>
+    public bool WantsJson(ParseResult parse)
+    {
+        ArgumentNullException.ThrowIfNull(parse);
+        return parse.CommandResult.Command.Options.Contains(JsonOutput) && parse.GetResult(JsonOutput) is { Implicit: false } given && (given.Tokens.Count == 0 || given.Tokens[^1].Value != "false");
+    }
+
+    /// <summary>A failure for a script: {"ok": false, "exitCode": 3, "errors": ["Outbox:Smtp:Port: …"]}, the same lines stderr has.</summary>
+    public void WriteJsonError(int exitCode, IEnumerable<string> errors) => WriteJson(new { ok = false, exitCode, errors });
 
     private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 

@@ -9,7 +9,7 @@ public static class InitCommand
 {
     public static Command Create(CliContext context)
     {
-        var command = new Command("init", "Install the outbox schema with the install scripts built into this program (the files under sql/, byte for byte), or verify an installed one. Example: outbox init --config /etc/outbox/outbox.json");
+        var command = new Command("init", "Install or upgrade the outbox schema with the install scripts built into this program (the files under sql/, byte for byte), then verify it; as a user that does not own the schema, only verify it. Example: outbox init --config /etc/outbox/outbox.json");
         command.SetAction((parse, cancellationToken) => context.RunAsync(parse, async options =>
         {
             var database = OutboxDatabase.Create(options.Database);

@@ -29,9 +29,15 @@ public static class OutboxCli
         if (parse.Errors.Count > 0)
         {
             // One line each on stderr, and where to look; not the whole help on stdout.
-            foreach (var message in parse.Errors.Select(CliArguments.Describe).Distinct())
+            var messages = parse.Errors.Select(CliArguments.Describe).Distinct().ToList();
+            foreach (var message in messages)
             {
                 await error.WriteLineAsync($"outbox: {message}").ConfigureAwait(false);
+            }
+
+            if (context.WantsJson(parse))
+            {
+                context.WriteJsonError(ExitCodes.Usage, messages);
             }
 
             var path = new List<string> { "outbox" };

@@ -23,6 +23,7 @@ public static class RunCommand
             using var loggers = LoggerFactory.Create(logging => logging
                 .AddPrintableConsole()
                 .SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Warning));
+            await context.Error.WriteLineAsync($"outbox: mail goes by {OutboxRuntime.DescribeTransport(options)}").ConfigureAwait(false);
             var database = await OutboxDatabases.OpenAsync(options.Database, cancellationToken).ConfigureAwait(false);
             await using (database.ConfigureAwait(false))
             {

@@ -21,6 +21,21 @@ public static class OutboxRuntime
         return new Dispatcher(store, CreateTransport(options, database, loggers), options.Dispatch, TimeProvider.System, loggers.CreateLogger<Dispatcher>());
     }
 
+    /// <summary>Where mail goes, in one line: "smtp to mail.example.com:587 (StartTls)", or the pickup directory.</summary>
+    public static string DescribeTransport(OutboxOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (!options.Transport.Trim().Equals("smtp", StringComparison.OrdinalIgnoreCase))
+        {
+            return $"pickup: .eml files written to {Path.GetFullPath(options.Pickup.Directory)}, not sent anywhere (set Outbox:Transport to smtp to send)";
+        }
+
+        static string Server(SmtpOptions smtp) => $"{smtp.Host}:{smtp.Port} ({smtp.Security})";
+        return options.Accounts.Count == 0
+            ? $"smtp to {Server(options.Smtp)}"
+            : $"smtp through accounts {string.Join(", ", options.Accounts.Select(a => $"{a.Key} {Server(a.Value)}"))}";
+    }
+
     private static IMailTransport CreateTransport(OutboxOptions options, OutboxDatabase database, ILoggerFactory loggers)
     {
         if (!options.Transport.Trim().Equals("smtp", StringComparison.OrdinalIgnoreCase))

@@ -116,7 +116,12 @@ public static partial class WorkerHost
     {
         var text = new ConfigurationText(options);
         LogEffectiveConfiguration(logger, text);
+        var transport = OutboxRuntime.DescribeTransport(options);
+        LogTransport(logger, transport);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Mail goes by {Transport}")]
+    private static partial void LogTransport(ILogger logger, string transport);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Starting with {Configuration}")]
     private static partial void LogEffectiveConfiguration(ILogger logger, ConfigurationText configuration);

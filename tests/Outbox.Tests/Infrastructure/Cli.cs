@@ -13,4 +13,13 @@ public static class Cli
         var code = await OutboxCli.RunAsync(args, output, error, TestContext.Current.CancellationToken);
         return (code, output + error.ToString());
     }
+
+    /// <summary>The exit code, and stdout and stderr apart, as a script sees them.</summary>
+    public static async Task<(int Code, string Out, string Error)> RunApartAsync(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await OutboxCli.RunAsync(args, output, error, TestContext.Current.CancellationToken);
+        return (code, output.ToString(), error.ToString());
+    }
 }
