@@ -637,12 +637,20 @@ end $$;
 create or replace function outbox.raw_subject(p_id bigint)
 returns text language plpgsql stable set search_path = pg_catalog, pg_temp as $$
 declare
-    v_head text;
+    v_bytes bytea;
+    v_nul   integer;
+    v_head  text;
 begin
-    select convert_from(substring(string_agg(p.content, ''::bytea order by p.part_no) from 1 for 65536), 'LATIN1')
-      into v_head
+    select substring(string_agg(p.content, ''::bytea order by p.part_no) from 1 for 65536)
+      into v_bytes
       from (select substring(r.content from 1 for 65536) as content, r.part_no
               from outbox.outbox_raw_part r where r.message_id = p_id order by r.part_no limit 64) p;
+    -- Text cannot hold a NUL; a header with one fails at send anyway, so the header read ends there.
+    v_nul := position('\x00'::bytea in v_bytes);
+    if v_nul > 0 then
+        v_bytes := substring(v_bytes from 1 for v_nul - 1);
+    end if;
+    v_head := convert_from(v_bytes, 'LATIN1');
     -- The header ends at the first empty line.
     v_head := coalesce(substring(v_head from '^(.*?)\r?\n\r?\n'), v_head);
     return left(substring(v_head from '(?:^|\n)[Ss][Uu][Bb][Jj][Ee][Cc][Tt][ \t]*:[ \t]*([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)'), 998);

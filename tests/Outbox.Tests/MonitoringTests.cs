@@ -33,7 +33,8 @@ public sealed class MonitoringTests : IDisposable
         var health = await http.GetAsync(new Uri($"http://localhost:{healthPort}/health"), Ct);
 
         Assert.Matches(@"outbox_mails_sent_total\{[^}]*account=""pickup""[^}]*\} 1", metrics);
-        Assert.Matches(@"outbox_send_duration_seconds_bucket\{[^}]*account=""pickup"",le=""0.5""\} 1", metrics);
+        // The count, not a bucket: how long the send took depends on the machine.
+        Assert.Matches(@"outbox_send_duration_seconds_count\{[^}]*account=""pickup""[^}]*\} 1", metrics);
         Assert.Matches(@"outbox_smtp_replies_total\{[^}]*account=""pickup"",class=""2xx""\} 1", metrics);
         Assert.Contains("outbox_queue_oldest_age_seconds", metrics, StringComparison.Ordinal);
         Assert.Equal(200, (int)health.StatusCode);
