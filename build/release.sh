@@ -62,5 +62,6 @@ for project in src/Outbox.Core src/Outbox.Storage src/Outbox; do
 done
 
 rm -rf "$work"
-(cd "$out" && sha256sum -- *.tar.gz *.zip *.deb *.nupkg 2>/dev/null > SHA256SUMS)
+# Only the kinds this run made (no .zip without win-x64): unmatched patterns expand to nothing.
+(cd "$out" && shopt -s nullglob && sha256sum -- *.tar.gz *.zip *.deb *.nupkg > SHA256SUMS)
 ls -l "$out" >&2
