@@ -171,13 +171,21 @@ begin
             smtp_code     number(3),
             smtp_reply    varchar2(4000),
             error         varchar2(4000),
-            constraint outbox_attempt_outcome_ck check (outcome in ('sent', 'retry', 'unconfirmed', 'failed'))
+            constraint outbox_attempt_outcome_ck check (outcome in ('sent', 'retry', 'unconfirmed', 'failed', 'retried', 'cancelled'))
         )]');
 
     add_column('outbox_attempt', 'account', 'varchar2(100 char)');
 
     create_index('outbox_attempt_message_ix',
         'create index outbox_attempt_message_ix on outbox_attempt (message_id)');
+
+    -- Operator actions (outcome 'retried' or 'cancelled', attempt_no 0) came with schema version 3.
+    widen_check('outbox_attempt', 'outbox_attempt_outcome_ck', 'cancelled',
+        q'[outcome in ('sent', 'retry', 'unconfirmed', 'failed', 'retried', 'cancelled')]');
+
+    -- The dashboard's last day reads attempts by time (see sql/postgresql/01_tables.sql).
+    create_index('outbox_attempt_time_ix',
+        'create index outbox_attempt_time_ix on outbox_attempt (attempted_at)');
 
     -- Rate limits shared by every worker (see sql/postgresql/01_tables.sql).
     create_table('outbox_rate_account', q'[
@@ -214,7 +222,7 @@ using (select 'max_message_bytes' as name, '0' as value,
        select 'blocked_extensions', 'exe,dll,vbs,js',
               'Attachment file name extensions refused at enqueue, comma-separated (the defaults of SQL Server Database Mail).' from dual
        union all
-       select 'schema_version', '2',
+       select 'schema_version', '3',
               'The version of the outbox schema the install scripts made; `outbox check db` compares it with the version the program expects.' from dual) d
    on (s.name = d.name)
  -- A DBA's limits stay as set; the schema version is always this script's.

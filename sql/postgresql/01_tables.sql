@@ -139,7 +139,8 @@ create table if not exists outbox.outbox_raw_part (
     primary key (message_id, part_no)
 );
 
--- One row per delivery attempt.
+-- One row per delivery attempt, and one per operator action (outcome 'retried' or 'cancelled',
+-- attempt_no 0, worker naming who did it: `outbox retry` / `cancel` or the dashboard).
 create table if not exists outbox.outbox_attempt (
     id            bigint generated always as identity primary key,
     message_id    bigint      not null references outbox.outbox_message (id) on delete cascade,
@@ -151,12 +152,29 @@ create table if not exists outbox.outbox_attempt (
     smtp_code     integer,
     smtp_reply    text,
     error         text,
-    constraint outbox_attempt_outcome_ck check (outcome in ('sent', 'retry', 'unconfirmed', 'failed'))
+    constraint outbox_attempt_outcome_ck check (outcome in ('sent', 'retry', 'unconfirmed', 'failed', 'retried', 'cancelled'))
 );
 
 alter table outbox.outbox_attempt add column if not exists account text;
 
 create index if not exists outbox_attempt_message_ix on outbox.outbox_attempt (message_id);
+
+-- Operator actions ('retried', 'cancelled') came with schema version 3: an older install gets
+-- the wider check (only once, as adding a check reads the whole table).
+do $$
+begin
+    if not exists (select 1 from pg_constraint
+                    where conrelid = 'outbox.outbox_attempt'::regclass and conname = 'outbox_attempt_outcome_ck'
+                      and pg_get_constraintdef(oid) like '%cancelled%') then
+        alter table outbox.outbox_attempt drop constraint if exists outbox_attempt_outcome_ck;
+        alter table outbox.outbox_attempt add constraint outbox_attempt_outcome_ck
+            check (outcome in ('sent', 'retry', 'unconfirmed', 'failed', 'retried', 'cancelled'));
+    end if;
+end $$;
+
+-- The dashboard's last day (sent and failed per hour, each account's last error) reads attempts
+-- by time; without this it would read the whole history.
+create index if not exists outbox_attempt_time_ix on outbox.outbox_attempt (attempted_at);
 
 -- Rate limits shared by every worker: one row per sent (or sending) mail per account, kept
 -- for the longest window configured. done_at is when the send finished, or, while it runs,
@@ -187,11 +205,11 @@ create table if not exists outbox.outbox_setting (
 insert into outbox.outbox_setting (name, value, description) values
     ('max_message_bytes', '0', 'Largest mail accepted at enqueue: bodies plus attachments, before encoding. 0 means no limit.'),
     ('blocked_extensions', 'exe,dll,vbs,js', 'Attachment file name extensions refused at enqueue, comma-separated (the defaults of SQL Server Database Mail).'),
-    ('schema_version', '2', 'The version of the outbox schema the install scripts made; `outbox check db` compares it with the version the program expects.')
+    ('schema_version', '3', 'The version of the outbox schema the install scripts made; `outbox check db` compares it with the version the program expects.')
 on conflict (name) do nothing;
 
 -- A DBA's limits stay as set; the schema version is always this script's.
-update outbox.outbox_setting set value = '2' where name = 'schema_version' and value <> '2';
+update outbox.outbox_setting set value = '3' where name = 'schema_version' and value <> '3';
 
 -- Views for DBAs (the same in every database):
 --   select * from outbox.outbox_queue_summary;   -- mails per status, and how old the oldest is

@@ -86,13 +86,16 @@ create table if not exists outbox_attempt (
     attempted_at  text    not null default (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
     worker        text    not null,
     account       text,
-    outcome       text    not null check (outcome in ('sent', 'retry', 'unconfirmed', 'failed')),
+    outcome       text    not null check (outcome in ('sent', 'retry', 'unconfirmed', 'failed', 'retried', 'cancelled')),
     smtp_code     integer,
     smtp_reply    text,
     error         text
 );
 
 create index if not exists outbox_attempt_message_ix on outbox_attempt (message_id);
+
+-- The dashboard's last day reads attempts by time (see the PostgreSQL script).
+create index if not exists outbox_attempt_time_ix on outbox_attempt (attempted_at);
 
 -- Rate limits shared by every worker (see the PostgreSQL script).
 create table if not exists outbox_rate_account (
@@ -118,10 +121,10 @@ create table if not exists outbox_setting (
 insert or ignore into outbox_setting (name, value, description) values
     ('max_message_bytes', '0', 'Largest mail accepted at enqueue: bodies plus attachments, before encoding. 0 means no limit.'),
     ('blocked_extensions', 'exe,dll,vbs,js', 'Attachment file name extensions refused at enqueue, comma-separated (the defaults of SQL Server Database Mail).'),
-    ('schema_version', '2', 'The version of the outbox schema the install scripts made; `outbox check db` compares it with the version the program expects.');
+    ('schema_version', '3', 'The version of the outbox schema the install scripts made; `outbox check db` compares it with the version the program expects.');
 
 -- A DBA's limits stay as set; the schema version is always this script's.
-update outbox_setting set value = '2' where name = 'schema_version' and value <> '2';
+update outbox_setting set value = '3' where name = 'schema_version' and value <> '3';
 
 -- Views for DBAs (the same in every database): mails per status with the age of the oldest,
 -- and the mails that will not go out with their last error.

@@ -124,18 +124,28 @@ public sealed class SchemaInstaller
             }
         }
 
-        var recipients = await connection.ExecuteScalarAsync<string>(new CommandDefinition(
-            "select sql from sqlite_master where type = 'table' and name = 'outbox_recipient'", cancellationToken: cancellationToken)).ConfigureAwait(false);
-        if (recipients is not null && !recipients.Contains("'deferred'", StringComparison.Ordinal))
-        {
-            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            foreach (var statement in new Dialects.SqliteDialect().StatementsOf(ReadScript("sql/sqlite/upgrade_recipient_status.sql")))
-            {
-                await connection.ExecuteAsync(new CommandDefinition(statement, transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-            }
+        await RebuildUnlessAsync(connection, "outbox_recipient", "'deferred'", "sql/sqlite/upgrade_recipient_status.sql", cancellationToken).ConfigureAwait(false);
+        await RebuildUnlessAsync(connection, "outbox_attempt", "'cancelled'", "sql/sqlite/upgrade_attempt_outcome.sql", cancellationToken).ConfigureAwait(false);
+    }
 
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    // SQLite cannot widen a check in place: a table whose definition lacks the value is made
+    // again by its upgrade script, in one transaction.
+    private static async Task RebuildUnlessAsync(System.Data.Common.DbConnection connection, string table, string value, string script, CancellationToken cancellationToken)
+    {
+        var definition = await connection.ExecuteScalarAsync<string>(new CommandDefinition(
+            "select sql from sqlite_master where type = 'table' and name = @Table", new { Table = table }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        if (definition is null || definition.Contains(value, StringComparison.Ordinal))
+        {
+            return;
         }
+
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var statement in new Dialects.SqliteDialect().StatementsOf(ReadScript(script)))
+        {
+            await connection.ExecuteAsync(new CommandDefinition(statement, transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The outbox tables that are missing (empty when the schema is installed).</summary>

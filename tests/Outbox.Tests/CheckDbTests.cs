@@ -24,7 +24,7 @@ public sealed class CheckDbTests(PostgresServer postgres) : IDisposable
 
         Assert.Equal(0, code);
         Assert.Matches(@"ok   connect +postgresql 1\d", output);
-        Assert.Contains("ok   schema           installed, version 2", output, StringComparison.Ordinal);
+        Assert.Contains($"ok   schema           installed, version {Outbox.Storage.Admin.DatabaseCheck.ExpectedSchemaVersion}", output, StringComparison.Ordinal);
         Assert.Contains("may select, insert, update and delete in every outbox table", output, StringComparison.Ordinal);
         Assert.Contains("ok   queue            queued 1; oldest waiting mail", output, StringComparison.Ordinal);
         Assert.Contains("verdict: the worker can use this database", output, StringComparison.Ordinal);
@@ -70,7 +70,7 @@ public sealed class CheckDbTests(PostgresServer postgres) : IDisposable
         var (code, output) = await CheckAsync("postgresql", outbox.ConnectionString);
 
         Assert.Equal(1, code);
-        Assert.Contains("FAIL schema           version 0, but this outbox expects 2", output, StringComparison.Ordinal);
+        Assert.Contains($"FAIL schema           version 0, but this outbox expects {Outbox.Storage.Admin.DatabaseCheck.ExpectedSchemaVersion}", output, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -90,7 +90,7 @@ public sealed class CheckDbTests(PostgresServer postgres) : IDisposable
         var (code, output) = await CheckAsync("sqlite", $"Data Source={Path.Combine(_dir.FullName, "new.db")}");
 
         Assert.Equal(0, code);
-        Assert.Contains("ok   schema           installed, version 2", output, StringComparison.Ordinal);
+        Assert.Contains($"ok   schema           installed, version {Outbox.Storage.Admin.DatabaseCheck.ExpectedSchemaVersion}", output, StringComparison.Ordinal);
         Assert.Contains("ok   queue            empty; no mail waiting", output, StringComparison.Ordinal);
     }
 

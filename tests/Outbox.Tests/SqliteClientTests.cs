@@ -157,7 +157,7 @@ public sealed class SqliteClientTests(PostgresServer postgres)
         const string Table = "select sql from sqlite_master where name = 'outbox_recipient'";
         Assert.Equal(Normalized(await made.ScalarAsync<string>(Table)), Normalized(await outbox.ScalarAsync<string>(Table)).Replace("outbox_recipient_v2", "outbox_recipient", StringComparison.Ordinal));
         Assert.Equal(1L, await outbox.ScalarAsync<long>("select count(*) from sqlite_master where name = 'outbox_recipient_message_ix'"));
-        Assert.Equal("2", await outbox.ScalarAsync<string>("select value from outbox_setting where name = 'schema_version'"));
+        Assert.Equal($"{Outbox.Storage.Admin.DatabaseCheck.ExpectedSchemaVersion}", await outbox.ScalarAsync<string>("select value from outbox_setting where name = 'schema_version'"));
         await outbox.DisposeAsync();
         await made.DisposeAsync();
         DeleteDatabase(file);

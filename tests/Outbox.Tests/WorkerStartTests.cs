@@ -45,7 +45,7 @@ public sealed class WorkerStartTests(PostgresServer postgres) : IDisposable
 
         Assert.Equal(Outbox.Commands.ExitCodes.Configuration, code);
         var error = Assert.Single(errors);
-        Assert.StartsWith("outbox: Outbox:Database: the outbox schema is version 1, but this program needs version 2.", error, StringComparison.Ordinal);
+        Assert.StartsWith($"outbox: Outbox:Database: the outbox schema is version 1, but this program needs version {Outbox.Storage.Admin.DatabaseCheck.ExpectedSchemaVersion}.", error, StringComparison.Ordinal);
     }
 
     // `outbox run` as systemd starts it; only the lines that are no log lines, i.e. its errors.

@@ -21,6 +21,9 @@ public sealed record MailFilter
     /// <summary>Only mails created before this time.</summary>
     public DateTimeOffset? Until { get; init; }
 
+    /// <summary>Only mails with a smaller id: the next page of a list ordered newest first (keyset paging).</summary>
+    public long? BeforeId { get; init; }
+
     /// <summary>The longest text criterion accepted: enough for any address or subject.</summary>
     public const int MaxTextLength = 998;
 

@@ -7,12 +7,27 @@ namespace Outbox.Storage.Admin;
 public sealed class OutboxAdmin
 {
     private readonly OutboxDatabase _database;
+    private readonly string _actor;
 
+    /// <summary>The command line's admin: actions are recorded as the OS user's.</summary>
     public OutboxAdmin(OutboxDatabase database)
+        : this(database, $"{Environment.UserName} (outbox cli)")
+    {
+    }
+
+    /// <param name="database">The outbox.</param>
+    /// <param name="actor">Who acts, as recorded in the attempt log with each retry and cancel.</param>
+    public OutboxAdmin(OutboxDatabase database, string actor)
     {
         ArgumentNullException.ThrowIfNull(database);
+        ArgumentException.ThrowIfNullOrWhiteSpace(actor);
         _database = database;
+        // outbox_attempt.worker holds at most 200 characters on Oracle.
+        _actor = actor.Length <= 200 ? actor : actor[..200];
     }
+
+    /// <summary>attempt_no of an operator's action row: not a delivery attempt, and never one the dispatcher counts.</summary>
+    public const int ActionAttemptNo = 0;
 
     private Dialects.SqlDialect D => _database.Dialect;
 
@@ -47,41 +62,42 @@ public sealed class OutboxAdmin
     {
         ArgumentNullException.ThrowIfNull(filter);
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        // Only the criteria given are in the statement: PostgreSQL cannot type a parameter that
-        // is only ever compared with null.
-        var where = new List<string>();
-        void Add(object? value, string condition)
-        {
-            if (value is not null)
-            {
-                where.Add(condition);
-            }
-        }
-
-        Add(filter.Status, "status = @Status");
-        Add(filter.Since, "created_at >= @Since");
-        Add(filter.Until, "created_at < @Until");
-        Add(filter.Subject, "lower(subject) like @Subject escape '\\'");
-        Add(filter.To, $"exists (select 1 from {Recipients} r where r.message_id = m.id and lower(r.address) like @To escape '\\')");
+        var (where, parameters) = Where(filter);
+        parameters.Add("Limit", limit);
         var rows = await connection.QueryAsync<MessageSummary>(new CommandDefinition(D.Sql(
             $"""
             select id, status, kind, sender, subject, {D.AsIsoText("created_at")} as CreatedAt, attempt_count as AttemptCount,
                    smtp_code as SmtpCode, last_error as LastError
               from {Messages} m
-             {(where.Count == 0 ? string.Empty : "where " + string.Join(" and ", where))}
+             {where}
              order by id desc {D.Limit("@Limit")}
             """),
-            new
-            {
-                filter.Status,
-                Since = filter.Since is { } since ? D.TimestampParameter(since) : null,
-                Until = filter.Until is { } until ? D.TimestampParameter(until) : null,
-                Subject = MailFilter.Contains(filter.Subject),
-                To = MailFilter.Contains(filter.To),
-                Limit = limit,
-            },
-            cancellationToken: cancellationToken)).ConfigureAwait(false);
+            parameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
         return rows.Select(r => r with { Subject = RawSubject.Readable(r.Kind, r.Subject) }).ToList();
+    }
+
+    // The WHERE clause of a filter over outbox_message m, with its values. Only the criteria given
+    // are in the statement: PostgreSQL cannot type a parameter that is only ever compared with null.
+    private (string Where, DynamicParameters Parameters) Where(MailFilter filter)
+    {
+        var where = new List<string>();
+        var parameters = new DynamicParameters();
+        void Add(string name, object? value, string condition)
+        {
+            if (value is not null)
+            {
+                where.Add(condition);
+                parameters.Add(name, value);
+            }
+        }
+
+        Add("Status", filter.Status, "m.status = @Status");
+        Add("Since", filter.Since is { } since ? D.TimestampParameter(since) : null, "m.created_at >= @Since");
+        Add("Until", filter.Until is { } until ? D.TimestampParameter(until) : null, "m.created_at < @Until");
+        Add("Subject", MailFilter.Contains(filter.Subject), "lower(m.subject) like @Subject escape '\\'");
+        Add("To", MailFilter.Contains(filter.To), $"exists (select 1 from {Recipients} r where r.message_id = m.id and lower(r.address) like @To escape '\\')");
+        Add("BeforeId", filter.BeforeId, "m.id < @BeforeId");
+        return (where.Count == 0 ? string.Empty : "where " + string.Join(" and ", where), parameters);
     }
 
     public async Task<MessageDetails?> ShowAsync(long id, CancellationToken cancellationToken)
@@ -134,32 +150,60 @@ public sealed class OutboxAdmin
     /// fresh count of attempts, in batches of batchSize so no transaction holds many locks.
     /// Returns how many were queued.
     /// </summary>
-    public async Task<long> RetryAllAsync(string status, int batchSize, IProgress<long>? progress, CancellationToken cancellationToken)
+    public Task<long> RetryAllAsync(string status, int batchSize, IProgress<long>? progress, CancellationToken cancellationToken) =>
+        RetryMatchingAsync(new MailFilter { Status = status }, batchSize, progress, cancellationToken);
+
+    /// <summary>
+    /// Queues every mail the filter matches (its Status must be failed, unconfirmed or cancelled)
+    /// for sending now, as <see cref="RetryAsync"/> does one, each recorded in the attempt log, in
+    /// batches of batchSize so no transaction holds many locks. Returns how many were queued.
+    /// </summary>
+    public async Task<long> RetryMatchingAsync(MailFilter filter, int batchSize, IProgress<long>? progress, CancellationToken cancellationToken)
     {
-        if (status is not ("failed" or "unconfirmed" or "cancelled"))
+        ArgumentNullException.ThrowIfNull(filter);
+        if (filter.Status is not ("failed" or "unconfirmed" or "cancelled"))
         {
-            throw new MailValidationException("--status", $"\"{status}\" cannot be retried", "Give failed, unconfirmed or cancelled");
+            throw new MailValidationException("--status", $"\"{filter.Status}\" cannot be retried", "Give failed, unconfirmed or cancelled");
         }
 
-        var batch = $"select id from {Messages} where status = @Status order by id {D.Limit("@BatchSize")}";
-        var recipients = D.Sql($"update {Recipients} set status = null, smtp_reply = null where status = 'rejected' and message_id in ({batch})");
-        var sql = D.Sql($"""
+        var (where, parameters) = Where(filter with { BeforeId = null });
+        parameters.Add("BatchSize", batchSize);
+        var batch = D.Sql($"select m.id from {Messages} m {where} order by m.id {D.Limit("@BatchSize")}");
+        // The action rows first, while the mails are still in the status: each statement reads
+        // the chosen ids and the status again, so a mail another operator changed meanwhile is
+        // neither recorded nor queued.
+        var statements = new[]
+        {
+            $"""
+            insert into {D.Table("outbox_attempt")} (message_id, attempt_no, attempted_at, worker, outcome)
+            select id, {ActionAttemptNo}, {D.Now}, @Actor, 'retried' from {Messages} where {D.InList("id", "@Ids")} and status = @Status
+            """,
+            $"update {Recipients} set status = null, smtp_reply = null where status = 'rejected' and {D.InList("message_id", "@Ids")}",
+            $"""
             update {Messages}
                set status = 'queued', due_at = {D.Now}, attempt_count = 0, queued_at = coalesce(queued_at, {D.Now})
-             where id in ({batch})
-            """);
+             where {D.InList("id", "@Ids")} and status = @Status
+            """,
+        }.Select(D.Sql).ToList();
         long total = 0;
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         while (true)
         {
-            var values = new { Status = status, BatchSize = batchSize };
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            await connection.ExecuteAsync(new CommandDefinition(recipients, values, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-            var queued = await connection.ExecuteAsync(new CommandDefinition(sql, values, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            var ids = (await connection.QueryAsync<long>(new CommandDefinition(batch, parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToArray();
+            var values = new { Ids = ids, filter.Status, Actor = _actor };
+            var queued = 0;
+            if (ids.Length > 0)
+            {
+                await connection.ExecuteAsync(new CommandDefinition(statements[0], values, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                await connection.ExecuteAsync(new CommandDefinition(statements[1], values, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                queued = await connection.ExecuteAsync(new CommandDefinition(statements[2], values, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            }
+
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             total += queued;
             progress?.Report(total);
-            if (queued < batchSize)
+            if (ids.Length < batchSize)
             {
                 break;
             }
@@ -244,6 +288,11 @@ public sealed class OutboxAdmin
                 await connection.ExecuteAsync(new CommandDefinition(D.Sql(alongside), new { Id = id }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             }
 
+            await connection.ExecuteAsync(new CommandDefinition(D.Sql(
+                $"""
+                insert into {D.Table("outbox_attempt")} (message_id, attempt_no, attempted_at, worker, outcome)
+                values (@Id, {ActionAttemptNo}, {D.Now}, @Actor, @Outcome)
+                """), new { Id = id, Actor = _actor, Outcome = verb == "retry" ? "retried" : "cancelled" }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
 

@@ -23,6 +23,7 @@ public static class OutboxCli
             PurgeCommand.Create(context),
             CheckCommand.Create(context),
             ConfigCommand.Create(context),
+            DashboardCommand.Create(context),
         };
         // "@example.com" is a value here (list --to @example.com), not a response file to read.
         var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });

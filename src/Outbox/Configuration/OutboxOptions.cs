@@ -29,4 +29,6 @@ public sealed class OutboxOptions
     public RetentionOptions Retention { get; set; } = new();
 
     public MonitoringOptions Monitoring { get; set; } = new();
+
+    public DashboardOptions Dashboard { get; set; } = new();
 }

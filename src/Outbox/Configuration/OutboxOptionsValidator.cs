@@ -69,6 +69,7 @@ public sealed partial class OutboxOptionsValidator : IValidateOptions<OutboxOpti
         }
 
         ValidateRetention(options.Retention, failures);
+        Dashboard.DashboardBinding.Validate(options.Dashboard, failures);
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 

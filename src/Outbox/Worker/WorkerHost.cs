@@ -109,6 +109,11 @@ public static partial class WorkerHost
         {
             services.AddHostedService<HealthEndpoint>();
         }
+
+        if (options.Dashboard.Url is { Length: > 0 })
+        {
+            services.AddHostedService<Dashboard.DashboardService>();
+        }
     }
 
     // One line at start, so the log of every run says what it ran with (secrets redacted).

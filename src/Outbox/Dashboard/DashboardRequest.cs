@@ -1,0 +1,4 @@
+namespace Outbox.Dashboard;
+
+/// <summary>What a page needs to know about the request it answers: who asks, whether they may act, the CSRF token for its forms.</summary>
+public sealed record DashboardRequest(string Actor, bool AllowActions, string CsrfField, string CsrfToken);

@@ -1,0 +1,112 @@
+using System.Globalization;
+using Outbox.Configuration;
+using Outbox.Core.Sending;
+using Outbox.Storage;
+using Outbox.Storage.Admin;
+
+namespace Outbox.Dashboard;
+
+/// <summary>The queue at a glance: mails per status, the oldest waiting, sent and failed per hour, the accounts.</summary>
+public static class OverviewPage
+{
+    private static readonly string[] Statuses = ["draft", "queued", "sending", "sent", "failed", "unconfirmed", "cancelled"];
+
+    public static async Task<Markup> RenderAsync(OutboxDatabase database, OutboxOptions options, DashboardRequest request, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(clock);
+        var status = await new OutboxAdmin(database).StatusAsync(cancellationToken).ConfigureAwait(false);
+        var activity = new OutboxActivity(database);
+        var hourly = await activity.HourlyAsync(cancellationToken).ConfigureAwait(false);
+        var accounts = new List<Markup>();
+        foreach (var (name, smtp) in AccountsOf(options))
+        {
+            var state = await activity.AccountAsync(name, smtp.RateLimits.Select(l => l.Per).ToList(), cancellationToken).ConfigureAwait(false);
+            accounts.Add(AccountRow(name, smtp, state));
+        }
+
+        var counts = Html.Join(Statuses.Select(s => Html.Of(
+            $"""<tr><td><a class="status-{s}" href="/mails?status={s}">{s}</a></td><td class="n">{status.Counts.GetValueOrDefault(s)}</td></tr>""")));
+        var oldest = status.OldestQueuedSeconds is { } age
+            ? Html.Of($"The oldest waiting mail has waited {TimeSpan.FromSeconds(Math.Round(age)).ToString("c", CultureInfo.InvariantCulture)}.")
+            : Html.Of($"No mail is waiting.");
+        var errors = status.RecentErrors.Count == 0
+            ? Html.Of($"<p>None.</p>")
+            : Html.Of($"""
+                <table><tr><th>mail</th><th>status</th><th>last attempt</th><th>last error</th></tr>
+                {Html.Join(status.RecentErrors.Select(e => Html.Of($"""<tr><td><a href="/mails/{e.Id}">{e.Id}</a></td><td class="status-{e.Status}">{e.Status}</td><td>{e.LastAttemptAt}</td><td>{e.LastError}</td></tr>""")))}
+                </table>
+                """);
+        var accountTable = accounts.Count == 0
+            ? Html.Of($"<p>No SMTP account: Outbox:Transport is {options.Transport}.</p>")
+            : Html.Of($"""
+                <table><tr><th>account</th><th>server</th><th>last error (last day)</th><th>rate limits in use</th></tr>
+                {Html.Join(accounts)}
+                </table>
+                """);
+        var body = Html.Of($"""
+            <section id="queue"><h2>Queue</h2>
+            <table><tr><th>status</th><th>mails</th></tr>{counts}</table>
+            <p id="oldest">{oldest}</p></section>
+            <section id="hourly"><h2>Sent and failed per hour (UTC, last day)</h2>{Chart(hourly, clock.GetUtcNow())}</section>
+            <section id="accounts"><h2>Accounts</h2>{accountTable}</section>
+            <section id="errors"><h2>Recent errors</h2>{errors}</section>
+            """);
+        return Layout.Page("Overview", request, body);
+    }
+
+    // The accounts the worker sends through, by the names the attempt log records.
+    private static IEnumerable<(string Name, SmtpOptions Smtp)> AccountsOf(OutboxOptions options)
+    {
+        if (!options.Transport.Trim().Equals("smtp", StringComparison.OrdinalIgnoreCase))
+        {
+            return [];
+        }
+
+        return options.Accounts.Count == 0
+            ? [(SmtpTransport.DefaultAccount, options.Smtp)]
+            : options.Accounts.Select(a => (a.Key, a.Value));
+    }
+
+    private static Markup AccountRow(string name, SmtpOptions smtp, AccountActivity state)
+    {
+        var limits = smtp.RateLimits.Count == 0
+            ? Html.Of($"none")
+            : Html.Join(smtp.RateLimits.Select((limit, i) => Html.Of(
+                $"<div>{state.SlotsInUse[i]} of {limit.Messages} per {limit.Per.ToString("c", CultureInfo.InvariantCulture)}</div>")));
+        var error = state.LastError is null
+            ? Html.Of($"""<span class="ok">none</span>""")
+            : Html.Of($"""<span class="fail">{state.LastErrorAt}: {state.LastError}</span>""");
+        return Html.Of($"<tr><td>{name}</td><td>{smtp.Host}:{smtp.Port}</td><td>{error}</td><td>{limits}</td></tr>");
+    }
+
+    // An inline SVG of 24 hourly bars (sent up, failed down), drawn on the server: no script, no
+    // request beyond the page.
+    private static Markup Chart(IReadOnlyList<HourlyCount> hourly, DateTimeOffset now)
+    {
+        const int BarWidth = 24, Height = 60;
+        var byHour = hourly.ToDictionary(h => h.Hour, StringComparer.Ordinal);
+        var hours = Enumerable.Range(0, 24).Select(i => now.UtcDateTime.AddHours(i - 23).ToString("yyyy-MM-dd'T'HH", CultureInfo.InvariantCulture)).ToList();
+        var max = Math.Max(1, hourly.Count == 0 ? 1 : hourly.Max(h => Math.Max(h.Sent, h.Failed)));
+        var bars = hours.Select((hour, i) =>
+        {
+            var counts = byHour.GetValueOrDefault(hour) ?? new HourlyCount { Hour = hour };
+            var sent = (int)Math.Ceiling(counts.Sent * (double)Height / max);
+            var failed = (int)Math.Ceiling(counts.Failed * (double)Height / max);
+            var x = i * BarWidth;
+            return Html.Of($"""
+                <g><title>{hour}:00 UTC: {counts.Sent} sent, {counts.Failed} failed</title>
+                <rect class="sent" x="{x + 2}" y="{Height - sent}" width="{BarWidth - 4}" height="{sent}"/>
+                <rect class="failed" x="{x + 2}" y="{Height + 1}" width="{BarWidth - 4}" height="{failed}"/>
+                {(i % 6 == 0 ? Html.Of($"""<text x="{x + 2}" y="{(2 * Height) + 14}">{hour[11..]}h</text>""") : Markup.Empty)}</g>
+                """);
+        });
+        var totals = Html.Of($"{hourly.Sum(h => h.Sent)} sent, {hourly.Sum(h => h.Failed)} failed in the last day; the highest bar is {max}.");
+        return Html.Of($"""
+            <svg role="img" aria-label="sent and failed per hour" width="{24 * BarWidth}" height="{(2 * Height) + 20}" viewBox="0 0 {24 * BarWidth} {(2 * Height) + 20}">
+            {Html.Join(bars)}
+            </svg>
+            <p id="totals">{totals}</p>
+            """);
+    }
+}
