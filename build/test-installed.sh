@@ -151,4 +151,19 @@ http_get "$metrics" /metrics | grep -q '^outbox_queue_messages' || { kill "$work
 kill -TERM "$worker"
 wait "$worker" || fail "the worker exited $? on SIGTERM: $(cat "$job/worker.log")"
 pass "PostgreSQL: init, check db, send + run --once, the worker's /health and /metrics, clean stop"
+# The dashboard (ASP.NET Core, trimmed with the rest): the overview, the list and a mail's page.
+board=$(free_port)
+(cd "$job" && exec "$bin" dashboard --url "http://127.0.0.1:$board/" > dashboard.log 2>&1) &
+dashboard=$!
+up=0
+for _ in $(seq 1 60); do
+  if http_get "$board" / 2>/dev/null | head -1 | grep -q ' 200 '; then up=1; break; fi
+  sleep 0.5
+done
+[ $up = 1 ] || { kill "$dashboard" 2>/dev/null || true; fail "the dashboard never answered 200 on /: $(cat "$job/dashboard.log")"; }
+http_get "$board" /mails | grep -q 'Hello PG' || { kill "$dashboard"; fail "the dashboard's /mails does not list the mail sent"; }
+http_get "$board" /mails/1 | head -1 | grep -q ' 200 ' || { kill "$dashboard"; fail "the dashboard's /mails/1 does not answer 200"; }
+kill -TERM "$dashboard"
+wait "$dashboard" || true
+pass "the dashboard serves its overview, list and mail pages"
 echo "test-installed: all passed" >&2
