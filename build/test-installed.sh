@@ -27,11 +27,11 @@ fail() { echo "test-installed: FAILED: $*" >&2; exit 1; }
 pass() { echo "test-installed: ok: $*" >&2; }
 expect_eq() { [ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"; }
 
-# An HTTP GET on loopback, printing the status line's code; bash only, so nothing more to install.
+# An HTTP GET on loopback naming the host localhost (as the endpoints are bound); bash only.
 http_get() {
   local port=$1 path=$2
   exec 3<>"/dev/tcp/127.0.0.1/$port" || return 1
-  printf 'GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n' "$path" >&3
+  printf 'GET %s HTTP/1.0\r\nHost: localhost:%s\r\n\r\n' "$path" "$port" >&3
   cat <&3
   exec 3>&-
 }
@@ -153,7 +153,7 @@ wait "$worker" || fail "the worker exited $? on SIGTERM: $(cat "$job/worker.log"
 pass "PostgreSQL: init, check db, send + run --once, the worker's /health and /metrics, clean stop"
 # The dashboard (ASP.NET Core, trimmed with the rest): the overview, the list and a mail's page.
 board=$(free_port)
-(cd "$job" && exec "$bin" dashboard --url "http://127.0.0.1:$board/" > dashboard.log 2>&1) &
+(cd "$job" && exec "$bin" dashboard --url "http://localhost:$board/" > dashboard.log 2>&1) &
 dashboard=$!
 up=0
 for _ in $(seq 1 60); do
