@@ -80,6 +80,9 @@ begin
             smtp_code        number(3),
             smtp_reply       varchar2(4000),
             last_error       varchar2(4000),
+            template         varchar2(100 char),
+            template_locale  varchar2(35 char),
+            template_data    clob,
             constraint outbox_message_status_ck
                 check (status in ('draft', 'queued', 'sending', 'sent', 'unconfirmed', 'failed', 'cancelled')),
             constraint outbox_message_kind_ck check (kind in ('mime', 'raw')),
@@ -87,6 +90,11 @@ begin
         )]');
 
     add_column('outbox_message', 'profile', 'varchar2(100 char)');
+
+    -- Templates came with schema version 3 (see sql/postgresql/01_tables.sql).
+    add_column('outbox_message', 'template', 'varchar2(100 char)');
+    add_column('outbox_message', 'template_locale', 'varchar2(35 char)');
+    add_column('outbox_message', 'template_data', 'clob');
 
     -- Ownership (see sql/postgresql/01_tables.sql): created_by is the session user that made the
     -- mail; OUTBOX_MAIL acts only on the caller's own mails and an idempotency key is unique per
@@ -204,6 +212,31 @@ begin
     create_index('outbox_rate_slot_account_ix',
         'create index outbox_rate_slot_account_ix on outbox_rate_slot (account, done_at)');
 
+    -- Mail templates (Liquid), one row per name and locale; the row without a locale is the
+    -- default (see sql/postgresql/01_tables.sql). The trigger below keeps changed_at / changed_by.
+    -- The characters are listed, not ranges: those follow NLS_SORT.
+    create_table('outbox_template', q'[
+        create table outbox_template (
+            id          number(19)          generated always as identity primary key,
+            name        varchar2(100 char)  not null,
+            locale      varchar2(35 char),
+            subject     varchar2(2000 char) not null,
+            text_body   clob,
+            html_body   clob,
+            created_at  timestamp           default sys_extract_utc(systimestamp) not null,
+            created_by  varchar2(128 char)  default sys_context('userenv', 'session_user') not null,
+            changed_at  timestamp           default sys_extract_utc(systimestamp) not null,
+            changed_by  varchar2(128 char)  default sys_context('userenv', 'session_user') not null,
+            constraint outbox_template_name_ck
+                check (regexp_like(name, '^[0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_.-]{1,100}$')),
+            constraint outbox_template_locale_ck
+                check (regexp_like(locale, '^[ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz]{2,8}(-[0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz]{1,8}){0,3}$')),
+            constraint outbox_template_body_ck check (text_body is not null or html_body is not null)
+        )]');
+
+    create_index('outbox_template_name_uq',
+        q'[create unique index outbox_template_name_uq on outbox_template (name, nvl(locale, '-'))]');
+
     -- Limits checked at enqueue, by OUTBOX_MAIL and by OutboxClient alike. Change them with
     -- UPDATE; running this script again keeps the values a DBA set.
     create_table('outbox_setting', q'[
@@ -212,6 +245,15 @@ begin
             value        varchar2(4000 char) not null,
             description  varchar2(4000 char)
         )]');
+end;
+/
+
+create or replace trigger outbox_template_changed
+    before update on outbox_template
+    for each row
+begin
+    :new.changed_at := sys_extract_utc(systimestamp);
+    :new.changed_by := sys_context('userenv', 'session_user');
 end;
 /
 

@@ -10,8 +10,9 @@
 --      nothing else. For attachments over 32 KB: SEND_ATTACH_BLOB / SEND_ATTACH_CLOB, the same
 --      parameters with a BLOB / CLOB of any size (other names, not overloads: an untyped NULL
 --      argument would match both a RAW and a BLOB overload, PLS-00307).
---   2. the builder:       CREATE_MAIL -> ADD_RECIPIENT / ADD_ATTACHMENT / SET_BODY -> ENQUEUE
+--   2. the builder:       CREATE_MAIL -> ADD_RECIPIENT / ADD_ATTACHMENT / SET_BODY (or SET_TEMPLATE) -> ENQUEUE
 --   3. UTL_SMTP's shape:  OPEN_MAIL -> RCPT -> WRITE_DATA / WRITE_RAW_DATA -> CLOSE_MAIL
+--   4. a template:        SEND_TEMPLATE, or SET_TEMPLATE in the builder
 --
 -- No network access happens here: no wallet, no ACL, no SMTP_OUT_SERVER. The worker (`outbox
 -- run`) sends committed mail over TLS and writes the outcome to OUTBOX_MESSAGE / OUTBOX_ATTEMPT.
@@ -31,6 +32,7 @@
 --   -20006  e_blocked_file    an attachment whose file type is blocked (OUTBOX_SETTING 'blocked_extensions')
 --   -20007  e_too_large       the mail is larger than OUTBOX_SETTING 'max_message_bytes'
 --   -20008  e_bad_mail_id     no mail of this user with that id, a mail of the other kind, one no longer a draft, or one another transaction is changing
+--   -20009  e_no_template     SEND_TEMPLATE / SET_TEMPLATE naming a template that OUTBOX_TEMPLATE does not hold
 -- A value longer than its column (subject 2000 characters, an address 1000, a file name 1000,
 -- a MIME type or content id 400) raises -20005 naming the parameter.
 --
@@ -76,6 +78,7 @@ create or replace package outbox_mail authid definer as
     e_blocked_file exception;  pragma exception_init(e_blocked_file, -20006);
     e_too_large    exception;  pragma exception_init(e_too_large, -20007);
     e_bad_mail_id  exception;  pragma exception_init(e_bad_mail_id, -20008);
+    e_no_template  exception;  pragma exception_init(e_no_template, -20009);
 
     ---------------------------------------------------------------------------------------------
     -- 1. UTL_MAIL's calls. recipients, cc and bcc are lists separated by commas (semicolons are
@@ -221,7 +224,40 @@ create or replace package outbox_mail authid definer as
 
     procedure close_mail(mail_id in number);
 
-    -- The id of the mail this session queued last (SEND*, ENQUEUE or CLOSE_MAIL), or null.
+    ---------------------------------------------------------------------------------------------
+    -- 4. Templates (OUTBOX_TEMPLATE, Liquid): HTML mail without building strings. data is a JSON
+    --    object, as a CLOB or a VARCHAR2 (a VARCHAR2 argument is taken as a CLOB), of at most
+    --    262144 bytes. The template is looked up here, in the caller's transaction: an unknown
+    --    name raises -20009. The mail keeps a copy of the template's subject and bodies as they
+    --    are now; the worker renders them with the data when it sends, so a template changed later
+    --    changes only mails enqueued later. A mail whose data lacks a variable the template uses
+    --    ends 'failed' with a reason naming the template, the line and the variable. locale picks
+    --    the template's row of that locale, else of its language ('de' for 'de-CH'), else the row
+    --    without a locale. SET_TEMPLATE replaces the draft's subject and bodies; SET_BODY on such
+    --    a draft raises -20008. See docs/templates.md.
+    ---------------------------------------------------------------------------------------------
+
+    procedure send_template(
+        sender           in varchar2,
+        recipients       in varchar2,
+        template         in varchar2,
+        data             in clob        default '{}',
+        cc               in varchar2    default null,
+        bcc              in varchar2    default null,
+        replyto          in varchar2    default null,
+        locale           in varchar2    default null,
+        priority         in pls_integer default 3,
+        send_after       in timestamp with time zone default null,
+        idempotency_key  in varchar2    default null,
+        profile          in varchar2    default null);
+
+    procedure set_template(
+        mail_id   in number,
+        template  in varchar2,
+        data      in clob     default '{}',
+        locale    in varchar2 default null);
+
+    -- The id of the mail this session queued last (SEND*, ENQUEUE, CLOSE_MAIL or SEND_TEMPLATE), or null.
     function last_mail_id return number;
 
 end outbox_mail;

@@ -325,6 +325,7 @@ create or replace package body outbox_mail as
         if nvl(v_limit, 0) > 0 then
             select nvl(lengthb(m.sender), 0) + nvl(lengthb(m.reply_to), 0) + nvl(lengthb(m.subject), 0)
                  + nvl(dbms_lob.getlength(m.text_body), 0) + nvl(dbms_lob.getlength(m.html_body), 0)
+                 + nvl(dbms_lob.getlength(m.template_data), 0)
                  + nvl((select sum(lengthb(r.address)) from outbox_recipient r where r.message_id = m.id), 0)
                  + nvl((select sum(dbms_lob.getlength(a.content) + nvl(lengthb(a.file_name), 0)) from outbox_attachment a where a.message_id = m.id), 0)
                  + nvl((select sum(dbms_lob.getlength(r.content)) from outbox_raw_part r where r.message_id = m.id), 0)
@@ -513,11 +514,23 @@ create or replace package body outbox_mail as
         check_stored_size(p_id);
     end store_body;
 
+    -- A mail rendered from a template takes its subject and bodies from it.
+    procedure refuse_templated(p_id number, p_call varchar2) is
+        v_template outbox_message.template%type;
+    begin
+        select m.template into v_template from outbox_message m where m.id = p_id;
+        if v_template is not null then
+            fail(-20008, 'mail_id', 'mail ' || p_id || ' is rendered from template ' || v_template || ', which gives its subject and bodies',
+                'Leave out ' || p_call || ', or make the mail without set_template.');
+        end if;
+    end refuse_templated;
+
     procedure set_body(mail_id in number, text_body in clob, html_body in clob default null) is
     begin
         if not lock_draft(mail_id, 'mime') then
             return;
         end if;
+        refuse_templated(mail_id, 'set_body');
         store_body(mail_id, text_body, html_body);
     end set_body;
 
@@ -654,6 +667,118 @@ create or replace package body outbox_mail as
         update outbox_message m set m.subject = raw_subject(mail_id) where m.id = mail_id;
         queue(mail_id);
     end close_mail;
+
+    ------------------------------------------------------------------------------------------------
+    -- 4. Templates (see sql/postgresql/02_api.sql, section 4)
+    ------------------------------------------------------------------------------------------------
+
+    -- The template row for a name and a locale: the row of that locale, else of its language
+    -- ('de' for 'de-CH'), else the row without a locale.
+    function find_template(p_name varchar2, p_locale varchar2) return outbox_template%rowtype is
+        v_row outbox_template%rowtype;
+    begin
+        if trim(p_name) is null then
+            fail(-20001, 'template', 'is required', 'Pass the name of a row of OUTBOX_TEMPLATE, e.g. template => ''order_confirmation''.');
+        end if;
+        begin
+            select * into v_row from (
+                select t.* from outbox_template t
+                 where t.name = p_name
+                   and (t.locale is null or lower(t.locale) = lower(p_locale) or lower(t.locale) = lower(regexp_substr(p_locale, '^[^-]+')))
+                 order by case when lower(t.locale) = lower(p_locale) then 0 when t.locale is not null then 1 else 2 end)
+             where rownum = 1;
+        exception
+            when no_data_found then
+                fail(-20009, 'template', 'no template named "' || substr(p_name, 1, 100) || '"'
+                        || case when p_locale is not null then ' for locale ' || substr(p_locale, 1, 35) || ' nor a default one' end,
+                    'Put it first (outbox template put, or an INSERT into OUTBOX_TEMPLATE); outbox template list shows them.');
+        end;
+        return v_row;
+    end find_template;
+
+    -- A template's data: a JSON object of at most 262144 bytes (Outbox.Core's
+    -- TemplateLimits.MaxDataBytes), as outbox.check_template_data checks it. Null is {}.
+    function check_template_data(p_data clob) return clob is
+        v_object json_object_t;
+        v_bytes  number;
+    begin
+        if p_data is null then
+            return to_clob('{}');
+        end if;
+        -- Characters first (never more than bytes), so the byte count below reads a bounded value.
+        v_bytes := dbms_lob.getlength(p_data);
+        if v_bytes <= 262144 then
+            v_bytes := dbms_lob.getlength(utf8_blob(p_data));
+        end if;
+        if v_bytes > 262144 then
+            fail(-20005, 'data', 'is ' || v_bytes || ' bytes, more than the 262144 allowed', 'Pass only the values the template uses.');
+        end if;
+        begin
+            v_object := json_object_t.parse(p_data);
+        exception
+            when others then
+                fail(-20005, 'data', 'must be a JSON object', 'Pass an object such as ''{"order": {"id": 42}}''.');
+        end;
+        return p_data;
+    end check_template_data;
+
+    procedure store_template(p_id number, p_template outbox_template%rowtype, p_data clob) is
+    begin
+        update outbox_message m
+           set m.subject = p_template.subject, m.text_body = p_template.text_body, m.html_body = p_template.html_body,
+               m.template = p_template.name, m.template_locale = p_template.locale, m.template_data = p_data
+         where m.id = p_id;
+        check_stored_size(p_id);
+    end store_template;
+
+    procedure send_from_template(
+        p_sender varchar2, p_recipients varchar2, p_template varchar2, p_data clob, p_cc varchar2, p_bcc varchar2,
+        p_replyto varchar2, p_locale varchar2, p_priority pls_integer, p_send_after timestamp with time zone,
+        p_idempotency_key varchar2, p_profile varchar2)
+    is
+        v_template outbox_template%rowtype;
+        v_data     clob;
+        v_id       number;
+        v_count    pls_integer;
+    begin
+        if trim(p_recipients) is null then
+            fail(-20001, 'recipients', 'is required', 'Pass at least one address, e.g. recipients => ''customer@example.com''.');
+        end if;
+        v_template := find_template(p_template, p_locale);
+        v_data := check_template_data(p_data);
+        v_id := new_message('mime', p_sender, v_template.subject, v_template.text_body, v_template.html_body,
+            p_replyto, p_priority, p_send_after, p_idempotency_key, p_profile);
+        -- A key this user used before: its mail, already queued, is the answer.
+        if not lock_draft(v_id, 'mime') then
+            outbox_mail_session.last_id := v_id;
+            return;
+        end if;
+        store_template(v_id, v_template, v_data);
+        v_count := add_recipients(v_id, 'to', 'recipients', p_recipients);
+        v_count := add_recipients(v_id, 'cc', 'cc', p_cc);
+        v_count := add_recipients(v_id, 'bcc', 'bcc', p_bcc);
+        require_recipient(v_id, 'Pass at least one address, e.g. recipients => ''customer@example.com''.');
+        queue(v_id);
+    end send_from_template;
+
+    procedure send_template(
+        sender in varchar2, recipients in varchar2, template in varchar2, data in clob default '{}',
+        cc in varchar2 default null, bcc in varchar2 default null, replyto in varchar2 default null,
+        locale in varchar2 default null, priority in pls_integer default 3,
+        send_after in timestamp with time zone default null, idempotency_key in varchar2 default null,
+        profile in varchar2 default null)
+    is
+    begin
+        send_from_template(sender, recipients, template, data, cc, bcc, replyto, locale, priority, send_after, idempotency_key, profile);
+    end send_template;
+
+    procedure set_template(mail_id in number, template in varchar2, data in clob default '{}', locale in varchar2 default null) is
+    begin
+        if not lock_draft(mail_id, 'mime') then
+            return;
+        end if;
+        store_template(mail_id, find_template(template, locale), check_template_data(data));
+    end set_template;
 
     function last_mail_id return number is
     begin

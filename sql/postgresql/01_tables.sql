@@ -45,6 +45,9 @@ create table if not exists outbox.outbox_message (
     smtp_code        integer,                          -- last SMTP reply code
     smtp_reply       text,                             -- last SMTP reply text, e.g. "2.0.0 Ok: queued as 4F2A1"
     last_error       text,
+    template         text,                             -- the outbox_template the mail is rendered from (null: subject and bodies are plain text)
+    template_locale  text,                             -- the locale of that template's row (null: its default row)
+    template_data    text,                             -- the JSON object the template is rendered with, by the worker at send time
     constraint outbox_message_status_ck
         check (status in ('draft', 'queued', 'sending', 'sent', 'unconfirmed', 'failed', 'cancelled')),
     constraint outbox_message_kind_ck check (kind in ('mime', 'raw')),
@@ -62,6 +65,13 @@ alter table outbox.outbox_message add column if not exists created_by text not n
 alter table outbox.outbox_message drop constraint if exists outbox_message_idempotency_key_uq;
 create unique index if not exists outbox_message_idempotency_uq
     on outbox.outbox_message (created_by, idempotency_key);
+
+-- Templates came with schema version 3. A mail made from a template holds a copy of the
+-- template's subject and bodies (Liquid) in subject / text_body / html_body, taken at enqueue,
+-- and its data; the worker renders them when it sends (see docs/templates.md).
+alter table outbox.outbox_message add column if not exists template text;
+alter table outbox.outbox_message add column if not exists template_locale text;
+alter table outbox.outbox_message add column if not exists template_data text;
 
 -- The claim reads only rows that are waiting or leased; sent, failed and cancelled rows are not
 -- in this index, so the claim stays cheap however much history the table keeps.
@@ -193,6 +203,41 @@ create table if not exists outbox.outbox_rate_slot (
 );
 
 create index if not exists outbox_rate_slot_account_ix on outbox.outbox_rate_slot (account, done_at);
+
+-- Mail templates (Liquid), put by a DBA with plain SQL or `outbox template put`, used by
+-- outbox_mail.send_template / set_template and OutboxClient. One row per name and locale; the row
+-- without a locale is the default a mail falls back to. Only `outbox template put` checks the
+-- Liquid syntax; a row written with plain SQL is checked when a mail is rendered from it.
+-- changed_by / changed_at follow every UPDATE (trigger below).
+create table if not exists outbox.outbox_template (
+    id          bigint generated always as identity primary key,
+    name        text        not null,
+    locale      text,
+    subject     text        not null,
+    text_body   text,
+    html_body   text,
+    created_at  timestamptz not null default now(),
+    created_by  text        not null default session_user,
+    changed_at  timestamptz not null default now(),
+    changed_by  text        not null default session_user,
+    constraint outbox_template_name_ck check (name ~ '^[A-Za-z0-9_.-]{1,100}$'),
+    constraint outbox_template_locale_ck check (locale ~ '^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8}){0,3}$'),
+    constraint outbox_template_body_ck check (text_body is not null or html_body is not null)
+);
+
+create unique index if not exists outbox_template_name_uq on outbox.outbox_template (name, coalesce(locale, ''));
+
+create or replace function outbox.template_changed()
+returns trigger language plpgsql as $$
+begin
+    new.changed_at := now();
+    new.changed_by := session_user;
+    return new;
+end $$;
+
+create or replace trigger outbox_template_changed
+    before update on outbox.outbox_template
+    for each row execute function outbox.template_changed();
 
 -- Limits checked at enqueue, by outbox_mail and by OutboxClient alike. Change them with UPDATE;
 -- re-running this script keeps the values a DBA set.

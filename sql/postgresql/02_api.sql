@@ -4,10 +4,11 @@
 --   psql -v ON_ERROR_STOP=1 -d yourdb -f sql/postgresql/02_api.sql
 -- Safe to run more than once: every function is created or replaced.
 --
--- Three ways to enqueue, all inside the caller's transaction (nothing is sent unless it commits):
+-- Four ways to enqueue, all inside the caller's transaction (nothing is sent unless it commits):
 --   1. UTL_MAIL's shape:   outbox_mail.send / send_attach_raw / send_attach_varchar2
---   2. the builder:        create_mail -> add_recipient / add_attachment / set_body -> enqueue
+--   2. the builder:        create_mail -> add_recipient / add_attachment / set_body (or set_template) -> enqueue
 --   3. UTL_SMTP's shape:   open_mail -> rcpt -> write_data / write_raw_data -> close_mail
+--   4. a template:         send_template, or set_template in the builder (see section 4)
 -- Every function returns the mail's id (a bigint) or nothing. Bad input raises SQLSTATE 22023
 -- (invalid_parameter_value) with a message that starts with the parameter's name.
 --
@@ -321,7 +322,7 @@ end $$;
 create or replace function outbox.stored_bytes(p_id bigint)
 returns bigint language sql stable as $$
     select coalesce(octet_length(m.sender), 0) + coalesce(octet_length(m.reply_to), 0) + coalesce(octet_length(m.subject), 0)
-         + coalesce(octet_length(m.text_body), 0) + coalesce(octet_length(m.html_body), 0)
+         + coalesce(octet_length(m.text_body), 0) + coalesce(octet_length(m.html_body), 0) + coalesce(octet_length(m.template_data), 0)
          + coalesce((select sum(octet_length(r.address)) from outbox.outbox_recipient r where r.message_id = m.id), 0)
          + coalesce((select sum(octet_length(a.content) + coalesce(octet_length(a.file_name), 0)) from outbox.outbox_attachment a where a.message_id = m.id), 0)
          + coalesce((select sum(octet_length(p.content)) from outbox.outbox_raw_part p where p.message_id = m.id), 0)
@@ -535,6 +536,7 @@ begin
     if not outbox.lock_draft(mail_id, 'mime') then
         return;
     end if;
+    perform outbox.refuse_templated(mail_id, 'set_body');
     update outbox.outbox_message m set text_body = set_body.text_body, html_body = set_body.html_body
      where m.id = mail_id;
     perform outbox.check_stored_size(mail_id);
@@ -669,6 +671,136 @@ begin
     end if;
     update outbox.outbox_message m set subject = outbox.raw_subject(mail_id) where m.id = mail_id;
     perform outbox.queue(mail_id);
+end $$;
+
+------------------------------------------------------------------------------------------------
+-- 4. Templates (outbox.outbox_template, Liquid): HTML mail without building strings.
+--      send_template(sender, recipients, template, data jsonb, ...)   one call, queued at once
+--      set_template(mail_id, template, data jsonb)                     in the builder, with attachments
+--    The template is looked up in the caller's transaction: an unknown name is refused here.
+--    The mail keeps a copy of the template's subject and bodies as they are now, and the data;
+--    the worker renders them when it sends, so a template changed later changes only mails
+--    enqueued later. A mail whose data does not fit its template (a variable it lacks) ends
+--    'failed' with a reason naming the template, the line and the variable. See docs/templates.md.
+------------------------------------------------------------------------------------------------
+
+-- The template row for a name and a locale: the row of that locale, else of its language
+-- ('de' for 'de-CH'), else the row without a locale.
+create or replace function outbox.find_template(p_name text, p_locale text)
+returns outbox.outbox_template language plpgsql stable as $$
+declare
+    v_row outbox.outbox_template;
+begin
+    if coalesce(btrim(p_name), '') = '' then
+        perform outbox.raise_invalid('template', 'is required',
+            'Pass the name of a row of outbox.outbox_template, e.g. template => ''order_confirmation''.');
+    end if;
+    select * into v_row from outbox.outbox_template t
+     where t.name = p_name
+       and (t.locale is null or lower(t.locale) = lower(p_locale) or lower(t.locale) = lower(split_part(p_locale, '-', 1)))
+     order by case when lower(t.locale) = lower(p_locale) then 0 when t.locale is not null then 1 else 2 end
+     limit 1;
+    if not found then
+        perform outbox.raise_invalid('template', format('no template named "%s"%s', left(p_name, 100),
+                case when p_locale is not null then format(' for locale %s nor a default one', left(p_locale, 35)) else '' end),
+            'Put it first (outbox template put, or an INSERT into outbox.outbox_template); outbox template list shows them.');
+    end if;
+    return v_row;
+end $$;
+
+-- A template's data: a JSON object of at most 262144 bytes (Outbox.Core's TemplateLimits.MaxDataBytes).
+-- Returns it as text, the form the worker reads.
+create or replace function outbox.check_template_data(p_data jsonb)
+returns text language plpgsql immutable as $$
+declare
+    v_text text := coalesce(p_data, '{}'::jsonb)::text;
+begin
+    if jsonb_typeof(coalesce(p_data, '{}'::jsonb)) <> 'object' then
+        perform outbox.raise_invalid('data', format('must be a JSON object, got %s', jsonb_typeof(p_data)),
+            'Pass an object such as ''{"order": {"id": 42}}''::jsonb, or jsonb_build_object(...).');
+    end if;
+    if octet_length(v_text) > 262144 then
+        perform outbox.raise_invalid('data', format('is %s bytes, more than the 262144 allowed', octet_length(v_text)),
+            'Pass only the values the template uses.');
+    end if;
+    return v_text;
+end $$;
+
+-- A mail rendered from a template takes its subject and bodies from it.
+create or replace function outbox.refuse_templated(p_id bigint, p_call text)
+returns void language plpgsql as $$
+declare
+    v_template text;
+begin
+    select template into v_template from outbox.outbox_message where id = p_id;
+    if v_template is not null then
+        perform outbox.raise_invalid('mail_id', format('mail %s is rendered from template %s, which gives its subject and bodies', p_id, v_template),
+            format('Leave out %s, or make the mail without set_template.', p_call));
+    end if;
+end $$;
+
+create or replace function outbox_mail.send_template(
+    sender          text,
+    recipients      text,
+    template        text,
+    data            jsonb       default '{}',
+    cc              text        default null,
+    bcc             text        default null,
+    replyto         text        default null,
+    locale          text        default null,
+    priority        integer     default 3,
+    send_after      timestamptz default null,
+    idempotency_key text        default null,
+    profile         text        default null)
+returns bigint language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
+declare
+    v_template outbox.outbox_template;
+    v_data     text;
+    v_id       bigint;
+begin
+    if coalesce(btrim(recipients), '') = '' then
+        perform outbox.raise_invalid('recipients', 'is required', 'Pass at least one address, e.g. recipients => ''customer@example.com''.');
+    end if;
+    v_template := outbox.find_template(template, locale);
+    v_data := outbox.check_template_data(data);
+    v_id := outbox.new_message('mime', sender, v_template.subject, v_template.text_body, v_template.html_body,
+        replyto, priority, send_after, idempotency_key, profile);
+    -- A key this role used before: its mail, already queued, is the answer.
+    if not outbox.lock_draft(v_id, 'mime') then
+        return v_id;
+    end if;
+    update outbox.outbox_message m
+       set template = v_template.name, template_locale = v_template.locale, template_data = v_data
+     where m.id = v_id;
+    perform outbox.add_recipients(v_id, 'to', 'recipients', recipients);
+    perform outbox.add_recipients(v_id, 'cc', 'cc', cc);
+    perform outbox.add_recipients(v_id, 'bcc', 'bcc', bcc);
+    perform outbox.require_recipient(v_id, 'Pass at least one address, e.g. recipients => ''customer@example.com''.');
+    perform outbox.queue(v_id);
+    return v_id;
+end $$;
+
+-- Replaces the draft's subject and bodies with the template's; attachments and recipients stay.
+create or replace function outbox_mail.set_template(
+    mail_id  bigint,
+    template text,
+    data     jsonb default '{}',
+    locale   text  default null)
+returns void language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
+declare
+    v_template outbox.outbox_template;
+    v_data     text;
+begin
+    if not outbox.lock_draft(mail_id, 'mime') then
+        return;
+    end if;
+    v_template := outbox.find_template(template, locale);
+    v_data := outbox.check_template_data(data);
+    update outbox.outbox_message m
+       set subject = v_template.subject, text_body = v_template.text_body, html_body = v_template.html_body,
+           template = v_template.name, template_locale = v_template.locale, template_data = v_data
+     where m.id = mail_id;
+    perform outbox.check_stored_size(mail_id);
 end $$;
 
 -- The id of the mail this session queued last (send*, enqueue or close_mail), or null. The

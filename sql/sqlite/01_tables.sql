@@ -36,8 +36,13 @@ create table if not exists outbox_message (
     sent_at          text,
     smtp_code        integer,
     smtp_reply       text,
-    last_error       text
+    last_error       text,
+    template         text,
+    template_locale  text,
+    template_data    text
 );
+-- template, template_locale, template_data came with schema version 3; `outbox` adds them to a
+-- file made before (SQLite has no "add column if not exists").
 
 -- Only waiting and leased rows are in the claim's index (see the PostgreSQL script).
 create index if not exists outbox_message_due_ix
@@ -110,6 +115,33 @@ create table if not exists outbox_rate_slot (
 );
 
 create index if not exists outbox_rate_slot_account_ix on outbox_rate_slot (account, done_at);
+
+-- Mail templates (see the PostgreSQL script). SQLite has no users: created_by / changed_by are
+-- the operating system user that ran `outbox template put`. A name is 1 to 100 of letters,
+-- digits, _ . -; a locale a language tag such as de or pt-BR.
+create table if not exists outbox_template (
+    id          integer primary key,
+    name        text not null check (length(name) between 1 and 100 and name not glob '*[^A-Za-z0-9_.-]*'),
+    locale      text check (locale is null or (length(locale) between 2 and 35 and locale not glob '*[^A-Za-z0-9-]*')),
+    subject     text not null,
+    text_body   text,
+    html_body   text,
+    created_at  text not null default (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    created_by  text,
+    changed_at  text not null default (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    changed_by  text,
+    check (text_body is not null or html_body is not null)
+);
+
+create unique index if not exists outbox_template_name_uq on outbox_template (name, coalesce(locale, ''));
+
+-- An UPDATE by hand that leaves changed_at alone still moves it.
+create trigger if not exists outbox_template_changed
+    after update on outbox_template
+    for each row when new.changed_at = old.changed_at
+begin
+    update outbox_template set changed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') where id = new.id;
+end;
 
 -- Limits checked at enqueue by OutboxClient (see the PostgreSQL script). Change them with UPDATE.
 create table if not exists outbox_setting (

@@ -64,6 +64,10 @@ public sealed class OutboxClient
 
     private async Task<long> WriteAsync(DbConnection connection, DbTransaction transaction, MailRequest request, CancellationToken cancellationToken)
     {
+        // A mail from a template holds a copy of the template's row as it is now (see docs/templates.md).
+        var template = request.Template is { } templateName
+            ? await new Templates.TemplateStore(_dialect).RequireAsync(connection, transaction, templateName, request.Locale, cancellationToken).ConfigureAwait(false)
+            : null;
         var limits = await EnqueueLimits.ReadAsync(connection, transaction, _dialect, cancellationToken).ConfigureAwait(false);
         var attachments = new List<(MailAttachment Attachment, string? Name, long Length)>();
         try
@@ -75,11 +79,12 @@ public sealed class OutboxClient
             }
 
             // Everything stored for the mail, as outbox.stored_bytes counts it in PostgreSQL.
-            string?[] texts = [request.Sender.Trim(), request.ReplyTo?.Trim(), request.Subject, request.TextBody, request.HtmlBody,
+            string?[] texts = [request.Sender.Trim(), request.ReplyTo?.Trim(), template?.Subject ?? request.Subject, template?.TextBody ?? request.TextBody,
+                template?.HtmlBody ?? request.HtmlBody, template is null ? null : request.TemplateData ?? "{}",
                 .. request.To.Concat(request.Cc).Concat(request.Bcc).Select(a => a.Trim()), .. attachments.Select(a => a.Name)];
             limits.CheckSize(texts.Sum(t => (long)Encoding.UTF8.GetByteCount(t ?? string.Empty)) + attachments.Sum(a => a.Length));
 
-            var id = await InsertMessageAsync(connection, transaction, request, cancellationToken).ConfigureAwait(false);
+            var id = await InsertMessageAsync(connection, transaction, request, template, cancellationToken).ConfigureAwait(false);
             if (id is not { } newId)
             {
                 return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
@@ -129,20 +134,25 @@ public sealed class OutboxClient
     }
 
     // Returns null when the idempotency key is taken: the caller gets the existing mail.
-    private async Task<long?> InsertMessageAsync(DbConnection connection, DbTransaction transaction, MailRequest request, CancellationToken cancellationToken) =>
+    private async Task<long?> InsertMessageAsync(DbConnection connection, DbTransaction transaction, MailRequest request, Core.Templates.TemplateSource? template, CancellationToken cancellationToken) =>
         await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(_dialect.Sql(_dialect.InsertMessageReturningId(
             $"""
             insert into {_dialect.Table("outbox_message")}
-                (status, kind, sender, reply_to, subject, text_body, html_body, priority, send_after, idempotency_key, profile, mime_message_id)
-            values ('draft', 'mime', @Sender, @ReplyTo, @Subject, @TextBody, @HtmlBody, @Priority, @SendAfter, @IdempotencyKey, @Profile, @MimeMessageId)
+                (status, kind, sender, reply_to, subject, text_body, html_body, priority, send_after, idempotency_key, profile, mime_message_id,
+                 template, template_locale, template_data)
+            values ('draft', 'mime', @Sender, @ReplyTo, @Subject, @TextBody, @HtmlBody, @Priority, @SendAfter, @IdempotencyKey, @Profile, @MimeMessageId,
+                    @Template, @TemplateLocale, @TemplateData)
             """)),
             new
             {
                 Sender = request.Sender.Trim(),
                 ReplyTo = request.ReplyTo?.Trim(),
-                request.Subject,
-                TextBody = _dialect.LargeText(request.TextBody),
-                HtmlBody = _dialect.LargeText(request.HtmlBody),
+                Subject = template?.Subject ?? request.Subject,
+                TextBody = _dialect.LargeText(template?.TextBody ?? request.TextBody),
+                HtmlBody = _dialect.LargeText(template?.HtmlBody ?? request.HtmlBody),
+                Template = template?.Name,
+                TemplateLocale = template?.Locale,
+                TemplateData = _dialect.LargeText(template is null ? null : request.TemplateData ?? "{}"),
                 request.Priority,
                 SendAfter = request.SendAfter is { } after ? _dialect.TimestampParameter(after) : null,
                 request.IdempotencyKey,

@@ -34,6 +34,19 @@ public sealed class ClaimedMessage
     /// <summary>The Outbox:Profiles entry named at enqueue, if any.</summary>
     public string? Profile { get; init; }
 
+    /// <summary>
+    /// The outbox_template the mail was enqueued from, or null. Then <see cref="Subject"/>,
+    /// <see cref="TextBody"/> and <see cref="HtmlBody"/> hold the template's Liquid text as it was
+    /// at enqueue, rendered with <see cref="TemplateData"/> when the mail is built.
+    /// </summary>
+    public string? Template { get; init; }
+
+    /// <summary>The locale of the template row the mail was made from (null: the default row).</summary>
+    public string? TemplateLocale { get; init; }
+
+    /// <summary>The JSON object the template is rendered with.</summary>
+    public string? TemplateData { get; init; }
+
     public IReadOnlyList<ClaimedRecipient> Recipients { get; set; } = [];
 
     public IReadOnlyList<ClaimedAttachment> Attachments { get; set; } = [];

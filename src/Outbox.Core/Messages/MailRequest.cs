@@ -35,4 +35,17 @@ public sealed class MailRequest
     public string? Profile { get; init; }
 
     public IList<MailAttachment> Attachments { get; init; } = [];
+
+    /// <summary>
+    /// The outbox_template to render the mail from; its subject and bodies replace
+    /// <see cref="Subject"/>, <see cref="TextBody"/> and <see cref="HtmlBody"/>, which stay null.
+    /// An unknown name is refused at enqueue.
+    /// </summary>
+    public string? Template { get; init; }
+
+    /// <summary>The template's data: a JSON object (at most TemplateLimits.MaxDataBytes). Null: an empty object.</summary>
+    public string? TemplateData { get; init; }
+
+    /// <summary>Which of the template's rows to use: that locale's, else its language's ("de" for "de-CH"), else the default row.</summary>
+    public string? Locale { get; init; }
 }

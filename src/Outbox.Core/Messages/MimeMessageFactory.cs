@@ -1,6 +1,7 @@
 using MimeKit;
 using MimeKit.Text;
 using Outbox.Core.Sending;
+using Outbox.Core.Templates;
 
 namespace Outbox.Core.Messages;
 
@@ -149,6 +150,11 @@ public sealed class MimeMessageFactory
 
     private async Task<MimeMessage> ComposeAsync(ClaimedMessage mail, List<Stream> streams, CancellationToken cancellationToken)
     {
+        if (mail.Template is not null)
+        {
+            mail = await RenderedAsync(mail, cancellationToken).ConfigureAwait(false);
+        }
+
         var message = new MimeMessage
         {
             Subject = mail.Subject ?? string.Empty,
@@ -193,6 +199,40 @@ public sealed class MimeMessageFactory
 
         message.Body = body;
         return message;
+    }
+
+    // A mail enqueued from a template holds the template's Liquid text and its data: rendered
+    // whole before any part is built, so a mail that cannot render fails alone, never half-rendered.
+    private static async Task<ClaimedMessage> RenderedAsync(ClaimedMessage mail, CancellationToken cancellationToken)
+    {
+        var source = new TemplateSource(mail.Template!, mail.TemplateLocale, mail.Subject ?? string.Empty, mail.TextBody, mail.HtmlBody);
+        RenderedTemplate rendered;
+        try
+        {
+            rendered = await TemplateEngine.Shared.RenderAsync(source, mail.TemplateData, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TemplateException ex)
+        {
+            throw new UnsendableMailException(ex.Message, ex);
+        }
+
+        return new ClaimedMessage
+        {
+            Id = mail.Id,
+            Kind = mail.Kind,
+            Sender = mail.Sender,
+            ReplyTo = mail.ReplyTo,
+            Subject = rendered.Subject,
+            TextBody = rendered.TextBody,
+            HtmlBody = rendered.HtmlBody,
+            Priority = mail.Priority,
+            MimeMessageId = mail.MimeMessageId,
+            AttemptCount = mail.AttemptCount,
+            TakenOverFrom = mail.TakenOverFrom,
+            Profile = mail.Profile,
+            Recipients = mail.Recipients,
+            Attachments = mail.Attachments,
+        };
     }
 
     private static IEnumerable<MailboxAddress> HeaderRecipients(ClaimedMessage mail, string kind) =>

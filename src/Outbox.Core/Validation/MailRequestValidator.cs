@@ -70,12 +70,31 @@ public static partial class MailRequestValidator
             throw new MailValidationException("recipients", "the mail has no recipient", "Add at least one to, cc or bcc address");
         }
 
+        if (request.Template is not null)
+        {
+            CheckTemplate(request);
+        }
+
         foreach (var attachment in request.Attachments)
         {
             MailAddressRules.CheckHeader("filename", attachment.FileName);
             MailAddressRules.CheckHeader("content_id", attachment.ContentId);
             MimeTypeRules.Check("mime_type", attachment.MimeType);
         }
+    }
+
+    // A template gives the subject and bodies; its data is bounded before the database sees it.
+    private static void CheckTemplate(MailRequest request)
+    {
+        foreach (var (field, value) in new[] { ("subject", request.Subject), ("text_body", request.TextBody), ("html_body", request.HtmlBody) })
+        {
+            if (value is not null)
+            {
+                throw new MailValidationException(field, $"comes from template {request.Template}", "Leave Subject, TextBody and HtmlBody out of a mail made from a template");
+            }
+        }
+
+        Templates.TemplateData.Check(request.TemplateData);
     }
 
     [GeneratedRegex(@"^[A-Za-z0-9_.-]{1,100}\z")]

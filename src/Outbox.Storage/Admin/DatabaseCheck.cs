@@ -32,6 +32,7 @@ public sealed class DatabaseCheck(OutboxDatabase database)
         ("outbox_setting", "value, name"),
         ("outbox_rate_account", "account"),
         ("outbox_rate_slot", "account, done_at"),
+        ("outbox_template", "name, subject"),
     ];
 
     public async Task<(IReadOnlyList<DatabaseCheckStep> Steps, bool Usable)> RunAsync(CancellationToken cancellationToken)

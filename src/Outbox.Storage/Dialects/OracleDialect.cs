@@ -79,7 +79,8 @@ public sealed partial class OracleDialect : SqlDialect
                  where m.id = ids(i);
             open result for
                 select m.id, m.kind, m.sender, m.reply_to as ReplyTo, m.subject, m.text_body as TextBody, m.html_body as HtmlBody,
-                       m.priority, m.mime_message_id as MimeMessageId, m.attempt_count as AttemptCount, m.taken_over_from as TakenOverFrom, m.profile
+                       m.priority, m.mime_message_id as MimeMessageId, m.attempt_count as AttemptCount, m.taken_over_from as TakenOverFrom, m.profile,
+                       m.template, m.template_locale as TemplateLocale, m.template_data as TemplateData
                   from {Table("outbox_message")} m
                  where m.id in (select column_value from table(ids));
             dbms_sql.return_result(result);
@@ -108,6 +109,8 @@ public sealed partial class OracleDialect : SqlDialect
     public override string InList(string column, string parameter) => $"{column} in {parameter}";
 
     public override string ByteLength(string column) => $"dbms_lob.getlength({column})";
+
+    public override string TemplateEditor => "sys_context('userenv', 'session_user')";
 
     public override string OwnedByCurrentUser => "created_by = sys_context('userenv', 'session_user')";
 

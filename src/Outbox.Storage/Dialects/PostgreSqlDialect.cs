@@ -27,7 +27,8 @@ public sealed class PostgreSqlDialect : SqlDialect
           from due
          where m.id = due.id
         returning m.id, m.kind, m.sender, m.reply_to as ReplyTo, m.subject, m.text_body as TextBody, m.html_body as HtmlBody,
-                  m.priority, m.mime_message_id as MimeMessageId, m.attempt_count as AttemptCount, m.taken_over_from as TakenOverFrom, m.profile
+                  m.priority, m.mime_message_id as MimeMessageId, m.attempt_count as AttemptCount, m.taken_over_from as TakenOverFrom, m.profile,
+                  m.template, m.template_locale as TemplateLocale, m.template_data as TemplateData
         """;
 
     public override string SentGroupStatement => """
@@ -85,6 +86,8 @@ public sealed class PostgreSqlDialect : SqlDialect
     public override string ByteLength(string column) => $"octet_length({column})";
 
     // The login role, which SECURITY DEFINER functions and SET ROLE leave unchanged.
+    public override string TemplateEditor => "session_user";
+
     public override string OwnedByCurrentUser => "created_by = session_user";
 
     // pg_class, not information_schema: the latter lists only the tables the user has a

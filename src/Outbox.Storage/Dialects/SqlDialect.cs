@@ -87,6 +87,12 @@ public abstract class SqlDialect
     {
     }
 
+    /// <summary>
+    /// Who saves a template, for outbox_template's created_by / changed_by: the database's login
+    /// user; SQLite, which has none, takes the @User parameter (the operating system's user).
+    /// </summary>
+    public virtual string TemplateEditor => "@User";
+
     /// <summary>A long text value (a mail body) as a parameter of this database.</summary>
     public virtual object? LargeText(string? value) => value;
 

@@ -25,7 +25,8 @@ public sealed class SqliteDialect : SqlDialect
                        order by due_at
                        limit @BatchSize)
         returning id, kind, sender, reply_to as ReplyTo, subject, text_body as TextBody, html_body as HtmlBody,
-                  priority, mime_message_id as MimeMessageId, attempt_count as AttemptCount, taken_over_from as TakenOverFrom, profile
+                  priority, mime_message_id as MimeMessageId, attempt_count as AttemptCount, taken_over_from as TakenOverFrom, profile,
+                  template, template_locale as TemplateLocale, template_data as TemplateData
         """;
 
     public override string Table(string name) => name;

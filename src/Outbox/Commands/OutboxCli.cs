@@ -15,6 +15,7 @@ public static class OutboxCli
             InitCommand.Create(context),
             RunCommand.Create(context),
             SendCommand.Create(context),
+            TemplateCommand.Create(context),
             StatusCommand.Create(context),
             ListCommand.Create(context),
             ShowCommand.Create(context),

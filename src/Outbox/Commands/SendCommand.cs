@@ -1,6 +1,7 @@
 using System.CommandLine;
 using MimeKit;
 using Outbox.Core.Messages;
+using Outbox.Core.Templates;
 using Outbox.Core.Validation;
 using Outbox.Storage;
 using Outbox.Worker;
@@ -26,9 +27,12 @@ public static class SendCommand
         var sendAfter = new Option<DateTimeOffset?>("--send-after") { Description = "Do not send before this time (ISO 8601)" };
         var key = new Option<string?>("--idempotency-key") { Description = "A key for this mail: a second send with the same key queues nothing and prints the first mail's id" };
         var profile = new Option<string?>("--profile") { Description = "The Outbox:Profiles entry to send through (default: by the sender's domain, else \"default\")" };
-        var command = new Command("send", "Enqueue a mail and print its id. Example: outbox send --from app@example.com --to dba@example.com --subject Hello --text \"It works\"")
+        var template = new Option<string?>("--template") { Description = "Make the mail from this outbox_template (it gives subject and bodies; see outbox template list)" };
+        var data = new Option<FileInfo?>("--data") { Description = "With --template: the template's data, a UTF-8 file holding a JSON object" };
+        var locale = new Option<string?>("--locale") { Description = "With --template: use the template's row for this locale (else its language's, else the default row)" };
+        var command = new Command("send", "Enqueue a mail and print its id. Examples: outbox send --from app@example.com --to dba@example.com --subject Hello --text \"It works\"; outbox send --from shop@example.com --to customer@example.com --template order_confirmation --data order.json")
         {
-            from, to, cc, bcc, replyTo, subject, text, textFile, htmlFile, attach, priority, sendAfter, key, profile, context.JsonOutput,
+            from, to, cc, bcc, replyTo, subject, text, textFile, htmlFile, attach, priority, sendAfter, key, profile, template, data, locale, context.JsonOutput,
         };
 
         command.SetAction((parse, cancellationToken) => context.RunAsync(parse, async options =>
@@ -38,6 +42,8 @@ public static class SendCommand
                 throw new MailValidationException("--text", "cannot be combined with --text-file", "Give the body one way");
             }
 
+            CheckTemplateOptions(parse, template, data, locale, [subject, text, textFile, htmlFile]);
+
             var files = parse.GetValue(attach) ?? [];
             var streams = new List<Stream>();
             try
@@ -45,7 +51,7 @@ public static class SendCommand
                 var attachments = new List<MailAttachment>();
                 foreach (var file in files)
                 {
-                    var stream = Open(file, "--attach");
+                    var stream = CliFiles.Open(file, "--attach");
                     streams.Add(stream);
                     attachments.Add(new MailAttachment { FileName = file.Name, Content = stream, MimeType = MimeTypes.GetMimeType(file.Name) });
                 }
@@ -58,13 +64,16 @@ public static class SendCommand
                     Bcc = Split(parse.GetValue(bcc)),
                     ReplyTo = parse.GetValue(replyTo),
                     Subject = parse.GetValue(subject),
-                    TextBody = parse.GetValue(text) ?? await ReadTextAsync(parse.GetValue(textFile), "--text-file", cancellationToken).ConfigureAwait(false),
-                    HtmlBody = await ReadTextAsync(parse.GetValue(htmlFile), "--html-file", cancellationToken).ConfigureAwait(false),
+                    TextBody = parse.GetValue(text) ?? await CliFiles.ReadTextAsync(parse.GetValue(textFile), "--text-file", long.MaxValue, cancellationToken).ConfigureAwait(false),
+                    HtmlBody = await CliFiles.ReadTextAsync(parse.GetValue(htmlFile), "--html-file", long.MaxValue, cancellationToken).ConfigureAwait(false),
                     Priority = parse.GetValue(priority),
                     SendAfter = parse.GetValue(sendAfter),
                     IdempotencyKey = parse.GetValue(key),
                     Profile = parse.GetValue(profile),
                     Attachments = attachments,
+                    Template = parse.GetValue(template),
+                    TemplateData = await CliFiles.ReadTextAsync(parse.GetValue(data), "--data", TemplateLimits.MaxDataBytes, cancellationToken).ConfigureAwait(false),
+                    Locale = parse.GetValue(locale),
                 };
 
                 // The configuration at hand names the profiles a worker has: a typo is refused
@@ -110,45 +119,19 @@ public static class SendCommand
     private static List<string> Split(string[]? values) =>
         (values ?? []).SelectMany(value => MailAddressRules.SplitAddresses("--to/--cc/--bcc", value)).ToList();
 
-    // Refuses invalid bytes instead of replacing them with U+FFFD: the body would change silently.
-    private static readonly System.Text.UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-
-    private static FileStream Open(FileInfo file, string option)
+    // A template gives the subject and the bodies; its data and locale mean nothing without one.
+    private static void CheckTemplateOptions(ParseResult parse, Option<string?> template, Option<FileInfo?> data, Option<string?> locale, Option[] bodies)
     {
-        if (Directory.Exists(file.FullName))
+        if (parse.GetValue(template) is not null)
         {
-            throw new MailValidationException(option, $"{file.FullName} is a folder, not a file", "Name a file; attach a folder's files one by one, or an archive of them");
+            foreach (var option in bodies.Where(o => parse.GetResult(o) is { Implicit: false }))
+            {
+                throw new MailValidationException(option.Name, "cannot be combined with --template", "The template gives the subject and bodies; leave it out");
+            }
         }
-
-        if (!file.Exists)
+        else if (new Option[] { data, locale }.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false }) is { } alone)
         {
-            throw new MailValidationException(option, $"the file {file.FullName} does not exist", "Check the path");
-        }
-
-        if (!FileKind.IsReadableToEnd(file.FullName))
-        {
-            throw new MailValidationException(option, $"{file.FullName} is a pipe or socket, not a file", "Save what it gives into a file and name that file");
-        }
-
-        return new FileStream(file.FullName, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, useAsync: true);
-    }
-
-    private static async Task<string?> ReadTextAsync(FileInfo? file, string option, CancellationToken cancellationToken)
-    {
-        if (file is null)
-        {
-            return null;
-        }
-
-        await using var stream = Open(file, option);
-        using var reader = new StreamReader(stream, StrictUtf8, detectEncodingFromByteOrderMarks: true);
-        try
-        {
-            return await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (System.Text.DecoderFallbackException)
-        {
-            throw new MailValidationException(option, $"{file.FullName} is not valid UTF-8", "Convert it first, e.g. iconv -f latin1 -t utf-8");
+            throw new MailValidationException(alone.Name, "needs --template", "Name the template, e.g. --template order_confirmation");
         }
     }
 }

@@ -1,0 +1,165 @@
+using System.Text.Json;
+using MimeKit;
+using Outbox.Commands;
+
+namespace Outbox.Tests.Templates;
+
+/// <summary>`outbox template put / list / show / render` and `outbox send --template` on a SQLite file, the worker writing to a pickup folder.</summary>
+public sealed class TemplateCliTests : IDisposable
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("outbox-template-cli-");
+    private readonly string _config;
+
+    public TemplateCliTests()
+    {
+        _config = Path.Combine(_dir.FullName, "outbox.json");
+        File.WriteAllText(_config, JsonSerializer.Serialize(new
+        {
+            Outbox = new
+            {
+                Database = new { Provider = "sqlite", ConnectionString = $"Data Source={Path.Combine(_dir.FullName, "outbox.db")}" },
+                Transport = "pickup",
+                Pickup = new { Directory = Path.Combine(_dir.FullName, "pickup") },
+            },
+        }));
+        File.WriteAllText(Path.Combine(_dir.FullName, "order.txt"), PostgresTemplateTests.Text);
+        File.WriteAllText(Path.Combine(_dir.FullName, "order.html"), PostgresTemplateTests.Html);
+        File.WriteAllText(Path.Combine(_dir.FullName, "order.json"), PostgresTemplateTests.Data);
+    }
+
+    private string F(string name) => Path.Combine(_dir.FullName, name);
+
+    private async Task<(int Code, string Out, string Error)> RunAsync(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await OutboxCli.RunAsync([.. args, "--config", _config], output, error, Ct);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    private Task<(int Code, string Out, string Error)> PutAsync(string html = "order.html") =>
+        RunAsync("template", "put", "order_confirmation", "--subject", PostgresTemplateTests.Subject, "--text-file", F("order.txt"), "--html-file", F(html));
+
+    [Fact]
+    public async Task Put_send_by_template_and_run_deliver_the_rendered_order_confirmation()
+    {
+        Assert.Equal((0, "template order_confirmation added\n", ""), await PutAsync());
+        Assert.Equal((0, "template order_confirmation changed\n", ""), await PutAsync());
+
+        var send = await RunAsync("send", "--from", "shop@example.com", "--to", "customer@example.com", "--template", "order_confirmation", "--data", F("order.json"));
+        Assert.Equal(0, send.Code);
+        Assert.Equal(0, (await RunAsync("run", "--once")).Code);
+
+        var message = await MimeMessage.LoadAsync(Assert.Single(Directory.GetFiles(F("pickup"), "*.eml")), Ct);
+        Assert.Equal("Order 42 confirmed", message.Subject);
+        Assert.Contains("1 x MUG-07 at 11.50", message.TextBody, StringComparison.Ordinal);
+        Assert.Contains("Zoë Ångström", message.HtmlBody, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_broken_template_is_refused_at_put_with_its_line_and_exit_code_2()
+    {
+        File.WriteAllText(F("broken.html"), "<p>Hello</p>\n<p>{{ customer.name </p>");
+
+        var put = await PutAsync("broken.html");
+
+        Assert.Equal(ExitCodes.Usage, put.Code);
+        Assert.StartsWith("outbox: template order_confirmation, html body line 2, column ", put.Error, StringComparison.Ordinal);
+        Assert.Single(put.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal("[]", (await RunAsync("template", "list", "--json")).Out.Trim());
+    }
+
+    [Fact]
+    public async Task List_and_show_print_the_rows_and_json_is_one_document()
+    {
+        await PutAsync();
+        await RunAsync("template", "put", "order_confirmation", "--locale", "de", "--subject", "Bestellung {{ order.id }}", "--text-file", F("order.txt"));
+
+        var list = await RunAsync("template", "list", "--json");
+        var rows = JsonDocument.Parse(list.Out).RootElement.EnumerateArray().Select(r => (r.GetProperty("name").GetString(), r.GetProperty("locale").GetString())).ToList();
+        Assert.Equal([("order_confirmation", null), ("order_confirmation", "de")], rows);
+
+        var show = await RunAsync("template", "show", "order_confirmation", "--locale", "de");
+        Assert.Equal(0, show.Code);
+        Assert.Contains("subject:  Bestellung {{ order.id }}", show.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("--- html body", show.Out, StringComparison.Ordinal);
+
+        var missing = await RunAsync("template", "show", "nope");
+        Assert.Equal((ExitCodes.Usage, "outbox: NAME: no template named \"nope\". outbox template list shows them\n"), (missing.Code, missing.Error));
+    }
+
+    [Fact]
+    public async Task Render_previews_and_writes_the_eml_without_queueing_anything()
+    {
+        await PutAsync();
+
+        var render = await RunAsync("template", "render", "order_confirmation", "--data", F("order.json"), "--eml", F("preview.eml"), "--json");
+
+        Assert.Equal(0, render.Code);
+        var json = JsonDocument.Parse(render.Out).RootElement;
+        Assert.Equal("Order 42 confirmed", json.GetProperty("subject").GetString());
+        Assert.Contains("&lt;script&gt;", json.GetProperty("htmlBody").GetString(), StringComparison.Ordinal);
+        var eml = await MimeMessage.LoadAsync(F("preview.eml"), Ct);
+        Assert.Equal("Order 42 confirmed", eml.Subject);
+        Assert.Equal("recipient@example.invalid", eml.To.Mailboxes.Single().Address);
+        Assert.Contains("<tr><td>TEA-01</td><td>2</td><td>10.00</td></tr>", eml.HtmlBody, StringComparison.Ordinal);
+        Assert.Equal("[]", (await RunAsync("list", "--json")).Out.Trim());
+    }
+
+    [Fact]
+    public async Task Render_with_data_that_lacks_a_variable_exits_1_naming_it()
+    {
+        await PutAsync();
+        File.WriteAllText(F("short.json"), """{"customer": {"name": "A"}, "order": {"id": 1, "lines": []}}""");
+
+        var render = await RunAsync("template", "render", "order_confirmation", "--data", F("short.json"));
+
+        Assert.Equal(ExitCodes.Failed, render.Code);
+        Assert.Equal("outbox: template order_confirmation, text body line 4: total is not in the data (looked up as order.total). Add it to the data (null for an empty value), or fix the template\n", render.Error);
+    }
+
+    [Fact]
+    public async Task With_json_a_render_that_fails_still_gives_one_json_document()
+    {
+        await PutAsync();
+        File.WriteAllText(F("short.json"), "{}");
+
+        var render = await RunAsync("template", "render", "order_confirmation", "--data", F("short.json"), "--json");
+
+        Assert.Equal(ExitCodes.Failed, render.Code);
+        var json = JsonDocument.Parse(render.Out).RootElement;
+        Assert.False(json.GetProperty("ok").GetBoolean());
+        Assert.StartsWith("template order_confirmation, subject line 1: order is not in the data", Assert.Single(json.GetProperty("errors").EnumerateArray().ToList()).GetString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--subject", "x", "--subject: cannot be combined with --template")]
+    [InlineData("--text", "x", "--text: cannot be combined with --template")]
+    public async Task Send_refuses_a_subject_or_body_next_to_a_template(string option, string value, string expected)
+    {
+        var send = await RunAsync("send", "--from", "shop@example.com", "--to", "c@example.com", "--template", "order_confirmation", option, value);
+
+        Assert.Equal(ExitCodes.Usage, send.Code);
+        Assert.StartsWith($"outbox: {expected}", send.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Send_with_data_but_no_template_and_with_an_unknown_template_are_refused()
+    {
+        await PutAsync();
+        var alone = await RunAsync("send", "--from", "shop@example.com", "--to", "c@example.com", "--text", "x", "--data", F("order.json"));
+        Assert.Equal((ExitCodes.Usage, "outbox: --data: needs --template. Name the template, e.g. --template order_confirmation\n"), (alone.Code, alone.Error));
+
+        var unknown = await RunAsync("send", "--from", "shop@example.com", "--to", "c@example.com", "--template", "order_confirmaton");
+        Assert.Equal(ExitCodes.Usage, unknown.Code);
+        Assert.StartsWith("outbox: template: no template named \"order_confirmaton\".", unknown.Error, StringComparison.Ordinal);
+    }
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        _dir.Delete(recursive: true);
+    }
+}
