@@ -1,5 +1,6 @@
 # Installs the Outbox worker as a Windows service. Run in an elevated PowerShell:
-#   dotnet publish src\Outbox -c Release -r win-x64 -o "C:\Program Files\Outbox"
+#   Unzip outbox-VERSION-win-x64.zip to "C:\Program Files\Outbox"
+#   (from a clone: dotnet publish src\Outbox -p:PublishProfile=release -r win-x64 -o "C:\Program Files\Outbox")
 #   .\config\install-windows-service.ps1 -InstallDir "C:\Program Files\Outbox" -Config "C:\ProgramData\Outbox\outbox.json"
 # The service runs `outbox run`; the host reports start and stop to the service manager.
 # Put the SMTP password in the machine environment (Outbox__Smtp__Password) or a file that only
