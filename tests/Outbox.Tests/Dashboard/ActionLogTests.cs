@@ -11,15 +11,19 @@ public sealed class ActionLogTests
     public async Task Cli_retry_and_cancel_are_logged_as_the_os_user_and_the_next_attempt_is_still_number_one()
     {
         await using var outbox = await TestOutbox.SqliteAsync();
-        var config = Path.Combine(Path.GetTempPath(), $"outbox-actions-{Guid.NewGuid():N}.json");
-        await File.WriteAllTextAsync(config, $$"""{ "Outbox": { "Database": { "Provider": "sqlite", "ConnectionString": "{{outbox.ConnectionString}}" }, "Pickup": { "Directory": "{{Path.Combine(Path.GetTempPath(), "outbox-actions-pickup")}}" } } }""", TestContext.Current.CancellationToken);
+        var dir = Directory.CreateTempSubdirectory("outbox-actions-");
+        var config = WorkerProcess.WriteConfig(dir.FullName, new
+        {
+            Database = new { Provider = "sqlite", outbox.ConnectionString },
+            Pickup = new { Directory = Path.Combine(dir.FullName, "pickup") },
+        });
         var id = await outbox.EnqueueAsync(new MailRequest { Sender = "a@example.com", To = ["b@example.com"], Subject = "s", TextBody = "t" });
 
         Assert.Equal(0, (await Cli.RunAsync("cancel", id.ToString(System.Globalization.CultureInfo.InvariantCulture), "--config", config)).Code);
         Assert.Equal(0, (await Cli.RunAsync("retry", "--status", "cancelled", "--config", config)).Code);
         Assert.Equal(0, (await Cli.RunAsync("run", "--once", "--config", config)).Code);
         var (_, show) = await Cli.RunAsync("show", id.ToString(System.Globalization.CultureInfo.InvariantCulture), "--config", config);
-        File.Delete(config);
+        dir.Delete(recursive: true);
 
         var rows = await outbox.QueryAsync<(int AttemptNo, string Worker, string Outcome)>("select attempt_no, worker, outcome from outbox_attempt where message_id = @id order by id", new { id });
         var user = $"{Environment.UserName} (outbox cli)";
