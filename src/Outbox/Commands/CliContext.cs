@@ -104,7 +104,10 @@ public sealed class CliContext(TextWriter output, TextWriter error)
     public bool WantsJson(ParseResult parse)
     {
         ArgumentNullException.ThrowIfNull(parse);
-        return parse.CommandResult.Command.Options.Contains(JsonOutput) && parse.GetResult(JsonOutput) is { Implicit: false } given && (given.Tokens.Count == 0 || given.Tokens[^1].Value != "false");
+        // Read from the tokens, not GetValue: on a command line with errors the value may not parse.
+        return parse.CommandResult.Command.Options.Contains(JsonOutput)
+            && parse.GetResult(JsonOutput) is { Implicit: false } given
+            && (given.Tokens.Count == 0 || !given.Tokens[^1].Value.Equals("false", StringComparison.OrdinalIgnoreCase));
     }
 
     /// <summary>A failure for a script: {"ok": false, "exitCode": 3, "errors": ["Outbox:Smtp:Port: …"]}, the same lines stderr has.</summary>
