@@ -10,6 +10,8 @@ using Outbox.Core.Validation;
 using Outbox.Storage;
 using Outbox.Storage.Admin;
 using Outbox.Storage.Dialects;
+using Outbox.Storage.Templates;
+using Outbox.Core.Templates;
 
 namespace Outbox.Tests.Oracle;
 
@@ -68,10 +70,10 @@ public sealed class OracleDialectTests
     [Fact]
     public async Task Init_does_not_run_the_scripts_as_a_user_other_than_the_configured_owner()
     {
-        var source = new RecordingDataSource();
+        var source = new OdpStandIn();
         var installer = new SchemaInstaller(new OutboxDatabase(new OracleDialect("OUTBOX"), source));
 
-        Assert.Equal(RecordingDataSource.SessionUser, await installer.OtherOwnerAsync(Ct));
+        Assert.Equal(OdpStandIn.SessionUser, await installer.OtherOwnerAsync(Ct));
         var error = await Assert.ThrowsAsync<MailValidationException>(() => installer.InstallAsync(Ct));
 
         Assert.Equal("Outbox:Database:Schema", error.Field);
@@ -86,7 +88,7 @@ public sealed class OracleDialectTests
     [InlineData("to", 1001)]
     public async Task A_value_longer_than_its_oracle_column_is_refused_naming_the_field(string field, int length)
     {
-        var source = new RecordingDataSource();
+        var source = new OdpStandIn();
         await using var connection = await source.OpenConnectionAsync(Ct);
         var address = new string('b', length - "@example.com".Length) + "@example.com";
         var request = new MailRequest
@@ -113,11 +115,50 @@ public sealed class OracleDialectTests
         Assert.Equal("schema", error.Field);
     }
 
-    // Runs every statement the store, the admin queries, `check db`, the rate limiter and the
-    // client send, against a data source that only records them.
-    private static async Task<RecordingDataSource> RecordEveryStatementAsync(OracleDialect dialect)
+    // 42,000 bytes in 36,000 characters, and template data of 40,000 bytes.
+    private static readonly string LongText = string.Concat(Enumerable.Repeat("Grüße ", 6000));
+    private static readonly string LongData = "{\"id\": 42, \"note\": \"" + new string('ü', 20_000) + "\"}";
+
+    // The rows the stand-in gives besides its defaults: the template a mail uses, and the ids
+    // `retry` picks, 2500 and then one (so its second batch is its last).
+    private static Func<string, DataTable?> Answers()
     {
-        var source = new RecordingDataSource();
+        var batches = 0;
+        return text =>
+        {
+            if (text.Contains("outbox_template", StringComparison.Ordinal) && text.Contains("lower(:Locale)", StringComparison.Ordinal))
+            {
+                var template = new DataTable();
+                foreach (var column in new[] { "name", "locale", "subject", "TextBody", "HtmlBody" })
+                {
+                    template.Columns.Add(column, typeof(string));
+                }
+
+                template.Rows.Add("order", "de", "Bestellung {{ id }}", LongText, "<p>" + LongText + "</p>");
+                return template;
+            }
+
+            if (text.StartsWith("select m.id from", StringComparison.Ordinal))
+            {
+                var ids = new DataTable();
+                ids.Columns.Add("id", typeof(long));
+                foreach (var id in Enumerable.Range(1, batches++ == 0 ? 2500 : 1))
+                {
+                    ids.Rows.Add((long)id);
+                }
+
+                return ids;
+            }
+
+            return null;
+        };
+    }
+
+    // Runs every statement the store, the admin queries, `check db`, the rate limiter, the
+    // templates and the client send, against the ODP.NET stand-in.
+    private static async Task<OdpStandIn> RecordEveryStatementAsync(OracleDialect dialect)
+    {
+        var source = new OdpStandIn { Answer = Answers() };
         var database = new OutboxDatabase(dialect, source);
         var store = new OutboxStore(database, "worker-1");
         var mail = new ClaimedMessage { Id = 1, AttemptCount = 1, Sender = "a@example.com", TakenOverFrom = "worker-0", Recipients = [new ClaimedRecipient(1, "to", "b@example.com")] };
@@ -141,18 +182,33 @@ public sealed class OracleDialectTests
         await admin.ListAsync(new MailFilter { Status = "failed" }, 20, Ct);
         await admin.ShowAsync(7, Ct);
         await Assert.ThrowsAsync<MailValidationException>(() => admin.RetryAsync(7, Ct));
-        await admin.RetryAllAsync("failed", 100, null, Ct);
+        await admin.RetryAllAsync("failed", 2500, null, Ct);
         await admin.PurgeAsync(TimeSpan.FromDays(30), 1000, null, Ct);
 
         await using var connection = await source.OpenConnectionAsync(Ct);
         await using var attachment = new MemoryStream(new byte[(OracleDialect.PieceSize * OracleDialect.PiecesPerCall) + 5]);
+        // Bodies past PL/SQL's 32767 bytes, in characters of two bytes: only a CLOB bind takes them.
         await new OutboxClient(database.Dialect).EnqueueAsync(connection, null, new MailRequest
         {
             Sender = "a@example.com",
             To = ["b@example.com"],
-            Subject = "s",
-            TextBody = "t",
+            Subject = "Bestätigung",
+            TextBody = LongText,
+            HtmlBody = "<p>" + LongText + "</p>",
             Attachments = [new MailAttachment { FileName = "r.pdf", Content = attachment, MimeType = "application/pdf" }],
+        }, Ct);
+
+        var templates = new TemplateStore(database.Dialect);
+        await templates.PutAsync(connection, new TemplateSource("order", "de", "Bestellung {{ id }}", LongText, "<p>" + LongText + "</p>"), "operator", Ct);
+        await templates.ListAsync(connection, Ct);
+        await templates.ShowAsync(connection, "order", Ct);
+        await new OutboxClient(database.Dialect).EnqueueAsync(connection, null, new MailRequest
+        {
+            Sender = "a@example.com",
+            To = ["b@example.com"],
+            Template = "order",
+            Locale = "de-CH",
+            TemplateData = LongData,
         }, Ct);
 
         await new DatabaseCheck(database).RunAsync(Ct);

@@ -19,10 +19,13 @@ internal sealed partial class ScriptCatalog
         foreach (Match table in CreateTable().Matches(code))
         {
             var body = Parenthesized(code, table.Index + table.Length - 1);
-            Tables[table.Groups[1].Value.ToLowerInvariant()] = TopLevelItems(body)
-                .Select(item => item.Split((char[])[' ', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries)[0].ToLowerInvariant())
-                .Where(first => !NotColumns.Contains(first))
+            var columns = TopLevelItems(body)
+                .Select(item => item.Split((char[])[' ', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries))
+                .Where(words => !NotColumns.Contains(words[0].ToLowerInvariant()))
                 .ToList();
+            var name = table.Groups[1].Value.ToLowerInvariant();
+            Tables[name] = columns.Select(words => words[0].ToLowerInvariant()).ToList();
+            ColumnTypes[name] = columns.ToDictionary(words => words[0].ToLowerInvariant(), words => ColumnType(words));
         }
 
         foreach (Match view in CreateView().Matches(code))
@@ -37,6 +40,9 @@ internal sealed partial class ScriptCatalog
 
     /// <summary>Table name to its columns, in order.</summary>
     public Dictionary<string, List<string>> Tables { get; } = [];
+
+    /// <summary>Table name to each column's type as declared, lower case ("varchar2(2000 char)", "clob").</summary>
+    public Dictionary<string, Dictionary<string, string>> ColumnTypes { get; } = [];
 
     /// <summary>View name to its columns, in order.</summary>
     public Dictionary<string, List<string>> Views { get; } = [];
@@ -87,6 +93,23 @@ internal sealed partial class ScriptCatalog
         }
 
         return result;
+    }
+
+    // The words after the column's name up to the first constraint word: "varchar2(1000 char)", "number(19)".
+    private static string ColumnType(string[] words)
+    {
+        if (words.Length < 2)
+        {
+            return string.Empty;
+        }
+
+        var type = words[1];
+        if (type.Contains('(', StringComparison.Ordinal) && !type.Contains(')', StringComparison.Ordinal) && words.Length > 2)
+        {
+            type += " " + words[2];
+        }
+
+        return type.ToLowerInvariant();
     }
 
     private static void Add(Dictionary<string, HashSet<string>> api, string name, IEnumerable<string> parameters)

@@ -1,0 +1,212 @@
+using System.Data;
+using System.Data.Common;
+using Dapper;
+using Outbox.Core.Messages;
+using Outbox.Core.Templates;
+using Outbox.Core.Validation;
+using Outbox.Storage;
+using Outbox.Storage.Admin;
+using Outbox.Storage.Dialects;
+using Outbox.Storage.Templates;
+
+namespace Outbox.Tests.Oracle;
+
+/// <summary>
+/// How the .NET side binds its values on Oracle, against the ODP.NET stand-in: bodies and
+/// template data as CLOBs, every value within its column in bytes, IN lists within Oracle's
+/// 1000. And the stand-in itself: each of its rules refuses what ODP.NET or the server would.
+/// </summary>
+public sealed class OracleBindingTests
+{
+    // Past PL/SQL's 32767 bytes (42,000 bytes in 36,000 characters): only a CLOB bind takes it.
+    private static readonly string LongText = string.Concat(Enumerable.Repeat("Grüße ", 6000));
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Outbox_client_binds_the_bodies_and_template_data_as_clobs()
+    {
+        var source = new OdpStandIn { Answer = TemplateRow };
+        await using var connection = await source.OpenConnectionAsync(Ct);
+        var client = new OutboxClient(new OracleDialect("OUTBOX"));
+
+        await client.EnqueueAsync(connection, null, new MailRequest { Sender = "a@example.com", To = ["b@example.com"], Subject = "s", TextBody = LongText, HtmlBody = LongText }, Ct);
+        await client.EnqueueAsync(connection, null, new MailRequest { Sender = "a@example.com", To = ["b@example.com"], Template = "order", TemplateData = "{\"note\": \"" + LongText + "\"}" }, Ct);
+
+        var inserts = source.Bindings.Where((_, i) => source.Commands[i].Contains("insert into OUTBOX.outbox_message", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, inserts.Count);
+        foreach (var name in new[] { "TextBody", "HtmlBody", "TemplateData" })
+        {
+            Assert.All(inserts, bound => Assert.Equal(OdpStandIn.OdpDbType.Clob, bound.Single(p => p.Name == name).OracleDbType));
+        }
+    }
+
+    [Fact]
+    public async Task Template_put_binds_the_bodies_as_clobs()
+    {
+        var source = new OdpStandIn();
+        await using var connection = await source.OpenConnectionAsync(Ct);
+
+        await new TemplateStore(new OracleDialect()).PutAsync(connection, new TemplateSource("order", null, "Order {{ id }}", LongText, LongText), "operator", Ct);
+
+        var update = source.Bindings[source.Commands.FindIndex(c => c.StartsWith("update outbox_template", StringComparison.Ordinal))];
+        Assert.Equal(OdpStandIn.OdpDbType.Clob, update.Single(p => p.Name == "TextBody").OracleDbType);
+        Assert.Equal(OdpStandIn.OdpDbType.Clob, update.Single(p => p.Name == "HtmlBody").OracleDbType);
+    }
+
+    // As OUTBOX_MAIL raises -20005: a subject of 1,500 CJK characters is within 2000 characters
+    // but 4,500 bytes, more than any VARCHAR2 column holds; refused by name, not by ORA-12899.
+    [Theory]
+    [InlineData("subject", 1500, 3, 2000)]
+    [InlineData("subject", 667, 3, 2000)]
+    [InlineData("to", 400, 3, 1000)]
+    [InlineData("filename", 501, 2, 1000)]
+    public async Task A_value_longer_in_bytes_than_its_oracle_column_allows_is_refused_naming_the_field(string field, int characters, int bytesEach, int max)
+    {
+        var source = new OdpStandIn();
+        await using var connection = await source.OpenConnectionAsync(Ct);
+        var wide = new string(bytesEach == 3 ? '漢' : 'é', characters);
+        var request = new MailRequest
+        {
+            Sender = "a@example.com",
+            To = [field == "to" ? wide + "@example.com" : "b@example.com"],
+            Subject = field == "subject" ? wide : "s",
+            Attachments = field == "filename" ? [new MailAttachment { FileName = wide, Content = new MemoryStream([1]), MimeType = "application/pdf" }] : [],
+        };
+        var bytes = System.Text.Encoding.UTF8.GetByteCount(field == "to" ? wide + "@example.com" : wide);
+
+        var error = await Assert.ThrowsAsync<MailValidationException>(() => new OutboxClient(new OracleDialect()).EnqueueAsync(connection, null, request, Ct));
+
+        Assert.Equal(field, error.Field);
+        Assert.StartsWith($"{field}: is {bytes} bytes, more than the {max} allowed", error.Message, StringComparison.Ordinal);
+        Assert.Empty(source.Commands);
+    }
+
+    [Fact]
+    public async Task Retry_of_more_mails_than_an_in_list_holds_binds_them_in_lists_of_at_most_1000()
+    {
+        var batches = 0;
+        var source = new OdpStandIn
+        {
+            Answer = text => text.StartsWith("select m.id from", StringComparison.Ordinal) ? Ids(batches++ == 0 ? 2500 : 0) : null,
+        };
+        await using var database = new OutboxDatabase(new OracleDialect(), source);
+
+        await new OutboxAdmin(database).RetryAllAsync("failed", 2500, null, Ct);
+
+        var updates = source.Commands.Where(c => c.StartsWith("update outbox_message", StringComparison.Ordinal)).ToList();
+        Assert.Equal(3, updates.Count);
+        var ids = source.Bindings.Where((_, i) => source.Commands[i].StartsWith("update outbox_message", StringComparison.Ordinal))
+            .SelectMany(bound => bound.Where(p => p.Name.StartsWith("Ids", StringComparison.Ordinal)).Select(p => (long)p.Value!)).ToList();
+        Assert.Equal(Enumerable.Range(1, 2500).Select(i => (long)i), ids);
+    }
+
+    // Each rule of the stand-in, broken once: it must refuse, or the tests above prove nothing.
+    public static TheoryData<string, string, object?, string> Refused => new()
+    {
+        { "a wrapper object", "update outbox_message set text_body = :V where id = 1", new Uri("https://example.com"), "Value does not fall within the expected range" },
+        { "a long string in SQL", "update outbox_message set last_error = :V where id = 1", new string('x', 4001), "ORA-01461" },
+        { "a long string in PL/SQL", "begin update outbox_message set last_error = :V where id = 1; end;", new string('x', 32768), "ORA-06502" },
+        { "a string into a CLOB without OracleDbType.Clob", "update outbox_message set text_body = :V where id = 1", "short", "bind it with OracleDbType.Clob" },
+        { "a value over its column's bytes", "begin update outbox_message set subject = :V where id = 1; end;", new string('漢', 1400), "ORA-12899" },
+        { "a value over its column's characters", "update outbox_message set subject = :V where id = 1", new string('s', 2001), "ORA-12899" },
+        { "a column the scripts do not make", "update outbox_message set no_such_column = :V where id = 1", "x", "ORA-00904" },
+        { "a table the scripts do not make", "update outbox_messages set status = :V where id = 1", "x", "ORA-00942" },
+        { "a bind the statement lacks", "update outbox_message set status = 'x' where id = 1", "x", "ORA-01036" },
+        { "a statement bind without a value", "update outbox_message set status = :V where id = :Other", "x", "ORA-01008" },
+        { "an IN list of 1001", "delete from outbox_message where id in (" + string.Join(", ", Enumerable.Range(1, 1001).Select(i => $":V{i}")) + ")", 1L, "ORA-01795" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Refused))]
+    public async Task The_stand_in_refuses_what_odp_net_or_the_server_would(string what, string statement, object? value, string expected)
+    {
+        var source = new OdpStandIn();
+        await using var connection = await source.OpenConnectionAsync(Ct);
+        await using var command = (OdpStandIn.OdpCommand)connection.CreateCommand();
+        command.CommandText = statement;
+        command.BindByName = true;
+        var names = statement.Contains(":V1,", StringComparison.Ordinal) ? Enumerable.Range(1, 1001).Select(i => $"V{i}") : ["V"];
+        foreach (var name in names)
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = name;
+            parameter.Value = value;
+            command.Parameters.Add(parameter);
+        }
+
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => command.ExecuteNonQueryAsync(Ct));
+
+        Assert.True(error.Message.Contains(expected, StringComparison.Ordinal), $"{what}: {error.Message}");
+        Assert.Empty(source.Commands);
+    }
+
+    [Fact]
+    public async Task The_stand_in_binds_by_position_unless_told_by_name()
+    {
+        var source = new OdpStandIn();
+        await using var connection = await source.OpenConnectionAsync(Ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "update outbox_message set status = :S where id = :Id";
+        foreach (var (name, value) in new (string, object)[] { ("Id", 1L), ("S", "queued") })
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = name;
+            parameter.Value = value;
+            command.Parameters.Add(parameter);
+        }
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => command.ExecuteNonQueryAsync(Ct));
+
+        Assert.Contains("BindByName", error.Message, StringComparison.Ordinal);
+        await connection.ExecuteAsync(new CommandDefinition(command.CommandText, new { Id = 1L, S = "queued" }, cancellationToken: Ct));
+        Assert.Single(source.Commands);
+    }
+
+    [Fact]
+    public async Task The_stand_in_takes_a_clob_as_odp_net_does()
+    {
+        var source = new OdpStandIn();
+        await using var connection = await source.OpenConnectionAsync(Ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "update outbox_message set text_body = :V where id = 1";
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = "V";
+        parameter.Value = LongText;
+        ((OdpStandIn.OdpParameter)parameter).OracleDbType = OdpStandIn.OdpDbType.Clob;
+        command.Parameters.Add(parameter);
+
+        await command.ExecuteNonQueryAsync(Ct);
+
+        Assert.Single(source.Commands);
+    }
+
+    private static DataTable? TemplateRow(string text)
+    {
+        if (!text.Contains("outbox_template", StringComparison.Ordinal) || !text.StartsWith("select name, locale", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var table = new DataTable();
+        foreach (var column in new[] { "name", "locale", "subject", "TextBody", "HtmlBody" })
+        {
+            table.Columns.Add(column, typeof(string));
+        }
+
+        table.Rows.Add("order", null, "Order {{ note }}", LongText, LongText);
+        return table;
+    }
+
+    private static DataTable Ids(int count)
+    {
+        var table = new DataTable();
+        table.Columns.Add("id", typeof(long));
+        foreach (var id in Enumerable.Range(1, count))
+        {
+            table.Rows.Add((long)id);
+        }
+
+        return table;
+    }
+}
