@@ -19,11 +19,13 @@ create or replace package body outbox_mail as
     end fail;
 
     -- Oracle's column sizes, which PostgreSQL's text columns do not have: a longer value would
-    -- otherwise fail with ORA-12899 or ORA-06502 instead of naming the parameter.
+    -- otherwise fail with ORA-12899 or ORA-06502 instead of naming the parameter. In bytes: a
+    -- column of N CHAR holds N characters but never more than 4000 bytes (OutboxClient counts
+    -- the same bytes in UTF-8, with the same limits).
     procedure check_length(p_param varchar2, p_value varchar2, p_max pls_integer, p_hint varchar2) is
     begin
-        if length(p_value) > p_max then
-            fail(-20005, p_param, 'is ' || length(p_value) || ' characters, more than the ' || p_max || ' allowed', p_hint);
+        if lengthb(p_value) > p_max then
+            fail(-20005, p_param, 'is ' || lengthb(p_value) || ' bytes, more than the ' || p_max || ' allowed', p_hint);
         end if;
     end check_length;
 
@@ -631,17 +633,24 @@ create or replace package body outbox_mail as
     end write_data;
 
     -- The Subject header of a raw mail as its caller wrote it, so that list and show (and a filter
-    -- on the subject) see one. Reads at most the first 2000 bytes of the first 16 parts, as
-    -- Latin-1 so that any bytes do; folding and RFC 2047 encoded-words are undone for display by
-    -- the program.
+    -- on the subject) see one. Reads at most the first 2000 bytes of the first 16 parts and
+    -- c_read bytes in all, as Latin-1 so that any bytes do; folding and RFC 2047 encoded-words
+    -- are undone for display by the program. Each byte becomes one character of up to four
+    -- bytes in the database character set (two in AL32UTF8), so c_read * 4 fits v_head.
     function raw_subject(p_id number) return varchar2 is
+        c_read constant pls_integer := 8000;
         v_head varchar2(32767);
+        v_room pls_integer := c_read;
+        v_part raw(2000);
         v_end  pls_integer;
         v_crlf constant varchar2(2) := chr(13) || chr(10);
     begin
         for r in (select content from (select p.content from outbox_raw_part p where p.message_id = p_id order by p.part_no)
                    where rownum <= 16) loop
-            v_head := v_head || utl_i18n.raw_to_char(dbms_lob.substr(r.content, 2000, 1), 'WE8ISO8859P1');
+            exit when v_room = 0;
+            v_part := dbms_lob.substr(r.content, least(2000, v_room), 1);
+            v_room := v_room - nvl(utl_raw.length(v_part), 0);
+            v_head := v_head || utl_i18n.raw_to_char(v_part, 'WE8ISO8859P1');
         end loop;
         -- The header ends at the first empty line.
         v_end := instr(replace(v_head, v_crlf, chr(10)), chr(10) || chr(10));
@@ -654,7 +663,8 @@ create or replace package body outbox_mail as
     end raw_subject;
 
     procedure close_mail(mail_id in number) is
-        v_count pls_integer;
+        v_count   pls_integer;
+        v_subject outbox_message.subject%type;
     begin
         if not lock_draft(mail_id, 'raw') then
             return;
@@ -664,7 +674,9 @@ create or replace package body outbox_mail as
         if v_count = 0 then
             fail(-20001, 'data', 'mail ' || mail_id || ' has no text', 'Write the headers and body with OUTBOX_MAIL.WRITE_DATA before CLOSE_MAIL.');
         end if;
-        update outbox_message m set m.subject = raw_subject(mail_id) where m.id = mail_id;
+        -- Into a variable first: a function private to the body cannot be called from SQL (PLS-00231).
+        v_subject := raw_subject(mail_id);
+        update outbox_message m set m.subject = v_subject where m.id = mail_id;
         queue(mail_id);
     end close_mail;
 
@@ -701,6 +713,7 @@ create or replace package body outbox_mail as
     function check_template_data(p_data clob) return clob is
         v_object json_object_t;
         v_bytes  number;
+        v_strict pls_integer;
     begin
         if p_data is null then
             return to_clob('{}');
@@ -713,11 +726,17 @@ create or replace package body outbox_mail as
         if v_bytes > 262144 then
             fail(-20005, 'data', 'is ' || v_bytes || ' bytes, more than the 262144 allowed', 'Pass only the values the template uses.');
         end if;
+        -- JSON_OBJECT_T.parse also takes Oracle's lax JSON (unquoted keys, single quotes), which
+        -- the worker's parser refuses when it renders the mail: strict syntax first.
+        select count(*) into v_strict from dual where p_data is json strict;
         begin
+            if v_strict = 0 then
+                raise value_error;
+            end if;
             v_object := json_object_t.parse(p_data);
         exception
             when others then
-                fail(-20005, 'data', 'must be a JSON object', 'Pass an object such as ''{"order": {"id": 42}}''.');
+                fail(-20005, 'data', 'must be a JSON object in strict JSON syntax (keys and strings in double quotes)', 'Pass an object such as ''{"order": {"id": 42}}''.');
         end;
         return p_data;
     end check_template_data;

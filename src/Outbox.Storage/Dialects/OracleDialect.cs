@@ -30,6 +30,15 @@ public sealed partial class OracleDialect : SqlDialect
     internal const int PieceSize = 32000;
     internal const int PiecesPerCall = 32;
 
+    // The longest values OUTBOX_MAIL and OutboxClient accept, in bytes (UTF-8 here, LENGTHB in
+    // the database), so that a value fits its VARCHAR2 column whatever its characters: a column
+    // of N CHAR holds N characters but never more than 4000 bytes.
+    internal const int SubjectBytes = 2000;
+    internal const int AddressBytes = 1000;
+    internal const int FileNameBytes = 1000;
+    internal const int MimeTypeBytes = 400;
+    internal const int ContentIdBytes = 400;
+
     private readonly string? _schema;
 
     /// <param name="schema">The schema that owns the outbox tables, when the worker connects as another user; null for its own.</param>

@@ -487,7 +487,7 @@ internal sealed partial class OdpStandIn : DbDataSource
 
         private static void Column(string table, string column)
         {
-            if (!Catalog.Tables[table].Contains(column))
+            if (!Catalog.ColumnTypes[table].ContainsKey(column))
             {
                 throw new OdpException($"ORA-00904: \"{column.ToUpperInvariant()}\": invalid identifier (no such column in {table}, sql/oracle/01_tables.sql)");
             }

@@ -28,6 +28,16 @@ internal sealed partial class ScriptCatalog
             ColumnTypes[name] = columns.ToDictionary(words => words[0].ToLowerInvariant(), words => ColumnType(words));
         }
 
+        // Oracle's 01_tables.sql adds later columns with add_column('table', 'column', 'type').
+        foreach (Match added in AddColumn().Matches(code))
+        {
+            var name = added.Groups[1].Value.ToLowerInvariant();
+            if (ColumnTypes.TryGetValue(name, out var types))
+            {
+                types.TryAdd(added.Groups[2].Value.ToLowerInvariant(), ColumnType(["-", .. added.Groups[3].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries)]));
+            }
+        }
+
         foreach (Match view in CreateView().Matches(code))
         {
             Views[view.Groups[1].Value.ToLowerInvariant()] = TopLevelItems(view.Groups[2].Value)
@@ -41,7 +51,10 @@ internal sealed partial class ScriptCatalog
     /// <summary>Table name to its columns, in order.</summary>
     public Dictionary<string, List<string>> Tables { get; } = [];
 
-    /// <summary>Table name to each column's type as declared, lower case ("varchar2(2000 char)", "clob").</summary>
+    /// <summary>
+    /// Table name to each column's type as declared, lower case ("varchar2(2000 char)", "clob"):
+    /// the columns of its CREATE TABLE and those added to it later.
+    /// </summary>
     public Dictionary<string, Dictionary<string, string>> ColumnTypes { get; } = [];
 
     /// <summary>View name to its columns, in order.</summary>
@@ -181,6 +194,9 @@ internal sealed partial class ScriptCatalog
 
     [GeneratedRegex("--[^\n]*")]
     private static partial Regex LineComment();
+
+    [GeneratedRegex(@"\badd_column\('(\w+)', '(\w+)', (?:q'\[|')([^'\]]*)")]
+    private static partial Regex AddColumn();
 
     [GeneratedRegex(@"create table (?:if not exists )?(?:outbox\.)?(\w+)\s*\(", RegexOptions.IgnoreCase)]
     private static partial Regex CreateTable();
