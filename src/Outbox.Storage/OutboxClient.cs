@@ -68,6 +68,11 @@ public sealed class OutboxClient
         var template = request.Template is { } templateName
             ? await new Templates.TemplateStore(_dialect).RequireAsync(connection, transaction, templateName, request.Locale, cancellationToken).ConfigureAwait(false)
             : null;
+        if (template is not null)
+        {
+            _dialect.CheckColumnSizes(template);
+        }
+
         var limits = await EnqueueLimits.ReadAsync(connection, transaction, _dialect, cancellationToken).ConfigureAwait(false);
         var attachments = new List<(MailAttachment Attachment, string? Name, long Length)>();
         try

@@ -26,6 +26,10 @@ public sealed class OutboxAdmin
         _actor = actor.Length <= 200 ? actor : actor[..200];
     }
 
+    // Oracle takes at most 1000 values in an IN list (ORA-01795), and --batch-size allows more:
+    // a batch's ids are bound in lists of this many, in the batch's one transaction.
+    private const int InListLimit = 1000;
+
     /// <summary>attempt_no of an operator's action row: not a delivery attempt, and never one the dispatcher counts.</summary>
     public const int ActionAttemptNo = 0;
 
@@ -191,13 +195,13 @@ public sealed class OutboxAdmin
         {
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             var ids = (await connection.QueryAsync<long>(new CommandDefinition(batch, parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToArray();
-            var values = new { Ids = ids, filter.Status, Actor = _actor };
             var queued = 0;
-            if (ids.Length > 0)
+            foreach (var chunk in ids.Chunk(InListLimit))
             {
+                var values = new { Ids = chunk, filter.Status, Actor = _actor };
                 await connection.ExecuteAsync(new CommandDefinition(statements[0], values, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
                 await connection.ExecuteAsync(new CommandDefinition(statements[1], values, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-                queued = await connection.ExecuteAsync(new CommandDefinition(statements[2], values, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                queued += await connection.ExecuteAsync(new CommandDefinition(statements[2], values, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             }
 
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Text;
 using System.Text.RegularExpressions;
 using Dapper;
 using Outbox.Core.Messages;
@@ -157,26 +158,48 @@ public sealed partial class OracleDialect : SqlDialect
 
     public override object TimestampParameter(DateTimeOffset value) => value.UtcDateTime;
 
-    public override object? LargeText(string? value) => new OracleClob(value);
+    public override SqlMapper.ICustomQueryParameter LargeText(string? value) => new OracleClob(value);
 
-    // The sizes 01_tables.sql gives the columns and OUTBOX_MAIL checks (-20005), so a long value
-    // is refused by name instead of failing with ORA-12899.
+    // The limits OUTBOX_MAIL checks (-20005), in bytes as it counts them, so a long value is
+    // refused by name instead of failing with ORA-12899 (or ORA-01461 from the driver).
     public override void CheckColumnSizes(MailRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
         (string Field, string? Value, int Max)[] values =
         [
-            ("sender", request.Sender.Trim(), 1000), ("replyto", request.ReplyTo?.Trim(), 1000), ("subject", request.Subject, 2000),
-            .. request.To.Select(a => ("to", (string?)a.Trim(), 1000)),
-            .. request.Cc.Select(a => ("cc", (string?)a.Trim(), 1000)),
-            .. request.Bcc.Select(a => ("bcc", (string?)a.Trim(), 1000)),
-            .. request.Attachments.SelectMany(a => new[] { ("filename", a.FileName, 1000), ("mime_type", (string?)a.MimeType, 400), ("content_id", a.ContentId, 400) }),
+            ("sender", request.Sender.Trim(), AddressBytes), ("replyto", request.ReplyTo?.Trim(), AddressBytes), ("subject", request.Subject, SubjectBytes),
+            .. request.To.Select(a => ("to", (string?)a.Trim(), AddressBytes)),
+            .. request.Cc.Select(a => ("cc", (string?)a.Trim(), AddressBytes)),
+            .. request.Bcc.Select(a => ("bcc", (string?)a.Trim(), AddressBytes)),
+            .. request.Attachments.SelectMany(a => new[] { ("filename", FileNameAsStored(a.FileName), FileNameBytes), ("mime_type", (string?)a.MimeType, MimeTypeBytes), ("content_id", a.ContentId, ContentIdBytes) }),
         ];
-        var (field, value, max) = values.FirstOrDefault(v => v.Value?.Length > v.Max);
-        if (value is not null)
+        foreach (var (field, value, max) in values)
         {
-            throw new MailValidationException(field, $"is {value.Length} characters, more than the {max} allowed", "Shorten it; the Oracle column holds no more");
+            CheckBytes(field, value, max);
         }
+    }
+
+    public override void CheckColumnSizes(Core.Templates.TemplateSource source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        CheckBytes("subject", source.Subject, SubjectBytes);
+    }
+
+    private static void CheckBytes(string field, string? value, int max)
+    {
+        var bytes = value is null ? 0 : Encoding.UTF8.GetByteCount(value);
+        if (bytes > max)
+        {
+            throw new MailValidationException(field, $"is {bytes} bytes, more than the {max} allowed",
+                "Shorten it; the Oracle column holds no more (a character outside ASCII takes two to four bytes)");
+        }
+    }
+
+    // As OUTBOX_MAIL measures it: the name trimmed and cut to its last path segment.
+    private static string? FileNameAsStored(string? fileName)
+    {
+        var name = fileName?.Trim();
+        return name?[(name.LastIndexOfAny(['/', '\\']) + 1)..];
     }
 
     public override DbDataSource CreateDataSource(string connectionString) =>

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Dapper;
 using Outbox.Core.Messages;
 
 namespace Outbox.Storage.Dialects;
@@ -87,14 +88,23 @@ public abstract class SqlDialect
     {
     }
 
+    /// <summary>Refuses a template whose subject is longer than this database's column for it, naming the field.</summary>
+    public virtual void CheckColumnSizes(Core.Templates.TemplateSource source)
+    {
+    }
+
     /// <summary>
     /// Who saves a template, for outbox_template's created_by / changed_by: the database's login
     /// user; SQLite, which has none, takes the @User parameter (the operating system's user).
     /// </summary>
     public virtual string TemplateEditor => "@User";
 
-    /// <summary>A long text value (a mail body) as a parameter of this database.</summary>
-    public virtual object? LargeText(string? value) => value;
+    /// <summary>
+    /// A long text value (a mail body, template data) as a parameter of this database. Typed as
+    /// Dapper's custom parameter, so that Dapper lets it add itself (an object-typed property
+    /// would be bound as the wrapper object, which no driver takes).
+    /// </summary>
+    public virtual SqlMapper.ICustomQueryParameter LargeText(string? value) => new TextParameter(value);
 
     /// <summary>Lists the names of the tables the configured user can see in the outbox's schema.</summary>
     public abstract string TablesQuery { get; }

@@ -63,6 +63,8 @@ public sealed class TemplateStore(SqlDialect dialect)
             throw new MailValidationException(ex.Message, ex);
         }
 
+        dialect.CheckColumnSizes(template);
+
         var values = new
         {
             template.Name,

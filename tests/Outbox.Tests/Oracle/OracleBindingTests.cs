@@ -82,6 +82,22 @@ public sealed class OracleBindingTests
         Assert.Empty(source.Commands);
     }
 
+    // 700 CJK characters are within a template's 1000 but 2,100 bytes: OUTBOX_MAIL would refuse
+    // every mail made from it (-20005), so the template is refused when it is put.
+    [Fact]
+    public async Task A_template_subject_longer_in_bytes_than_a_mails_is_refused_when_put()
+    {
+        var source = new OdpStandIn();
+        await using var connection = await source.OpenConnectionAsync(Ct);
+
+        var error = await Assert.ThrowsAsync<MailValidationException>(() =>
+            new TemplateStore(new OracleDialect()).PutAsync(connection, new TemplateSource("order", null, new string('漢', 700), "t", null), "operator", Ct));
+
+        Assert.Equal("subject", error.Field);
+        Assert.StartsWith("subject: is 2100 bytes, more than the 2000 allowed", error.Message, StringComparison.Ordinal);
+        Assert.Empty(source.Commands);
+    }
+
     [Fact]
     public async Task Retry_of_more_mails_than_an_in_list_holds_binds_them_in_lists_of_at_most_1000()
     {

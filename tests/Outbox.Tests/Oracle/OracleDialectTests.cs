@@ -101,7 +101,7 @@ public sealed class OracleDialectTests
         var error = await Assert.ThrowsAsync<MailValidationException>(() => new OutboxClient(new OracleDialect()).EnqueueAsync(connection, null, request, Ct));
 
         Assert.Equal(field, error.Field);
-        Assert.StartsWith($"{field}: is {length} characters, more than the {length - 1} allowed", error.Message, StringComparison.Ordinal);
+        Assert.StartsWith($"{field}: is {length} bytes, more than the {length - 1} allowed", error.Message, StringComparison.Ordinal);
         Assert.Empty(source.Commands);
     }
 
@@ -270,52 +270,5 @@ public sealed class OracleDialectTests
             ProviderFactoryLoader.Load("System.String", "x", "Some.Driver", "add it"));
 
         Assert.Contains("not a usable Some.Driver driver", error.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void A_mail_body_is_bound_as_a_clob_on_oracle_and_as_text_elsewhere()
-    {
-        var parameter = new OdpLikeParameter();
-
-        OracleClob.MarkAsClob(parameter);
-        OracleClob.MarkAsClob(new SqliteParameter());
-
-        Assert.Equal(OdpLikeParameter.DbTypes.Clob, parameter.OracleDbType);
-        Assert.IsType<OracleClob>(new OracleDialect().LargeText(new string('x', 100_000)));
-        Assert.Equal("body", new PostgreSqlDialect().LargeText("body"));
-    }
-
-    // The shape of ODP.NET's OracleParameter that OracleClob relies on: an enum property OracleDbType with a member Clob.
-    private sealed class OdpLikeParameter : DbParameter
-    {
-        public enum DbTypes
-        {
-            Varchar2,
-            Clob,
-        }
-
-        public DbTypes OracleDbType { get; set; } = DbTypes.Varchar2;
-
-        public override DbType DbType { get; set; }
-
-        public override ParameterDirection Direction { get; set; }
-
-        public override bool IsNullable { get; set; }
-
-        [System.Diagnostics.CodeAnalysis.AllowNull]
-        public override string ParameterName { get; set; } = string.Empty;
-
-        public override int Size { get; set; }
-
-        [System.Diagnostics.CodeAnalysis.AllowNull]
-        public override string SourceColumn { get; set; } = string.Empty;
-
-        public override bool SourceColumnNullMapping { get; set; }
-
-        public override object? Value { get; set; }
-
-        public override void ResetDbType()
-        {
-        }
     }
 }
