@@ -257,18 +257,14 @@ begin
 end;
 /
 
+-- A DBA's limits stay as set. The schema version is written by 06_schema_version.sql, last.
 merge into outbox_setting s
 using (select 'max_message_bytes' as name, '0' as value,
               'Largest mail accepted at enqueue: bodies plus attachments, before encoding. 0 means no limit.' as description from dual
        union all
        select 'blocked_extensions', 'exe,dll,vbs,js',
-              'Attachment file name extensions refused at enqueue, comma-separated (the defaults of SQL Server Database Mail).' from dual
-       union all
-       select 'schema_version', '3',
-              'The version of the outbox schema the install scripts made; `outbox check db` compares it with the version the program expects.' from dual) d
+              'Attachment file name extensions refused at enqueue, comma-separated (the defaults of SQL Server Database Mail).' from dual) d
    on (s.name = d.name)
- -- A DBA's limits stay as set; the schema version is always this script's.
- when matched then update set s.value = d.value where s.name = 'schema_version'
  when not matched then insert (name, value, description) values (d.name, d.value, d.description)
 /
 

@@ -100,12 +100,60 @@ public sealed class SchemaInstaller
             // PostgreSQL's insufficient_privilege: a worker or sender role cannot create the schema.
             throw NotAllowed(ex.Message.Trim());
         }
+        catch (System.Data.Common.DbException) when (_database.Dialect.CompileErrorsQuery is not null)
+        {
+            // A package that did not compile fails the scripts' own checks (or its CREATE, as
+            // ORA-24344): its first error says why, where the failed check only says that.
+            if (await CompileErrorAsync(connection, cancellationToken).ConfigureAwait(false) is { } error)
+            {
+                throw NotCompiled(error);
+            }
+
+            throw;
+        }
+
+        if (await CompileErrorAsync(connection, cancellationToken).ConfigureAwait(false) is { } remaining)
+        {
+            throw NotCompiled(remaining);
+        }
 
         if (_database.IsSqlite)
         {
             await UpgradeSqliteAsync(connection, cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// The first line of the first compile error of the outbox's stored code (Oracle: USER_ERRORS
+    /// of the OUTBOX_ packages), or null when there is none or the database has no such code.
+    /// </summary>
+    public async Task<string?> CompileErrorAsync(CancellationToken cancellationToken)
+    {
+        if (_database.Dialect.CompileErrorsQuery is null)
+        {
+            return null;
+        }
+
+        await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await CompileErrorAsync(connection, cancellationToken).ConfigureAwait(false);
+    }
+
+    internal async Task<string?> CompileErrorAsync(System.Data.Common.DbConnection connection, CancellationToken cancellationToken)
+    {
+        if (_database.Dialect.CompileErrorsQuery is not { } query)
+        {
+            return null;
+        }
+
+        var error = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(query, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return error?.Split('\n')[0].Trim();
+    }
+
+    /// <summary>How `outbox init` and the worker report an outbox whose package did not compile: not installed.</summary>
+    public static Core.Validation.MailValidationException NotCompiled(string error) => new(
+        "Outbox:Database",
+        $"the outbox is not installed: {error}",
+        "Fix the cause, then run the install scripts again as the owner (outbox init or sql/oracle/install.sql); select * from user_errors lists every error");
 
     private static Core.Validation.MailValidationException NotAllowed(string problem) => new(
         "Outbox:Database:ConnectionString",

@@ -56,7 +56,7 @@ public sealed class CheckDbTests(PostgresServer postgres) : IDisposable
 
         var (code, output) = await CheckAsync("postgresql", empty);
 
-        Assert.Equal(1, code);
+        Assert.Equal(Commands.ExitCodes.Configuration, code);
         Assert.Contains("FAIL schema           missing outbox_message, outbox_recipient", output, StringComparison.Ordinal);
         Assert.Contains("run `outbox init`, or have a DBA run the scripts in sql/postgresql/", output, StringComparison.Ordinal);
     }
@@ -69,7 +69,7 @@ public sealed class CheckDbTests(PostgresServer postgres) : IDisposable
 
         var (code, output) = await CheckAsync("postgresql", outbox.ConnectionString);
 
-        Assert.Equal(1, code);
+        Assert.Equal(Commands.ExitCodes.Configuration, code);
         Assert.Contains($"FAIL schema           version 0, but this outbox expects {Outbox.Storage.Admin.DatabaseCheck.ExpectedSchemaVersion}", output, StringComparison.Ordinal);
     }
 

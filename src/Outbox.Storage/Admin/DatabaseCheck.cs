@@ -35,7 +35,12 @@ public sealed class DatabaseCheck(OutboxDatabase database)
         ("outbox_template", "name, subject"),
     ];
 
-    public async Task<(IReadOnlyList<DatabaseCheckStep> Steps, bool Usable)> RunAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs the checks. Installed is false when the schema is not installed as this release needs
+    /// it (tables missing, stored code that did not compile, no or another schema version), which
+    /// `outbox check db` reports as a configuration error.
+    /// </summary>
+    public async Task<(IReadOnlyList<DatabaseCheckStep> Steps, bool Usable, bool Installed)> RunAsync(CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(database);
         var steps = new List<DatabaseCheckStep>();
@@ -49,27 +54,36 @@ public sealed class DatabaseCheck(OutboxDatabase database)
         catch (DbException ex)
         {
             steps.Add(new("connect", false, $"{ex.Message.Trim()}. Check Outbox:Database:ConnectionString (host, port, database, user, password) and that the server runs"));
-            return (steps, false);
+            return (steps, false, true);
         }
 
         await using (connection.ConfigureAwait(false))
         {
             steps.Add(new("connect", true, $"{d.ScriptFolder} {connection.ServerVersion}, in {clock.ElapsedMilliseconds} ms"));
 
-            var missing = await new SchemaInstaller(database).MissingTablesAsync(cancellationToken).ConfigureAwait(false);
+            var installer = new SchemaInstaller(database);
+            var missing = await installer.MissingTablesAsync(cancellationToken).ConfigureAwait(false);
             if (missing.Count > 0)
             {
                 steps.Add(new("schema", false, $"missing {string.Join(", ", missing)}: run `outbox init`, or have a DBA run the scripts in sql/{d.ScriptFolder}/ (see sql/README.md)"));
-                return (steps, false);
+                return (steps, false, false);
+            }
+
+            if (await installer.CompileErrorAsync(connection, cancellationToken).ConfigureAwait(false) is { } error)
+            {
+                steps.Add(new("schema", false, $"not installed: {error}. Fix the cause, then run the scripts in sql/{d.ScriptFolder}/ again as the owner (outbox init or install.sql)"));
+                return (steps, false, false);
             }
 
             // A user without the worker's role (a sender, say) sees the tables but may not read
             // them: each step says so instead of the check ending in a database error.
             bool versionOk;
+            var installed = true;
             try
             {
                 var version = await SchemaVersionAsync(connection, d, cancellationToken).ConfigureAwait(false);
                 versionOk = version == ExpectedSchemaVersion;
+                installed = versionOk;
                 steps.Add(new("schema", versionOk, version switch
                 {
                     ExpectedSchemaVersion => $"installed, version {version}",
@@ -94,10 +108,10 @@ public sealed class DatabaseCheck(OutboxDatabase database)
             catch (DbException ex)
             {
                 steps.Add(new("queue", false, $"the configured user may not read the queue ({ex.Message.Trim()})"));
-                return (steps, false);
+                return (steps, false, installed);
             }
 
-            return (steps, versionOk && privilegesOk);
+            return (steps, versionOk && privilegesOk, installed);
         }
     }
 

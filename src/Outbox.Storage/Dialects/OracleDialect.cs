@@ -101,6 +101,14 @@ public sealed partial class OracleDialect : SqlDialect
         ? "select table_name from user_tables"
         : $"select table_name from all_tables where owner = upper('{_schema}')";
 
+    // A user other than the owner sees another schema's errors only for objects it may use.
+    public override string CompileErrorsQuery => $"""
+        select e.name || ' ' || lower(e.type) || ' line ' || e.line || ': ' || e.text
+          from {(_schema is null ? "user_errors e where" : $"all_errors e where e.owner = upper('{_schema}') and")} e.name like 'OUTBOX\_%' escape '\' and e.attribute = 'ERROR'
+         order by e.name, e.type, e.sequence
+         fetch first 1 rows only
+        """;
+
     public override string Table(string name) => _schema is null ? name : $"{_schema}.{name}";
 
     public override string NowPlusSeconds(string parameter) => $"(sys_extract_utc(systimestamp) + numtodsinterval({parameter}, 'SECOND'))";

@@ -106,6 +106,13 @@ public abstract class SqlDialect
     /// </summary>
     public virtual SqlMapper.ICustomQueryParameter LargeText(string? value) => new TextParameter(value);
 
+    /// <summary>
+    /// The first compile error of the outbox's stored code, as one text, or null where the
+    /// install scripts make no code that can stay installed with errors (Oracle's packages can:
+    /// CREATE succeeds and the errors go to USER_ERRORS).
+    /// </summary>
+    public virtual string? CompileErrorsQuery => null;
+
     /// <summary>Lists the names of the tables the configured user can see in the outbox's schema.</summary>
     public abstract string TablesQuery { get; }
 

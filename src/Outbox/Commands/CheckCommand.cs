@@ -68,12 +68,13 @@ public static class CheckCommand
                     await new SchemaInstaller(database).InstallAsync(cancellationToken).ConfigureAwait(false);
                 }
 
-                var (steps, usable) = await new DatabaseCheck(database).RunAsync(cancellationToken).ConfigureAwait(false);
+                var (steps, usable, installed) = await new DatabaseCheck(database).RunAsync(cancellationToken).ConfigureAwait(false);
                 var verdict = usable
                     ? "the worker can use this database"
                     : $"the worker cannot use this database: {steps.Last(s => !s.Ok).Detail}";
                 await WriteAsync(context, parse, steps.Select(s => (s.Step, s.Ok, s.Detail)), usable, verdict).ConfigureAwait(false);
-                return usable ? 0 : 1;
+                // A schema that is not installed as this release needs it is a configuration error, as for every other command.
+                return usable ? ExitCodes.Ok : installed ? ExitCodes.Failed : ExitCodes.Configuration;
             }
         }));
         return new Command("check", "Diagnostics that say, step by step, why mail would not go out. Examples: outbox check smtp; outbox check db") { smtp, db };

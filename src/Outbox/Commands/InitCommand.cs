@@ -35,6 +35,11 @@ public static class InitCommand
 
                 if (otherOwner is not null)
                 {
+                    if (await installer.CompileErrorAsync(cancellationToken).ConfigureAwait(false) is { } error)
+                    {
+                        throw SchemaInstaller.NotCompiled(error);
+                    }
+
                     var owner = options.Database.Schema ?? "outbox";
                     var version = await DatabaseCheck.SchemaVersionAsync(database, cancellationToken).ConfigureAwait(false);
                     if (version != DatabaseCheck.ExpectedSchemaVersion)

@@ -41,7 +41,7 @@ public sealed class DashboardChecks(OutboxOptions options, OutboxDatabase databa
         {
             if (which == "db")
             {
-                var (steps, usable) = await new DatabaseCheck(database).RunAsync(cancellationToken).ConfigureAwait(false);
+                var (steps, usable, _) = await new DatabaseCheck(database).RunAsync(cancellationToken).ConfigureAwait(false);
                 Keep(new CheckResult("check db", clock.GetUtcNow(), steps.Select(s => (s.Step, s.Ok, s.Detail)).ToList(), usable));
                 return true;
             }

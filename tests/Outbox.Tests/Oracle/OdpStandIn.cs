@@ -35,7 +35,8 @@ namespace Outbox.Tests.Oracle;
 /// What the stand-in cannot tell: whether the server parses, resolves and runs the statement.
 /// By default a command whose text returns ids ("returning id") yields one row, id 1; a query
 /// of table names yields every outbox table; the rate limiter's window query one empty window;
-/// the session user is SessionUser; any other query no rows. Answer overrides that.
+/// the session user is SessionUser; any other query no rows. Answer overrides that, and Fail
+/// raises a server error for a command.
 /// </summary>
 internal sealed partial class OdpStandIn : DbDataSource
 {
@@ -54,6 +55,9 @@ internal sealed partial class OdpStandIn : DbDataSource
 
     /// <summary>Rows for a command text, or null for the defaults above.</summary>
     public Func<string, DataTable?>? Answer { get; set; }
+
+    /// <summary>An error the server would raise for a command text (a failed check in a script), or null.</summary>
+    public Func<string, DbException?>? Fail { get; set; }
 
     public override string ConnectionString => "odp.net stand-in";
 
@@ -349,6 +353,11 @@ internal sealed partial class OdpStandIn : DbDataSource
 
                 CheckInLists(code);
                 CheckColumns(code);
+            }
+
+            if (source.Fail?.Invoke(text) is { } error)
+            {
+                throw error;
             }
 
             source.Commands.Add(text);

@@ -65,7 +65,7 @@ public sealed class OracleDeploymentTests
         }
 
         await using var worker = OutboxDatabase.Create(new DatabaseOptions { Provider = "oracle", ConnectionString = ConnectionStringOf(outbox, Worker), Schema = owner });
-        var (steps, usable) = await new DatabaseCheck(worker).RunAsync(Ct);
+        var (steps, usable, _) = await new DatabaseCheck(worker).RunAsync(Ct);
         Assert.True(usable, string.Join("\n", steps.Select(s => $"{s.Step}: {s.Detail}")));
         Assert.Equal(Worker, await new SchemaInstaller(worker).OtherOwnerAsync(Ct));
 

@@ -39,6 +39,7 @@ public sealed partial class PlSqlNameResolutionTests
     [Theory]
     [InlineData("sql/oracle/04_outbox_mail_body.sql")]
     [InlineData("sql/oracle/02_views.sql")]
+    [InlineData("sql/oracle/06_schema_version.sql")]
     public void Every_table_and_column_a_statement_names_exists_in_the_table_scripts(string script)
     {
         var code = Code(SchemaInstaller.ReadScript(script));
