@@ -33,13 +33,20 @@ declare
     end;
 
     -- For schemas installed before a check constraint allowed a new value: made again, once.
-    procedure widen_check(p_table varchar2, p_name varchar2, p_new_value varchar2, p_condition varchar2) is
+    -- The old check is found by what it checks ("column in (...)"), not by its name, which a
+    -- DBA may have changed (dropping it by name would fail with ORA-02443).
+    procedure widen_check(p_table varchar2, p_name varchar2, p_column varchar2, p_new_value varchar2, p_condition varchar2) is
         v_count pls_integer;
     begin
         select count(*) into v_count from user_constraints
-         where constraint_name = upper(p_name) and search_condition_vc like '%''' || p_new_value || '''%';
+         where table_name = upper(p_table) and constraint_type = 'C'
+           and lower(search_condition_vc) like p_column || ' in (%''' || p_new_value || '''%';
         if v_count = 0 then
-            execute immediate 'alter table ' || p_table || ' drop constraint ' || p_name;
+            for c in (select constraint_name from user_constraints
+                       where table_name = upper(p_table) and constraint_type = 'C'
+                         and lower(search_condition_vc) like p_column || ' in (%') loop
+                execute immediate 'alter table ' || p_table || ' drop constraint "' || c.constraint_name || '"';
+            end loop;
             execute immediate 'alter table ' || p_table || ' add constraint ' || p_name || ' check (' || p_condition || ')';
         end if;
     end;
@@ -133,7 +140,7 @@ begin
         )]');
 
     -- 'deferred' (a 4xx reply: retried) came with schema version 2.
-    widen_check('outbox_recipient', 'outbox_recipient_status_ck', 'deferred', q'[status in ('accepted', 'deferred', 'rejected')]');
+    widen_check('outbox_recipient', 'outbox_recipient_status_ck', 'status', 'deferred', q'[status in ('accepted', 'deferred', 'rejected')]');
 
     create_index('outbox_recipient_message_ix',
         'create index outbox_recipient_message_ix on outbox_recipient (message_id)');
@@ -188,7 +195,7 @@ begin
         'create index outbox_attempt_message_ix on outbox_attempt (message_id)');
 
     -- Operator actions (outcome 'retried' or 'cancelled', attempt_no 0) came with schema version 3.
-    widen_check('outbox_attempt', 'outbox_attempt_outcome_ck', 'cancelled',
+    widen_check('outbox_attempt', 'outbox_attempt_outcome_ck', 'outcome', 'cancelled',
         q'[outcome in ('sent', 'retry', 'unconfirmed', 'failed', 'retried', 'cancelled')]');
 
     -- The dashboard's last day reads attempts by time (see sql/postgresql/01_tables.sql).

@@ -103,6 +103,26 @@ public sealed partial class DeploymentScriptTests
         Assert.Single(Oracle.OracleSubprograms(), s => s.Name == name);
     }
 
+    // A DBA may rename a constraint: the upgrade finds the check to widen by its condition, and
+    // drops it under the name it has, so it neither fails with ORA-02443 nor leaves two checks.
+    [Fact]
+    public void Oracle_upgrade_widens_a_check_found_by_its_condition_not_its_name()
+    {
+        var tables = SchemaInstaller.ReadScript("sql/oracle/01_tables.sql");
+        var widen = tables[tables.IndexOf("procedure widen_check", StringComparison.Ordinal)..tables.IndexOf("procedure create_index", StringComparison.Ordinal)];
+
+        Assert.Contains("drop constraint \"' || c.constraint_name || '\"'", widen, StringComparison.Ordinal);
+        Assert.DoesNotContain("drop constraint ' || p_name", widen, StringComparison.Ordinal);
+        Assert.DoesNotContain("constraint_name = upper(p_name)", widen, StringComparison.Ordinal);
+        var calls = Regex.Matches(tables, @"widen_check\('(\w+)', '\w+', '(\w+)', '\w+',\s*q'\[(\w+) in \(");
+        Assert.Equal(2, calls.Count);
+        foreach (Match call in calls)
+        {
+            Assert.Equal(call.Groups[2].Value, call.Groups[3].Value);
+            Assert.Contains(call.Groups[2].Value, Oracle.Tables[call.Groups[1].Value]);
+        }
+    }
+
     // install.sql's parts set DEFINE OFF; in the same session &1 would be taken literally.
     [Theory]
     [InlineData("sql/oracle/grant_to_user.sql")]
