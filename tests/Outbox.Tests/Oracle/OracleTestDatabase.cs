@@ -11,7 +11,8 @@ namespace Outbox.Tests.Oracle;
 /// <code>
 /// docker run -d --name outbox-oracle -p 1521:1521 -e ORACLE_PASSWORD=manager \
 ///     -e APP_USER=outbox -e APP_USER_PASSWORD=outbox gvenzl/oracle-free:23-slim
-/// # when the log says DATABASE IS READY TO USE:
+/// # when the log says DATABASE IS READY TO USE and OUTBOX can log in (the image makes it after the database opens):
+/// until echo "select 'READY' || 'OK' from dual;" | docker exec -i outbox-oracle sqlplus -s -l outbox/outbox@FREEPDB1 | grep -q READYOK; do sleep 5; done
 /// docker exec -i outbox-oracle sqlplus -s system/manager@FREEPDB1 &lt;&lt;&lt; 'grant create view, create role to outbox;'
 /// OUTBOX_TEST_ORACLE='User Id=outbox;Password=outbox;Data Source=localhost:1521/FREEPDB1' \
 /// OUTBOX_TEST_ORACLE_DBA='User Id=system;Password=manager;Data Source=localhost:1521/FREEPDB1' \
