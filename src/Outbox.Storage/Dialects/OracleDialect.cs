@@ -25,7 +25,7 @@ public sealed partial class OracleDialect : SqlDialect
     public const string FactoryType = "Oracle.ManagedDataAccess.Client.OracleClientFactory, Oracle.ManagedDataAccess";
 
     public const string HowToAddDriver =
-        "Build or publish with the driver: dotnet publish src/Outbox -c Release -p:WithOracle=true (see docs/oracle.md)";
+        "Build one with it from a clone: dotnet publish src/Outbox -p:PublishProfile=release -r linux-x64 -p:WithOracle=true, or build/release.sh (see docs/oracle.md)";
 
     // PL/SQL takes a RAW of at most 32767 bytes; 32 of these pieces make one round trip of 1 MB.
     internal const int PieceSize = 32000;
