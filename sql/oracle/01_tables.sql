@@ -74,6 +74,7 @@ begin
             due_at           timestamp,
             lease_owner      varchar2(200 char),
             taken_over_from  varchar2(200 char),
+            data_started_at  timestamp,
             attempt_count    number(10)          default 0 not null,
             last_attempt_at  timestamp,
             sent_at          timestamp,
@@ -95,6 +96,9 @@ begin
     add_column('outbox_message', 'template', 'varchar2(100 char)');
     add_column('outbox_message', 'template_locale', 'varchar2(35 char)');
     add_column('outbox_message', 'template_data', 'clob');
+
+    -- The delivery record came with schema version 4 (see sql/postgresql/01_tables.sql).
+    add_column('outbox_message', 'data_started_at', 'timestamp');
 
     -- Ownership (see sql/postgresql/01_tables.sql): created_by is the session user that made the
     -- mail; OUTBOX_MAIL acts only on the caller's own mails and an idempotency key is unique per
@@ -264,7 +268,7 @@ using (select 'max_message_bytes' as name, '0' as value,
        select 'blocked_extensions', 'exe,dll,vbs,js',
               'Attachment file name extensions refused at enqueue, comma-separated (the defaults of SQL Server Database Mail).' from dual
        union all
-       select 'schema_version', '3',
+       select 'schema_version', '4',
               'The version of the outbox schema the install scripts made; `outbox check db` compares it with the version the program expects.' from dual) d
    on (s.name = d.name)
  -- A DBA's limits stay as set; the schema version is always this script's.

@@ -106,17 +106,17 @@ public sealed class DeliveryGuaranteeTests
     {
         public IMessageContentSource Content => store.Content;
 
-        public Task<IReadOnlyList<ClaimedMessage>> ClaimAsync(int batchSize, TimeSpan lease, CancellationToken cancellationToken) => store.ClaimAsync(batchSize, lease, cancellationToken);
+        public Task<IReadOnlyList<ClaimedMessage>> ClaimAsync(int batchSize, TimeSpan lease, bool holdTakenOver, CancellationToken cancellationToken) => store.ClaimAsync(batchSize, lease, holdTakenOver, cancellationToken);
 
-        public Task ExtendLeaseAsync(IReadOnlyList<ClaimedMessage> messages, TimeSpan lease, CancellationToken cancellationToken) => store.ExtendLeaseAsync(messages, lease, cancellationToken);
+        public Task<int> ExtendLeaseAsync(IReadOnlyList<ClaimedMessage> messages, TimeSpan lease, CancellationToken cancellationToken) => store.ExtendLeaseAsync(messages, lease, cancellationToken);
+
+        public Task<bool> MarkDataStartingAsync(ClaimedMessage message, CancellationToken cancellationToken) => store.MarkDataStartingAsync(message, cancellationToken);
 
         public Task MarkSentAsync(IReadOnlyList<Core.Dispatch.SentMail> sent, CancellationToken cancellationToken) => Task.FromException(new IOException("disk full"));
 
         public Task MarkRetryAsync(ClaimedMessage message, Core.Dispatch.SendFailure failure, TimeSpan delay, CancellationToken cancellationToken) => store.MarkRetryAsync(message, failure, delay, cancellationToken);
 
         public Task MarkUnconfirmedAsync(ClaimedMessage message, Core.Dispatch.SendFailure failure, CancellationToken cancellationToken) => store.MarkUnconfirmedAsync(message, failure, cancellationToken);
-
-        public Task RecordTakeOverAsync(ClaimedMessage message, bool hold, CancellationToken cancellationToken) => store.RecordTakeOverAsync(message, hold, cancellationToken);
 
         public Task MarkFailedAsync(ClaimedMessage message, Core.Dispatch.SendFailure failure, CancellationToken cancellationToken) => store.MarkFailedAsync(message, failure, cancellationToken);
 
@@ -152,8 +152,10 @@ public sealed class DeliveryGuaranteeTests
         await using var outbox = await TestOutbox.SqliteAsync();
         await using var server = ScriptedSmtpServer.Start();
         var id = await EnqueueAsync(outbox);
-        await new OutboxStore(outbox.Database, "dead-worker").ClaimAsync(10, TimeSpan.FromMilliseconds(10), Ct);
-        await Task.Delay(100, Ct);
+        var dead = new OutboxStore(outbox.Database, "dead-worker");
+        var claimed = await dead.ClaimAsync(10, TimeSpan.FromMilliseconds(300), holdTakenOver: true, Ct);
+        Assert.True(await dead.MarkDataStartingAsync(claimed[0], Ct));
+        await Task.Delay(400, Ct);
 
         var summary = await outbox.SmtpDispatcher(server.Options(o => o.LostReplyPolicy = LostReplyPolicy.Hold), worker: "new-worker").DispatchDueAsync(Ct);
 
