@@ -81,6 +81,11 @@ alter table outbox.outbox_message add column if not exists template_data text;
 -- The delivery record (data_started_at, above) came with schema version 4.
 alter table outbox.outbox_message add column if not exists data_started_at timestamptz;
 
+-- Room on each page for the worker's mark before each mail's SMTP transaction (data_started_at),
+-- which then stays on the page without new index entries (a HOT update). Applies to pages
+-- written from now on.
+alter table outbox.outbox_message set (fillfactor = 80);
+
 -- The claim reads only rows that are waiting or leased; sent, failed and cancelled rows are not
 -- in this index, so the claim stays cheap however much history the table keeps.
 create index if not exists outbox_message_due_ix
