@@ -28,7 +28,7 @@ public static class ClaimCostScenario
             for (var i = 0; i < (options.Quick ? 10 : 30); i++)
             {
                 var clock = Stopwatch.StartNew();
-                var batch = await store.ClaimAsync(50, TimeSpan.FromMinutes(5), CancellationToken.None);
+                var batch = await store.ClaimAsync(50, TimeSpan.FromMinutes(5), holdTakenOver: false, CancellationToken.None);
                 times.Add(clock.Elapsed.TotalMilliseconds);
                 await store.ReleaseAsync(batch, TimeSpan.FromSeconds(-1), null, null, CancellationToken.None);
             }

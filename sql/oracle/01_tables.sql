@@ -81,6 +81,7 @@ begin
             due_at           timestamp,
             lease_owner      varchar2(200 char),
             taken_over_from  varchar2(200 char),
+            data_started_at  timestamp,
             attempt_count    number(10)          default 0 not null,
             last_attempt_at  timestamp,
             sent_at          timestamp,
@@ -102,6 +103,9 @@ begin
     add_column('outbox_message', 'template', 'varchar2(100 char)');
     add_column('outbox_message', 'template_locale', 'varchar2(35 char)');
     add_column('outbox_message', 'template_data', 'clob');
+
+    -- The delivery record came with schema version 4 (see sql/postgresql/01_tables.sql).
+    add_column('outbox_message', 'data_started_at', 'timestamp');
 
     -- Ownership (see sql/postgresql/01_tables.sql): created_by is the session user that made the
     -- mail; OUTBOX_MAIL acts only on the caller's own mails and an idempotency key is unique per

@@ -10,7 +10,7 @@ create schema if not exists outbox;
 -- One row per mail. A mail is written as 'draft' and becomes visible to the worker only when
 -- it is 'queued' (outbox_mail.enqueue / close_mail, or at once by outbox_mail.send).
 --   draft -> queued -> sending -> sent
---                             \-> queued (retry later, due_at = next try)
+--                             \-> queued (retry later, due_at = next try; or handed back untried)
 --                             \-> failed (permanent error, or out of attempts)
 --                             \-> unconfirmed (the reply to the message data was lost, or the
 --                                  worker died while sending: the server may have the mail;
@@ -39,6 +39,11 @@ create table if not exists outbox.outbox_message (
     due_at           timestamptz,
     lease_owner      text,
     taken_over_from  text,                             -- the worker whose expired lease this claim took over
+    -- While 'sending': set by the worker holding the lease just before it begins the mail's SMTP
+    -- transaction (its message data may reach the server from then on), null while the mail is
+    -- claimed but untouched. A take-over reads it: set, the attempt of the worker that died is
+    -- recorded 'unconfirmed'; null, the mail was never tried and goes on uncharged.
+    data_started_at  timestamptz,
     attempt_count    integer     not null default 0,
     last_attempt_at  timestamptz,
     sent_at          timestamptz,
@@ -72,6 +77,14 @@ create unique index if not exists outbox_message_idempotency_uq
 alter table outbox.outbox_message add column if not exists template text;
 alter table outbox.outbox_message add column if not exists template_locale text;
 alter table outbox.outbox_message add column if not exists template_data text;
+
+-- The delivery record (data_started_at, above) came with schema version 4.
+alter table outbox.outbox_message add column if not exists data_started_at timestamptz;
+
+-- Room on each page for the worker's mark before each mail's SMTP transaction (data_started_at),
+-- which then stays on the page without new index entries (a HOT update). Applies to pages
+-- written from now on.
+alter table outbox.outbox_message set (fillfactor = 80);
 
 -- The claim reads only rows that are waiting or leased; sent, failed and cancelled rows are not
 -- in this index, so the claim stays cheap however much history the table keeps.
@@ -250,11 +263,11 @@ create table if not exists outbox.outbox_setting (
 insert into outbox.outbox_setting (name, value, description) values
     ('max_message_bytes', '0', 'Largest mail accepted at enqueue: bodies plus attachments, before encoding. 0 means no limit.'),
     ('blocked_extensions', 'exe,dll,vbs,js', 'Attachment file name extensions refused at enqueue, comma-separated (the defaults of SQL Server Database Mail).'),
-    ('schema_version', '3', 'The version of the outbox schema the install scripts made; `outbox check db` compares it with the version the program expects.')
+    ('schema_version', '4', 'The version of the outbox schema the install scripts made; `outbox check db` compares it with the version the program expects.')
 on conflict (name) do nothing;
 
 -- A DBA's limits stay as set; the schema version is always this script's.
-update outbox.outbox_setting set value = '3' where name = 'schema_version' and value <> '3';
+update outbox.outbox_setting set value = '4' where name = 'schema_version' and value <> '4';
 
 -- Views for DBAs (the same in every database):
 --   select * from outbox.outbox_queue_summary;   -- mails per status, and how old the oldest is

@@ -31,6 +31,7 @@ create table if not exists outbox_message (
     due_at           text,
     lease_owner      text,
     taken_over_from  text,
+    data_started_at  text,
     attempt_count    integer not null default 0,
     last_attempt_at  text,
     sent_at          text,
@@ -41,8 +42,8 @@ create table if not exists outbox_message (
     template_locale  text,
     template_data    text
 );
--- template, template_locale, template_data came with schema version 3; `outbox` adds them to a
--- file made before (SQLite has no "add column if not exists").
+-- template, template_locale, template_data came with schema version 3, data_started_at with 4;
+-- `outbox` adds them to a file made before (SQLite has no "add column if not exists").
 
 -- Only waiting and leased rows are in the claim's index (see the PostgreSQL script).
 create index if not exists outbox_message_due_ix
@@ -153,10 +154,10 @@ create table if not exists outbox_setting (
 insert or ignore into outbox_setting (name, value, description) values
     ('max_message_bytes', '0', 'Largest mail accepted at enqueue: bodies plus attachments, before encoding. 0 means no limit.'),
     ('blocked_extensions', 'exe,dll,vbs,js', 'Attachment file name extensions refused at enqueue, comma-separated (the defaults of SQL Server Database Mail).'),
-    ('schema_version', '3', 'The version of the outbox schema the install scripts made; `outbox check db` compares it with the version the program expects.');
+    ('schema_version', '4', 'The version of the outbox schema the install scripts made; `outbox check db` compares it with the version the program expects.');
 
 -- A DBA's limits stay as set; the schema version is always this script's.
-update outbox_setting set value = '3' where name = 'schema_version' and value <> '3';
+update outbox_setting set value = '4' where name = 'schema_version' and value <> '4';
 
 -- Views for DBAs (the same in every database): mails per status with the age of the oldest,
 -- and the mails that will not go out with their last error.

@@ -29,4 +29,16 @@ internal static partial class Log
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Mail {Id} will be retried in {Delay}: {Reason}")]
     public static partial void Retrying(ILogger logger, long id, TimeSpan delay, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Stopped sending the batch: {Reason}")]
+    public static partial void LeaseLost(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Mail {Id} was taken over from worker {Worker} after it had begun sending it, and is held for an operator as unconfirmed (LostReplyPolicy Hold)")]
+    public static partial void TakenOverAndHeld(ILogger logger, long id, string? worker);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Mail {Id} was taken over from worker {Worker}, whose lease ran out")]
+    public static partial void TakenOver(ILogger logger, long id, string? worker);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Stopping: {Count} untried mail(s) handed back")]
+    public static partial void HandedBackOnStop(ILogger logger, int count);
 }

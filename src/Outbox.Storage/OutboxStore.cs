@@ -31,13 +31,25 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
 
     public IMessageContentSource Content => this;
 
-    public async Task<IReadOnlyList<ClaimedMessage>> ClaimAsync(int batchSize, TimeSpan lease, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<ClaimedMessage>> ClaimAsync(int batchSize, TimeSpan lease, bool holdTakenOver, CancellationToken cancellationToken)
     {
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        var messages = (await connection.QueryAsync<ClaimedMessage>(new CommandDefinition(
-            _sql.Claim,
-            new { BatchSize = batchSize, Worker = _worker, LeaseSeconds = lease.TotalSeconds },
-            cancellationToken: cancellationToken)).ConfigureAwait(false)).OrderBy(m => m.Id).ToList();
+        List<ClaimedMessage> messages;
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false))
+        {
+            messages = (await connection.QueryAsync<ClaimedMessage>(new CommandDefinition(
+                _sql.Claim,
+                new { BatchSize = batchSize, Worker = _worker, LeaseSeconds = lease.TotalSeconds },
+                transaction,
+                cancellationToken: cancellationToken)).ConfigureAwait(false)).OrderBy(m => m.Id).ToList();
+            if (messages.Any(m => m.TakenOverFrom is not null))
+            {
+                await RecordTakeOversAsync(connection, transaction, messages, holdTakenOver, cancellationToken).ConfigureAwait(false);
+            }
+
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         if (messages.Count == 0)
         {
             return messages;
@@ -45,6 +57,35 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
 
         await ReadPartsAsync(connection, messages, cancellationToken).ConfigureAwait(false);
         return messages;
+    }
+
+    // In the claim's transaction, so no later hand-back, stop or crash can lose it: a mail taken
+    // over after the worker that died had begun its SMTP transaction gets that worker's attempt
+    // recorded 'unconfirmed'; under Hold it stops in 'unconfirmed' for an operator. A mail whose
+    // transaction never began was never tried and is simply this claim's.
+    private async Task RecordTakeOversAsync(DbConnection connection, DbTransaction transaction, List<ClaimedMessage> messages, bool hold, CancellationToken cancellationToken)
+    {
+        var ids = messages.Where(m => m.TakenOverFrom is not null).Select(m => m.Id).ToList();
+        await connection.ExecuteAsync(new CommandDefinition(_sql.RecordLostAttempts, new { Ids = ids }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        if (!hold)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(_sql.ResendTakenOver, new { Ids = ids }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            return;
+        }
+
+        var held = (await connection.QueryAsync<long>(new CommandDefinition(_sql.HoldTakenOver, new { Ids = ids }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToHashSet();
+        foreach (var message in messages.Where(m => held.Contains(m.Id)))
+        {
+            message.Held = true;
+        }
+    }
+
+    public async Task<bool> MarkDataStartingAsync(ClaimedMessage message, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await connection.ExecuteAsync(new CommandDefinition(
+            _sql.MarkDataStarting, new { message.Id, Worker = _worker }, cancellationToken: cancellationToken)).ConfigureAwait(false) == 1;
     }
 
     /// <summary>A mail as the worker would read it, without claiming it: for `outbox show --eml`.</summary>
@@ -76,15 +117,15 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
         }
     }
 
-    public async Task ExtendLeaseAsync(IReadOnlyList<ClaimedMessage> messages, TimeSpan lease, CancellationToken cancellationToken)
+    public async Task<int> ExtendLeaseAsync(IReadOnlyList<ClaimedMessage> messages, TimeSpan lease, CancellationToken cancellationToken)
     {
         if (messages.Count == 0)
         {
-            return;
+            return 0;
         }
 
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await connection.ExecuteAsync(new CommandDefinition(
+        return await connection.ExecuteAsync(new CommandDefinition(
             _sql.ExtendLease,
             new { Ids = messages.Select(m => m.Id).ToList(), Worker = _worker, LeaseSeconds = lease.TotalSeconds },
             cancellationToken: cancellationToken)).ConfigureAwait(false);
@@ -141,7 +182,7 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
         var updated = (await connection.QueryAsync<long>(new CommandDefinition(
             d.Sql(d.ReturningIds($"""
                 update {d.Table("outbox_message")}
-                   set status = 'sent', sent_at = {d.Now}, due_at = null, lease_owner = null,
+                   set status = 'sent', sent_at = {d.Now}, due_at = null, lease_owner = null, data_started_at = null,
                        smtp_code = {Case("Code")}, smtp_reply = {Case("Reply")}, last_error = {Case("Error")}
                  where id in ({string.Join(", ", all.Select(i => $"@Id{i}"))}) and status = 'sending' and lease_owner = @Worker
                 """)), Values(all, attemptNumbers: false), transaction, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToHashSet();
@@ -198,26 +239,9 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
     public Task MarkUnconfirmedAsync(ClaimedMessage message, SendFailure failure, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(failure);
-        return RecordAsync(message, "unconfirmed", _sql.MarkUnconfirmed, failure with { SmtpCode = null, Rejections = [] }, null, cancellationToken);
-    }
-
-    public async Task RecordTakeOverAsync(ClaimedMessage message, bool hold, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(message);
-        var error = Capped($"worker {message.TakenOverFrom} stopped while sending (its lease expired): the server may have accepted the mail");
-        await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await connection.ExecuteAsync(new CommandDefinition(_sql.InsertAttempt,
-            new { message.Id, AttemptNo = message.AttemptCount - 1, Worker = message.TakenOverFrom, Account = (string?)null, Outcome = "unconfirmed", Code = (int?)null, Reply = (string?)null, Error = error },
-            transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        if (hold)
-        {
-            await connection.ExecuteAsync(new CommandDefinition(_sql.MarkUnconfirmed,
-                new { message.Id, Worker = _worker, Code = (int?)null, Reply = (string?)null, Error = error },
-                transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        }
-
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        // A partial delivery keeps its recipients' answers: those who had it stay accepted.
+        return RecordAsync(message, "unconfirmed", _sql.MarkUnconfirmed,
+            failure.PartlyDelivered ? failure with { SmtpCode = null } : failure with { SmtpCode = null, Rejections = [] }, null, cancellationToken);
     }
 
     public async Task ReleaseAsync(IReadOnlyList<ClaimedMessage> messages, TimeSpan delay, string? reason, int? smtpCode, CancellationToken cancellationToken)
@@ -367,6 +391,9 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
     {
         private const string Mine = "id = @Id and status = 'sending' and lease_owner = @Worker";
 
+        private const string LostReason =
+            "'worker ' || taken_over_from || ' stopped while sending (its lease ran out after it had begun the SMTP transaction): the server may have accepted the mail'";
+
         public string Claim { get; } = d.Sql(d.ClaimStatement);
 
         public string Read { get; } = d.Sql(
@@ -403,10 +430,41 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
              where {d.InList("id", "@Ids")} and status = 'sending' and lease_owner = @Worker
             """);
 
+        // A worker whose lease is gone may no longer write the mark; the lease is measured on the
+        // database clock, in the same statement.
+        public string MarkDataStarting { get; } = d.Sql(
+            $"""
+            update {d.Table("outbox_message")} set data_started_at = {d.Now}
+             where {Mine} and due_at > {d.Now}
+            """);
+
+        public string RecordLostAttempts { get; } = d.Sql(
+            $"""
+            insert into {d.Table("outbox_attempt")} (message_id, attempt_no, attempted_at, worker, outcome, error)
+            select id, attempt_count - 1, {d.Now}, taken_over_from, 'unconfirmed', {LostReason}
+              from {d.Table("outbox_message")}
+             where {d.InList("id", "@Ids")} and data_started_at is not null
+            """);
+
+        // Resend: the attempt row now holds what the mark said; this claim sends the mail again.
+        public string ResendTakenOver { get; } = d.Sql(
+            $"update {d.Table("outbox_message")} set data_started_at = null where {d.InList("id", "@Ids")} and data_started_at is not null");
+
+        public string HoldTakenOver { get; } = d.Sql(d.ReturningIds(
+            $"""
+            update {d.Table("outbox_message")}
+               set status = 'unconfirmed', due_at = null, lease_owner = null, data_started_at = null,
+                   attempt_count = attempt_count - 1, smtp_code = null, smtp_reply = null,
+                   last_error = {LostReason} || '; held for an operator (LostReplyPolicy Hold)'
+             where {d.InList("id", "@Ids")} and data_started_at is not null
+            """));
+
+        // Handing back: the worker knows the mail's data did not reach the server whole (never
+        // begun, or cut before its end), so the mark goes with the lease.
         public string Release { get; } = d.Sql(
             $"""
             update {d.Table("outbox_message")}
-               set status = 'queued', due_at = {d.NowPlusSeconds("@DelaySeconds")}, lease_owner = null,
+               set status = 'queued', due_at = {d.NowPlusSeconds("@DelaySeconds")}, lease_owner = null, data_started_at = null,
                    attempt_count = attempt_count - 1, last_error = coalesce(@Reason, last_error),
                    smtp_code = coalesce(@Code, smtp_code), smtp_reply = case when @Code is null then smtp_reply else @Reason end
              where {d.InList("id", "@Ids")} and status = 'sending' and lease_owner = @Worker
@@ -433,7 +491,7 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
         private static string Finish(Dialects.SqlDialect d, string status, string dueAt) => d.Sql(
             $"""
             update {d.Table("outbox_message")}
-               set status = '{status}', due_at = {dueAt}, lease_owner = null,
+               set status = '{status}', due_at = {dueAt}, lease_owner = null, data_started_at = null,
                    smtp_code = @Code, smtp_reply = @Reply, last_error = @Error
              where {Mine}
             """);

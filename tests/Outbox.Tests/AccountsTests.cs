@@ -199,6 +199,25 @@ public sealed class AccountsTests(PostgresServer postgres) : IDisposable
     }
 
     [Fact]
+    public async Task A_rate_limit_slot_that_cannot_be_given_back_leaves_an_accepted_mail_sent()
+    {
+        await using var server = ScriptedSmtpServer.Start();
+        await using var outbox = await TestOutbox.SqliteAsync();
+        var options = Options(("only", server));
+        options.Profiles["default"] = Profile(["only"]);
+        options.Accounts["only"].RateLimits.Add(new RateLimit { Messages = 100, Per = TimeSpan.FromMinutes(1) });
+        // The write that ends a used slot fails, as it would with the database gone at that moment.
+        await outbox.ExecuteAsync("create trigger slot_end_fails before update on outbox_rate_slot begin select raise(fail, 'disk I/O error'); end");
+        var id = await EnqueueAsync(outbox, "app@example.com");
+
+        var summary = await outbox.Dispatcher(Transport(options, outbox)).DispatchDueAsync(Ct);
+
+        Assert.Equal(1, summary.Sent);
+        await outbox.AssertStatusAsync(id, "sent");
+        Assert.Single(server.Received);
+    }
+
+    [Fact]
     public async Task Accounts_and_profiles_mistakes_are_reported_at_once_naming_their_keys()
     {
         var config = WorkerProcess.WriteConfig(_dir.FullName, new

@@ -69,8 +69,9 @@ public sealed class ConcurrencyTests(PostgresServer postgres)
 
         // The crashed worker: claimed the mail with a short lease, then never came back.
         var crashed = new Storage.OutboxStore(outbox.Database, "crashed-worker");
-        var claimed = await crashed.ClaimAsync(10, TimeSpan.FromSeconds(1), Ct);
+        var claimed = await crashed.ClaimAsync(10, TimeSpan.FromSeconds(1), holdTakenOver: false, Ct);
         Assert.Equal(id, Assert.Single(claimed).Id);
+        Assert.True(await crashed.MarkDataStartingAsync(claimed[0], Ct));
         var survivor = outbox.SmtpDispatcher(TestOutbox.SmtpFor(smtp), worker: "survivor");
         Assert.Equal(0, (await survivor.DispatchDueAsync(Ct)).Sent);
 
@@ -98,7 +99,7 @@ public sealed class ConcurrencyTests(PostgresServer postgres)
         await blocker.ExecuteAsync("select id from outbox.outbox_message where id in (1, 2) for update", transaction: tx);
 
         var store = new Storage.OutboxStore(outbox.Database, "w");
-        var claim = store.ClaimAsync(10, TimeSpan.FromMinutes(1), Ct);
+        var claim = store.ClaimAsync(10, TimeSpan.FromMinutes(1), holdTakenOver: false, Ct);
         var finished = await Task.WhenAny(claim, Task.Delay(TimeSpan.FromSeconds(10), Ct));
 
         Assert.Same(claim, finished);

@@ -95,28 +95,42 @@ public sealed class DeliveryGuaranteeTests
         Assert.Contains("disk full", error.Message, StringComparison.Ordinal);
         var received = server.Received.Count;
         Assert.InRange(received, 1, 29);
-        // Every mail the server has is still leased (its lease will run out and it will be taken
-        // over as unconfirmed); every other mail is queued again, none is stranded.
+        // Every mail the server has is still leased, its outcome kept by the worker (those the
+        // server accepted after the failed write too); every other mail is queued again.
         var statuses = (await outbox.QueryAsync<(string Status, long Count)>("select status, count(*) from outbox_message group by status")).ToDictionary(r => r.Status, r => r.Count);
         Assert.Equal(new Dictionary<string, long> { ["sending"] = received, ["queued"] = 30 - received }, statuses);
+
+        // The database takes writes again: the next pass records what the server has before it
+        // sends anything, and nothing goes out twice.
+        store.Fails = false;
+        var next = await dispatcher.DispatchDueAsync(Ct);
+
+        Assert.Equal(30 - received, next.Sent);
+        Assert.Equal(30L, await outbox.ScalarAsync<long>("select count(*) from outbox_message where status = 'sent'"));
+        Assert.Equal(30, server.Received.Count);
+        Assert.Equal(30, server.Received.Select(m => MimeMessage.Load(new MemoryStream(System.Text.Encoding.Latin1.GetBytes(m.Data)), Ct).Subject).Distinct().Count());
+        Assert.Equal(0L, await outbox.ScalarAsync<long>("select count(*) from outbox_attempt where outcome <> 'sent'"));
     }
 
-    /// <summary>The real store, except that recording sent mails fails as a full disk would.</summary>
+    /// <summary>The real store, except that recording sent mails fails as a full disk would, until told otherwise.</summary>
     private sealed class SentWritesFail(OutboxStore store) : Core.Dispatch.IDispatchStore
     {
+        public bool Fails { get; set; } = true;
+
         public IMessageContentSource Content => store.Content;
 
-        public Task<IReadOnlyList<ClaimedMessage>> ClaimAsync(int batchSize, TimeSpan lease, CancellationToken cancellationToken) => store.ClaimAsync(batchSize, lease, cancellationToken);
+        public Task<IReadOnlyList<ClaimedMessage>> ClaimAsync(int batchSize, TimeSpan lease, bool holdTakenOver, CancellationToken cancellationToken) => store.ClaimAsync(batchSize, lease, holdTakenOver, cancellationToken);
 
-        public Task ExtendLeaseAsync(IReadOnlyList<ClaimedMessage> messages, TimeSpan lease, CancellationToken cancellationToken) => store.ExtendLeaseAsync(messages, lease, cancellationToken);
+        public Task<int> ExtendLeaseAsync(IReadOnlyList<ClaimedMessage> messages, TimeSpan lease, CancellationToken cancellationToken) => store.ExtendLeaseAsync(messages, lease, cancellationToken);
 
-        public Task MarkSentAsync(IReadOnlyList<Core.Dispatch.SentMail> sent, CancellationToken cancellationToken) => Task.FromException(new IOException("disk full"));
+        public Task<bool> MarkDataStartingAsync(ClaimedMessage message, CancellationToken cancellationToken) => store.MarkDataStartingAsync(message, cancellationToken);
+
+        public Task MarkSentAsync(IReadOnlyList<Core.Dispatch.SentMail> sent, CancellationToken cancellationToken) =>
+            Fails ? Task.FromException(new IOException("disk full")) : store.MarkSentAsync(sent, cancellationToken);
 
         public Task MarkRetryAsync(ClaimedMessage message, Core.Dispatch.SendFailure failure, TimeSpan delay, CancellationToken cancellationToken) => store.MarkRetryAsync(message, failure, delay, cancellationToken);
 
         public Task MarkUnconfirmedAsync(ClaimedMessage message, Core.Dispatch.SendFailure failure, CancellationToken cancellationToken) => store.MarkUnconfirmedAsync(message, failure, cancellationToken);
-
-        public Task RecordTakeOverAsync(ClaimedMessage message, bool hold, CancellationToken cancellationToken) => store.RecordTakeOverAsync(message, hold, cancellationToken);
 
         public Task MarkFailedAsync(ClaimedMessage message, Core.Dispatch.SendFailure failure, CancellationToken cancellationToken) => store.MarkFailedAsync(message, failure, cancellationToken);
 
@@ -152,8 +166,10 @@ public sealed class DeliveryGuaranteeTests
         await using var outbox = await TestOutbox.SqliteAsync();
         await using var server = ScriptedSmtpServer.Start();
         var id = await EnqueueAsync(outbox);
-        await new OutboxStore(outbox.Database, "dead-worker").ClaimAsync(10, TimeSpan.FromMilliseconds(10), Ct);
-        await Task.Delay(100, Ct);
+        var dead = new OutboxStore(outbox.Database, "dead-worker");
+        var claimed = await dead.ClaimAsync(10, TimeSpan.FromMilliseconds(300), holdTakenOver: true, Ct);
+        Assert.True(await dead.MarkDataStartingAsync(claimed[0], Ct));
+        await Task.Delay(400, Ct);
 
         var summary = await outbox.SmtpDispatcher(server.Options(o => o.LostReplyPolicy = LostReplyPolicy.Hold), worker: "new-worker").DispatchDueAsync(Ct);
 
@@ -162,6 +178,26 @@ public sealed class DeliveryGuaranteeTests
         await outbox.AssertStatusAsync(id, "unconfirmed");
         var attempt = (await outbox.QueryAsync<(string Worker, string Outcome)>("select worker, outcome from outbox_attempt where message_id = @id", new { id })).Single();
         Assert.Equal(("dead-worker", "unconfirmed"), attempt);
+    }
+
+    [Theory]
+    [InlineData(LostReplyPolicy.Hold, "unconfirmed")]
+    [InlineData(LostReplyPolicy.Resend, "queued")]
+    public async Task A_lost_reply_in_a_further_transaction_after_452_follows_the_lost_reply_policy(LostReplyPolicy policy, string status)
+    {
+        await using var outbox = await TestOutbox.SqliteAsync();
+        // Two recipients per transaction; the reply to the second transaction's data never comes.
+        await using var server = ScriptedSmtpServer.Start(step => step is { Phase: "dot", Message: 1 } ? SmtpFault.Silence : null, recipientLimit: 2);
+        var id = await outbox.EnqueueAsync(new MailRequest { Sender = "app@example.com", To = ["a@example.com", "b@example.com", "c@example.com"], Subject = "three", TextBody = "x" });
+
+        await outbox.SmtpDispatcher(server.Options(o => { o.LostReplyPolicy = policy; o.Timeout = TimeSpan.FromSeconds(1); }), SlowRetries()).DispatchDueAsync(Ct);
+
+        await outbox.AssertStatusAsync(id, status);
+        var recipients = await outbox.QueryAsync<(string Address, string Status)>("select address, status from outbox_recipient where message_id = @id order by id", new { id });
+        Assert.Equal([("a@example.com", "accepted"), ("b@example.com", "accepted"), ("c@example.com", "deferred")], recipients);
+        Assert.Equal("unconfirmed", (await outbox.QueryAsync<string>("select outcome from outbox_attempt where message_id = @id", new { id })).Single());
+        Assert.Equal(2, server.DataReceived.Count);
+        Assert.Equal(0, (await outbox.SmtpDispatcher(server.Options(o => o.LostReplyPolicy = policy), SlowRetries()).DispatchDueAsync(Ct)).Sent);
     }
 
     [Fact]

@@ -37,7 +37,7 @@ public sealed class SentRecordingTests(PostgresServer postgres)
         }
 
         var late = new OutboxStore(outbox.Database, "late-worker");
-        var claimed = await late.ClaimAsync(10, TimeSpan.FromMinutes(5), Ct);
+        var claimed = await late.ClaimAsync(10, TimeSpan.FromMinutes(5), holdTakenOver: false, Ct);
         Assert.Equal(ids, claimed.Select(m => m.Id).ToList());
 
         // What a takeover leaves behind: another worker's lease on the last mail.
@@ -77,7 +77,7 @@ public sealed class SentRecordingTests(PostgresServer postgres)
         await using var outbox = await TestOutbox.PostgresAsync(postgres);
         await outbox.ExecuteAsync("select outbox_mail.send('app@example.com', 'to' || g || '@example.com', message => 'x') from generate_series(1, 2000) g");
         await outbox.ExecuteAsync("analyze outbox.outbox_message");
-        var claimed = await new OutboxStore(outbox.Database, "w").ClaimAsync(1000, TimeSpan.FromMinutes(5), Ct);
+        var claimed = await new OutboxStore(outbox.Database, "w").ClaimAsync(1000, TimeSpan.FromMinutes(5), holdTakenOver: false, Ct);
         var group = claimed.Take(5).ToList();
 
         var plan = string.Join("\n", await outbox.QueryAsync<string>("explain " + outbox.Database.Dialect.SentGroupStatement, new

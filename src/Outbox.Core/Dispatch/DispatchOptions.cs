@@ -29,6 +29,24 @@ public sealed class DispatchOptions
     /// <summary>How long mail waits after a configuration error (login or TLS refused) before the next try.</summary>
     public TimeSpan ConfigurationErrorPause { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// On a stop (SIGTERM, a service stop, Ctrl+C): how long the mail in flight may still take
+    /// before its transaction is cut. Untried mails are handed back at once. Stays well inside
+    /// the service managers' stop timeouts (the units' TimeoutStopSec=90; Windows waits about
+    /// 20 s at shutdown).
+    /// </summary>
+    public TimeSpan StopTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The longest <see cref="StopTimeout"/> allowed.</summary>
+    public static readonly TimeSpan MaxStopTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// How long a stopping worker process may take in all, with StopTimeout at its maximum:
+    /// the mail in flight, recording what was sent, handing back, closing. The service units'
+    /// TimeoutStopSec (90 s) is above it.
+    /// </summary>
+    public static readonly TimeSpan MaxStopTime = MaxStopTimeout + TimeSpan.FromSeconds(20);
+
     /// <summary>This worker's name in leases and the attempt log; host:pid when empty.</summary>
     public string? WorkerName { get; set; }
 }

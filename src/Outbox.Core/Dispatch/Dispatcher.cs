@@ -8,7 +8,9 @@ namespace Outbox.Core.Dispatch;
 /// Claims due mails in batches and sends them, writing each outcome back while the next mail
 /// goes out. A pass runs <see cref="DispatchOptions.Connections"/> lanes side by side, each with
 /// its own claims and its own transport session (kept open from batch to batch), until nothing
-/// is due. The leases of a batch are renewed while it is being sent.
+/// is due. The leases of a batch are renewed while it is being sent; before each mail's SMTP
+/// transaction the database records that its data may reach the server, in a statement that
+/// also checks the lease, so a worker sends only what it still holds.
 /// </summary>
 public sealed class Dispatcher
 {
@@ -19,7 +21,6 @@ public sealed class Dispatcher
     private readonly RetryPolicy _retry;
     private readonly ILogger _logger;
     private readonly List<SentMail> _unwritten = [];
-    private long _unwrittenSince;
 
     public Dispatcher(IDispatchStore store, IMailTransport transport, DispatchOptions options, TimeProvider time, ILogger<Dispatcher> logger)
     {
@@ -32,17 +33,26 @@ public sealed class Dispatcher
         _logger = logger;
     }
 
+    /// <summary>
+    /// Sends everything due. Cancelling the token is a stop: no more claims and no new mail; the
+    /// mail in flight may finish for <see cref="DispatchOptions.StopTimeout"/>, then its
+    /// transaction is cut; untried mails are handed back at once, uncharged; what the server
+    /// accepted is recorded before this returns.
+    /// </summary>
     public async Task<DispatchSummary> DispatchDueAsync(CancellationToken cancellationToken)
     {
+        using var abort = new CancellationTokenSource();
+        using var stopping = cancellationToken.Register(() => abort.CancelAfter(_options.StopTimeout));
         await RecordUnwrittenAsync(cancellationToken).ConfigureAwait(false);
 
         // One recorder for all lanes: the more mails pile up while a group is written, the
         // fewer writes per mail.
         var recorder = new SentRecorder(_store);
+        var stop = new Stop(cancellationToken, abort.Token);
         DispatchSummary[] lanes;
         try
         {
-            lanes = await Task.WhenAll(Enumerable.Range(0, _options.Connections).Select(_ => LaneAsync(recorder, cancellationToken))).ConfigureAwait(false);
+            lanes = await Task.WhenAll(Enumerable.Range(0, _options.Connections).Select(_ => LaneAsync(recorder, stop))).ConfigureAwait(false);
         }
         catch
         {
@@ -64,20 +74,16 @@ public sealed class Dispatcher
         return lanes.Aggregate(DispatchSummary.Empty, (all, lane) => all.Add(lane));
     }
 
-    private void KeepUnwritten(SentRecorder recorder)
-    {
-        if (_unwritten.Count == 0)
-        {
-            _unwrittenSince = System.Diagnostics.Stopwatch.GetTimestamp();
-        }
+    /// <summary>A stop request, and the token that cuts the mail in flight StopTimeout after it.</summary>
+    private sealed record Stop(CancellationToken Requested, CancellationToken Abort);
 
-        _unwritten.AddRange(recorder.Unwritten);
-    }
+    private void KeepUnwritten(SentRecorder recorder) => _unwritten.AddRange(recorder.Unwritten);
 
     // Mails the server accepted on an earlier pass whose outcome the database did not take (a
-    // lock held past the command timeout, a restart): still leased to this worker, they are
-    // recorded before anything else is sent, so a passing database trouble does not make them
-    // unconfirmed and, by LostReplyPolicy, sent again. Passes never overlap in one worker.
+    // lock held past the command timeout, a restart): recorded before anything else is sent, so
+    // a passing database trouble does not make them unconfirmed and, by LostReplyPolicy, sent
+    // again. The write is guarded by the lease owner: a mail another worker took over meanwhile
+    // (its attempt recorded unconfirmed) is left to it. Passes never overlap in one worker.
     private async Task RecordUnwrittenAsync(CancellationToken cancellationToken)
     {
         if (_unwritten.Count == 0)
@@ -85,40 +91,33 @@ public sealed class Dispatcher
             return;
         }
 
-        if (System.Diagnostics.Stopwatch.GetElapsedTime(_unwrittenSince) > _options.LeaseDuration)
-        {
-            // Their leases have run out: another worker takes them over as unconfirmed.
-            _unwritten.Clear();
-            return;
-        }
-
         try
         {
-            await _store.MarkSentAsync(_unwritten, cancellationToken).ConfigureAwait(false);
+            await _store.MarkSentAsync(_unwritten, CancellationToken.None).ConfigureAwait(false);
             _unwritten.Clear();
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             throw new OutcomesNotRecordedException(
-                $"the outcome of {_unwritten.Count} sent mail(s) could still not be written ({ex.Message}); nothing more is sent until it is, or until their lease runs out and they are taken over as unconfirmed", ex);
+                $"the outcome of {_unwritten.Count} sent mail(s) could still not be written ({ex.Message}); nothing more is sent until it is", ex);
         }
     }
 
-    private async Task<DispatchSummary> LaneAsync(SentRecorder recorder, CancellationToken cancellationToken)
+    private async Task<DispatchSummary> LaneAsync(SentRecorder recorder, Stop stop)
     {
         var summary = DispatchSummary.Empty;
         var connection = new LaneConnection(recorder);
         try
         {
-            while (!cancellationToken.IsCancellationRequested)
+            while (!stop.Requested.IsCancellationRequested)
             {
-                var batch = await _store.ClaimAsync(_options.BatchSize, _options.LeaseDuration, cancellationToken).ConfigureAwait(false);
+                var batch = await _store.ClaimAsync(_options.BatchSize, _options.LeaseDuration, _transport.LostReplyPolicy == LostReplyPolicy.Hold, CancellationToken.None).ConfigureAwait(false);
                 if (batch.Count == 0)
                 {
                     break;
                 }
 
-                var result = await SendBatchAsync(batch, connection, cancellationToken).ConfigureAwait(false);
+                var result = await SendBatchAsync(batch, connection, stop).ConfigureAwait(false);
                 summary = summary.Add(result);
                 if (result.PausedBecause is not null)
                 {
@@ -134,20 +133,39 @@ public sealed class Dispatcher
         }
     }
 
-    private async Task<DispatchSummary> SendBatchAsync(IReadOnlyList<ClaimedMessage> batch, LaneConnection connection, CancellationToken cancellationToken)
+    private async Task<DispatchSummary> SendBatchAsync(IReadOnlyList<ClaimedMessage> batch, LaneConnection connection, Stop stop)
     {
         var summary = DispatchSummary.Empty;
         var lostInARow = 0;
-        var heartbeat = new LeaseHeartbeat(_store, batch, _options.LeaseDuration, _logger);
+        var heartbeat = new LeaseHeartbeat(_store, batch.Where(m => !m.Held).ToList(), _options.LeaseDuration, _logger);
         await using var renewing = heartbeat.ConfigureAwait(false);
         for (var index = 0; index < batch.Count; index++)
         {
-            if (cancellationToken.IsCancellationRequested)
+            var mail = batch[index];
+            if (mail.Held)
+            {
+                Log.TakenOverAndHeld(_logger, mail.Id, mail.TakenOverFrom);
+                OutboxMetrics.Unconfirmed.Add(1);
+                summary = summary.Add(DispatchSummary.Empty with { Unconfirmed = 1 });
+                continue;
+            }
+
+            if (stop.Requested.IsCancellationRequested)
             {
                 // Stopping: hand the untried mails back for the next worker at once.
-                var untried = batch.Skip(index).ToList();
+                var untried = Untried(batch, index);
                 await _store.ReleaseAsync(untried, TimeSpan.Zero, null, null, CancellationToken.None).ConfigureAwait(false);
+                Log.HandedBackOnStop(_logger, untried.Count);
                 return summary.Add(new(0, 0, 0, untried.Count, null));
+            }
+
+            if (heartbeat.Lost is { } lost)
+            {
+                // Whatever is still ours goes back (the statement skips what another worker has).
+                var untried = Untried(batch, index);
+                Log.LeaseLost(_logger, lost);
+                await _store.ReleaseAsync(untried, TimeSpan.Zero, null, null, CancellationToken.None).ConfigureAwait(false);
+                return summary.Add(new(0, 0, 0, untried.Count, lost));
             }
 
             if (connection.Session is not { CanSendMore: true })
@@ -155,22 +173,34 @@ public sealed class Dispatcher
                 await connection.CloseAsync().ConfigureAwait(false);
                 try
                 {
-                    connection.Session = await _transport.OpenAsync(cancellationToken).ConfigureAwait(false);
+                    connection.Session = await _transport.OpenAsync(stop.Abort).ConfigureAwait(false);
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                catch (OperationCanceledException) when (stop.Abort.IsCancellationRequested)
                 {
-                    return summary.Add(await ReleaseAfterConnectFailureAsync(batch.Skip(index).ToList(), ex).ConfigureAwait(false));
+                    var untried = Untried(batch, index);
+                    await _store.ReleaseAsync(untried, TimeSpan.Zero, null, null, CancellationToken.None).ConfigureAwait(false);
+                    Log.HandedBackOnStop(_logger, untried.Count);
+                    return summary.Add(new(0, 0, 0, untried.Count, null));
+                }
+                catch (Exception ex)
+                {
+                    return summary.Add(await ReleaseAfterConnectFailureAsync(Untried(batch, index), ex).ConfigureAwait(false));
                 }
             }
 
+            if (mail.TakenOverFrom is not null)
+            {
+                Log.TakenOver(_logger, mail.Id, mail.TakenOverFrom);
+            }
+
             var session = connection.Session;
-            var outcome = await TakeOverOrSendAsync(connection, batch[index], cancellationToken).ConfigureAwait(false);
-            heartbeat.Finished(batch[index]);
+            var outcome = await SendOneAsync(connection, mail, stop.Abort).ConfigureAwait(false);
+            heartbeat.Finished(mail);
             summary = summary.Add(outcome);
             if (outcome.PausedBecause is not null)
             {
-                var untried = batch.Skip(index + 1).ToList();
-                await _store.ReleaseAsync(untried, outcome.Pause, outcome.PausedBecause, null, CancellationToken.None).ConfigureAwait(false);
+                var untried = Untried(batch, index + 1);
+                await _store.ReleaseAsync(untried, outcome.Pause, outcome.PausedFor is null ? null : outcome.PausedBecause, null, CancellationToken.None).ConfigureAwait(false);
                 OutboxMetrics.Deferred.Add(untried.Count);
                 return summary.Add(new(0, 0, 0, untried.Count, null));
             }
@@ -180,7 +210,7 @@ public sealed class Dispatcher
             lostInARow = session.IsConnected ? 0 : lostInARow + 1;
             if (lostInARow >= 2 && index + 1 < batch.Count)
             {
-                var untried = batch.Skip(index + 1).ToList();
+                var untried = Untried(batch, index + 1);
                 const string reason = "the server dropped the connection twice in a row";
                 Log.CannotConnect(_logger, reason, untried.Count, _options.RetryBaseDelay);
                 await _store.ReleaseAsync(untried, _options.RetryBaseDelay, reason, null, CancellationToken.None).ConfigureAwait(false);
@@ -191,6 +221,9 @@ public sealed class Dispatcher
 
         return summary;
     }
+
+    // The mails of the batch from index on that this lane may still send (held ones have their outcome).
+    private static List<ClaimedMessage> Untried(IReadOnlyList<ClaimedMessage> batch, int index) => batch.Skip(index).Where(m => !m.Held).ToList();
 
     // The server could not be reached or refused us before any mail: not the mails' fault, so
     // none is charged an attempt. They wait (in the database, for every worker) before the next try.
@@ -204,36 +237,31 @@ public sealed class Dispatcher
         return new DispatchSummary(0, 0, 0, rest.Count, failure.Reason) { Pause = pause, PausedFor = failure.Kind };
     }
 
-    // A mail taken over from a worker that died while sending it may already be at the server.
-    private async Task<DispatchSummary> TakeOverOrSendAsync(LaneConnection connection, ClaimedMessage mail, CancellationToken cancellationToken)
-    {
-        if (mail.TakenOverFrom is not null)
-        {
-            var hold = _transport.LostReplyPolicy == LostReplyPolicy.Hold;
-            await _store.RecordTakeOverAsync(mail, hold, CancellationToken.None).ConfigureAwait(false);
-            if (hold)
-            {
-                return new DispatchSummary(0, 0, 0, 0, null) { Unconfirmed = 1 };
-            }
-        }
-
-        return await SendOneAsync(connection, mail, cancellationToken).ConfigureAwait(false);
-    }
-
-    private async Task<DispatchSummary> SendOneAsync(LaneConnection connection, ClaimedMessage mail, CancellationToken cancellationToken)
+    private async Task<DispatchSummary> SendOneAsync(LaneConnection connection, ClaimedMessage mail, CancellationToken abort)
     {
         DeliveryResult result;
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
-            var outgoing = await _factory.BuildAsync(mail, cancellationToken).ConfigureAwait(false);
+            var outgoing = await _factory.BuildAsync(mail, abort).ConfigureAwait(false);
             await using (outgoing.ConfigureAwait(false))
             {
-                result = await connection.Session!.SendAsync(outgoing, cancellationToken).ConfigureAwait(false);
+                outgoing.BeforeTransaction = _ => MarkDataStartingAsync(mail);
+                result = await connection.Session!.SendAsync(outgoing, abort).ConfigureAwait(false);
             }
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (LeaseLostException lost)
         {
+            // Nothing of the mail was sent. If it is still ours (the mark failed on a database
+            // error) it goes back uncharged; if another worker has it, the statement skips it.
+            Log.LeaseLost(_logger, lost.Message);
+            await _store.ReleaseAsync([mail], TimeSpan.Zero, null, null, CancellationToken.None).ConfigureAwait(false);
+            return new DispatchSummary(0, 0, 0, 1, lost.Message);
+        }
+        catch (OperationCanceledException) when (abort.IsCancellationRequested)
+        {
+            // Stopping, and the mail took longer than StopTimeout: its transaction was cut before
+            // the end of its data (a cut after it is a lost reply), so the server does not have it.
             await _store.ReleaseAsync([mail], TimeSpan.Zero, null, null, CancellationToken.None).ConfigureAwait(false);
             return new DispatchSummary(0, 0, 0, 1, null);
         }
@@ -260,18 +288,39 @@ public sealed class Dispatcher
         // Outside the catch: if recording fails (database gone), the mail must not be recorded as
         // a failure. It stays leased and is taken over as unconfirmed when the lease expires.
         // The write runs while the next mail goes to the server (group commit).
-        var recorded = connection.Recorder.TryAdd(new SentMail(mail, result, account));
+        var recorded = connection.Recorder.Add(new SentMail(mail, result, account));
         OutboxMetrics.Sent.Add(1, OutboxMetrics.Account(account));
         OutboxMetrics.SendDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, OutboxMetrics.Account(account));
         OutboxMetrics.Reply(result.SmtpCode, account);
         Log.Sent(_logger, mail.Id, result.SmtpCode, result.Reply);
         if (!recorded)
         {
-            // Outcomes cannot be written: stop sending. The rest of the batch is handed back.
+            // Outcomes cannot be written (this one is kept for the next pass): stop sending. The
+            // rest of the batch is handed back.
             return new DispatchSummary(1, 0, 0, 0, $"the database did not take the outcomes of sent mails ({connection.Recorder.FailedBecause})");
         }
 
         return new DispatchSummary(1, 0, 0, 0, null);
+    }
+
+    // Before any byte of the mail can reach the server: the database records that it may, or
+    // says this worker no longer holds the mail. Not cancelled by a stop: it is one short write.
+    private async Task MarkDataStartingAsync(ClaimedMessage mail)
+    {
+        bool mine;
+        try
+        {
+            mine = await _store.MarkDataStartingAsync(mail, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not LeaseLostException)
+        {
+            throw new LeaseLostException($"mail {mail.Id} was not sent: the database did not record that its sending began ({ex.Message})", ex);
+        }
+
+        if (!mine)
+        {
+            throw new LeaseLostException($"mail {mail.Id} was not sent: this worker's lease on it had run out (another worker may have it)");
+        }
     }
 
     // Servers may echo what they were sent: no configured secret reaches the database or a log.
@@ -293,7 +342,9 @@ public sealed class Dispatcher
         var owed = mail.Recipients.Count(r => r.IsOwed);
         var reason = $"delivered to {owed - result.Rejected.Count} of {owed} recipients; {deferred.Count} deferred: {string.Join("; ", deferred)}"
             + (rejected.Count > 0 ? $"; {rejected.Count} rejected: {string.Join("; ", rejected)}" : string.Empty);
-        return new SendFailure(FailureKind.Transient, result.SmtpCode, reason, false, result.Rejected) { PartlyDelivered = true, Reply = result.Reply };
+        // A lost reply in a further transaction: those recipients may have the mail already.
+        var kind = deferred.Any(r => r.ReplyLost) ? FailureKind.ReplyLost : FailureKind.Transient;
+        return new SendFailure(kind, result.SmtpCode, reason, false, result.Rejected) { PartlyDelivered = true, Reply = result.Reply };
     }
 
     /// <summary>A lane's transport session, kept open across its batches, and the recorder of sent mails.</summary>

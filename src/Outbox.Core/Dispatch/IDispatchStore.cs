@@ -12,11 +12,23 @@ public interface IDispatchStore
 {
     IMessageContentSource Content { get; }
 
-    /// <summary>Claims up to batchSize due mails (queued and due, or leased and expired).</summary>
-    Task<IReadOnlyList<ClaimedMessage>> ClaimAsync(int batchSize, TimeSpan lease, CancellationToken cancellationToken);
+    /// <summary>
+    /// Claims up to batchSize due mails (queued and due, or leased and expired). In the same
+    /// transaction, a mail taken over from a worker that had begun its SMTP transaction gets that
+    /// worker's attempt recorded 'unconfirmed'; with holdTakenOver it stops in 'unconfirmed' and
+    /// comes back <see cref="ClaimedMessage.Held"/>, not to be sent.
+    /// </summary>
+    Task<IReadOnlyList<ClaimedMessage>> ClaimAsync(int batchSize, TimeSpan lease, bool holdTakenOver, CancellationToken cancellationToken);
 
-    /// <summary>Pushes the lease of mails this worker still holds out to now + lease.</summary>
-    Task ExtendLeaseAsync(IReadOnlyList<ClaimedMessage> messages, TimeSpan lease, CancellationToken cancellationToken);
+    /// <summary>Pushes the lease of mails this worker still holds out to now + lease; returns how many it still held.</summary>
+    Task<int> ExtendLeaseAsync(IReadOnlyList<ClaimedMessage> messages, TimeSpan lease, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Records, before the mail's SMTP transaction begins, that its data may reach the server
+    /// from now on; false (nothing written) when this worker's lease on it is gone, measured on
+    /// the database clock: then the mail must not be sent.
+    /// </summary>
+    Task<bool> MarkDataStartingAsync(ClaimedMessage message, CancellationToken cancellationToken);
 
     /// <summary>Records mails the server accepted, several at a time.</summary>
     Task MarkSentAsync(IReadOnlyList<SentMail> sent, CancellationToken cancellationToken);
@@ -25,12 +37,6 @@ public interface IDispatchStore
 
     /// <summary>Stops a mail whose fate is unknown in status 'unconfirmed', for an operator.</summary>
     Task MarkUnconfirmedAsync(ClaimedMessage message, SendFailure failure, CancellationToken cancellationToken);
-
-    /// <summary>
-    /// Records the lost attempt of the worker whose lease this claim took over; with hold, the
-    /// mail stops in 'unconfirmed' instead of being sent again.
-    /// </summary>
-    Task RecordTakeOverAsync(ClaimedMessage message, bool hold, CancellationToken cancellationToken);
 
     Task MarkFailedAsync(ClaimedMessage message, SendFailure failure, CancellationToken cancellationToken);
 

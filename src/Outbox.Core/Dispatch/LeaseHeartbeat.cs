@@ -8,7 +8,10 @@ namespace Outbox.Core.Dispatch;
 /// Keeps the lease of a batch's unfinished mails alive while the batch is being sent, so a slow
 /// server or a huge attachment never lets another worker take over a mail that is still being
 /// worked on. Renews every third of the lease; a worker that dies stops renewing, and its mails
-/// become claimable one lease later.
+/// become claimable one lease later. A renewal that finds fewer of its mails than it asked for
+/// (another worker took them over: this process was paused past its lease), or no renewal that
+/// succeeded for two thirds of the lease, makes the heartbeat <see cref="Lost"/>: the lane then
+/// sends nothing more of the batch.
 /// </summary>
 internal sealed class LeaseHeartbeat : IAsyncDisposable
 {
@@ -18,6 +21,8 @@ internal sealed class LeaseHeartbeat : IAsyncDisposable
     private readonly Dictionary<long, ClaimedMessage> _unfinished;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _beating;
+    private long _renewedAt = System.Diagnostics.Stopwatch.GetTimestamp();
+    private volatile string? _lost;
 
     public LeaseHeartbeat(IDispatchStore store, IReadOnlyList<ClaimedMessage> batch, TimeSpan lease, ILogger logger)
     {
@@ -27,6 +32,10 @@ internal sealed class LeaseHeartbeat : IAsyncDisposable
         _unfinished = batch.ToDictionary(m => m.Id);
         _beating = BeatAsync();
     }
+
+    /// <summary>Why the batch's leases can no longer be trusted, or null while they can.</summary>
+    public string? Lost => _lost ?? (System.Diagnostics.Stopwatch.GetElapsedTime(Interlocked.Read(ref _renewedAt)) > _lease * 2 / 3
+        ? $"the leases of the batch could not be renewed for {_lease * 2 / 3:g}" : null);
 
     /// <summary>The mail has its outcome (or was handed back): its lease needs no renewal.</summary>
     public void Finished(ClaimedMessage message)
@@ -57,7 +66,21 @@ internal sealed class LeaseHeartbeat : IAsyncDisposable
 
             try
             {
-                await _store.ExtendLeaseAsync(unfinished, _lease, _stop.Token).ConfigureAwait(false);
+                var held = await _store.ExtendLeaseAsync(unfinished, _lease, _stop.Token).ConfigureAwait(false);
+                Interlocked.Exchange(ref _renewedAt, System.Diagnostics.Stopwatch.GetTimestamp());
+                int stillUnfinished;
+                lock (_unfinished)
+                {
+                    // A mail that got its outcome meanwhile is no longer 'sending': not missing.
+                    stillUnfinished = unfinished.Count(m => _unfinished.ContainsKey(m.Id));
+                }
+
+                if (held < stillUnfinished)
+                {
+                    _lost = $"another worker took over {stillUnfinished - held} mail(s) of the batch (this worker held them past their lease)";
+                    Log.LeaseLost(_logger, _lost);
+                    return;
+                }
             }
             catch (DbException ex)
             {

@@ -4,11 +4,12 @@ namespace Outbox.Core.Dispatch;
 /// Writes the lanes' sent mails to the database behind their backs: a lane hands each accepted
 /// mail over and goes on to the next, while one writer records everything that piled up
 /// meanwhile, from every lane, in a single write (group commit).
-/// A failed write stops the recorder: it takes no more mails, so the lanes stop sending
-/// (mail whose outcome cannot be written would only end up unconfirmed), and the failure is
-/// rethrown by <see cref="FlushAsync"/> at the end of the pass. The mails it could not write
-/// stay leased; the dispatcher writes them first on its next pass (<see cref="Unwritten"/>), and
-/// only if that fails too until their lease runs out are they taken over as unconfirmed.
+/// A failed write stops the recorder: the lanes stop sending (mail whose outcome cannot be
+/// written would only end up unconfirmed), and the failure is rethrown by
+/// <see cref="FlushAsync"/> at the end of the pass. Every mail it was given and could not write
+/// (those handed over after the failure too) stays leased and is kept in
+/// <see cref="Unwritten"/>; the dispatcher writes them first on its next pass. Only a worker
+/// that dies before then leaves them to be taken over as unconfirmed.
 /// </summary>
 internal sealed class SentRecorder(IDispatchStore store)
 {
@@ -44,13 +45,17 @@ internal sealed class SentRecorder(IDispatchStore store)
         }
     }
 
-    /// <summary>Hands a sent mail over; false (the mail not taken) once a write has failed.</summary>
-    public bool TryAdd(SentMail mail)
+    /// <summary>
+    /// Hands a sent mail over. Once a write has failed the mail is kept with the unwritten ones
+    /// (the next pass writes it first) and false says to send nothing more.
+    /// </summary>
+    public bool Add(SentMail mail)
     {
         lock (_gate)
         {
             if (_failure is not null)
             {
+                _unwritten.Add(mail);
                 return false;
             }
 
@@ -81,7 +86,7 @@ internal sealed class SentRecorder(IDispatchStore store)
             if (_failure is not null)
             {
                 throw new OutcomesNotRecordedException(
-                    $"the outcome of sent mails could not be written ({_failure.Message}); they stay leased and are taken over as unconfirmed when the lease runs out (Outbox:Dispatch:LeaseDuration)", _failure);
+                    $"the outcome of sent mails could not be written ({_failure.Message}); the worker writes it before it sends anything else", _failure);
             }
         }
     }

@@ -26,10 +26,16 @@ public sealed class ClaimedMessage
     public int AttemptCount { get; init; }
 
     /// <summary>
-    /// Set when this claim took the mail over from a worker whose lease expired while it was
-    /// sending: that worker's attempt may have reached the server.
+    /// Set when this claim took the mail over from a worker whose lease expired while the mail
+    /// was in its batch (the claim recorded that worker's attempt if it had begun sending).
     /// </summary>
     public string? TakenOverFrom { get; init; }
+
+    /// <summary>
+    /// Set when the claim took the mail over after its worker had begun sending it and
+    /// LostReplyPolicy is Hold: the claim recorded it 'unconfirmed' for an operator; not sent.
+    /// </summary>
+    public bool Held { get; set; }
 
     /// <summary>The Outbox:Profiles entry named at enqueue, if any.</summary>
     public string? Profile { get; init; }

@@ -30,6 +30,26 @@ public sealed class OutgoingMessage : IAsyncDisposable
     /// <summary>The envelope recipients (RCPT TO), Bcc included.</summary>
     public IReadOnlyList<MailboxAddress> Recipients { get; }
 
+    /// <summary>
+    /// Set by the dispatcher: what must happen before any of the mail can reach the server (it
+    /// records that the data may reach it from now on). Throws when the mail must not be sent.
+    /// </summary>
+    public Func<CancellationToken, Task>? BeforeTransaction { get; set; }
+
+    /// <summary>
+    /// Called by a transport right before it begins the mail's first SMTP transaction (or
+    /// writes its file), after everything that could still refuse it without sending (routing,
+    /// rate limits, the connection). Runs <see cref="BeforeTransaction"/> once.
+    /// </summary>
+    public async Task StartingAsync(CancellationToken cancellationToken)
+    {
+        if (BeforeTransaction is { } before)
+        {
+            BeforeTransaction = null;
+            await before(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var stream in _streams)

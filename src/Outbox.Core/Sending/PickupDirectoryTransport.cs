@@ -45,6 +45,7 @@ public sealed class PickupDirectoryTransport : IMailTransport
 
         public async Task<DeliveryResult> SendAsync(OutgoingMessage message, CancellationToken cancellationToken)
         {
+            await message.StartingAsync(cancellationToken).ConfigureAwait(false);
             var name = $"{DateTime.UtcNow:yyyyMMddTHHmmssfff}-{Guid.NewGuid():N}.eml";
             var path = Path.Combine(directory, name);
             var partial = path + ".tmp";

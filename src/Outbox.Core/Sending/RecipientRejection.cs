@@ -10,6 +10,12 @@ public sealed record RecipientRejection(string Address, int SmtpCode, string Rep
     /// <summary>Whether a later attempt may still deliver to this recipient.</summary>
     public bool IsDeferred => SmtpCode < 500;
 
+    /// <summary>
+    /// The whole message went to the server for this recipient, but its reply was lost: the
+    /// server may have accepted it (a further transaction after a 452).
+    /// </summary>
+    public bool ReplyLost { get; init; }
+
     /// <summary>The server's answer as recorded: "452 4.5.3 Too many recipients".</summary>
     public string Answer => SmtpCode > 0 ? $"{SmtpCode} {Reply}" : Reply;
 

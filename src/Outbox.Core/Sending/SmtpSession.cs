@@ -61,6 +61,13 @@ internal sealed class SmtpSession : IMailSession
                 refused.AddRange(none.Rejections);
                 break;
             }
+            catch (ReplyLostException lost)
+            {
+                // The earlier transactions delivered; for these recipients the server may have
+                // the mail too. LostReplyPolicy decides, as for a whole mail.
+                refused.AddRange(again.Select(r => r with { SmtpCode = 0, Reply = lost.Message, ReplyLost = true }));
+                break;
+            }
             catch (Exception ex)
             {
                 // The earlier transactions delivered: this is no failure of the mail. Whatever
@@ -76,6 +83,7 @@ internal sealed class SmtpSession : IMailSession
 
     private async Task<DeliveryResult> TransactionAsync(OutgoingMessage message, IReadOnlyList<MailboxAddress> recipients, CancellationToken cancellationToken)
     {
+        await message.StartingAsync(cancellationToken).ConfigureAwait(false);
         _client.BeginMessage();
         // Passing a progress makes MailKit measure the message first; the bytes it reports tell
         // whether the whole message had been written when the connection failed.

@@ -19,7 +19,7 @@ public sealed class SqliteDialect : SqlDialect
         update outbox_message
            set status = 'sending', lease_owner = @Worker, due_at = {NowPlusSeconds("@LeaseSeconds")},
                taken_over_from = case when status = 'sending' then lease_owner end,
-               attempt_count = attempt_count + 1, last_attempt_at = {IsoNow}
+               attempt_count = attempt_count + case when status = 'sending' and data_started_at is null then 0 else 1 end, last_attempt_at = {IsoNow}
          where id in (select id from outbox_message
                        where status in ('queued', 'sending') and due_at <= {IsoNow}
                        order by due_at

@@ -52,7 +52,10 @@ public static class OutboxCli
             return ExitCodes.Usage;
         }
 
-        var invocation = new InvocationConfiguration { Output = output, Error = error };
+        // On SIGTERM / Ctrl+C the command's token is cancelled and the command ends on its own
+        // (the worker records what was sent and hands back the rest); only past this bound is
+        // the process ended with 143 / 130. The default, 2 s, cut stopping workers short.
+        var invocation = new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = Core.Dispatch.DispatchOptions.MaxStopTime };
         return await parse.InvokeAsync(invocation, cancellationToken).ConfigureAwait(false);
     }
 }

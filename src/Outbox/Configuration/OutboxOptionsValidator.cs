@@ -278,6 +278,11 @@ public sealed partial class OutboxOptionsValidator : IValidateOptions<OutboxOpti
             failures.Add("Outbox:Dispatch:LeaseDuration: must be at least 00:00:10 (longer than sending one batch takes).");
         }
 
+        if (dispatch.StopTimeout < TimeSpan.FromSeconds(1) || dispatch.StopTimeout > Core.Dispatch.DispatchOptions.MaxStopTimeout)
+        {
+            failures.Add($"Outbox:Dispatch:StopTimeout: must be between 1s and {Core.Dispatch.DispatchOptions.MaxStopTimeout.TotalSeconds:0}s (it must fit inside the service manager's stop timeout).");
+        }
+
         if (dispatch.MaxAttempts < 1)
         {
             failures.Add("Outbox:Dispatch:MaxAttempts: must be at least 1.");

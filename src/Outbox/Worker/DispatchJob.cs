@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Outbox.Core.Dispatch;
 using Quartz;
@@ -10,7 +11,7 @@ namespace Outbox.Worker;
 /// one process; other processes are kept apart by the database's claim.
 /// </summary>
 [DisallowConcurrentExecution]
-public sealed partial class DispatchJob(Dispatcher dispatcher, WakeSignal signal, WorkerHealth health, ILogger<DispatchJob> logger) : IJob
+public sealed partial class DispatchJob(Dispatcher dispatcher, WakeSignal signal, WorkerHealth health, IHostApplicationLifetime lifetime, ILogger<DispatchJob> logger) : IJob
 {
     public static readonly JobKey Key = new("dispatch", "outbox");
 
@@ -18,9 +19,12 @@ public sealed partial class DispatchJob(Dispatcher dispatcher, WakeSignal signal
     {
         signal.Reset();
         health.PassStarted();
+        // Quartz waits for a running job at shutdown without cancelling it: the pass stops as
+        // soon as the host begins to (SIGTERM, a service stop), within Dispatch:StopTimeout.
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
         try
         {
-            await dispatcher.DispatchDueAsync(cancellationToken).ConfigureAwait(false);
+            await dispatcher.DispatchDueAsync(stopping.Token).ConfigureAwait(false);
             health.PassEnded(null);
         }
         catch (OutcomesNotRecordedException ex)

@@ -28,6 +28,8 @@ public static partial class WorkerHost
         builder.Logging.AddFilter("Quartz", LogLevel.Warning);
         // A service that cannot start is reported once, in one line, as the command's error.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
+        // Room for the pass to stop (Dispatch:StopTimeout) and record before the host gives up.
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.Dispatch.StopTimeout + TimeSpan.FromSeconds(20));
         builder.Services.AddSystemd();
         builder.Services.AddWindowsService(service => service.ServiceName = "outbox");
 
@@ -59,7 +61,7 @@ public static partial class WorkerHost
                         job => job.WithIdentity(PurgeJob.Key));
                 }
             });
-            // On stop, Quartz cancels the running pass; the dispatcher hands untried mails back.
+            // On stop, the running pass stops (DispatchJob) and Quartz waits for it.
             builder.Services.AddQuartzHostedService(quartz => quartz.WaitForJobsToComplete = true);
             builder.Services.AddHostedService<NewMailListener>();
 

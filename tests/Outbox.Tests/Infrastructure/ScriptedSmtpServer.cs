@@ -113,6 +113,12 @@ public sealed class ScriptedSmtpServer : IAsyncDisposable
     /// <summary>Also told of every complete message, for a test that outlives one server instance.</summary>
     public Action<ScriptedMail>? OnReceived { get; set; }
 
+    /// <summary>
+    /// Every complete message, recorded as its final dot is read and before the server replies
+    /// (a client killed while it waits for the reply has still delivered it).
+    /// </summary>
+    public ConcurrentQueue<ScriptedMail> DataReceived { get; } = new();
+
     /// <summary>Every command line the server read, for asserting what was (not) sent.</summary>
     public ConcurrentQueue<string> Commands { get; } = new();
 
@@ -308,6 +314,7 @@ public sealed class ScriptedSmtpServer : IAsyncDisposable
         {
             if (line == ".")
             {
+                DataReceived.Enqueue(new ScriptedMail(from, to.ToList(), data.ToString(), Acknowledged: false));
                 var acknowledged = await StepAsync(stream, writer, new SmtpStep("dot", connection, message), $"250 2.0.0 Ok: queued as S{message:D5}");
                 var mail = new ScriptedMail(from, to.ToList(), data.ToString(), acknowledged);
                 Received.Enqueue(mail);

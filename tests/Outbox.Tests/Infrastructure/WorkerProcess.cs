@@ -82,9 +82,17 @@ public sealed class WorkerProcess : IDisposable
     public void Kill() => _process.Kill(entireProcessTree: true);
 
     /// <summary>SIGTERM: what systemd sends on stop.</summary>
-    public async Task TerminateAsync()
+    public Task TerminateAsync() => SignalAsync("-TERM");
+
+    /// <summary>kill -STOP: the process stands still (a GC pause, a VM migration) until <see cref="ResumeAsync"/>.</summary>
+    public Task PauseAsync() => SignalAsync("-STOP");
+
+    /// <summary>kill -CONT.</summary>
+    public Task ResumeAsync() => SignalAsync("-CONT");
+
+    private async Task SignalAsync(string signal)
     {
-        using var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        using var kill = Process.Start("kill", [signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         await kill.WaitForExitAsync();
     }
 

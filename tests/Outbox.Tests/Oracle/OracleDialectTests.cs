@@ -165,13 +165,13 @@ public sealed class OracleDialectTests
         var rejected = new RecipientRejection("b@example.com", 550, "no such user");
         var failure = new SendFailure(FailureKind.Transient, 451, "try later", false, [rejected]);
 
-        await store.ClaimAsync(10, TimeSpan.FromMinutes(5), Ct);
+        await store.ClaimAsync(10, TimeSpan.FromMinutes(5), holdTakenOver: true, Ct);
+        await store.MarkDataStartingAsync(mail, Ct);
         await store.ExtendLeaseAsync([mail], TimeSpan.FromMinutes(5), Ct);
         await store.MarkSentAsync([new SentMail(mail, new DeliveryResult(250, "ok", [rejected]))], Ct);
         await store.MarkRetryAsync(mail, failure, TimeSpan.FromSeconds(30), Ct);
         await store.MarkFailedAsync(mail, failure, Ct);
         await store.MarkUnconfirmedAsync(mail, failure, Ct);
-        await store.RecordTakeOverAsync(mail, hold: true, Ct);
         await store.MarkRetryAsync(mail, failure with { PartlyDelivered = true, SmtpCode = 250, Reply = "ok" }, TimeSpan.FromSeconds(30), Ct);
         await store.ReleaseAsync([mail], TimeSpan.Zero, "outage", null, Ct);
         await store.ReleaseAsync([mail], TimeSpan.Zero, "530 authentication required", 530, Ct);

@@ -47,14 +47,14 @@ internal sealed class RoutedSession(RoutedTransport transport) : IMailSession
             }
             catch (Exception ex) when (RoutedTransport.AccountUnusable(ex))
             {
-                await transport.ReleaseAsync(slot, used: false).ConfigureAwait(false);
+                await transport.ReleaseAsync(account, slot, used: false).ConfigureAwait(false);
                 transport.Rest(account, ex);
                 unusable.Add(ex);
                 continue;
             }
             catch
             {
-                await transport.ReleaseAsync(slot, used: false).ConfigureAwait(false);
+                await transport.ReleaseAsync(account, slot, used: false).ConfigureAwait(false);
                 throw;
             }
 
@@ -75,7 +75,7 @@ internal sealed class RoutedSession(RoutedTransport transport) : IMailSession
             }
             finally
             {
-                await transport.ReleaseAsync(slot, used).ConfigureAwait(false);
+                await transport.ReleaseAsync(account, slot, used).ConfigureAwait(false);
             }
         }
 

@@ -96,8 +96,26 @@ public sealed partial class RoutedTransport : IMailTransport
             ? null
             : await _limiter.ReserveAsync(account.Name, account.Transport.Options.RateLimits, _holdFor, cancellationToken).ConfigureAwait(false);
 
-    internal Task ReleaseAsync(RateReservation? slot, bool used) =>
-        slot is null || _limiter is null ? Task.CompletedTask : _limiter.ReleaseAsync(slot, used, CancellationToken.None);
+    // Bookkeeping after a send: its failure never changes the mail's outcome (a mail the server
+    // accepted stays accepted). A slot not given back counts until its hold ends.
+    internal async Task ReleaseAsync(Account account, RateReservation? slot, bool used)
+    {
+        if (slot is null || _limiter is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await _limiter.ReleaseAsync(slot, used, CancellationToken.None).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // Whatever went wrong, the send's own result stands.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Log.SlotNotReleased(_logger, account.Name, ex.Message);
+        }
+    }
 
     /// <summary>Whether a failure says the account (not the mail) is unusable now, so the next account may take the mail.</summary>
     internal static bool AccountUnusable(Exception ex) => ex is TransportConfigurationException or SmtpConnectException
@@ -117,6 +135,9 @@ public sealed partial class RoutedTransport : IMailTransport
     {
         [LoggerMessage(Level = LogLevel.Warning, Message = "Account {Account} rests for {Rest}: {Reason}")]
         public static partial void AccountResting(ILogger logger, string account, TimeSpan rest, string reason);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "A rate-limit slot of account {Account} could not be given back ({Reason}); it counts until its hold ends")]
+        public static partial void SlotNotReleased(ILogger logger, string account, string reason);
     }
 }
 
