@@ -149,7 +149,7 @@ public sealed class SchemaInstaller
         return error?.Split('\n')[0].Trim();
     }
 
-    /// <summary>How `outbox init` and the worker report an outbox whose package did not compile: not installed.</summary>
+    /// <summary>How `outbox init` reports an outbox whose stored code did not compile: not installed, exit code 3.</summary>
     public static Core.Validation.MailValidationException NotCompiled(string error) => new(
         "Outbox:Database",
         $"the outbox is not installed: {error}",
