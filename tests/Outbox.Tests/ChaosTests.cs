@@ -50,6 +50,7 @@ public sealed class ChaosTests : IDisposable
         var random = new Random(20261129);
         var events = new Dictionary<string, int> { ["worker killed"] = 0, ["worker stopped"] = 0, ["worker paused"] = 0, ["database restarted"] = 0, ["smtp restarted"] = 0 };
         var resumes = new List<Task>();
+        var resumed = new List<NamedWorker>();
         try
         {
             var until = DateTime.UtcNow + ChaosFor;
@@ -67,23 +68,22 @@ public sealed class ChaosTests : IDisposable
                         events["worker killed"]++;
                         break;
                     case 2:
-                        await workers[victim].Process.TerminateAsync();
-                        await workers[victim].Process.WaitForExitAsync(TimeSpan.FromSeconds(60));
-                        Assert.True(workers[victim].Process.ExitCode == 0, workers[victim].Process.Output);
+                        await StopAsync(workers[victim]);
                         workers[victim].Process.Dispose();
                         workers[victim] = StartWorker(config);
                         events["worker stopped"]++;
                         break;
                     case 3:
                         // Past its lease: its mails are taken over while it stands still.
+                        // Set aside while it stands still, so no other event picks it; it
+                        // carries on as a worker once it resumes.
                         var paused = workers[victim];
-                        if (_lost.Add(paused.Name))
-                        {
-                            await paused.Process.PauseAsync();
-                            resumes.Add(Task.Delay(TimeSpan.FromSeconds(12), Ct).ContinueWith(_ => paused.Process.ResumeAsync(), TaskScheduler.Default).Unwrap());
-                            events["worker paused"]++;
-                        }
-
+                        _lost.Add(paused.Name);
+                        await paused.Process.PauseAsync();
+                        resumes.Add(Task.Delay(TimeSpan.FromSeconds(12), Ct).ContinueWith(_ => paused.Process.ResumeAsync(), TaskScheduler.Default).Unwrap());
+                        resumed.Add(paused);
+                        workers[victim] = StartWorker(config);
+                        events["worker paused"]++;
                         break;
                     case 4:
                         await database.StopAsync();
@@ -109,11 +109,9 @@ public sealed class ChaosTests : IDisposable
             }
 
             // A clean stop of everyone at the end.
-            foreach (var worker in workers)
+            foreach (var worker in workers.Concat(resumed))
             {
-                await worker.Process.TerminateAsync();
-                await worker.Process.WaitForExitAsync(TimeSpan.FromSeconds(60));
-                Assert.True(worker.Process.ExitCode == 0, worker.Process.Output);
+                await StopAsync(worker);
             }
         }
         finally
@@ -123,7 +121,7 @@ public sealed class ChaosTests : IDisposable
                 await resume.ContinueWith(_ => { }, TaskScheduler.Default);
             }
 
-            foreach (var worker in workers)
+            foreach (var worker in workers.Concat(resumed))
             {
                 worker.Process.Dispose();
             }
@@ -181,6 +179,21 @@ public sealed class ChaosTests : IDisposable
     }
 
     private sealed record NamedWorker(string Name, WorkerProcess Process);
+
+    // SIGTERM, as systemctl stop sends it: a running worker exits 0. One that had already ended
+    // (it was starting while the database restarted: systemd's Restart=on-failure brings such a
+    // worker back) is not asked.
+    private static async Task StopAsync(NamedWorker worker)
+    {
+        if (worker.Process.HasExited)
+        {
+            return;
+        }
+
+        await worker.Process.TerminateAsync();
+        await worker.Process.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        Assert.True(worker.Process.ExitCode == 0, worker.Process.Output);
+    }
 
     private static string Subject(string data) =>
         data.Split("\r\n").FirstOrDefault(l => l.StartsWith("Subject: ", StringComparison.Ordinal))?["Subject: ".Length..] ?? string.Empty;

@@ -141,7 +141,7 @@ public sealed partial class SqliteTemplateTests
         await outbox.SmtpDispatcher(TestOutbox.SmtpFor(smtp)).DispatchDueAsync(Ct);
 
         await outbox.AssertStatusAsync(id, "sent");
-        Assert.Equal("3", await outbox.ScalarAsync<string>("select value from outbox_setting where name = 'schema_version'"));
+        Assert.Equal(Storage.Admin.DatabaseCheck.ExpectedSchemaVersion.ToString(System.Globalization.CultureInfo.InvariantCulture), await outbox.ScalarAsync<string>("select value from outbox_setting where name = 'schema_version'"));
         await outbox.DisposeAsync();
         SqliteConnection.ClearAllPools();
         foreach (var path in new[] { file, file + "-wal", file + "-shm" })
