@@ -21,7 +21,9 @@ namespace Outbox.Tests.Oracle;
 /// the types of the inference table bind (string, char[], byte[], the integer and floating
 /// types, decimal, DateTime, DateTimeOffset, TimeSpan). Any other value, such as a wrapper
 /// object Dapper passed through as DbType.Object, is refused before the server sees it.</item>
-/// <item>A DbType with no OracleDbType (Guid, Boolean before 23ai, Currency, VarNumeric) is refused when set.</item>
+/// <item>A DbType that maps to no OracleDbType is refused when set (OracleParameter.DbType:
+/// ArgumentException); the stand-in counts Guid, Boolean (no SQL BOOLEAN before 23ai), Currency and
+/// VarNumeric among them.</item>
 /// <item>LOBs only with their OracleDbType: a value bound to a CLOB or BLOB column must be a
 /// Clob (string) or Blob (byte[]) parameter. A string bound as VARCHAR2 holds at most 4000
 /// bytes in SQL (ORA-01461) and 32767 in PL/SQL (ORA-06502); a byte[] as RAW 2000 and 32767.</item>
