@@ -8,7 +8,7 @@
  * of the store is missing here.
  *
  * statements: Claim RecordLostAttempts ResendTakenOver HoldTakenOver MarkDataStarting ExtendLease MarkSent MarkRetry MarkFailed MarkUnconfirmed Release
- * parts of the statements above (the attempt row and recipients of an outcome): InsertAttempt AcceptOwed RefuseRecipient
+ * parts of the statements above (the attempt row and recipients of an outcome): InsertAttempt AcceptOwed RefuseRecipient UnconfirmOwed
  * reads, which change nothing: Read RecipientsOf AttachmentsOf RawPartsOf
  *
  * Faults, each one at any step where it can strike: kill -9 (all workers but one), a pause past
