@@ -49,6 +49,11 @@ public sealed class PostgreSqlDialect : SqlDialect
           from mine where r.message_id = mine.id and (r.status is null or r.status = 'deferred')
         """;
 
+    public override string SkipLocked => "\n   for update skip locked";
+
+    // lock_not_available: NOWAIT, or lock_timeout ran out.
+    public override bool IsLockBusy(DbException exception) => exception is PostgresException { SqlState: PostgresErrorCodes.LockNotAvailable };
+
     public const string Channel = "outbox_mail";
 
     public override string? WakeWorkersStatement => $"select pg_notify('{Channel}', '')";
