@@ -259,11 +259,7 @@ public sealed class OutboxAdmin
         var old = $"status in ({statuses}) and created_at < {D.NowPlusSeconds("@Seconds")}";
         // The status is tested again on the row the DELETE changes: the subquery's choice may
         // be stale by then (a retry queued the mail), and a stale choice must delete nothing.
-        var sql = D.Sql($"""
-            delete from {Messages}
-             where id in (select id from {Messages} where {old} order by id {D.Limit("@BatchSize")}{D.SkipLocked})
-               and {old}
-            """);
+        var sql = D.Sql(D.DeleteChosen(Messages, $"select id from {Messages} where {old} order by id {D.Limit("@BatchSize")}{D.SkipLocked}", old));
         var values = new { Seconds = -olderThan.TotalSeconds, BatchSize = batchSize };
         long total = 0;
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);

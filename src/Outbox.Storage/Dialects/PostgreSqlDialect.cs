@@ -51,6 +51,15 @@ public sealed class PostgreSqlDialect : SqlDialect
 
     public override string SkipLocked => "\n   for update skip locked";
 
+    // Chosen once: as an IN subquery, a LIMIT ... SKIP LOCKED choice can be run again for each
+    // row the DELETE reaches, and then deletes more rows than its limit.
+    public override string DeleteChosen(string table, string choose, string condition) => $"""
+        with chosen as materialized ({choose})
+        delete from {table} m using chosen
+         where m.id = chosen.id
+           and {condition}
+        """;
+
     // lock_not_available: NOWAIT, or lock_timeout ran out.
     public override bool IsLockBusy(DbException exception) => exception is PostgresException { SqlState: PostgresErrorCodes.LockNotAvailable };
 

@@ -53,6 +53,13 @@ public abstract class SqlDialect
     /// </summary>
     public virtual string SkipLocked => string.Empty;
 
+    /// <summary>A DELETE of the rows whose ids a query chooses, each deleted only if the condition still holds for it.</summary>
+    public virtual string DeleteChosen(string table, string choose, string condition) => $"""
+        delete from {table}
+         where id in ({choose})
+           and {condition}
+        """;
+
     /// <summary>Ends a SELECT of one row that an operator's change locks without waiting; empty where the database has no row locks (SQLite).</summary>
     public virtual string NoWait => "\n   for update nowait";
 
