@@ -1,6 +1,7 @@
 using System.Data.Common;
 using Dapper;
 using Outbox.Core.Validation;
+using Outbox.Storage;
 using Outbox.Storage.Admin;
 using Outbox.Tests.Infrastructure;
 
@@ -197,6 +198,64 @@ public sealed class AdminConcurrencyTests(PostgresServer postgres)
             Assert.Equal(new PurgeOutcome(4, 1), purged);
             Assert.Equal([drafts[2]], await outbox.QueryAsync<long>("select id from outbox.outbox_message"));
         }
+    }
+
+    [Fact]
+    public async Task Init_on_a_current_schema_does_not_wait_for_open_transactions_on_the_tables()
+    {
+        await using var outbox = await TestOutbox.PostgresAsync(postgres);
+        // An application in the middle of a send, and a maintenance job (ANALYZE, VACUUM) that
+        // holds what ALTER TABLE ... SET would need.
+        await using var application = await outbox.OpenAsync();
+        var sending = await application.BeginTransactionAsync(Ct);
+        await application.ExecuteAsync("select outbox_mail.send('a@example.com', 'b@example.com', subject => 'in flight')", transaction: sending);
+        await using var maintenance = await outbox.OpenAsync();
+        var analyzing = await maintenance.BeginTransactionAsync(Ct);
+        await maintenance.ExecuteAsync(
+            "lock table outbox.outbox_message, outbox.outbox_recipient, outbox.outbox_attachment, outbox.outbox_attempt, outbox.outbox_template in share update exclusive mode",
+            transaction: analyzing);
+        var changes = new List<string>();
+
+        await WithoutWaitingAsync(
+            outbox,
+            async () =>
+            {
+                await new SchemaInstaller(outbox.Database).InstallAsync(TimeSpan.FromMinutes(5), changes.Add, Ct);
+                return true;
+            },
+            async () =>
+            {
+                await sending.RollbackAsync(Ct);
+                await analyzing.RollbackAsync(Ct);
+            });
+        await sending.CommitAsync(Ct);
+        await analyzing.CommitAsync(Ct);
+
+        Assert.Empty(changes);
+        Assert.Equal(1L, await outbox.ScalarAsync<long>("select count(*) from outbox.outbox_message"));
+    }
+
+    [Fact]
+    public async Task Init_that_must_change_a_busy_table_gives_up_after_its_lock_timeout_naming_the_holder()
+    {
+        await using var outbox = await TestOutbox.PostgresAsync(postgres);
+        await outbox.ExecuteAsync("drop index outbox.outbox_message_finished_ix");
+        var named = new Npgsql.NpgsqlConnectionStringBuilder(outbox.ConnectionString) { ApplicationName = "billing-app" };
+        await using var application = new Npgsql.NpgsqlConnection(named.ConnectionString);
+        await application.OpenAsync(Ct);
+        var sending = await application.BeginTransactionAsync(Ct);
+        await application.ExecuteAsync("select outbox_mail.send('a@example.com', 'b@example.com')", transaction: sending);
+        var changes = new List<string>();
+
+        var refused = await Assert.ThrowsAsync<MailValidationException>(() =>
+            new SchemaInstaller(outbox.Database).InstallAsync(TimeSpan.FromMilliseconds(300), changes.Add, Ct));
+        await sending.CommitAsync(Ct);
+
+        Assert.Contains(changes, change => change.StartsWith("create index outbox_message_finished_ix", StringComparison.Ordinal));
+        Assert.Contains("outbox_message_finished_ix", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("\"billing-app\"", refused.Message, StringComparison.Ordinal);
+        await new SchemaInstaller(outbox.Database).InstallAsync(Ct);
+        Assert.Equal(1L, await outbox.ScalarAsync<long>("select count(*) from pg_indexes where indexname = 'outbox_message_finished_ix'"));
     }
 
     private sealed class SynchronousProgress(Action<long> report) : IProgress<long>
