@@ -96,14 +96,6 @@ public sealed class SchemaInstaller
         }
 
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        if (_database.IsSqlite && await SqliteCurrentAsync(connection, cancellationToken).ConfigureAwait(false))
-        {
-            // The scripts' setting rows are writes, and a write waits for any application's open
-            // write transaction: a current file is only checked for what the scripts cannot add.
-            await UpgradeSqliteAsync(connection, cancellationToken).ConfigureAwait(false);
-            return;
-        }
-
         // The scripts announce each change to an existing table (a notice "outbox: <statement>")
         // before it waits for its lock: the operator sees what it waits for, and so does the error.
         var notices = connection as Npgsql.NpgsqlConnection;
@@ -231,21 +223,6 @@ public sealed class SchemaInstaller
              order by a.pid
             """, cancellationToken: cancellationToken)).ConfigureAwait(false);
         return holders.Any() ? string.Join("; ", holders) : "no session now (they ended meanwhile)";
-    }
-
-    // A SQLite file of this release: every table there and the schema version current.
-    private static async Task<bool> SqliteCurrentAsync(System.Data.Common.DbConnection connection, CancellationToken cancellationToken)
-    {
-        var tables = (await connection.QueryAsync<string>(new CommandDefinition(
-            "select name from sqlite_master where type = 'table'", cancellationToken: cancellationToken)).ConfigureAwait(false)).ToHashSet(StringComparer.OrdinalIgnoreCase);
-        if (!RequiredTables.All(tables.Contains))
-        {
-            return false;
-        }
-
-        var version = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
-            "select value from outbox_setting where name = 'schema_version'", cancellationToken: cancellationToken)).ConfigureAwait(false);
-        return version == Admin.DatabaseCheck.ExpectedSchemaVersion.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
 
     // What the SQLite script cannot do itself for a file made by an older release.
