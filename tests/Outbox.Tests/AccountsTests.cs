@@ -199,6 +199,65 @@ public sealed class AccountsTests(PostgresServer postgres) : IDisposable
     }
 
     [Fact]
+    public async Task A_profile_at_its_rate_limit_holds_up_only_its_own_mails_and_the_batch_goes_on()
+    {
+        await using var bulk = ScriptedSmtpServer.Start();
+        await using var main = ScriptedSmtpServer.Start();
+        await using var outbox = await TestOutbox.SqliteAsync();
+        var options = Options(("bulk", bulk), ("main", main));
+        options.Profiles["newsletter"] = Profile(["bulk"]);
+        options.Profiles["default"] = Profile(["main"]);
+        options.Accounts["bulk"].RateLimits.Add(new RateLimit { Messages = 1, Per = TimeSpan.FromHours(1) });
+        var newsletters = new[] { await EnqueueAsync(outbox, "news@example.com", "newsletter"), await EnqueueAsync(outbox, "news@example.com", "newsletter") };
+        var others = new List<long>();
+        for (var i = 0; i < 10; i++)
+        {
+            others.Add(await EnqueueAsync(outbox, "app@example.com"));
+        }
+
+        var summary = await outbox.Dispatcher(Transport(options, outbox)).DispatchDueAsync(Ct);
+
+        Assert.Equal((1, 10), (bulk.Received.Count, main.Received.Count));
+        Assert.Equal(11, summary.Sent);
+        foreach (var id in others)
+        {
+            await outbox.AssertStatusAsync(id, "sent");
+        }
+
+        var waiting = (await outbox.QueryAsync<(string Status, long AttemptCount, string LastError)>(
+            "select status, attempt_count, last_error from outbox_message where id = @id", new { id = newsletters[1] })).Single();
+        Assert.Equal(("queued", 0L), (waiting.Status, waiting.AttemptCount));
+        Assert.Contains("profile \"newsletter\" is at its rate limit", waiting.LastError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_profile_whose_only_account_is_down_holds_up_only_its_own_mails()
+    {
+        await using var main = ScriptedSmtpServer.Start();
+        await using var outbox = await TestOutbox.SqliteAsync();
+        var options = Options(("dead", null), ("main", main));
+        options.Profiles["partner"] = Profile(["dead"]);
+        options.Profiles["default"] = Profile(["main"]);
+        var partner = new[] { await EnqueueAsync(outbox, "app@example.com", "partner"), await EnqueueAsync(outbox, "app@example.com", "partner") };
+        for (var i = 0; i < 10; i++)
+        {
+            await EnqueueAsync(outbox, "app@example.com");
+        }
+
+        var summary = await outbox.Dispatcher(Transport(options, outbox)).DispatchDueAsync(Ct);
+
+        Assert.Equal(10, main.Received.Count);
+        Assert.Equal(10, summary.Sent);
+        foreach (var id in partner)
+        {
+            var row = (await outbox.QueryAsync<(string Status, long AttemptCount, string LastError)>(
+                "select status, attempt_count, last_error from outbox_message where id = @id", new { id })).Single();
+            Assert.Equal(("queued", 0L), (row.Status, row.AttemptCount));
+            Assert.Contains("no account of profile \"partner\" can take mail now", row.LastError, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task A_rate_limit_slot_that_cannot_be_given_back_leaves_an_accepted_mail_sent()
     {
         await using var server = ScriptedSmtpServer.Start();

@@ -15,11 +15,18 @@ public sealed record DispatchSummary(int Sent, int Retried, int Failed, int Rele
     /// <summary>With <see cref="PausedBecause"/>: what kind of failure held the mails back (configuration, an unreachable server, a rate limit).</summary>
     public FailureKind? PausedFor { get; init; }
 
+    /// <summary>
+    /// With <see cref="PausedBecause"/>: only some mails were held back (one profile's, its
+    /// accounts unusable or at their rate limits); the others went on.
+    /// </summary>
+    public bool Partial { get; init; }
+
     public DispatchSummary Add(DispatchSummary other) =>
         new(Sent + other.Sent, Retried + other.Retried, Failed + other.Failed, Released + other.Released, other.PausedBecause ?? PausedBecause)
         {
             Unconfirmed = Unconfirmed + other.Unconfirmed,
             Pause = other.PausedBecause is null ? Pause : other.Pause,
             PausedFor = other.PausedBecause is null ? PausedFor : other.PausedFor,
+            Partial = other.PausedBecause is null ? Partial : other.Partial,
         };
 }

@@ -119,7 +119,7 @@ public sealed class Dispatcher
 
                 var result = await SendBatchAsync(batch, connection, stop).ConfigureAwait(false);
                 summary = summary.Add(result);
-                if (result.PausedBecause is not null)
+                if (result.PausedBecause is not null && !result.Partial)
                 {
                     break;
                 }
@@ -139,6 +139,7 @@ public sealed class Dispatcher
         var lostInARow = 0;
         var heartbeat = new LeaseHeartbeat(_store, batch.Where(m => !m.Held).ToList(), _options.LeaseDuration, _logger);
         await using var renewing = heartbeat.ConfigureAwait(false);
+        var pausedScopes = new Dictionary<string, DispatchSummary>(StringComparer.OrdinalIgnoreCase);
         for (var index = 0; index < batch.Count; index++)
         {
             var mail = batch[index];
@@ -166,6 +167,18 @@ public sealed class Dispatcher
                 Log.LeaseLost(_logger, lost);
                 await _store.ReleaseAsync(untried, TimeSpan.Zero, null, null, CancellationToken.None).ConfigureAwait(false);
                 return summary.Add(new(0, 0, 0, untried.Count, lost));
+            }
+
+            var scope = _transport.PauseScope(mail);
+            if (scope is not null && pausedScopes.TryGetValue(scope, out var paused))
+            {
+                // Its profile cannot take mail now (found with an earlier mail of the batch): it
+                // waits, uncharged, as that one does.
+                await _store.ReleaseAsync([mail], paused.Pause, paused.PausedBecause, null, CancellationToken.None).ConfigureAwait(false);
+                OutboxMetrics.Deferred.Add(1);
+                heartbeat.Finished(mail);
+                summary = summary.Add(new(0, 0, 0, 1, null));
+                continue;
             }
 
             if (connection.Session is not { CanSendMore: true })
@@ -196,6 +209,14 @@ public sealed class Dispatcher
             var session = connection.Session;
             var outcome = await SendOneAsync(connection, mail, stop.Abort).ConfigureAwait(false);
             heartbeat.Finished(mail);
+            if (outcome.PausedBecause is not null && outcome.PausedFor is not null && scope is not null)
+            {
+                // Only the mails that would go the same way wait; the others go on.
+                pausedScopes[scope] = outcome;
+                summary = summary.Add(outcome with { Partial = true });
+                continue;
+            }
+
             summary = summary.Add(outcome);
             if (outcome.PausedBecause is not null)
             {

@@ -10,6 +10,13 @@ public interface IMailTransport
     Secrets.SecretScrubber Secrets => Outbox.Core.Secrets.SecretScrubber.None;
 
     /// <summary>
+    /// What a failure of the transport itself while sending this mail (unreachable, refusing
+    /// service, at its rate limit, misconfigured) holds up: null for everything (one server);
+    /// with accounts and profiles, the mail's profile, so other profiles' mails go on.
+    /// </summary>
+    string? PauseScope(Messages.ClaimedMessage mail) => null;
+
+    /// <summary>
     /// Opens a session (connect, TLS, AUTH for SMTP). Throws
     /// <see cref="TransportConfigurationException"/> for errors no retry can fix.
     /// </summary>

@@ -138,6 +138,19 @@ public sealed class OracleDialectTests
                 return template;
             }
 
+            if (text.Contains("as TakenOverFrom", StringComparison.Ordinal) && text.Contains("for update skip locked", StringComparison.Ordinal))
+            {
+                // The claim takes a mail over from a worker that died: the take-over statements run too.
+                var claimed = new DataTable();
+                foreach (var (column, type) in new[] { ("id", typeof(long)), ("kind", typeof(string)), ("sender", typeof(string)), ("MimeMessageId", typeof(string)), ("AttemptCount", typeof(int)), ("TakenOverFrom", typeof(string)) })
+                {
+                    claimed.Columns.Add(column, type);
+                }
+
+                claimed.Rows.Add(1L, "mime", "a@example.com", "<1@example.com>", 2, "worker-0");
+                return claimed;
+            }
+
             if (text.StartsWith("select m.id from", StringComparison.Ordinal))
             {
                 var ids = new DataTable();

@@ -54,14 +54,7 @@ public sealed partial class RoutedTransport : IMailTransport
     /// <summary>The accounts a mail may go through, in order: its profile's, or by its sender's domain, else the default profile's.</summary>
     internal (string Profile, IReadOnlyList<Account> Accounts) Route(Messages.OutgoingMessage message)
     {
-        var name = message.Profile;
-        if (name is null)
-        {
-            var domain = message.Sender.Address[(message.Sender.Address.LastIndexOf('@') + 1)..];
-            name = _profiles.Where(p => p.Value.SenderDomains.Contains(domain, StringComparer.OrdinalIgnoreCase))
-                .Select(p => p.Key).Order(StringComparer.Ordinal).FirstOrDefault() ?? DefaultProfile;
-        }
-
+        var name = ProfileOf(message.Profile, message.Sender.Address);
         if (!_profiles.TryGetValue(name, out var profile))
         {
             throw new UnroutableMailException(
@@ -69,6 +62,26 @@ public sealed partial class RoutedTransport : IMailTransport
         }
 
         return (name, profile.Accounts.Select(a => _accounts[a]).ToList());
+    }
+
+    // When every account of a profile is resting or at its rate limit, only that profile's mails
+    // wait: the others of the batch go on through their own accounts.
+    public string? PauseScope(Messages.ClaimedMessage mail)
+    {
+        ArgumentNullException.ThrowIfNull(mail);
+        return ProfileOf(mail.Profile, MimeKit.MailboxAddress.TryParse(mail.Sender, out var sender) ? sender.Address : mail.Sender);
+    }
+
+    private string ProfileOf(string? named, string sender)
+    {
+        if (named is not null)
+        {
+            return named;
+        }
+
+        var domain = sender[(sender.LastIndexOf('@') + 1)..];
+        return _profiles.Where(p => p.Value.SenderDomains.Contains(domain, StringComparer.OrdinalIgnoreCase))
+            .Select(p => p.Key).Order(StringComparer.Ordinal).FirstOrDefault() ?? DefaultProfile;
     }
 
     internal bool IsResting(Account account, out Exception? reason)
