@@ -8,8 +8,13 @@
  * of the store is missing here.
  *
  * statements: Claim RecordLostAttempts ResendTakenOver HoldTakenOver MarkDataStarting ExtendLease MarkSent MarkRetry MarkFailed MarkUnconfirmed Release
- * parts of the statements above (the attempt row and recipients of an outcome): InsertAttempt AcceptOwed RefuseRecipient
+ * parts of the statements above (the attempt row and recipients of an outcome): InsertAttempt AcceptOwed RefuseRecipient UnconfirmOwed
  * reads, which change nothing: Read RecipientsOf AttachmentsOf RawPartsOf
+ *
+ * Faults, each one at any step where it can strike: kill -9 (all workers but one), a pause past
+ * the lease (a live worker's lease runs out), SIGTERM between mails, a failed database write, a
+ * database write whose reply is lost (the mark, the sent record), a 421 at the greeting, a 4xx
+ * or 5xx, a connection dropped mid-data, a reply lost after the data.
  *
  * Abstracted away, and why that is safe:
  * - Time: a lease is valid or not (leaseOk). Expiry may happen at any moment to a row whose
@@ -66,6 +71,10 @@ inline Claim(w, i) {   /* fills the calling worker's batch */
                 if
                 :: status[i] == QUEUED || (status[i] == SENDING && !leaseOk[i]) ->
                     takenFrom[i] = (status[i] == SENDING -> owner[i] : 0);
+                    if
+                    :: takenFrom[i] != 0 -> printf("worker %d: Claim mail %d, taking it over from worker %d\n", w, i, takenFrom[i] - 1)
+                    :: else -> printf("worker %d: Claim mail %d\n", w, i)
+                    fi;
 #ifndef LOSE_TAKEOVER
                     if
                     :: takenFrom[i] != 0 -> RecordLostAttempts(i)
@@ -95,6 +104,7 @@ inline RecordLostAttempts(i) {
     :: mark[i] ->
 #endif
         assert(marked[i]);   /* recorded unconfirmed only where the worker had begun sending */
+        printf("  RecordLostAttempts: mail %d unconfirmed, naming worker %d\n", i, takenFrom[i] - 1);
         explained[i]++;
 #ifdef HOLD
         HoldTakenOver(i)
@@ -114,10 +124,11 @@ inline MarkDataStarting(m, w, ok) {
     atomic {
         if
         :: DBFAIL -> ok = false
+        :: faults < FAULTS && mine(m, w) && leaseOk[m] -> faults++; mark[m] = true; marked[m] = true; ok = false   /* written, but its reply lost */
 #ifdef NO_LEASE_CHECK
-        :: true -> mark[m] = true; marked[m] = true; ok = true
+        :: true -> mark[m] = true; marked[m] = true; ok = true; printf("worker %d: MarkDataStarting mail %d (no lease check)\n", w, m)
 #else
-        :: mine(m, w) && leaseOk[m] -> mark[m] = true; marked[m] = true; ok = true
+        :: mine(m, w) && leaseOk[m] -> mark[m] = true; marked[m] = true; ok = true; printf("worker %d: MarkDataStarting mail %d\n", w, m)
         :: !(mine(m, w) && leaseOk[m]) -> ok = false
 #endif
         fi
@@ -148,9 +159,10 @@ inline MarkSent(m, w, ok) {
     atomic {
         if
         :: DBFAIL -> ok = false
+        :: faults < FAULTS && mine(m, w) -> faults++; status[m] = SENT; owner[m] = 0; mark[m] = false; marked[m] = false; ok = false   /* written, but its reply lost */
         :: true ->
             if
-            :: mine(m, w) -> status[m] = SENT; owner[m] = 0; mark[m] = false; marked[m] = false
+            :: mine(m, w) -> status[m] = SENT; owner[m] = 0; mark[m] = false; marked[m] = false; printf("worker %d: MarkSent mail %d\n", w, m)
             :: else -> skip
             fi;
             ok = true
@@ -168,7 +180,7 @@ inline MarkRetry(m, w, lost) {
             :: lost -> explained[m]++
             :: else -> skip
             fi;
-            status[m] = QUEUED; owner[m] = 0; mark[m] = false; marked[m] = false
+            status[m] = QUEUED; owner[m] = 0; mark[m] = false; marked[m] = false; printf("worker %d: MarkRetry mail %d\n", w, m)
         :: !mine(m, w) -> skip
         fi
     }
@@ -200,7 +212,7 @@ inline Release(m, w) {
         if
         :: DBFAIL -> skip
         :: mine(m, w) ->
-            status[m] = QUEUED; owner[m] = 0; mark[m] = false; marked[m] = false;
+            status[m] = QUEUED; owner[m] = 0; mark[m] = false; marked[m] = false; printf("worker %d: Release mail %d\n", w, m);
 #ifdef LOSE_TAKEOVER
             takenFrom[m] = 0
 #else
@@ -212,7 +224,7 @@ inline Release(m, w) {
 }
 
 /* kill -9 at any step (all workers but one, at most): the worker does nothing more. */
-#define CRASH atomic { crashes < W - 1 -> crashes++; dead[w] = true }; goto stopped
+#define CRASH atomic { crashes < W - 1 -> crashes++; dead[w] = true; printf("worker %d: killed\n", w) }; goto stopped
 
 proctype Worker(byte w) {
     bool batch[M];
@@ -262,9 +274,26 @@ proctype Worker(byte w) {
             :: !mine(m, w) -> m++; goto next   /* held by the claim, or not ours any more */
             :: else -> skip
             fi;
+            /* SIGTERM between mails: the untried rest goes back, what was sent is written if it
+               can be, the worker exits and its service manager starts it again (same name
+               here; what it kept in memory is gone). */
+            if
+            :: atomic { faults < FAULTS -> faults++ } ->
+                i = m;
+                do
+                :: i < M -> if :: batch[i] || i == m -> Release(i, w) :: else -> skip fi; batch[i] = false; i++
+                :: else -> break
+                od;
+                if
+                :: unwritten -> MarkSent(kept, w, ok)
+                :: else -> skip
+                fi;
+                unwritten = false; kept = 0; ok = false; break
+            :: true -> skip
+            fi;
             /* Opening a session may fail (421 at the greeting): the batch goes back untried. */
             if
-            :: atomic { !sessionOpen && faults < FAULTS -> faults++ };
+            :: atomic { !sessionOpen && faults < FAULTS -> faults++; printf("  server: 421 at the greeting\n") };
                 i = m;
                 do
                 :: i < M -> if :: batch[i] || i == m -> Release(i, w) :: else -> skip fi; batch[i] = false; i++
@@ -292,8 +321,8 @@ proctype Worker(byte w) {
             fi;
             /* The server. */
             if
-            :: atomic { delivered[m]++; lost = false }                          /* 250 */
-            :: faults < FAULTS -> atomic { faults++; delivered[m]++; lost = true }   /* the reply is lost */
+            :: atomic { delivered[m]++; lost = false; printf("  server: mail %d delivered (copy %d), 250\n", m, delivered[m]) }
+            :: faults < FAULTS -> atomic { faults++; delivered[m]++; lost = true; printf("  server: mail %d delivered (copy %d), its reply lost\n", m, delivered[m]) }
             :: atomic { faults < FAULTS -> faults++ }; MarkRetry(m, w, false); m++; goto next /* 4xx, or dropped mid-data */
             :: atomic { faults < FAULTS -> faults++ }; MarkFailed(m, w); m++; goto next       /* 5xx */
             fi;
@@ -336,7 +365,8 @@ stopped: skip
    being renewed runs out only a bounded number of times (the worker was paused past it, or the
    clock stepped forward). */
 #define EXPIRE(m) status[m] == SENDING && leaseOk[m] && (dead[owner[m] - 1] || !working[m] || faults < FAULTS) -> \
-    if :: !dead[owner[m] - 1] && working[m] -> faults++ :: else -> skip fi; leaseOk[m] = false
+    if :: !dead[owner[m] - 1] && working[m] -> faults++ :: else -> skip fi; leaseOk[m] = false; \
+    printf("  clock: the lease of mail %d runs out\n", m)
 
 active proctype Clock() {
     do

@@ -32,7 +32,7 @@ public static class MailPage
             Field("Last error", m.LastError),
         ]);
         var recipients = Html.Join(mail.Recipients.Select(r => Html.Of(
-            $"""<tr><td>{r.Kind}</td><td>{r.Address}</td><td class="status-{(r.Status == "accepted" ? "sent" : r.Status == "rejected" ? "failed" : string.Empty)}">{r.Status ?? "not tried yet"}</td><td>{r.SmtpReply}</td></tr>""")));
+            $"""<tr><td>{r.Kind}</td><td>{r.Address}</td><td class="status-{(r.Status == "accepted" ? "sent" : r.Status == "rejected" ? "failed" : string.Empty)}">{r.Status ?? (r.SmtpReply is null ? "not tried yet" : "unconfirmed")}</td><td>{r.SmtpReply}</td></tr>""")));
         var attachments = mail.Attachments.Count == 0
             ? Html.Of($"<p>None.</p>")
             : Html.Of($"""
