@@ -38,7 +38,7 @@ public static partial class WorkerHost
             builder.Services.AddSingleton(services => OutboxRuntime.CreateDispatcher(options, database, services.GetRequiredService<ILoggerFactory>()));
             builder.Services.AddSingleton(database);
             builder.Services.AddSingleton(options);
-            builder.Services.AddSingleton<WakeSignal>();
+            builder.Services.AddSingleton(new WakeSignal(TimeProvider.System, options.Dispatch.PollInterval));
             builder.Services.AddSingleton(new WorkerHealth(TimeProvider.System));
             AddMonitoring(builder.Services, options);
             builder.Services.AddQuartz(quartz =>
