@@ -21,13 +21,11 @@ public sealed class Dispatcher
     private readonly RetryPolicy _retry;
     private readonly ILogger _logger;
     private readonly List<SentMail> _unwritten = [];
-    private readonly MarkRecorder _marks;
 
     public Dispatcher(IDispatchStore store, IMailTransport transport, DispatchOptions options, TimeProvider time, ILogger<Dispatcher> logger)
     {
         ArgumentNullException.ThrowIfNull(store);
         _store = store;
-        _marks = new MarkRecorder(store);
         _transport = transport;
         _factory = new MimeMessageFactory(store.Content, time);
         _options = options;
@@ -333,7 +331,7 @@ public sealed class Dispatcher
         bool mine;
         try
         {
-            mine = await _marks.MarkAsync(mail).ConfigureAwait(false);
+            mine = await _store.MarkDataStartingAsync(mail, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not LeaseLostException)
         {
