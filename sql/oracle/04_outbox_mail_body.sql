@@ -851,6 +851,30 @@ create or replace package body outbox_mail as
         return outbox_mail_session.last_id;
     end last_mail_id;
 
+    function mail_status(mail_id in number) return sys_refcursor is
+        v_id     number := mail_id;
+        v_cursor sys_refcursor;
+    begin
+        open v_cursor for
+            select m.id, m.status, m.created_at, m.queued_at, m.sent_at, m.attempt_count, m.last_attempt_at, m.smtp_code, m.smtp_reply, m.last_error
+              from outbox_message m
+             where m.id = v_id and m.created_by = sys_context('userenv', 'session_user');
+        return v_cursor;
+    end mail_status;
+
+    function mail_recipients(mail_id in number) return sys_refcursor is
+        v_id     number := mail_id;
+        v_cursor sys_refcursor;
+    begin
+        open v_cursor for
+            select r.kind, r.address, r.status, r.smtp_reply
+              from outbox_recipient r
+              join outbox_message m on m.id = r.message_id
+             where m.id = v_id and m.created_by = sys_context('userenv', 'session_user')
+             order by r.id;
+        return v_cursor;
+    end mail_recipients;
+
 end outbox_mail;
 /
 

@@ -855,3 +855,31 @@ create or replace function outbox_mail.last_mail_id()
 returns bigint language sql stable security definer set search_path = pg_catalog, pg_temp as $$
     select nullif(current_setting('outbox.last_mail_id', true), '')::bigint
 $$;
+
+------------------------------------------------------------------------------------------------
+-- 5. What became of the caller's own mail
+------------------------------------------------------------------------------------------------
+-- Only mails this login role made (created_by = session_user); another role's id answers no row,
+-- as a missing id does. No bodies, attachments or template data: what the caller wrote it has.
+--   select * from outbox_mail.mail_status(outbox_mail.last_mail_id());
+--   select * from outbox_mail.mail_recipients(42);
+
+create or replace function outbox_mail.mail_status(mail_id bigint)
+returns table (id bigint, status text, created_at timestamptz, queued_at timestamptz, sent_at timestamptz,
+               attempt_count integer, last_attempt_at timestamptz, smtp_code integer, smtp_reply text, last_error text)
+language sql stable security definer set search_path = pg_catalog, pg_temp as $$
+    select m.id, m.status, m.created_at, m.queued_at, m.sent_at, m.attempt_count, m.last_attempt_at, m.smtp_code, m.smtp_reply, m.last_error
+      from outbox.outbox_message m
+     where m.id = mail_status.mail_id and m.created_by = session_user
+$$;
+
+-- status: accepted, deferred (tried again later), rejected (with the server's reply), or null (not tried yet).
+create or replace function outbox_mail.mail_recipients(mail_id bigint)
+returns table (kind text, address text, status text, smtp_reply text)
+language sql stable security definer set search_path = pg_catalog, pg_temp as $$
+    select r.kind, r.address, r.status, r.smtp_reply
+      from outbox.outbox_recipient r
+      join outbox.outbox_message m on m.id = r.message_id
+     where m.id = mail_recipients.mail_id and m.created_by = session_user
+     order by r.id
+$$;
