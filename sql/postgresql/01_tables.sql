@@ -4,8 +4,43 @@
 --   psql -v ON_ERROR_STOP=1 -d yourdb -f sql/postgresql/01_tables.sql
 -- Safe to run more than once: every object is created only when it is missing, nothing is
 -- dropped. Timestamps are timestamptz (stored as UTC); statuses are readable words.
+--
+-- On an installed schema it changes nothing and waits for nobody: a change to an existing table
+-- runs only when the catalogue says it is missing, because even ADD COLUMN IF NOT EXISTS and
+-- CREATE INDEX IF NOT EXISTS first take a table lock that waits for every open transaction on
+-- the table and queues every caller behind it. A change that must run says so first, in a
+-- notice starting "outbox:"; bound its wait as `outbox init` does (5 s unless --lock-timeout):
+--   PGOPTIONS='-c lock_timeout=5s' psql -v ON_ERROR_STOP=1 -d yourdb -f sql/postgresql/01_tables.sql
 
 create schema if not exists outbox;
+
+-- The helpers below live in this session's temporary schema and go with it.
+-- Runs a DDL statement when needed, saying first what it does (and so what it may wait for).
+create or replace function pg_temp.outbox_change(needed boolean, ddl text)
+returns void language plpgsql as $$
+begin
+    if needed then
+        raise notice 'outbox: %', regexp_replace(btrim(ddl), '\s+', ' ', 'g');
+        execute ddl;
+    end if;
+end $$;
+
+create or replace function pg_temp.outbox_missing(relation text)
+returns boolean language sql as $$
+    select pg_catalog.to_regclass('outbox.' || relation) is null
+$$;
+
+create or replace function pg_temp.outbox_column_missing(tab text, col text)
+returns boolean language sql as $$
+    select not exists (select from pg_catalog.pg_attribute
+                        where attrelid = ('outbox.' || tab)::regclass and attname = col and not attisdropped)
+$$;
+
+create or replace function pg_temp.outbox_option_missing(tab text, opt text)
+returns boolean language sql as $$
+    select not exists (select from pg_catalog.pg_class
+                        where oid = ('outbox.' || tab)::regclass and opt = any (coalesce(reloptions, '{}')))
+$$;
 
 -- One row per mail. A mail is written as 'draft' and becomes visible to the worker only when
 -- it is 'queued' (outbox_mail.enqueue / close_mail, or at once by outbox_mail.send).
@@ -60,47 +95,59 @@ create table if not exists outbox.outbox_message (
 );
 
 -- Columns added after the first release, for databases installed before them.
-alter table outbox.outbox_message add column if not exists profile text;
+select pg_temp.outbox_change(pg_temp.outbox_column_missing('outbox_message', 'profile'),
+    'alter table outbox.outbox_message add column profile text');
 
 -- Ownership. created_by is the login role (session_user) of the session that made the mail;
 -- outbox_mail's builder and UTL_SMTP-shaped calls act only on the caller's own mails, and an
 -- idempotency key is unique per owner, so no caller can reach another's mail through a key.
 -- Mails made before this column existed belong to the role that runs this script.
-alter table outbox.outbox_message add column if not exists created_by text not null default session_user;
-alter table outbox.outbox_message drop constraint if exists outbox_message_idempotency_key_uq;
-create unique index if not exists outbox_message_idempotency_uq
-    on outbox.outbox_message (created_by, idempotency_key);
+select pg_temp.outbox_change(pg_temp.outbox_column_missing('outbox_message', 'created_by'),
+    'alter table outbox.outbox_message add column created_by text not null default session_user');
+select pg_temp.outbox_change(exists (select from pg_catalog.pg_constraint
+                                      where conrelid = 'outbox.outbox_message'::regclass and conname = 'outbox_message_idempotency_key_uq'),
+    'alter table outbox.outbox_message drop constraint outbox_message_idempotency_key_uq');
+select pg_temp.outbox_change(pg_temp.outbox_missing('outbox_message_idempotency_uq'), $ddl$
+    create unique index outbox_message_idempotency_uq
+    on outbox.outbox_message (created_by, idempotency_key)$ddl$);
 
 -- Templates came with schema version 3. A mail made from a template holds a copy of the
 -- template's subject and bodies (Liquid) in subject / text_body / html_body, taken at enqueue,
 -- and its data; the worker renders them when it sends (see docs/templates.md).
-alter table outbox.outbox_message add column if not exists template text;
-alter table outbox.outbox_message add column if not exists template_locale text;
-alter table outbox.outbox_message add column if not exists template_data text;
+select pg_temp.outbox_change(pg_temp.outbox_column_missing('outbox_message', 'template'),
+    'alter table outbox.outbox_message add column template text');
+select pg_temp.outbox_change(pg_temp.outbox_column_missing('outbox_message', 'template_locale'),
+    'alter table outbox.outbox_message add column template_locale text');
+select pg_temp.outbox_change(pg_temp.outbox_column_missing('outbox_message', 'template_data'),
+    'alter table outbox.outbox_message add column template_data text');
 
 -- The delivery record (data_started_at, above) came with schema version 4.
-alter table outbox.outbox_message add column if not exists data_started_at timestamptz;
+select pg_temp.outbox_change(pg_temp.outbox_column_missing('outbox_message', 'data_started_at'),
+    'alter table outbox.outbox_message add column data_started_at timestamptz');
 
 -- Room on each page for the worker's mark before each mail's SMTP transaction (data_started_at),
 -- which then stays on the page without new index entries (a HOT update). Applies to pages
 -- written from now on.
-alter table outbox.outbox_message set (fillfactor = 80);
+select pg_temp.outbox_change(pg_temp.outbox_option_missing('outbox_message', 'fillfactor=80'),
+    'alter table outbox.outbox_message set (fillfactor = 80)');
 
 -- The claim reads only rows that are waiting or leased; sent, failed and cancelled rows are not
 -- in this index, so the claim stays cheap however much history the table keeps.
-create index if not exists outbox_message_due_ix
+select pg_temp.outbox_change(pg_temp.outbox_missing('outbox_message_due_ix'), $ddl$
+    create index outbox_message_due_ix
     on outbox.outbox_message (due_at)
-    where status in ('queued', 'sending');
+    where status in ('queued', 'sending')$ddl$);
 
 -- History by status (list, retry --status, purge, the DBA views). Waiting and leased rows are
 -- left out: the due index above covers them, and a worker's guarded write-back ("still
 -- sending and ours") then finds its rows by primary key. With them in, the planner, whose
 -- statistics rarely see a 'sending' row, would scan every leased row for each write-back.
 -- Installs from before had outbox_message_status_ix over every row: re-running this script replaces it.
-drop index if exists outbox.outbox_message_status_ix;
-create index if not exists outbox_message_finished_ix
+select pg_temp.outbox_change(not pg_temp.outbox_missing('outbox_message_status_ix'), 'drop index outbox.outbox_message_status_ix');
+select pg_temp.outbox_change(pg_temp.outbox_missing('outbox_message_finished_ix'), $ddl$
+    create index outbox_message_finished_ix
     on outbox.outbox_message (status, created_at)
-    where status not in ('queued', 'sending');
+    where status not in ('queued', 'sending')$ddl$);
 
 -- Envelope and header recipients. 'envelope' recipients come from outbox_mail.rcpt (raw mails,
 -- whose headers the caller wrote). status / smtp_reply record the server's answer per recipient:
@@ -130,11 +177,13 @@ begin
     end if;
 end $$;
 
-create index if not exists outbox_recipient_message_ix on outbox.outbox_recipient (message_id);
+select pg_temp.outbox_change(pg_temp.outbox_missing('outbox_recipient_message_ix'), $ddl$
+    create index outbox_recipient_message_ix on outbox.outbox_recipient (message_id)$ddl$);
 -- Room on each page for the worker's one update per recipient (its status), which then stays on
 -- the page without new index entries (a HOT update): about 40 µs less database time per mail
 -- in the benchmark. Applies to pages written from now on.
-alter table outbox.outbox_recipient set (fillfactor = 80);
+select pg_temp.outbox_change(pg_temp.outbox_option_missing('outbox_recipient', 'fillfactor=80'),
+    'alter table outbox.outbox_recipient set (fillfactor = 80)');
 
 -- Attachments of any size (bytea holds up to 1 GB). content_id set = an inline part of a
 -- multipart/related body (an image referenced as cid:... from the HTML).
@@ -150,9 +199,12 @@ create table if not exists outbox.outbox_attachment (
 
 -- Uncompressed out-of-line storage lets the worker read an attachment in slices
 -- (substring on an EXTERNAL value fetches only the slice), so it never holds a whole one.
-alter table outbox.outbox_attachment alter column content set storage external;
+select pg_temp.outbox_change(exists (select from pg_catalog.pg_attribute
+                                      where attrelid = 'outbox.outbox_attachment'::regclass and attname = 'content' and attstorage <> 'e'),
+    'alter table outbox.outbox_attachment alter column content set storage external');
 
-create index if not exists outbox_attachment_message_ix on outbox.outbox_attachment (message_id);
+select pg_temp.outbox_change(pg_temp.outbox_missing('outbox_attachment_message_ix'), $ddl$
+    create index outbox_attachment_message_ix on outbox.outbox_attachment (message_id)$ddl$);
 
 -- The message text of a 'raw' mail, in the order outbox_mail.write_data / write_raw_data wrote it.
 create table if not exists outbox.outbox_raw_part (
@@ -178,9 +230,11 @@ create table if not exists outbox.outbox_attempt (
     constraint outbox_attempt_outcome_ck check (outcome in ('sent', 'retry', 'unconfirmed', 'failed', 'retried', 'cancelled'))
 );
 
-alter table outbox.outbox_attempt add column if not exists account text;
+select pg_temp.outbox_change(pg_temp.outbox_column_missing('outbox_attempt', 'account'),
+    'alter table outbox.outbox_attempt add column account text');
 
-create index if not exists outbox_attempt_message_ix on outbox.outbox_attempt (message_id);
+select pg_temp.outbox_change(pg_temp.outbox_missing('outbox_attempt_message_ix'), $ddl$
+    create index outbox_attempt_message_ix on outbox.outbox_attempt (message_id)$ddl$);
 
 -- Operator actions ('retried', 'cancelled') came with schema version 3: an older install gets
 -- the wider check (only once, as adding a check reads the whole table).
@@ -197,7 +251,8 @@ end $$;
 
 -- The dashboard's last day (sent and failed per hour, each account's last error) reads attempts
 -- by time; without this it would read the whole history.
-create index if not exists outbox_attempt_time_ix on outbox.outbox_attempt (attempted_at);
+select pg_temp.outbox_change(pg_temp.outbox_missing('outbox_attempt_time_ix'), $ddl$
+    create index outbox_attempt_time_ix on outbox.outbox_attempt (attempted_at)$ddl$);
 
 -- Rate limits shared by every worker: one row per sent (or sending) mail per account, kept
 -- for the longest window configured. done_at is when the send finished, or, while it runs,
@@ -215,7 +270,8 @@ create table if not exists outbox.outbox_rate_slot (
     done_at      timestamptz not null
 );
 
-create index if not exists outbox_rate_slot_account_ix on outbox.outbox_rate_slot (account, done_at);
+select pg_temp.outbox_change(pg_temp.outbox_missing('outbox_rate_slot_account_ix'), $ddl$
+    create index outbox_rate_slot_account_ix on outbox.outbox_rate_slot (account, done_at)$ddl$);
 
 -- Mail templates (Liquid), put by a DBA with plain SQL or `outbox template put`, used by
 -- outbox_mail.send_template / set_template and OutboxClient. One row per name and locale; the row
@@ -238,7 +294,8 @@ create table if not exists outbox.outbox_template (
     constraint outbox_template_body_ck check (text_body is not null or html_body is not null)
 );
 
-create unique index if not exists outbox_template_name_uq on outbox.outbox_template (name, coalesce(locale, ''));
+select pg_temp.outbox_change(pg_temp.outbox_missing('outbox_template_name_uq'), $ddl$
+    create unique index outbox_template_name_uq on outbox.outbox_template (name, coalesce(locale, ''))$ddl$);
 
 create or replace function outbox.template_changed()
 returns trigger language plpgsql as $$
@@ -248,9 +305,11 @@ begin
     return new;
 end $$;
 
-create or replace trigger outbox_template_changed
+select pg_temp.outbox_change(not exists (select from pg_catalog.pg_trigger
+                                          where tgrelid = 'outbox.outbox_template'::regclass and tgname = 'outbox_template_changed'), $ddl$
+create trigger outbox_template_changed
     before update on outbox.outbox_template
-    for each row execute function outbox.template_changed();
+    for each row execute function outbox.template_changed()$ddl$);
 
 -- Limits checked at enqueue, by outbox_mail and by OutboxClient alike. Change them with UPDATE;
 -- re-running this script keeps the values a DBA set.

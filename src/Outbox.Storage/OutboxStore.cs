@@ -240,8 +240,7 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
     {
         ArgumentNullException.ThrowIfNull(failure);
         // A partial delivery keeps its recipients' answers: those who had it stay accepted.
-        return RecordAsync(message, "unconfirmed", _sql.MarkUnconfirmed,
-            failure.PartlyDelivered ? failure with { SmtpCode = null } : failure with { SmtpCode = null, Rejections = [] }, null, cancellationToken);
+        return RecordAsync(message, "unconfirmed", _sql.MarkUnconfirmed, failure with { SmtpCode = null }, null, cancellationToken);
     }
 
     public async Task ReleaseAsync(IReadOnlyList<ClaimedMessage> messages, TimeSpan delay, string? reason, int? smtpCode, CancellationToken cancellationToken)
@@ -320,10 +319,19 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
         {
             await connection.ExecuteAsync(new CommandDefinition(_sql.AcceptOwed, new { message.Id }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
         }
+        else if (outcome == "unconfirmed")
+        {
+            // The whole message went out and its reply was lost: its recipients were asked (the
+            // server's refusals follow), not "not tried yet".
+            await connection.ExecuteAsync(new CommandDefinition(_sql.UnconfirmOwed, new { message.Id, Reply = UnconfirmedRecipient }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
 
         await RecordRejectionsAsync(connection, transaction, message, failure.Rejections, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>What an owed recipient of a mail whose reply was lost records as its reply (its status stays null: still owed).</summary>
+    public const string UnconfirmedRecipient = "unconfirmed: the whole message was sent and the server's reply was lost, so it may have the mail";
 
     /// <summary>
     /// SMTP replies and errors are cut to 1000 characters: enough to read, and within the
@@ -484,6 +492,9 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
 
         // A partial delivery: every recipient this attempt sent to is accepted, but for those
         // the server refused, which are recorded after this.
+        public string UnconfirmOwed { get; } = d.Sql(
+            $"update {d.Table("outbox_recipient")} set smtp_reply = @Reply where message_id = @Id and status is null");
+
         public string AcceptOwed { get; } = d.Sql(
             $"update {d.Table("outbox_recipient")} set status = 'accepted', smtp_reply = null where message_id = @Id and {Owed}");
 

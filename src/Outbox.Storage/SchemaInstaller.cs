@@ -73,7 +73,18 @@ public sealed class SchemaInstaller
         }
     }
 
-    public async Task InstallAsync(CancellationToken cancellationToken)
+    /// <summary>How long `outbox init` lets a change to an existing table wait for its lock, unless told otherwise.</summary>
+    public static readonly TimeSpan DefaultLockTimeout = TimeSpan.FromSeconds(5);
+
+    public Task InstallAsync(CancellationToken cancellationToken) => InstallAsync(DefaultLockTimeout, null, cancellationToken);
+
+    /// <summary>
+    /// Runs the install scripts. On an installed schema of this release they change nothing and
+    /// take no lock a caller or a worker would wait behind. A change that must run (an upgrade)
+    /// waits at most lockTimeout for its lock (PostgreSQL), and says first what it does through
+    /// progress; when the wait runs out, the error names the sessions holding the tables.
+    /// </summary>
+    public async Task InstallAsync(TimeSpan lockTimeout, Action<string>? progress, CancellationToken cancellationToken)
     {
         if (await OtherOwnerAsync(cancellationToken).ConfigureAwait(false) is { } user)
         {
@@ -85,6 +96,26 @@ public sealed class SchemaInstaller
         }
 
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        // The scripts announce each change to an existing table (a notice "outbox: <statement>")
+        // before it waits for its lock: the operator sees what it waits for, and so does the error.
+        var notices = connection as Npgsql.NpgsqlConnection;
+        string? changing = null;
+        void Relay(object sender, Npgsql.NpgsqlNoticeEventArgs e)
+        {
+            if (e.Notice.MessageText.StartsWith("outbox:", StringComparison.Ordinal))
+            {
+                changing = e.Notice.MessageText["outbox:".Length..].Trim();
+                progress?.Invoke(changing);
+            }
+        }
+
+        if (notices is not null)
+        {
+            notices.Notice += Relay;
+            await connection.ExecuteAsync(new CommandDefinition(
+                $"select set_config('lock_timeout', '{(long)lockTimeout.TotalMilliseconds}ms', false)", cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
+
         try
         {
             foreach (var script in Scripts)
@@ -94,6 +125,13 @@ public sealed class SchemaInstaller
                     await connection.ExecuteAsync(new CommandDefinition(statement, cancellationToken: cancellationToken)).ConfigureAwait(false);
                 }
             }
+        }
+        catch (Npgsql.PostgresException ex) when (ex.SqlState == Npgsql.PostgresErrorCodes.LockNotAvailable)
+        {
+            throw new Core.Validation.MailValidationException(
+                "Outbox:Database",
+                $"the upgrade waited {lockTimeout.TotalSeconds:0.###} s for a lock on the outbox's tables and gave up{(changing is null ? string.Empty : $" (last change begun: {changing})")}; nothing after it was changed. Holding them: {await HoldersAsync(connection, cancellationToken).ConfigureAwait(false)}",
+                "Run outbox init again when those transactions have ended, or with a longer --lock-timeout (callers of the table wait behind the upgrade meanwhile)");
         }
         catch (System.Data.Common.DbException ex) when (ex.SqlState == "42501")
         {
@@ -110,6 +148,17 @@ public sealed class SchemaInstaller
             }
 
             throw;
+        }
+
+        finally
+        {
+            if (notices is not null)
+            {
+                notices.Notice -= Relay;
+                // The pool keeps session settings (No Reset On Close): the next user of this
+                // connection must not inherit the upgrade's lock_timeout.
+                await connection.ExecuteAsync(new CommandDefinition("reset lock_timeout", cancellationToken: CancellationToken.None)).ConfigureAwait(false);
+            }
         }
 
         if (await CompileErrorAsync(connection, cancellationToken).ConfigureAwait(false) is { } remaining)
@@ -159,6 +208,22 @@ public sealed class SchemaInstaller
         "Outbox:Database:ConnectionString",
         $"the configured user may not install or upgrade the outbox schema ({problem})",
         "Run outbox init connected as the schema's owner or a superuser; the worker's own user then needs only its role (outbox_worker, see sql/README.md)");
+
+    // The sessions other than this one that hold a lock on a table of schema outbox, as one line.
+    private static async Task<string> HoldersAsync(System.Data.Common.DbConnection connection, CancellationToken cancellationToken)
+    {
+        var holders = await connection.QueryAsync<string>(new CommandDefinition(
+            """
+            select format('pid %s (user %s, application "%s", %s since %s)', a.pid, a.usename, a.application_name, a.state,
+                          to_char(coalesce(a.xact_start, a.backend_start) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))
+              from pg_catalog.pg_stat_activity a
+             where a.pid <> pg_backend_pid()
+               and a.pid in (select l.pid from pg_catalog.pg_locks l join pg_catalog.pg_class c on c.oid = l.relation
+                              where l.granted and c.relnamespace = 'outbox'::regnamespace)
+             order by a.pid
+            """, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return holders.Any() ? string.Join("; ", holders) : "no session now (they ended meanwhile)";
+    }
 
     // What the SQLite script cannot do itself for a file made by an older release.
     private static async Task UpgradeSqliteAsync(System.Data.Common.DbConnection connection, CancellationToken cancellationToken)

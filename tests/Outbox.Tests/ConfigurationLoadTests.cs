@@ -23,6 +23,36 @@ public sealed class ConfigurationLoadTests : IDisposable
     }
 
     [Fact]
+    public async Task A_missing_smtp_secret_file_stops_only_the_commands_that_reach_the_server()
+    {
+        // As with the systemd credential while the service is stopped.
+        var db = Path.Combine(_dir.FullName, "outbox.db");
+        var file = Write($$"""
+            { "Outbox": { "Database": { "Provider": "sqlite", "ConnectionString": "Data Source={{db}}" },
+                          "Smtp": { "Host": "mail.example.com", "UserName": "app", "PasswordFile": "/run/credentials/outbox.service/smtp-password" } } }
+            """);
+
+        async Task<(int Code, string Error)> Run(params string[] args)
+        {
+            using var error = new StringWriter();
+            var code = await Commands.OutboxCli.RunAsync([.. args, "--config", file], TextWriter.Null, error, TestContext.Current.CancellationToken);
+            return (code, error.ToString());
+        }
+
+        foreach (var command in new[] { new[] { "init" }, ["status"], ["list"], ["config"], ["send", "--from", "a@example.com", "--to", "b@example.com", "--text", "x"] })
+        {
+            var (code, error) = await Run(command);
+            Assert.True(code == 0, $"{string.Join(' ', command)}: {error}");
+        }
+
+        var run = await Run("run", "--once");
+        Assert.Equal(Commands.ExitCodes.Configuration, run.Code);
+        Assert.Contains("Outbox:Smtp:PasswordFile: the file /run/credentials/outbox.service/smtp-password does not exist; outbox run needs it to reach the SMTP server.", run.Error, StringComparison.Ordinal);
+        var check = await Run("check", "smtp");
+        Assert.Contains("outbox check smtp needs it", check.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Every_type_error_and_unknown_key_is_reported_at_once_in_one_line_each()
     {
         var file = Write("""

@@ -154,6 +154,22 @@ public sealed class DeliveryGuaranteeTests
         await outbox.AssertStatusAsync(next, "sent");
         Assert.Equal(0, (await outbox.SmtpDispatcher(options).DispatchDueAsync(Ct)).Sent);
 
+        // Its recipient was asked: `show` says unconfirmed, not "not tried yet".
+        var recipient = (await outbox.QueryAsync<(string? Status, string? Reply)>("select status, smtp_reply from outbox_recipient where message_id = @held", new { held })).Single();
+        Assert.Equal((null, OutboxStore.UnconfirmedRecipient), recipient);
+        var dir = Directory.CreateTempSubdirectory("outbox-show-");
+        try
+        {
+            var config = WorkerProcess.WriteConfig(dir.FullName, new { Database = new { Provider = "sqlite", outbox.ConnectionString } });
+            using var output = new StringWriter();
+            await Commands.OutboxCli.RunAsync(["show", held.ToString(System.Globalization.CultureInfo.InvariantCulture), "--config", config], output, TextWriter.Null, Ct);
+            Assert.Contains("to@example.com  [owed: unconfirmed: the whole message was sent", output.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+
         // The operator decides: send it again.
         await new Storage.Admin.OutboxAdmin(outbox.Database).RetryAsync(held, Ct);
         Assert.Equal(1, (await outbox.SmtpDispatcher(options).DispatchDueAsync(Ct)).Sent);

@@ -192,7 +192,7 @@ public sealed class EnqueueRulesTests(PostgresServer postgres)
 
         var deleted = await new OutboxAdmin(outbox.Database).PurgeDraftsAsync(TimeSpan.FromDays(7), 100, Ct);
 
-        Assert.Equal(1, deleted);
+        Assert.Equal(new PurgeOutcome(1, 0), deleted);
         Assert.Equal([fresh, queued], await outbox.QueryAsync<long>($"select id from {outbox.T("outbox_message")} order by id"));
         Assert.Equal(0L, await outbox.ScalarAsync<long>($"select count(*) from {outbox.T("outbox_attachment")}"));
     }

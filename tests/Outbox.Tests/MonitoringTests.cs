@@ -44,6 +44,34 @@ public sealed class MonitoringTests : IDisposable
     }
 
     [Fact]
+    public async Task Health_answers_any_host_and_both_endpoints_listen_on_every_address_when_told()
+    {
+        var (metricsPort, healthPort) = (LoopbackPort.Free(), LoopbackPort.Free());
+        var config = WorkerProcess.WriteConfig(_dir.FullName, new
+        {
+            Database = new { Provider = "sqlite", ConnectionString = $"Data Source={Path.Combine(_dir.FullName, "outbox.db")}" },
+            Transport = "pickup",
+            Pickup = new { Directory = Path.Combine(_dir.FullName, "pickup") },
+            Monitoring = new { PrometheusUrl = $"http://0.0.0.0:{metricsPort}/", HealthUrl = $"http://localhost:{healthPort}/" },
+        });
+        using var worker = WorkerProcess.Start(_dir.FullName, null, "run", "--config", config);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+
+        // Configured as localhost, probed by address with a balancer's Host header.
+        var metrics = await PollAsync(http, $"http://127.0.0.1:{metricsPort}/metrics", text => text.Contains("target_info", StringComparison.Ordinal), worker);
+        using var probe = new HttpRequestMessage(HttpMethod.Get, new Uri($"http://127.0.0.1:{healthPort}/health"));
+        probe.Headers.Host = "probe.example";
+        using var health = await http.SendAsync(probe, Ct);
+
+        Assert.Contains("target_info", metrics, StringComparison.Ordinal);
+        Assert.Equal(200, (int)health.StatusCode);
+        Assert.Contains("\"status\":\"healthy\"", await health.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        await worker.TerminateAsync();
+        await worker.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(worker.ExitCode == 0, worker.Output);
+    }
+
+    [Fact]
     public void Health_turns_bad_when_passes_stop_or_the_database_is_away()
     {
         var time = new ManualTime(DateTimeOffset.Parse("2026-11-29T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture));

@@ -43,7 +43,7 @@ public sealed class RetentionTests(PostgresServer postgres)
 
         var deleted = await new OutboxAdmin(outbox.Database).PurgeAsync(TimeSpan.FromDays(30), 2, new SynchronousProgress(reports.Add), Ct);
 
-        Assert.Equal(5, deleted);
+        Assert.Equal(new PurgeOutcome(5, 0), deleted);
         Assert.Equal([2L, 4L, 5L], reports);
         Assert.Equal([ids[5], ids[6]], await outbox.QueryAsync<long>($"select id from {outbox.T("outbox_message")} order by id"));
         Assert.Equal(2L, await outbox.ScalarAsync<long>($"select count(*) from {outbox.T("outbox_attachment")}"));

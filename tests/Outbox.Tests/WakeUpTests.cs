@@ -1,3 +1,4 @@
+using Dapper;
 using Outbox.Tests.Infrastructure;
 
 namespace Outbox.Tests;
@@ -45,6 +46,51 @@ public sealed class WakeUpTests(PostgresServer postgres) : IDisposable
         await worker.TerminateAsync();
         await worker.WaitForExitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(0, worker.ExitCode);
+    }
+
+    [Fact]
+    public async Task A_flood_of_notifications_without_mail_costs_a_bounded_number_of_passes()
+    {
+        await using var outbox = await TestOutbox.PostgresAsync(postgres);
+        var metricsPort = LoopbackPort.Free();
+        var config = WorkerProcess.WriteConfig(_dir.FullName, new
+        {
+            Database = new { Provider = "postgresql", outbox.ConnectionString },
+            Pickup = new { Directory = Path.Combine(_dir.FullName, "pickup") },
+            Dispatch = new { PollInterval = "01:00:00" },
+            Monitoring = new { PrometheusUrl = $"http://localhost:{metricsPort}/", QueueInterval = "01:00:00" },
+        });
+        using var worker = WorkerProcess.Start(_dir.FullName, null, "run", "--config", config);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        await WaitUntilListeningAsync(outbox);
+        var before = await PassesAsync(http, metricsPort);
+
+        // Any login may notify the channel; none of these announces a mail.
+        await using (var flooder = await outbox.OpenAsync())
+        {
+            for (var i = 0; i < 3000; i++)
+            {
+                await flooder.ExecuteAsync("select pg_notify('outbox_mail', '')");
+            }
+        }
+
+        await WaitUntilListeningAsync(outbox);
+        var passes = await PassesAsync(http, metricsPort) - before;
+
+        // The pass the first notification asks for, the one asked for while it ran, and one
+        // more asked for before the second ended; then notifications wait for the poll interval.
+        Assert.True(passes <= 3, $"3000 notifications without mail started {passes} dispatch passes");
+        await worker.TerminateAsync();
+        await worker.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(0, worker.ExitCode);
+    }
+
+    // The worker's count of dispatch passes, whatever started them.
+    private static async Task<long> PassesAsync(HttpClient http, int port)
+    {
+        var metrics = await http.GetStringAsync(new Uri($"http://localhost:{port}/metrics"), Ct);
+        return System.Text.RegularExpressions.Regex.Matches(metrics, @"^outbox_dispatch_passes_total\{[^}]*\} (\d+)", System.Text.RegularExpressions.RegexOptions.Multiline)
+            .Sum(match => long.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
     }
 
     // Started once its LISTEN shows and its connections have been quiet for a second (the pass

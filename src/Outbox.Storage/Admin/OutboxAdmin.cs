@@ -152,17 +152,20 @@ public sealed class OutboxAdmin
     /// <summary>
     /// Queues every mail in one status (failed, unconfirmed or cancelled) for sending now, with a
     /// fresh count of attempts, in batches of batchSize so no transaction holds many locks.
-    /// Returns how many were queued.
+    /// Reports the mails queued so far.
     /// </summary>
-    public Task<long> RetryAllAsync(string status, int batchSize, IProgress<long>? progress, CancellationToken cancellationToken) =>
+    public Task<BulkRetryOutcome> RetryAllAsync(string status, int batchSize, IProgress<long>? progress, CancellationToken cancellationToken) =>
         RetryMatchingAsync(new MailFilter { Status = status }, batchSize, progress, cancellationToken);
 
     /// <summary>
-    /// Queues every mail the filter matches (its Status must be failed, unconfirmed or cancelled)
-    /// for sending now, as <see cref="RetryAsync"/> does one, each recorded in the attempt log, in
-    /// batches of batchSize so no transaction holds many locks. Returns how many were queued.
+    /// Queues the mails the filter matches as the call begins (its Status must be failed,
+    /// unconfirmed or cancelled) for sending now, as <see cref="RetryAsync"/> does one, each
+    /// recorded in the attempt log, in batches of batchSize so no transaction holds many locks.
+    /// Each mail of that set is queued at most once, however often workers fail it again
+    /// meanwhile, so the call ends; mails that left the status since, or that another
+    /// transaction holds (PostgreSQL: skipped, not waited for), are counted as skipped.
     /// </summary>
-    public async Task<long> RetryMatchingAsync(MailFilter filter, int batchSize, IProgress<long>? progress, CancellationToken cancellationToken)
+    public async Task<BulkRetryOutcome> RetryMatchingAsync(MailFilter filter, int batchSize, IProgress<long>? progress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(filter);
         if (filter.Status is not ("failed" or "unconfirmed" or "cancelled"))
@@ -171,46 +174,43 @@ public sealed class OutboxAdmin
         }
 
         var (where, parameters) = Where(filter with { BeforeId = null });
-        parameters.Add("BatchSize", batchSize);
-        var batch = D.Sql($"select m.id from {Messages} m {where} order by m.id {D.Limit("@BatchSize")}");
-        // The action rows first, while the mails are still in the status: each statement reads
-        // the chosen ids and the status again, so a mail another operator changed meanwhile is
-        // neither recorded nor queued.
-        var statements = new[]
-        {
-            $"""
-            insert into {D.Table("outbox_attempt")} (message_id, attempt_no, attempted_at, worker, outcome)
-            select id, {ActionAttemptNo}, {D.Now}, @Actor, 'retried' from {Messages} where {D.InList("id", "@Ids")} and status = @Status
-            """,
-            $"update {Recipients} set status = null, smtp_reply = null where status = 'rejected' and {D.InList("message_id", "@Ids")}",
-            $"""
+        // The set is read once, ids only: a mail failed again after being queued is not in it,
+        // so the retry cannot chase the workers forever, nor queue one mail twice.
+        var matched = (await QueryAsync<long>(D.Sql($"select m.id from {Messages} m {where} order by m.id"), parameters, cancellationToken).ConfigureAwait(false)).ToArray();
+        // The mails are changed first, each only if still in the status (and, where the database
+        // can, not held by another transaction); their action rows and recipients follow for the
+        // ids changed. A changed mail is locked until commit and no longer in a status the purge
+        // deletes, so the purge can neither take it nor the action row it refers to.
+        var queue = D.Sql(D.ReturningIds($"""
             update {Messages}
                set status = 'queued', due_at = {D.Now}, attempt_count = 0, queued_at = coalesce(queued_at, {D.Now})
-             where {D.InList("id", "@Ids")} and status = @Status
-            """,
-        }.Select(D.Sql).ToList();
+             where id in (select id from {Messages} where {D.InList("id", "@Ids")} and status = @Status{D.SkipLocked})
+               and status = @Status
+            """));
+        var record = D.Sql($"""
+            insert into {D.Table("outbox_attempt")} (message_id, attempt_no, attempted_at, worker, outcome)
+            select id, {ActionAttemptNo}, {D.Now}, @Actor, 'retried' from {Messages} where {D.InList("id", "@Ids")}
+            """);
+        var askAgain = D.Sql($"update {Recipients} set status = null, smtp_reply = null where status = 'rejected' and {D.InList("message_id", "@Ids")}");
         long total = 0;
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        while (true)
+        foreach (var batch in matched.Chunk(batchSize))
         {
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            var ids = (await connection.QueryAsync<long>(new CommandDefinition(batch, parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToArray();
-            var queued = 0;
-            foreach (var chunk in ids.Chunk(InListLimit))
+            foreach (var chunk in batch.Chunk(InListLimit))
             {
-                var values = new { Ids = chunk, filter.Status, Actor = _actor };
-                await connection.ExecuteAsync(new CommandDefinition(statements[0], values, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-                await connection.ExecuteAsync(new CommandDefinition(statements[1], values, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-                queued += await connection.ExecuteAsync(new CommandDefinition(statements[2], values, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                var queued = (await connection.QueryAsync<long>(new CommandDefinition(queue, new { Ids = chunk, filter.Status }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToArray();
+                if (queued.Length > 0)
+                {
+                    var values = new { Ids = queued, Actor = _actor };
+                    await connection.ExecuteAsync(new CommandDefinition(record, values, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                    await connection.ExecuteAsync(new CommandDefinition(askAgain, values, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                    total += queued.Length;
+                }
             }
 
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-            total += queued;
             progress?.Report(total);
-            if (ids.Length < batchSize)
-            {
-                break;
-            }
         }
 
         if (total > 0 && D.WakeWorkersStatement is { } wake)
@@ -218,10 +218,19 @@ public sealed class OutboxAdmin
             await connection.ExecuteAsync(new CommandDefinition(wake, cancellationToken: cancellationToken)).ConfigureAwait(false);
         }
 
-        return total;
+        return new BulkRetryOutcome(matched.Length, total);
     }
 
-    /// <summary>Cancels a mail that has not been sent yet (or whose sending is unconfirmed: leave it be).</summary>
+    private async Task<IEnumerable<T>> QueryAsync<T>(string sql, object parameters, CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return (await connection.QueryAsync<T>(new CommandDefinition(sql, parameters, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToList();
+    }
+
+    /// <summary>
+    /// Cancels a mail that has not been sent yet (or whose sending is unconfirmed: leave it be).
+    /// Does not wait for a transaction that holds the mail (an application still building it).
+    /// </summary>
     public Task CancelAsync(long id, CancellationToken cancellationToken) =>
         ChangeAsync(id, ["draft", "queued", "unconfirmed"],
             $"update {Messages} set status = 'cancelled', due_at = null where id = @Id and status = @Status",
@@ -230,57 +239,79 @@ public sealed class OutboxAdmin
     /// <summary>
     /// Deletes sent, failed and cancelled mails created before now minus olderThan, with their
     /// recipients, attachments and attempts, in batches of batchSize rows: each batch is its own
-    /// short transaction, so the purge never holds long locks. Returns how many mails went.
+    /// short transaction, so the purge never holds long locks. Mails another transaction holds
+    /// (a retry queueing them) are skipped, not waited for.
     /// </summary>
-    public Task<long> PurgeAsync(TimeSpan olderThan, int batchSize, IProgress<long>? progress, CancellationToken cancellationToken) =>
+    public Task<PurgeOutcome> PurgeAsync(TimeSpan olderThan, int batchSize, IProgress<long>? progress, CancellationToken cancellationToken) =>
         DeleteAsync("'sent', 'failed', 'cancelled'", olderThan, batchSize, progress, cancellationToken);
 
     /// <summary>
     /// Deletes drafts (mails never queued: a builder block that stopped before enqueue or
     /// close_mail) created before now minus olderThan, with their parts, in batches as
-    /// <see cref="PurgeAsync"/> does. A draft is never sent, so only its space is at stake.
+    /// <see cref="PurgeAsync"/> does. A draft is never sent, so only its space is at stake; one an
+    /// application is still building (its transaction holds it) is skipped.
     /// </summary>
-    public Task<long> PurgeDraftsAsync(TimeSpan olderThan, int batchSize, CancellationToken cancellationToken) =>
+    public Task<PurgeOutcome> PurgeDraftsAsync(TimeSpan olderThan, int batchSize, CancellationToken cancellationToken) =>
         DeleteAsync("'draft'", olderThan, batchSize, null, cancellationToken);
 
-    private async Task<long> DeleteAsync(string statuses, TimeSpan olderThan, int batchSize, IProgress<long>? progress, CancellationToken cancellationToken)
+    private async Task<PurgeOutcome> DeleteAsync(string statuses, TimeSpan olderThan, int batchSize, IProgress<long>? progress, CancellationToken cancellationToken)
     {
-        var sql = D.Sql($"""
-            delete from {Messages}
-             where id in (select id from {Messages}
-                           where status in ({statuses}) and created_at < {D.NowPlusSeconds("@Seconds")}
-                           order by id {D.Limit("@BatchSize")})
-            """);
+        var old = $"status in ({statuses}) and created_at < {D.NowPlusSeconds("@Seconds")}";
+        // The status is tested again on the row the DELETE changes: the subquery's choice may
+        // be stale by then (a retry queued the mail), and a stale choice must delete nothing.
+        var sql = D.Sql(D.DeleteChosen(Messages, $"select id from {Messages} where {old} order by id {D.Limit("@BatchSize")}{D.SkipLocked}", old));
+        var values = new { Seconds = -olderThan.TotalSeconds, BatchSize = batchSize };
         long total = 0;
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         while (true)
         {
-            var deleted = await connection.ExecuteAsync(new CommandDefinition(
-                sql, new { Seconds = -olderThan.TotalSeconds, BatchSize = batchSize }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            var deleted = await connection.ExecuteAsync(new CommandDefinition(sql, values, cancellationToken: cancellationToken)).ConfigureAwait(false);
             total += deleted;
             progress?.Report(total);
             if (deleted < batchSize)
             {
-                return total;
+                break;
             }
         }
+
+        // What is left of the old ones was held by another transaction while the purge ran.
+        var skipped = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            D.Sql($"select count(*) from {Messages} where {old}"), values, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return new PurgeOutcome(total, skipped);
     }
 
     private async Task ChangeAsync(long id, string[] allowed, string update, string verb, CancellationToken cancellationToken, string? alongside = null)
     {
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        var status = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
-            D.Sql($"select status from {Messages} where id = @Id"), new { Id = id }, cancellationToken: cancellationToken)).ConfigureAwait(false)
-            ?? throw new MailValidationException("ID", $"there is no mail {id}", "See `outbox list` for the ids");
-        if (!allowed.Contains(status))
-        {
-            throw new MailValidationException("ID", $"mail {id} is {status}; only a mail that is {string.Join(" or ", allowed)} can be {(verb == "retry" ? "retried" : "cancelled")}",
-                status == "sending" ? "A worker is sending it now; look again in a moment" : "Nothing was changed");
-        }
-
-        // The status in the WHERE clause makes the change lose, not win, against a worker that claimed it meanwhile.
         await using (var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false))
         {
+            // Locked without waiting: a mail an application's open transaction holds (a draft it
+            // is still building) is reported at once instead of holding the operator up.
+            string? status;
+            try
+            {
+                status = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+                    D.Sql($"select status from {Messages} where id = @Id{D.NoWait}"), new { Id = id }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            }
+            catch (System.Data.Common.DbException ex) when (D.IsLockBusy(ex))
+            {
+                throw new MailValidationException("ID", $"mail {id} is held by another transaction (an application still building or changing it); nothing was changed",
+                    "Run the command again once that transaction has committed or rolled back");
+            }
+
+            if (status is null)
+            {
+                throw new MailValidationException("ID", $"there is no mail {id}", "See `outbox list` for the ids");
+            }
+
+            if (!allowed.Contains(status))
+            {
+                throw new MailValidationException("ID", $"mail {id} is {status}; only a mail that is {string.Join(" or ", allowed)} can be {(verb == "retry" ? "retried" : "cancelled")}",
+                    status == "sending" ? "A worker is sending it now; look again in a moment" : "Nothing was changed");
+            }
+
+            // The status in the WHERE clause makes the change lose, not win, against a worker
+            // that claimed it meanwhile where the database has no row lock to take (SQLite).
             var changed = await connection.ExecuteAsync(new CommandDefinition(D.Sql(update), new { Id = id, Status = status }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             if (changed == 0)
             {

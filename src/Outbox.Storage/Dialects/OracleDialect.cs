@@ -134,6 +134,9 @@ public sealed partial class OracleDialect : SqlDialect
 
     public override string Limit(string count) => $"fetch first {count} rows only";
 
+    // ORA-00054: resource busy and acquire with NOWAIT specified or timeout expired.
+    public override bool IsLockBusy(DbException exception) => exception?.Message.StartsWith("ORA-00054", StringComparison.Ordinal) == true;
+
     // ODP.NET rejects a carriage return inside a PL/SQL block (PLS-00103), which a checkout
     // with Windows line endings would put into every multi-line statement.
     public override string Sql(string statement) =>

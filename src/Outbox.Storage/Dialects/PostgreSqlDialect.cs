@@ -49,6 +49,20 @@ public sealed class PostgreSqlDialect : SqlDialect
           from mine where r.message_id = mine.id and (r.status is null or r.status = 'deferred')
         """;
 
+    public override string SkipLocked => "\n   for update skip locked";
+
+    // Chosen once: as an IN subquery, a LIMIT ... SKIP LOCKED choice can be run again for each
+    // row the DELETE reaches, and then deletes more rows than its limit.
+    public override string DeleteChosen(string table, string choose, string condition) => $"""
+        with chosen as materialized ({choose})
+        delete from {table} m using chosen
+         where m.id = chosen.id
+           and {condition}
+        """;
+
+    // lock_not_available: NOWAIT, or lock_timeout ran out.
+    public override bool IsLockBusy(DbException exception) => exception is PostgresException { SqlState: PostgresErrorCodes.LockNotAvailable };
+
     public const string Channel = "outbox_mail";
 
     public override string? WakeWorkersStatement => $"select pg_notify('{Channel}', '')";

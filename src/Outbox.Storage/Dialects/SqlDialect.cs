@@ -46,6 +46,26 @@ public abstract class SqlDialect
     /// <summary>The clause that ends a query after count rows.</summary>
     public virtual string Limit(string count) => $"limit {count}";
 
+    /// <summary>
+    /// Ends a subquery that chooses rows an admin statement changes: locks them, leaving out rows
+    /// another transaction holds instead of waiting for it. Empty where a subquery cannot lock
+    /// (Oracle: its DML waits for a held row, then tests its WHERE again; SQLite: one writer).
+    /// </summary>
+    public virtual string SkipLocked => string.Empty;
+
+    /// <summary>A DELETE of the rows whose ids a query chooses, each deleted only if the condition still holds for it.</summary>
+    public virtual string DeleteChosen(string table, string choose, string condition) => $"""
+        delete from {table}
+         where id in ({choose})
+           and {condition}
+        """;
+
+    /// <summary>Ends a SELECT of one row that an operator's change locks without waiting; empty where the database has no row locks (SQLite).</summary>
+    public virtual string NoWait => "\n   for update nowait";
+
+    /// <summary>True when a statement failed because a row or table it needed was held by another transaction and it would not wait.</summary>
+    public virtual bool IsLockBusy(DbException exception) => false;
+
     /// <summary>An UPDATE made to return the ids of the rows it changed, as a result set.</summary>
     public virtual string ReturningIds(string update) => $"{update}\nreturning id";
 

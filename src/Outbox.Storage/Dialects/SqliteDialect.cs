@@ -29,6 +29,9 @@ public sealed class SqliteDialect : SqlDialect
                   template, template_locale as TemplateLocale, template_data as TemplateData
         """;
 
+    // One writer at a time: a transaction's rows are not locked one by one.
+    public override string NoWait => string.Empty;
+
     public override string Table(string name) => name;
 
     public override string NowPlusSeconds(string parameter) => $"strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ({parameter}) || ' seconds')";

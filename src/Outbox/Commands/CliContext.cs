@@ -66,6 +66,19 @@ public sealed class CliContext(TextWriter output, TextWriter error)
         return RunAsync(parse, (options, _) => body(options));
     }
 
+    // Only the commands that reach the SMTP server need the files its settings name (a systemd
+    // credential exists only while the service runs; status, list or retry must work without it).
+    private static string? SmtpFilesNeededBy(ParseResult parse)
+    {
+        var command = parse.CommandResult.Command;
+        return command.Name switch
+        {
+            "run" => "outbox run",
+            "smtp" when command.Parents.OfType<Command>().Any(p => p.Name == "check") => "outbox check smtp",
+            _ => null,
+        };
+    }
+
     /// <summary>As above, with the configuration's layers, for a command that tells where a value came from.</summary>
     public async Task<int> RunAsync(ParseResult parse, Func<OutboxOptions, Microsoft.Extensions.Configuration.IConfigurationRoot, Task<int>> body)
     {
@@ -73,7 +86,7 @@ public sealed class CliContext(TextWriter output, TextWriter error)
         ArgumentNullException.ThrowIfNull(body);
         try
         {
-            var (options, layers) = OutboxConfiguration.LoadWithLayers(parse.GetValue(Config) ?? NonEmpty(Environment.GetEnvironmentVariable(ConfigVariable)));
+            var (options, layers) = OutboxConfiguration.LoadWithLayers(parse.GetValue(Config) ?? NonEmpty(Environment.GetEnvironmentVariable(ConfigVariable)), SmtpFilesNeededBy(parse));
             return await body(options, layers).ConfigureAwait(false);
         }
         catch (Exception ex) when (Describe(ex) is { } message)

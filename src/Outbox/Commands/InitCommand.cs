@@ -9,7 +9,13 @@ public static class InitCommand
 {
     public static Command Create(CliContext context)
     {
-        var command = new Command("init", "Install or upgrade the outbox schema with the install scripts built into this program (the files under sql/, byte for byte), then verify it; as a user that does not own the schema, only verify it. Example: outbox init --config /etc/outbox/outbox.json");
+        var lockTimeout = CliArguments.Duration("--lock-timeout");
+        lockTimeout.DefaultValueFactory = _ => SchemaInstaller.DefaultLockTimeout;
+        lockTimeout.Description = "PostgreSQL: how long a change to an existing table may wait for its lock before init gives up, naming who holds it (default 5s; callers of the table wait behind it meanwhile). A current schema takes no such lock";
+        var command = new Command("init", "Install or upgrade the outbox schema with the install scripts built into this program (the files under sql/, byte for byte), then verify it; as a user that does not own the schema, only verify it. On a current schema it changes nothing and waits for nobody. Example: outbox init --config /etc/outbox/outbox.json")
+        {
+            lockTimeout,
+        };
         command.SetAction((parse, cancellationToken) => context.RunAsync(parse, async options =>
         {
             var database = OutboxDatabase.Create(options.Database);
@@ -21,7 +27,13 @@ public static class InitCommand
                 var otherOwner = await installer.OtherOwnerAsync(cancellationToken).ConfigureAwait(false);
                 if (otherOwner is null)
                 {
-                    await installer.InstallAsync(cancellationToken).ConfigureAwait(false);
+                    var timeout = parse.GetValue(lockTimeout);
+                    if (timeout <= TimeSpan.Zero)
+                    {
+                        throw new Core.Validation.MailValidationException("--lock-timeout", "must be positive", "For example 30s");
+                    }
+
+                    await installer.InstallAsync(timeout, change => context.Error.WriteLine($"outbox: {change} (waits up to {timeout.TotalSeconds:0.###} s for transactions using the table)"), cancellationToken).ConfigureAwait(false);
                 }
 
                 var missing = await installer.MissingTablesAsync(cancellationToken).ConfigureAwait(false);

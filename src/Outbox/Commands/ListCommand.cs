@@ -44,7 +44,8 @@ public static class ListCommand
                 context.Out.WriteLine($"{"ID",8}  {"STATUS",-11}  {"TRIES",5}  {"CREATED (UTC)",-24}  {"FROM",-28}  SUBJECT / LAST ERROR");
                 foreach (var row in rows)
                 {
-                    var note = row.LastError is null ? row.Subject : $"{row.Subject} [{row.LastError}]";
+                    // One line a mail, whatever an error's text holds.
+                    var note = Core.Text.PrintableText.Escape(row.LastError is null ? row.Subject : $"{row.Subject} [{row.LastError}]");
                     context.Out.WriteLine($"{row.Id,8}  {row.Status,-11}  {row.AttemptCount,5}  {row.CreatedAt,-24}  {Cut(row.Sender, 28),-28}  {note}");
                 }
 

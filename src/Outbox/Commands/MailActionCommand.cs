@@ -36,19 +36,21 @@ public static class MailActionCommand
                     return 0;
                 }
 
-                long queued;
+                BulkRetryOutcome done;
                 using (var progress = new CliProgress(context.ProgressError, "queued"))
                 {
-                    queued = await admin.RetryAllAsync(all!.Trim().ToLowerInvariant(), parse.GetValue(batchSize), progress, cancellationToken).ConfigureAwait(false);
+                    done = await admin.RetryAllAsync(all!.Trim().ToLowerInvariant(), parse.GetValue(batchSize), progress, cancellationToken).ConfigureAwait(false);
                 }
 
                 if (parse.GetValue(context.JsonOutput))
                 {
-                    context.WriteJson(new { queued, status = all });
+                    context.WriteJson(new { queued = done.Queued, skipped = done.Skipped, status = all });
                 }
                 else
                 {
-                    await context.Out.WriteLineAsync($"queued {queued} mail(s) that were {all}").ConfigureAwait(false);
+                    await context.Out.WriteLineAsync(done.Skipped == 0
+                        ? $"queued {done.Queued} mail(s) that were {all}"
+                        : $"queued {done.Queued} of the {done.Matched} mail(s) that were {all}; skipped {done.Skipped} that another transaction held or that left the status meanwhile").ConfigureAwait(false);
                 }
 
                 return 0;

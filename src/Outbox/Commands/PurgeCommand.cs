@@ -25,19 +25,20 @@ public static class PurgeCommand
             var database = await OutboxDatabases.OpenAsync(options.Database, cancellationToken).ConfigureAwait(false);
             await using (database.ConfigureAwait(false))
             {
-                long deleted;
+                PurgeOutcome done;
                 using (var progress = new CliProgress(context.ProgressError, "deleted"))
                 {
-                    deleted = await new OutboxAdmin(database).PurgeAsync(age, parse.GetValue(batchSize) ?? options.Retention.BatchSize, progress, cancellationToken).ConfigureAwait(false);
+                    done = await new OutboxAdmin(database).PurgeAsync(age, parse.GetValue(batchSize) ?? options.Retention.BatchSize, progress, cancellationToken).ConfigureAwait(false);
                 }
 
                 if (parse.GetValue(context.JsonOutput))
                 {
-                    context.WriteJson(new { deleted, olderThan = age.ToString("c", System.Globalization.CultureInfo.InvariantCulture) });
+                    context.WriteJson(new { deleted = done.Deleted, skipped = done.Skipped, olderThan = age.ToString("c", System.Globalization.CultureInfo.InvariantCulture) });
                 }
                 else
                 {
-                    await context.Out.WriteLineAsync($"deleted {deleted} finished mail(s) created more than {age} ago").ConfigureAwait(false);
+                    await context.Out.WriteLineAsync($"deleted {done.Deleted} finished mail(s) created more than {age} ago"
+                        + (done.Skipped == 0 ? string.Empty : $"; skipped {done.Skipped} that another transaction held (run the purge again later)")).ConfigureAwait(false);
                 }
 
                 return 0;

@@ -64,7 +64,7 @@ public static class ShowCommand
         output.WriteLine($"  From:        {m.Sender}");
         foreach (var recipient in mail.Recipients)
         {
-            var outcome = recipient.Status is null ? string.Empty : $"  [{recipient.Status}{(recipient.SmtpReply is null ? string.Empty : ": " + recipient.SmtpReply)}]";
+            var outcome = recipient.Status is null && recipient.SmtpReply is null ? string.Empty : $"  [{recipient.Status ?? "owed"}{(recipient.SmtpReply is null ? string.Empty : ": " + recipient.SmtpReply)}]";
             output.WriteLine($"  {Capitalized(recipient.Kind) + ":",-12} {recipient.Address}{outcome}");
         }
 
@@ -122,13 +122,15 @@ public static class ShowCommand
     // A partial delivery at a glance: "to 3 of 5 recipients; 2 deferred (tried again), 0 rejected".
     private static string? Delivery(IReadOnlyList<RecipientRow> recipients)
     {
-        if (recipients.All(r => r.Status is null) || recipients.All(r => r.Status == "accepted"))
+        if (recipients.All(r => r.Status is null && r.SmtpReply is null) || recipients.All(r => r.Status == "accepted"))
         {
             return null;
         }
 
-        int Count(string? status) => recipients.Count(r => r.Status == status);
-        return $"to {Count("accepted")} of {recipients.Count} recipients; {Count("deferred")} deferred (tried again), {Count("rejected")} rejected, {Count(null)} not tried yet";
+        int Count(string? status) => recipients.Count(r => r.Status == status && (status is not null || r.SmtpReply is null));
+        var unconfirmed = recipients.Count(r => r.Status is null && r.SmtpReply is not null);
+        return $"to {Count("accepted")} of {recipients.Count} recipients; {Count("deferred")} deferred (tried again), {Count("rejected")} rejected, "
+            + (unconfirmed > 0 ? $"{unconfirmed} unconfirmed, " : string.Empty) + $"{Count(null)} not tried yet";
     }
 
     private static string Capitalized(string kind) => kind.Length == 0 ? kind : char.ToUpperInvariant(kind[0]) + kind[1..];

@@ -50,7 +50,8 @@ public static class OutboxConfiguration
     public static OutboxOptions Load(string? configPath) => LoadWithLayers(configPath).Options;
 
     /// <summary>The options, and the layers they were bound from (to tell where each value came from).</summary>
-    public static (OutboxOptions Options, IConfigurationRoot Layers) LoadWithLayers(string? configPath)
+    /// <param name="smtpFilesNeededBy">The command that reaches the SMTP server, so the files its settings name must exist; null when it does not.</param>
+    public static (OutboxOptions Options, IConfigurationRoot Layers) LoadWithLayers(string? configPath, string? smtpFilesNeededBy = "outbox run")
     {
         var configuration = Build(configPath);
         var (problems, values) = ConfigurationChecker.Check(configuration);
@@ -62,7 +63,7 @@ public static class OutboxConfiguration
             options.Transport = "smtp";
         }
 
-        var result = new OutboxOptionsValidator().Validate(null, options);
+        var result = new OutboxOptionsValidator(smtpFilesNeededBy).Validate(null, options);
         if (result.Failed)
         {
             // A value left out for its type gets its default, which the validator may refuse:

@@ -6,7 +6,12 @@ using Outbox.Core.Sending.OAuth;
 namespace Outbox.Configuration;
 
 /// <summary>Checks the whole configuration and reports every problem at once, each naming its key.</summary>
-public sealed partial class OutboxOptionsValidator : IValidateOptions<OutboxOptions>
+/// <param name="smtpFilesNeededBy">
+/// The command that will reach the SMTP server ("outbox run"), for which the files the SMTP
+/// settings name (CA, password, client secret, certificate) must exist; null for a command that
+/// does not (list, status, show…), which then runs while, say, a systemd credential is absent.
+/// </param>
+public sealed partial class OutboxOptionsValidator(string? smtpFilesNeededBy = "outbox run") : IValidateOptions<OutboxOptions>
 {
     private static readonly string[] Providers = ["sqlite", "postgresql", "postgres", "npgsql", "oracle"];
 
@@ -73,7 +78,7 @@ public sealed partial class OutboxOptionsValidator : IValidateOptions<OutboxOpti
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
-    private static void ValidateSmtp(SmtpOptions smtp, string key, List<string> failures)
+    private void ValidateSmtp(SmtpOptions smtp, string key, List<string> failures)
     {
         if (string.IsNullOrWhiteSpace(smtp.Host))
         {
@@ -95,14 +100,9 @@ public sealed partial class OutboxOptionsValidator : IValidateOptions<OutboxOpti
             failures.Add($"{key}:UserName: a password is never sent over a plaintext connection; use Security StartTls or SslOnConnect.");
         }
 
-        if (!string.IsNullOrEmpty(smtp.CaFile) && !File.Exists(smtp.CaFile))
+        foreach (var (name, file) in new[] { ("CaFile", smtp.CaFile), ("PasswordFile", smtp.PasswordFile) })
         {
-            failures.Add($"{key}:CaFile: the file {smtp.CaFile} does not exist.");
-        }
-
-        if (!string.IsNullOrEmpty(smtp.PasswordFile) && !File.Exists(smtp.PasswordFile))
-        {
-            failures.Add($"{key}:PasswordFile: the file {smtp.PasswordFile} does not exist.");
+            RequireFile($"{key}:{name}", file, failures);
         }
 
         foreach (var pin in smtp.CertificatePins.Where(pin => !Sha256Hex().IsMatch(pin)))
@@ -124,7 +124,15 @@ public sealed partial class OutboxOptionsValidator : IValidateOptions<OutboxOpti
         ValidateRateLimits(smtp, key, failures);
     }
 
-    private static void ValidateOAuth2(SmtpOptions smtp, string key, List<string> failures)
+    private void RequireFile(string key, string? file, List<string> failures)
+    {
+        if (smtpFilesNeededBy is not null && !string.IsNullOrEmpty(file) && !File.Exists(file))
+        {
+            failures.Add($"{key}: the file {file} does not exist; {smtpFilesNeededBy} needs it to reach the SMTP server.");
+        }
+    }
+
+    private void ValidateOAuth2(SmtpOptions smtp, string key, List<string> failures)
     {
         var oauth = smtp.OAuth2;
         if (oauth.Provider == OAuth2Provider.None)
@@ -179,10 +187,7 @@ public sealed partial class OutboxOptionsValidator : IValidateOptions<OutboxOpti
 
         foreach (var (name, file) in new[] { ("ClientSecretFile", oauth.ClientSecretFile), ("CertificateFile", oauth.CertificateFile) })
         {
-            if (!string.IsNullOrEmpty(file) && !File.Exists(file))
-            {
-                failures.Add($"{oauthKey}:{name}: the file {file} does not exist.");
-            }
+            RequireFile($"{oauthKey}:{name}", file, failures);
         }
 
         if (oauth.RefreshBefore < TimeSpan.Zero)
@@ -191,7 +196,7 @@ public sealed partial class OutboxOptionsValidator : IValidateOptions<OutboxOpti
         }
     }
 
-    private static void ValidateAccounts(OutboxOptions options, List<string> failures)
+    private void ValidateAccounts(OutboxOptions options, List<string> failures)
     {
         if (!string.IsNullOrWhiteSpace(options.Smtp.Host))
         {

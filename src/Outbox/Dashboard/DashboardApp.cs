@@ -138,8 +138,8 @@ public sealed partial class DashboardApp : IAsyncDisposable
             {
                 var form = await context.Request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false);
                 var filter = ListFilter.From(key => form.TryGetValue(key, out var v) ? v.ToString() : null);
-                var queued = await new OutboxAdmin(database, request.Actor).RetryMatchingAsync(filter.Mail, 1000, null, context.RequestAborted).ConfigureAwait(false);
-                return $"/mails{(filter with { Given = new Dictionary<string, string>(filter.Given) { ["status"] = "queued" } }).QueryString()}&retried={queued}";
+                var done = await new OutboxAdmin(database, request.Actor).RetryMatchingAsync(filter.Mail, 1000, null, context.RequestAborted).ConfigureAwait(false);
+                return $"/mails{(filter with { Given = new Dictionary<string, string>(filter.Given) { ["status"] = "queued" } }).QueryString()}&retried={done.Queued}";
             }));
             app.MapGet("/checks", Page((context, request) => Task.FromResult(ChecksPage.Render(_checks, request,
                 context.Request.Query["busy"] == "1" ? "Another check is still running; its result shows here when it is done." : null))));

@@ -37,7 +37,7 @@ public static class MailPage
         // Bounded like every value: a mail stored before max_recipients may have any number.
         var hidden = mail.Recipients.Count - MaxRecipientRows;
         var recipients = Html.Join(mail.Recipients.Take(MaxRecipientRows).Select(r => Html.Of(
-            $"""<tr><td>{r.Kind}</td><td>{r.Address}</td><td class="status-{(r.Status == "accepted" ? "sent" : r.Status == "rejected" ? "failed" : string.Empty)}">{r.Status ?? "not tried yet"}</td><td>{r.SmtpReply}</td></tr>""")).Append(hidden > 0 ? Html.Of($"""<tr><td colspan="4">… ({hidden} more)</td></tr>""") : Markup.Empty));
+            $"""<tr><td>{r.Kind}</td><td>{r.Address}</td><td class="status-{(r.Status == "accepted" ? "sent" : r.Status == "rejected" ? "failed" : string.Empty)}">{r.Status ?? (r.SmtpReply is null ? "not tried yet" : "unconfirmed")}</td><td>{r.SmtpReply}</td></tr>""")).Append(hidden > 0 ? Html.Of($"""<tr><td colspan="4">… ({hidden} more)</td></tr>""") : Markup.Empty));
         var attachments = mail.Attachments.Count == 0
             ? Html.Of($"<p>None.</p>")
             : Html.Of($"""

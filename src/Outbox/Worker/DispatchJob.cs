@@ -17,14 +17,16 @@ public sealed partial class DispatchJob(Dispatcher dispatcher, WakeSignal signal
 
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
-        signal.Reset();
+        var woken = signal.PassStarting();
+        WorkerMetrics.Passes.Add(1, new KeyValuePair<string, object?>("trigger", woken ? "notification" : "poll"));
         health.PassStarted();
         // Quartz waits for a running job at shutdown without cancelling it: the pass stops as
         // soon as the host begins to (SIGTERM, a service stop), within Dispatch:StopTimeout.
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
         try
         {
-            await dispatcher.DispatchDueAsync(stopping.Token).ConfigureAwait(false);
+            var summary = await dispatcher.DispatchDueAsync(stopping.Token).ConfigureAwait(false);
+            signal.PassEnded(woken, summary != DispatchSummary.Empty);
             health.PassEnded(null);
         }
         catch (OutcomesNotRecordedException ex)

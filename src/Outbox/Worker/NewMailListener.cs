@@ -10,7 +10,8 @@ namespace Outbox.Worker;
 /// <summary>
 /// Wakes the dispatch job as soon as new mail is committed (PostgreSQL LISTEN/NOTIFY), so an
 /// idle worker sends within milliseconds without polling often. Polling every PollInterval stays
-/// as the safety net; on SQLite it is the only way.
+/// as the safety net; on SQLite it is the only way. <see cref="WakeSignal"/> decides which
+/// notifications start a pass: any login may send them.
 /// </summary>
 public sealed partial class NewMailListener(OutboxDatabase database, OutboxOptions options, ISchedulerFactory schedulers, WakeSignal signal, ILogger<NewMailListener> logger) : BackgroundService
 {

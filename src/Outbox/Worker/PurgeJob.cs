@@ -17,20 +17,20 @@ public sealed partial class PurgeJob(OutboxDatabase database, OutboxOptions opti
         var admin = new OutboxAdmin(database);
         if (options.Retention.KeepFor is { } keepFor)
         {
-            var deleted = await admin.PurgeAsync(keepFor, options.Retention.BatchSize, null, cancellationToken).ConfigureAwait(false);
-            Purged(logger, deleted, keepFor);
+            var done = await admin.PurgeAsync(keepFor, options.Retention.BatchSize, null, cancellationToken).ConfigureAwait(false);
+            Purged(logger, done.Deleted, keepFor, done.Skipped);
         }
 
         if (options.Retention.DraftsKeepFor is { } draftsFor)
         {
-            var deleted = await admin.PurgeDraftsAsync(draftsFor, options.Retention.BatchSize, cancellationToken).ConfigureAwait(false);
-            PurgedDrafts(logger, deleted, draftsFor);
+            var done = await admin.PurgeDraftsAsync(draftsFor, options.Retention.BatchSize, cancellationToken).ConfigureAwait(false);
+            PurgedDrafts(logger, done.Deleted, draftsFor, done.Skipped);
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Retention: deleted {Count} finished mail(s) older than {KeepFor}")]
-    private static partial void Purged(ILogger logger, long count, TimeSpan keepFor);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Retention: deleted {Count} finished mail(s) older than {KeepFor}; skipped {Skipped} held by another transaction, for the next run")]
+    private static partial void Purged(ILogger logger, long count, TimeSpan keepFor, long skipped);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Retention: deleted {Count} draft(s) never queued, older than {KeepFor}")]
-    private static partial void PurgedDrafts(ILogger logger, long count, TimeSpan keepFor);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Retention: deleted {Count} draft(s) never queued, older than {KeepFor}; skipped {Skipped} an application's open transaction holds, for the next run")]
+    private static partial void PurgedDrafts(ILogger logger, long count, TimeSpan keepFor, long skipped);
 }

@@ -1,4 +1,3 @@
-using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -39,7 +38,7 @@ public static partial class WorkerHost
             builder.Services.AddSingleton(services => OutboxRuntime.CreateDispatcher(options, database, services.GetRequiredService<ILoggerFactory>()));
             builder.Services.AddSingleton(database);
             builder.Services.AddSingleton(options);
-            builder.Services.AddSingleton<WakeSignal>();
+            builder.Services.AddSingleton(new WakeSignal(TimeProvider.System, options.Dispatch.PollInterval));
             builder.Services.AddSingleton(new WorkerHealth(TimeProvider.System));
             AddMonitoring(builder.Services, options);
             builder.Services.AddQuartz(quartz =>
@@ -67,15 +66,7 @@ public static partial class WorkerHost
 
             using var host = builder.Build();
             LogConfiguration(host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Outbox.Configuration"), options);
-            try
-            {
-                await host.StartAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (InvalidOperationException ex) when (ex.InnerException is HttpListenerException listen && options.Monitoring.PrometheusUrl is { } url)
-            {
-                throw new ConfigurationException($"Outbox:Monitoring:PrometheusUrl: cannot listen on {url} ({listen.Message}). Choose a free port, or stop what listens there", ex);
-            }
-
+            await host.StartAsync(cancellationToken).ConfigureAwait(false);
             await host.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
             ThrowIfAServiceFailed(host.Services);
         }
@@ -94,22 +85,15 @@ public static partial class WorkerHost
 
     private static void AddMonitoring(IServiceCollection services, OutboxOptions options)
     {
-        if (options.Monitoring.PrometheusUrl is { Length: > 0 } prometheus)
+        if (options.Monitoring.PrometheusUrl is { Length: > 0 })
         {
             services.AddHostedService<QueueGauges>();
-            var url = new Uri(prometheus);
-            services.AddOpenTelemetry().WithMetrics(metrics => metrics
-                .AddMeter(OutboxMetrics.MeterName)
-                .AddPrometheusHttpListener(exporter =>
-                {
-                    exporter.Host = url.Host;
-                    exporter.Port = url.Port;
-                }));
+            services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(OutboxMetrics.MeterName).AddPrometheusExporter());
         }
 
-        if (options.Monitoring.HealthUrl is { Length: > 0 })
+        if (options.Monitoring.HealthUrl is { Length: > 0 } || options.Monitoring.PrometheusUrl is { Length: > 0 })
         {
-            services.AddHostedService<HealthEndpoint>();
+            services.AddHostedService<MonitoringEndpoints>();
         }
 
         if (options.Dashboard.Url is { Length: > 0 })

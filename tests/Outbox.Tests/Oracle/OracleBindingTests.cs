@@ -110,9 +110,11 @@ public sealed class OracleBindingTests
 
         await new OutboxAdmin(database).RetryAllAsync("failed", 2500, null, Ct);
 
-        var updates = source.Commands.Where(c => c.StartsWith("update outbox_message", StringComparison.Ordinal)).ToList();
+        // The queueing UPDATE, in the PL/SQL block that returns the ids it changed.
+        static bool Queues(string command) => command.Contains("update outbox_message\n   set status = 'queued'", StringComparison.Ordinal);
+        var updates = source.Commands.Where(Queues).ToList();
         Assert.Equal(3, updates.Count);
-        var ids = source.Bindings.Where((_, i) => source.Commands[i].StartsWith("update outbox_message", StringComparison.Ordinal))
+        var ids = source.Bindings.Where((_, i) => Queues(source.Commands[i]))
             .SelectMany(bound => bound.Where(p => p.Name.StartsWith("Ids", StringComparison.Ordinal)).Select(p => (long)p.Value!)).ToList();
         Assert.Equal(Enumerable.Range(1, 2500).Select(i => (long)i), ids);
     }

@@ -86,6 +86,12 @@ public sealed class TemplateCliTests : IDisposable
         Assert.Contains("subject:  Bestellung {{ order.id }}", show.Out, StringComparison.Ordinal);
         Assert.DoesNotContain("--- html body", show.Out, StringComparison.Ordinal);
 
+        // Line breaks print as line breaks (CR LF too); what could drive a terminal is escaped.
+        File.WriteAllText(F("lines.txt"), "Line one\r\nLine two\u001b[2J");
+        await RunAsync("template", "put", "lines", "--subject", "Lines", "--text-file", F("lines.txt"));
+        var lines = await RunAsync("template", "show", "lines");
+        Assert.Contains("Line one" + Environment.NewLine + "Line two\\x1B[2J", lines.Out.Replace("\n", Environment.NewLine, StringComparison.Ordinal), StringComparison.Ordinal);
+
         var missing = await RunAsync("template", "show", "nope");
         Assert.Equal((ExitCodes.Usage, "outbox: NAME: no template named \"nope\". outbox template list shows them\n"), (missing.Code, missing.Error));
     }
