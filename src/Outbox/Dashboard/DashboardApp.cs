@@ -26,7 +26,7 @@ namespace Outbox.Dashboard;
 public sealed partial class DashboardApp : IAsyncDisposable
 {
     private const string ActorKey = "outbox.actor";
-    private const string ReadOnly = "This dashboard is read-only: set Outbox:Dashboard:AllowActions to true to retry and cancel from it.";
+    private const string ReadOnly = "This dashboard is read-only: set Outbox:Dashboard:AllowActions to true to retry, cancel and run check smtp from it.";
     private readonly WebApplication _app;
     private readonly DashboardBinding _binding;
 
@@ -143,8 +143,11 @@ public sealed partial class DashboardApp : IAsyncDisposable
             }));
             app.MapGet("/checks", Page((context, request) => Task.FromResult(ChecksPage.Render(_checks, request,
                 context.Request.Query["busy"] == "1" ? "Another check is still running; its result shows here when it is done." : null))));
-            app.MapPost("/checks/{which:regex(^(smtp|db)$)}", Post(isAction: false, async (context, _) =>
-                await _checks.RunAsync((string)context.Request.RouteValues["which"]!, context.RequestAborted).ConfigureAwait(false) ? "/checks" : "/checks?busy=1"));
+            // check smtp makes the worker log in to every account: an action, as a retry is.
+            app.MapPost("/checks/smtp", Post(isAction: true, async (context, _) =>
+                await _checks.RunAsync("smtp", context.RequestAborted).ConfigureAwait(false) ? "/checks" : "/checks?busy=1"));
+            app.MapPost("/checks/db", Post(isAction: false, async (context, _) =>
+                await _checks.RunAsync("db", context.RequestAborted).ConfigureAwait(false) ? "/checks" : "/checks?busy=1"));
         }
 
         // Before anything else: the security headers, then who may come in.

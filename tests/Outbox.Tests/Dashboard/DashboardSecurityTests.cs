@@ -35,6 +35,25 @@ public sealed partial class DashboardSecurityTests(PostgresServer postgres)
     }
 
     [Fact]
+    public async Task A_read_only_dashboard_runs_check_db_but_not_check_smtp()
+    {
+        var (outbox, _, _, _) = await DashboardHost.MailsAsync(postgres);
+        await using var _ = outbox;
+        await using var dashboard = await DashboardHost.StartAsync(outbox.ConnectionString, d => d.AllowActions = false);
+        using var client = Client(dashboard);
+        var token = await TokenAsync(client, "/checks");
+
+        using var smtp = await client.PostAsync("/checks/smtp", Form(token), Ct);
+        using var db = await client.PostAsync("/checks/db", Form(token), Ct);
+        var page = await client.GetStringAsync("/checks", Ct);
+
+        Assert.Equal(HttpStatusCode.Forbidden, smtp.StatusCode);
+        Assert.Equal(HttpStatusCode.SeeOther, db.StatusCode);
+        Assert.DoesNotContain("Run check smtp", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("check smtp (", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_change_without_the_csrf_token_is_refused_with_400_and_with_it_is_done()
     {
         var (outbox, _, failed, _) = await DashboardHost.MailsAsync(postgres);
