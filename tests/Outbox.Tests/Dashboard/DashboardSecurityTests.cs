@@ -104,6 +104,37 @@ public sealed partial class DashboardSecurityTests(PostgresServer postgres)
     }
 
     [Fact]
+    public async Task Wrong_logins_from_one_address_pause_it_even_for_the_right_password()
+    {
+        var (outbox, sent, _, _) = await DashboardHost.MailsAsync(postgres);
+        await using var _ = outbox;
+        var password = Path.GetTempFileName();
+        await File.WriteAllTextAsync(password, DashboardHost.DashboardPassword + "\n", Ct);
+        await using var dashboard = await DashboardHost.StartAsync(outbox.ConnectionString, d =>
+        {
+            d.UserName = "operator";
+            d.PasswordFile = password;
+        });
+        using var client = new HttpClient { BaseAddress = new Uri(dashboard.Url) };
+
+        using var first = await GetAsync(client, $"/mails/{sent}", "operator", DashboardHost.DashboardPassword);
+        var wrong = new List<HttpStatusCode>();
+        for (var i = 0; i < Outbox.Dashboard.LoginThrottle.FreeFailures; i++)
+        {
+            using var guess = await GetAsync(client, $"/mails/{sent}", "operator", $"guess-{i}");
+            wrong.Add(guess.StatusCode);
+        }
+
+        using var paused = await GetAsync(client, $"/mails/{sent}", "operator", DashboardHost.DashboardPassword);
+        File.Delete(password);
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.All(wrong, code => Assert.Equal(HttpStatusCode.Unauthorized, code));
+        Assert.Equal(HttpStatusCode.TooManyRequests, paused.StatusCode);
+        Assert.Equal(TimeSpan.FromMinutes(1), paused.Headers.RetryAfter?.Delta);
+    }
+
+    [Fact]
     public async Task Without_a_login_only_loopback_host_names_are_answered()
     {
         var (outbox, _, _, _) = await DashboardHost.MailsAsync(postgres);
