@@ -80,12 +80,12 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
         }
     }
 
-    public async Task<bool> MarkDataStartingAsync(ClaimedMessage message, CancellationToken cancellationToken)
+    public async Task<IReadOnlySet<long>> MarkDataStartingAsync(IReadOnlyList<ClaimedMessage> messages, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(message);
+        ArgumentNullException.ThrowIfNull(messages);
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        return await connection.ExecuteAsync(new CommandDefinition(
-            _sql.MarkDataStarting, new { message.Id, Worker = _worker }, cancellationToken: cancellationToken)).ConfigureAwait(false) == 1;
+        return (await connection.QueryAsync<long>(new CommandDefinition(
+            _sql.MarkDataStarting, new { Ids = messages.Select(m => m.Id).ToList(), Worker = _worker }, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToHashSet();
     }
 
     /// <summary>A mail as the worker would read it, without claiming it: for `outbox show --eml`.</summary>
@@ -440,11 +440,11 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
 
         // A worker whose lease is gone may no longer write the mark; the lease is measured on the
         // database clock, in the same statement.
-        public string MarkDataStarting { get; } = d.Sql(
+        public string MarkDataStarting { get; } = d.Sql(d.ReturningIds(
             $"""
             update {d.Table("outbox_message")} set data_started_at = {d.Now}
-             where {Mine} and due_at > {d.Now}
-            """);
+             where {d.InList("id", "@Ids")} and status = 'sending' and lease_owner = @Worker and due_at > {d.Now}
+            """));
 
         public string RecordLostAttempts { get; } = d.Sql(
             $"""

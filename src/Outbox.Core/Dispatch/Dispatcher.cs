@@ -21,11 +21,13 @@ public sealed class Dispatcher
     private readonly RetryPolicy _retry;
     private readonly ILogger _logger;
     private readonly List<SentMail> _unwritten = [];
+    private readonly MarkRecorder _marks;
 
     public Dispatcher(IDispatchStore store, IMailTransport transport, DispatchOptions options, TimeProvider time, ILogger<Dispatcher> logger)
     {
         ArgumentNullException.ThrowIfNull(store);
         _store = store;
+        _marks = new MarkRecorder(store);
         _transport = transport;
         _factory = new MimeMessageFactory(store.Content, time);
         _options = options;
@@ -331,7 +333,7 @@ public sealed class Dispatcher
         bool mine;
         try
         {
-            mine = await _store.MarkDataStartingAsync(mail, CancellationToken.None).ConfigureAwait(false);
+            mine = await _marks.MarkAsync(mail).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not LeaseLostException)
         {

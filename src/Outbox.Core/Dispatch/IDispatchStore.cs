@@ -24,11 +24,12 @@ public interface IDispatchStore
     Task<int> ExtendLeaseAsync(IReadOnlyList<ClaimedMessage> messages, TimeSpan lease, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Records, before the mail's SMTP transaction begins, that its data may reach the server
-    /// from now on; false (nothing written) when this worker's lease on it is gone, measured on
-    /// the database clock: then the mail must not be sent.
+    /// Records, before each mail's SMTP transaction begins, that its data may reach the server
+    /// from now on (the lanes' marks that meet go in one statement); returns the ids marked. A
+    /// mail left out is one whose lease this worker no longer holds, measured on the database
+    /// clock: it must not be sent.
     /// </summary>
-    Task<bool> MarkDataStartingAsync(ClaimedMessage message, CancellationToken cancellationToken);
+    Task<IReadOnlySet<long>> MarkDataStartingAsync(IReadOnlyList<ClaimedMessage> messages, CancellationToken cancellationToken);
 
     /// <summary>Records mails the server accepted, several at a time.</summary>
     Task MarkSentAsync(IReadOnlyList<SentMail> sent, CancellationToken cancellationToken);
