@@ -274,7 +274,16 @@ using (select 'max_message_bytes' as name, '0' as value,
               'Largest mail accepted at enqueue: bodies plus attachments, before encoding. 0 means no limit.' as description from dual
        union all
        select 'blocked_extensions', 'exe,dll,vbs,js',
-              'Attachment file name extensions refused at enqueue, comma-separated (the defaults of SQL Server Database Mail).' from dual) d
+              'Attachment file name extensions refused at enqueue, comma-separated (the defaults of SQL Server Database Mail).' from dual
+       union all
+       select 'max_recipients', '1000',
+              'Most recipients (to, cc and bcc together) one mail may have; Exchange Online''s own limit. 0 means no limit.' from dual
+       union all
+       select 'max_address_chars', '500',
+              'Longest address accepted at enqueue, display name included (an address itself is at most 254). 0 means no limit.' from dual
+       union all
+       select 'max_header_chars', '1000',
+              'Longest header value accepted at enqueue: subject, attachment names, MIME types, content ids (a header line is at most 998). 0 means no limit.' from dual) d
    on (s.name = d.name)
  when not matched then insert (name, value, description) values (d.name, d.value, d.description)
 /

@@ -30,11 +30,12 @@
 --   -20004  e_no_recipient    ENQUEUE / CLOSE_MAIL of a mail that has no recipient
 --   -20005  e_bad_value       a value out of its range or form (priority, kind, mime_type, profile, idempotency_key, control characters in a file name)
 --   -20006  e_blocked_file    an attachment whose file type is blocked (OUTBOX_SETTING 'blocked_extensions')
---   -20007  e_too_large       the mail is larger than OUTBOX_SETTING 'max_message_bytes'
+--   -20007  e_too_large       the mail is larger than OUTBOX_SETTING 'max_message_bytes', or has more recipients than 'max_recipients'
 --   -20008  e_bad_mail_id     no mail of this user with that id, a mail of the other kind, one no longer a draft, or one another transaction is changing
 --   -20009  e_no_template     SEND_TEMPLATE / SET_TEMPLATE naming a template that OUTBOX_TEMPLATE does not hold
 -- A value longer than its column (subject 2000 characters, an address 1000, a file name 1000,
--- a MIME type or content id 400) raises -20005 naming the parameter.
+-- a MIME type or content id 400) raises -20005 naming the parameter, as does a header value longer
+-- than OUTBOX_SETTING 'max_header_chars' or an address longer than 'max_address_chars'.
 --
 -- UTL_MAIL's own exceptions and constants are declared too, so code that names them compiles
 -- behind the UTL_MAIL synonym (utl_mail_synonym.sql). OUTBOX_MAIL never raises them: bad input
@@ -259,6 +260,15 @@ create or replace package outbox_mail authid definer as
 
     -- The id of the mail this session queued last (SEND*, ENQUEUE, CLOSE_MAIL or SEND_TEMPLATE), or null.
     function last_mail_id return number;
+
+    -- What became of the caller's own mail: only mails this user made (created_by = the session
+    -- user); another user's id opens an empty cursor, as a missing id does. No bodies or
+    -- attachments. MAIL_STATUS: id, status, created_at, queued_at, sent_at, attempt_count,
+    -- last_attempt_at, smtp_code, smtp_reply, last_error. MAIL_RECIPIENTS: kind, address, status
+    -- (accepted, deferred, rejected, or null: not tried yet), smtp_reply.
+    --   declare c sys_refcursor; begin c := outbox_mail.mail_status(outbox_mail.last_mail_id); ... end;
+    function mail_status(mail_id in number) return sys_refcursor;
+    function mail_recipients(mail_id in number) return sys_refcursor;
 
 end outbox_mail;
 /

@@ -29,12 +29,49 @@ create or replace package body outbox_mail as
         end if;
     end check_length;
 
+    -- A limit from OUTBOX_SETTING, 0 (no limit) when it is absent or 0. The limits bound what one
+    -- caller can store, so that every page, download and render of a mail is bounded too.
+    function setting_limit(p_name varchar2) return number is
+        v_limit number;
+    begin
+        select max(to_number(s.value)) into v_limit from outbox_setting s where s.name = p_name;
+        return nvl(v_limit, 0);
+    end setting_limit;
+
+    procedure check_setting_length(p_param varchar2, p_value varchar2, p_setting varchar2, p_what varchar2) is
+        v_limit number := setting_limit(p_setting);
+    begin
+        if v_limit > 0 and length(p_value) > v_limit then
+            fail(-20005, p_param, 'is ' || length(p_value) || ' characters, more than the ' || v_limit || ' allowed for ' || p_what,
+                'The limit is OUTBOX_SETTING, name ''' || p_setting || '''.');
+        end if;
+    end check_setting_length;
+
+    -- Refuses more recipients for one mail than OUTBOX_SETTING 'max_recipients'.
+    procedure check_recipient_count(p_param varchar2, p_count number) is
+        v_limit number := setting_limit('max_recipients');
+    begin
+        if v_limit > 0 and p_count > v_limit then
+            fail(-20007, p_param, 'the mail would have ' || p_count || ' recipients, more than the ' || v_limit || ' allowed',
+                'The limit is OUTBOX_SETTING, name ''max_recipients''; send one mail per group of recipients.');
+        end if;
+    end check_recipient_count;
+
+    procedure check_stored_recipients(p_param varchar2, p_id number) is
+        v_count number;
+    begin
+        select count(*) into v_count from outbox_recipient r where r.message_id = p_id;
+        check_recipient_count(p_param, v_count);
+    end check_stored_recipients;
+
     -- A header value must be one line: a CR or LF would let the value start a header of its own.
+    -- Its length is bounded by OUTBOX_SETTING 'max_header_chars'.
     procedure check_header(p_param varchar2, p_value varchar2) is
     begin
         if instr(p_value, chr(13)) > 0 or instr(p_value, chr(10)) > 0 then
             fail(-20002, p_param, 'must not contain a line break (CR or LF)', 'Header values are single lines; remove the line breaks.');
         end if;
+        check_setting_length(p_param, p_value, 'max_header_chars', 'a header value');
     end check_header;
 
     -- Accepts "user@example.com" or "Display Name <user@example.com>"; returns it trimmed.
@@ -48,6 +85,7 @@ create or replace package body outbox_mail as
         v_at        pls_integer;
         v_valid     boolean;
     begin
+        check_setting_length(p_param, v_trimmed, 'max_address_chars', 'an address');
         check_header(p_param, p_value);
         if v_trimmed is null then
             fail(-20001, p_param, 'is empty', 'Pass an address such as user@example.com.');
@@ -85,10 +123,15 @@ create or replace package body outbox_mail as
         v_part   varchar2(32767);
         v_char   varchar2(4 char);
         v_quoted boolean := false;
+        v_limit  number := setting_limit('max_recipients');
 
         procedure take_part is
         begin
             if trim(v_part) is not null then
+                -- Counted as the list is split, so a list of a million addresses stops at the limit.
+                if v_limit > 0 and v_result.count >= v_limit then
+                    check_recipient_count(p_param, v_result.count + 1);
+                end if;
                 v_result.extend;
                 v_result(v_result.count) := check_address(p_param, v_part);
             end if;
@@ -376,6 +419,7 @@ create or replace package body outbox_mail as
         v_to := split_addresses('recipients', p_recipients);
         v_cc := split_addresses('cc', p_cc);
         v_bcc := split_addresses('bcc', p_bcc);
+        check_recipient_count('recipients', v_to.count + v_cc.count + v_bcc.count);
         if p_has_attachment then
             if p_attachment is null then
                 fail(-20001, 'attachment', 'is required', 'Pass the attachment content, or call OUTBOX_MAIL.SEND.');
@@ -507,6 +551,7 @@ create or replace package body outbox_mail as
         if v_count = 0 then
             fail(-20001, 'recipient', 'is empty', 'Pass an address such as user@example.com.');
         end if;
+        check_stored_recipients('recipient', mail_id);
         check_stored_size(mail_id);
     end add_recipient;
 
@@ -595,6 +640,7 @@ create or replace package body outbox_mail as
         end if;
         v_address := check_address('recipient', recipient);
         insert into outbox_recipient (message_id, kind, address) values (mail_id, 'envelope', v_address);
+        check_stored_recipients('recipient', mail_id);
         check_stored_size(mail_id);
     end rcpt;
 
@@ -776,6 +822,7 @@ create or replace package body outbox_mail as
         v_count := add_recipients(v_id, 'to', 'recipients', p_recipients);
         v_count := add_recipients(v_id, 'cc', 'cc', p_cc);
         v_count := add_recipients(v_id, 'bcc', 'bcc', p_bcc);
+        check_stored_recipients('recipients', v_id);
         require_recipient(v_id, 'Pass at least one address, e.g. recipients => ''customer@example.com''.');
         queue(v_id);
     end send_from_template;
@@ -803,6 +850,30 @@ create or replace package body outbox_mail as
     begin
         return outbox_mail_session.last_id;
     end last_mail_id;
+
+    function mail_status(mail_id in number) return sys_refcursor is
+        v_id     number := mail_id;
+        v_cursor sys_refcursor;
+    begin
+        open v_cursor for
+            select m.id, m.status, m.created_at, m.queued_at, m.sent_at, m.attempt_count, m.last_attempt_at, m.smtp_code, m.smtp_reply, m.last_error
+              from outbox_message m
+             where m.id = v_id and m.created_by = sys_context('userenv', 'session_user');
+        return v_cursor;
+    end mail_status;
+
+    function mail_recipients(mail_id in number) return sys_refcursor is
+        v_id     number := mail_id;
+        v_cursor sys_refcursor;
+    begin
+        open v_cursor for
+            select r.kind, r.address, r.status, r.smtp_reply
+              from outbox_recipient r
+              join outbox_message m on m.id = r.message_id
+             where m.id = v_id and m.created_by = sys_context('userenv', 'session_user')
+             order by r.id;
+        return v_cursor;
+    end mail_recipients;
 
 end outbox_mail;
 /

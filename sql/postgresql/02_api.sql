@@ -28,25 +28,46 @@ begin
     raise exception using errcode = '22023', message = param || ': ' || problem, hint = hint;
 end $$;
 
+-- A limit from outbox_setting, 0 (no limit) when it is absent or 0. The limits bound what one
+-- caller can store, so that every page, download and render of a mail is bounded too.
+create or replace function outbox.setting_limit(p_name text)
+returns bigint language sql stable as $$
+    select coalesce((select s.value::bigint from outbox.outbox_setting s where s.name = p_name), 0)
+$$;
+
+create or replace function outbox.check_length(param text, value text, setting text, what text)
+returns void language plpgsql stable as $$
+declare
+    v_limit bigint := outbox.setting_limit(setting);
+begin
+    if v_limit > 0 and length(value) > v_limit then
+        perform outbox.raise_invalid(param, format('is %s characters, more than the %s allowed for %s', length(value), v_limit, what),
+            format('The limit is outbox.outbox_setting, name ''%s''.', setting));
+    end if;
+end $$;
+
 -- A header value must be one line: a CR or LF would let the value start a header of its own.
+-- Its length is bounded by outbox_setting 'max_header_chars'.
 create or replace function outbox.check_header(param text, value text)
-returns text language plpgsql immutable as $$
+returns text language plpgsql stable as $$
 begin
     if value ~ '[\r\n]' then
         perform outbox.raise_invalid(param, 'must not contain a line break (CR or LF)',
             'Header values are single lines; remove the line breaks.');
     end if;
+    perform outbox.check_length(param, value, 'max_header_chars', 'a header value');
     return value;
 end $$;
 
 -- Accepts "user@example.com" or "Display Name <user@example.com>". The same rule is in
 -- Outbox.Core's MailAddressRules, so every way of enqueuing rejects the same input.
 create or replace function outbox.check_address(param text, value text)
-returns text language plpgsql immutable as $$
+returns text language plpgsql stable as $$
 declare
     trimmed text;
     angle   text[];
 begin
+    perform outbox.check_length(param, btrim(value), 'max_address_chars', 'an address');
     -- An assignment is evaluated directly; a PERFORM would run a whole query (slower, in the hot path).
     trimmed := outbox.check_header(param, btrim(coalesce(value, '')));
     if trimmed = '' then
@@ -71,7 +92,7 @@ end $$;
 drop function if exists outbox.split_addresses(text, text);
 
 create or replace function outbox.address_list(param text, list text)
-returns text[] language plpgsql immutable as $$
+returns text[] language plpgsql stable as $$
 declare
     parts    text[];
     pieces   text[];
@@ -108,12 +129,33 @@ begin
         parts := checked || current;
         checked := '{}';
     end if;
+    -- Counted before each address is checked, so a list of a million addresses costs one split.
+    perform outbox.check_recipient_count(param, array_length(parts, 1));
     foreach part in array parts loop
         if btrim(part) <> '' then
             checked := checked || outbox.check_address(param, part);
         end if;
     end loop;
     return checked;
+end $$;
+
+-- Refuses more recipients for one mail than outbox_setting 'max_recipients' (to, cc and bcc, or
+-- rcpt's envelope recipients, together).
+create or replace function outbox.check_recipient_count(param text, p_count bigint)
+returns void language plpgsql stable as $$
+declare
+    v_limit bigint := outbox.setting_limit('max_recipients');
+begin
+    if v_limit > 0 and p_count > v_limit then
+        perform outbox.raise_invalid(param, format('the mail would have %s recipients, more than the %s allowed', p_count, v_limit),
+            'The limit is outbox.outbox_setting, name ''max_recipients''; send one mail per group of recipients.');
+    end if;
+end $$;
+
+create or replace function outbox.check_stored_recipients(param text, p_id bigint)
+returns void language plpgsql stable as $$
+begin
+    perform outbox.check_recipient_count(param, (select count(*) from outbox.outbox_recipient where message_id = p_id));
 end $$;
 
 -- An attachment's name: one line without control characters, no folders (a path is cut to its
@@ -391,6 +433,7 @@ begin
     v_to := outbox.address_list('recipients', p_recipients);
     v_cc := outbox.address_list('cc', p_cc);
     v_bcc := outbox.address_list('bcc', p_bcc);
+    perform outbox.check_recipient_count('recipients', cardinality(v_to) + cardinality(v_cc) + cardinality(v_bcc));
     if p_has_attachment then
         if p_attachment is null then
             perform outbox.raise_invalid('attachment', 'is required', 'Pass the attachment content, or call outbox_mail.send.');
@@ -524,6 +567,7 @@ begin
     if outbox.add_recipients(mail_id, kind, 'recipient', recipient) = 0 then
         perform outbox.raise_invalid('recipient', 'is empty', 'Pass an address such as user@example.com.');
     end if;
+    perform outbox.check_stored_recipients('recipient', mail_id);
     perform outbox.check_stored_size(mail_id);
 end $$;
 
@@ -610,6 +654,7 @@ begin
     end if;
     insert into outbox.outbox_recipient (message_id, kind, address)
     values (mail_id, 'envelope', outbox.check_address('recipient', recipient));
+    perform outbox.check_stored_recipients('recipient', mail_id);
     perform outbox.check_stored_size(mail_id);
 end $$;
 
@@ -775,6 +820,7 @@ begin
     perform outbox.add_recipients(v_id, 'to', 'recipients', recipients);
     perform outbox.add_recipients(v_id, 'cc', 'cc', cc);
     perform outbox.add_recipients(v_id, 'bcc', 'bcc', bcc);
+    perform outbox.check_stored_recipients('recipients', v_id);
     perform outbox.require_recipient(v_id, 'Pass at least one address, e.g. recipients => ''customer@example.com''.');
     perform outbox.queue(v_id);
     return v_id;
@@ -808,4 +854,32 @@ end $$;
 create or replace function outbox_mail.last_mail_id()
 returns bigint language sql stable security definer set search_path = pg_catalog, pg_temp as $$
     select nullif(current_setting('outbox.last_mail_id', true), '')::bigint
+$$;
+
+------------------------------------------------------------------------------------------------
+-- 5. What became of the caller's own mail
+------------------------------------------------------------------------------------------------
+-- Only mails this login role made (created_by = session_user); another role's id answers no row,
+-- as a missing id does. No bodies, attachments or template data: what the caller wrote it has.
+--   select * from outbox_mail.mail_status(outbox_mail.last_mail_id());
+--   select * from outbox_mail.mail_recipients(42);
+
+create or replace function outbox_mail.mail_status(mail_id bigint)
+returns table (id bigint, status text, created_at timestamptz, queued_at timestamptz, sent_at timestamptz,
+               attempt_count integer, last_attempt_at timestamptz, smtp_code integer, smtp_reply text, last_error text)
+language sql stable security definer set search_path = pg_catalog, pg_temp as $$
+    select m.id, m.status, m.created_at, m.queued_at, m.sent_at, m.attempt_count, m.last_attempt_at, m.smtp_code, m.smtp_reply, m.last_error
+      from outbox.outbox_message m
+     where m.id = mail_status.mail_id and m.created_by = session_user
+$$;
+
+-- status: accepted, deferred (tried again later), rejected (with the server's reply), or null (not tried yet).
+create or replace function outbox_mail.mail_recipients(mail_id bigint)
+returns table (kind text, address text, status text, smtp_reply text)
+language sql stable security definer set search_path = pg_catalog, pg_temp as $$
+    select r.kind, r.address, r.status, r.smtp_reply
+      from outbox.outbox_recipient r
+      join outbox.outbox_message m on m.id = r.message_id
+     where m.id = mail_recipients.mail_id and m.created_by = session_user
+     order by r.id
 $$;

@@ -74,6 +74,7 @@ public sealed class OutboxClient
         }
 
         var limits = await EnqueueLimits.ReadAsync(connection, transaction, _dialect, cancellationToken).ConfigureAwait(false);
+        limits.CheckRequest(request);
         var attachments = new List<(MailAttachment Attachment, string? Name, long Length)>();
         try
         {

@@ -23,6 +23,34 @@ public sealed class ConfigurationLoadTests : IDisposable
     }
 
     [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task A_secret_file_every_user_can_read_stops_the_worker_with_one_line_naming_it()
+    {
+        var secret = Path.Combine(_dir.FullName, "smtp-password");
+        File.WriteAllText(secret, "pw");
+        File.SetUnixFileMode(secret, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        var file = Write($$"""
+            { "Outbox": { "Database": { "Provider": "sqlite", "ConnectionString": "Data Source={{Path.Combine(_dir.FullName, "outbox.db")}}" },
+                          "Smtp": { "Host": "127.0.0.1", "Port": 9, "UserName": "app", "PasswordFile": "{{secret}}" } } }
+            """);
+
+        async Task<(int Code, string Error)> RunOnceAsync()
+        {
+            using var error = new StringWriter();
+            var code = await Commands.OutboxCli.RunAsync(["run", "--once", "--config", file], TextWriter.Null, error, TestContext.Current.CancellationToken);
+            return (code, error.ToString());
+        }
+
+        var readable = await RunOnceAsync();
+        File.SetUnixFileMode(secret, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var own = await RunOnceAsync();
+
+        Assert.Equal(Commands.ExitCodes.Configuration, readable.Code);
+        Assert.Single(readable.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.Contains($"Outbox:Smtp:PasswordFile: the file {secret} holds a secret but every user of this host can read it (mode 0644)", StringComparison.Ordinal));
+        Assert.DoesNotContain("every user of this host can read it", own.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_missing_smtp_secret_file_stops_only_the_commands_that_reach_the_server()
     {
         // As with the systemd credential while the service is stopped.

@@ -139,6 +139,7 @@ public sealed class EnqueueRulesTests(PostgresServer postgres)
     {
         await using var outbox = await OutboxAsync(provider);
         await outbox.ExecuteAsync($"update {outbox.T("outbox_setting")} set value = '1000' where name = 'max_message_bytes'");
+        await outbox.ExecuteAsync($"update {outbox.T("outbox_setting")} set value = '0' where name = 'max_header_chars'");
 
         var subject = await Assert.ThrowsAsync<MailValidationException>(() => EnqueueAsync(outbox,
             new MailRequest { Sender = "a@example.com", To = ["b@example.com"], Subject = new string('s', 1001) }));

@@ -180,6 +180,8 @@ public sealed class RecipientAccountingTests(PostgresServer postgres)
     {
         await using var postfix = await PostfixServer.StartAsync("smtpd_recipient_limit = 1000");
         await using var outbox = await TestOutbox.SqliteAsync();
+        // More than max_recipients' default, as a DBA may allow.
+        await outbox.ExecuteAsync("update outbox_setting set value = '2000' where name = 'max_recipients'");
         var bcc = Enumerable.Range(2, 1004).Select(i => $"r{i}@example.com").ToArray();
         var id = await outbox.EnqueueAsync(new MailRequest { Sender = "app@example.com", To = ["r1@example.com"], Bcc = bcc, Subject = "many", TextBody = "body" });
         var options = new Core.Sending.SmtpOptions

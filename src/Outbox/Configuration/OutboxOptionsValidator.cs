@@ -105,6 +105,8 @@ public sealed partial class OutboxOptionsValidator(string? smtpFilesNeededBy = "
             RequireFile($"{key}:{name}", file, failures);
         }
 
+        AddSecretFileProblem($"{key}:PasswordFile", smtp.PasswordFile, failures);
+
         foreach (var pin in smtp.CertificatePins.Where(pin => !Sha256Hex().IsMatch(pin)))
         {
             failures.Add($"{key}:CertificatePins: \"{pin}\" is not a SHA-256 fingerprint (64 hex digits, colons allowed).");
@@ -122,6 +124,14 @@ public sealed partial class OutboxOptionsValidator(string? smtpFilesNeededBy = "
 
         ValidateOAuth2(smtp, key, failures);
         ValidateRateLimits(smtp, key, failures);
+    }
+
+    private void AddSecretFileProblem(string key, string? file, List<string> failures)
+    {
+        if (smtpFilesNeededBy is not null && SecretFile.Problem(key, file) is { } problem)
+        {
+            failures.Add(problem);
+        }
     }
 
     private void RequireFile(string key, string? file, List<string> failures)
@@ -188,6 +198,7 @@ public sealed partial class OutboxOptionsValidator(string? smtpFilesNeededBy = "
         foreach (var (name, file) in new[] { ("ClientSecretFile", oauth.ClientSecretFile), ("CertificateFile", oauth.CertificateFile) })
         {
             RequireFile($"{oauthKey}:{name}", file, failures);
+            AddSecretFileProblem($"{oauthKey}:{name}", file, failures);
         }
 
         if (oauth.RefreshBefore < TimeSpan.Zero)

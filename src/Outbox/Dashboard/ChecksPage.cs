@@ -18,7 +18,9 @@ public static class ChecksPage
                 </section>
                 """)));
         var buttons = Html.Join([
-            checks.HasSmtp ? Layout.PostForm(request, "/checks/smtp", "Run check smtp") : Html.Of($"<p>No SMTP server to check: Outbox:Transport is not smtp.</p>"),
+            !checks.HasSmtp ? Html.Of($"<p>No SMTP server to check: Outbox:Transport is not smtp.</p>")
+                : request.AllowActions ? Layout.PostForm(request, "/checks/smtp", "Run check smtp")
+                : Html.Of($"<p>check smtp logs in to the SMTP server: it needs Outbox:Dashboard:AllowActions.</p>"),
             Layout.PostForm(request, "/checks/db", "Run check db"),
         ]);
         return Layout.Page("Checks", request, Html.Of($"""

@@ -26,7 +26,7 @@ namespace Outbox.Dashboard;
 public sealed partial class DashboardApp : IAsyncDisposable
 {
     private const string ActorKey = "outbox.actor";
-    private const string ReadOnly = "This dashboard is read-only: set Outbox:Dashboard:AllowActions to true to retry and cancel from it.";
+    private const string ReadOnly = "This dashboard is read-only: set Outbox:Dashboard:AllowActions to true to retry, cancel and run check smtp from it.";
     private readonly WebApplication _app;
     private readonly DashboardBinding _binding;
 
@@ -102,6 +102,7 @@ public sealed partial class DashboardApp : IAsyncDisposable
         private readonly DashboardChecks _checks = services.GetRequiredService<DashboardChecks>();
         private readonly TimeProvider _clock = services.GetRequiredService<TimeProvider>();
         private readonly ILogger _logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Outbox.Dashboard");
+        private readonly LoginThrottle _throttle = new(services.GetRequiredService<TimeProvider>());
         private readonly HashSet<string> _loopbackHosts = new(StringComparer.OrdinalIgnoreCase)
         {
             $"localhost:{binding.Port}", $"127.0.0.1:{binding.Port}", $"[::1]:{binding.Port}",
@@ -143,8 +144,11 @@ public sealed partial class DashboardApp : IAsyncDisposable
             }));
             app.MapGet("/checks", Page((context, request) => Task.FromResult(ChecksPage.Render(_checks, request,
                 context.Request.Query["busy"] == "1" ? "Another check is still running; its result shows here when it is done." : null))));
-            app.MapPost("/checks/{which:regex(^(smtp|db)$)}", Post(isAction: false, async (context, _) =>
-                await _checks.RunAsync((string)context.Request.RouteValues["which"]!, context.RequestAborted).ConfigureAwait(false) ? "/checks" : "/checks?busy=1"));
+            // check smtp makes the worker log in to every account: an action, as a retry is.
+            app.MapPost("/checks/smtp", Post(isAction: true, async (context, _) =>
+                await _checks.RunAsync("smtp", context.RequestAborted).ConfigureAwait(false) ? "/checks" : "/checks?busy=1"));
+            app.MapPost("/checks/db", Post(isAction: false, async (context, _) =>
+                await _checks.RunAsync("db", context.RequestAborted).ConfigureAwait(false) ? "/checks" : "/checks?busy=1"));
         }
 
         // Before anything else: the security headers, then who may come in.
@@ -158,14 +162,30 @@ public sealed partial class DashboardApp : IAsyncDisposable
             headers.Pragma = "no-cache";
             if (binding.Login is { } login)
             {
+                var client = LoginThrottle.ClientOf(context.Connection.RemoteIpAddress);
+                if (_throttle.IsPaused(client))
+                {
+                    context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+                    headers.RetryAfter = ((int)LoginThrottle.Pause.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    await context.Response.WriteAsync($"429: too many wrong logins from {client}; try again in a minute\n", context.RequestAborted).ConfigureAwait(false);
+                    return;
+                }
+
                 if (!login.Accepts(context.Request.Headers.Authorization))
                 {
+                    // A browser's first request carries no login: only a wrong one counts.
+                    if (!string.IsNullOrEmpty(context.Request.Headers.Authorization))
+                    {
+                        LogFailedLogin(_logger, client, _throttle.Fail(client));
+                    }
+
                     context.Response.StatusCode = StatusCodes.Status401Unauthorized;
                     headers.WWWAuthenticate = "Basic realm=\"outbox\", charset=\"UTF-8\"";
                     await context.Response.WriteAsync("401: this dashboard asks for its login (Outbox:Dashboard:UserName)\n", context.RequestAborted).ConfigureAwait(false);
                     return;
                 }
 
+                _throttle.Succeed(client);
                 context.Items[ActorKey] = $"{login.UserName} (dashboard)";
             }
             else
@@ -328,6 +348,10 @@ public sealed partial class DashboardApp : IAsyncDisposable
 
         private static NotFoundException NoMail(HttpContext context) => new($"There is no mail {IdOf(context)}.");
     }
+
+    // The client and the count only: never the password, nor the name tried (often a password typed in the wrong field).
+    [LoggerMessage(Level = LogLevel.Warning, Message = "dashboard: wrong login from {Client} ({Failures} in a row)")]
+    private static partial void LogFailedLogin(ILogger logger, string client, int failures);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "dashboard: {Path} failed: {Kind}: {Reason}")]
     private static partial void LogFailure(ILogger logger, string path, string kind, string reason);

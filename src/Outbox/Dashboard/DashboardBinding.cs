@@ -106,6 +106,11 @@ public sealed record DashboardBinding(string Url, IPAddress? Address, int Port, 
             problems.Add($"Outbox:Dashboard:PasswordFile: the file {options.PasswordFile} does not exist.");
         }
 
+        if (SecretFile.Problem("Outbox:Dashboard:PasswordFile", options.PasswordFile) is { } readable)
+        {
+            problems.Add(readable);
+        }
+
         if (address is not null && !IPAddress.IsLoopback(address) && string.IsNullOrEmpty(options.UserName))
         {
             problems.Add($"Outbox:Dashboard:UserName: is required, as the dashboard would listen on {address}, beyond this host; set UserName and PasswordFile, or listen on 127.0.0.1.");

@@ -8,6 +8,9 @@ public static class MailPage
     private static readonly string[] Retryable = ["failed", "unconfirmed", "cancelled", "queued"];
     private static readonly string[] Cancellable = ["draft", "queued", "unconfirmed"];
 
+    /// <summary>The most recipients one page lists.</summary>
+    public const int MaxRecipientRows = 1000;
+
     public static Markup Render(MessageDetails mail, DashboardRequest request)
     {
         ArgumentNullException.ThrowIfNull(mail);
@@ -31,8 +34,10 @@ public static class MailPage
             Field("Last reply", m.SmtpCode is null && m.SmtpReply is null ? null : $"{m.SmtpCode} {m.SmtpReply}"),
             Field("Last error", m.LastError),
         ]);
-        var recipients = Html.Join(mail.Recipients.Select(r => Html.Of(
-            $"""<tr><td>{r.Kind}</td><td>{r.Address}</td><td class="status-{(r.Status == "accepted" ? "sent" : r.Status == "rejected" ? "failed" : string.Empty)}">{r.Status ?? (r.SmtpReply is null ? "not tried yet" : "unconfirmed")}</td><td>{r.SmtpReply}</td></tr>""")));
+        // Bounded like every value: a mail stored before max_recipients may have any number.
+        var hidden = mail.Recipients.Count - MaxRecipientRows;
+        var recipients = Html.Join(mail.Recipients.Take(MaxRecipientRows).Select(r => Html.Of(
+            $"""<tr><td>{r.Kind}</td><td>{r.Address}</td><td class="status-{(r.Status == "accepted" ? "sent" : r.Status == "rejected" ? "failed" : string.Empty)}">{r.Status ?? (r.SmtpReply is null ? "not tried yet" : "unconfirmed")}</td><td>{r.SmtpReply}</td></tr>""")).Append(hidden > 0 ? Html.Of($"""<tr><td colspan="4">… ({hidden} more)</td></tr>""") : Markup.Empty));
         var attachments = mail.Attachments.Count == 0
             ? Html.Of($"<p>None.</p>")
             : Html.Of($"""

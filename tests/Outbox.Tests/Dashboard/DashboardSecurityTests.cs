@@ -35,6 +35,25 @@ public sealed partial class DashboardSecurityTests(PostgresServer postgres)
     }
 
     [Fact]
+    public async Task A_read_only_dashboard_runs_check_db_but_not_check_smtp()
+    {
+        var (outbox, _, _, _) = await DashboardHost.MailsAsync(postgres);
+        await using var _ = outbox;
+        await using var dashboard = await DashboardHost.StartAsync(outbox.ConnectionString, d => d.AllowActions = false);
+        using var client = Client(dashboard);
+        var token = await TokenAsync(client, "/checks");
+
+        using var smtp = await client.PostAsync("/checks/smtp", Form(token), Ct);
+        using var db = await client.PostAsync("/checks/db", Form(token), Ct);
+        var page = await client.GetStringAsync("/checks", Ct);
+
+        Assert.Equal(HttpStatusCode.Forbidden, smtp.StatusCode);
+        Assert.Equal(HttpStatusCode.SeeOther, db.StatusCode);
+        Assert.DoesNotContain("Run check smtp", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("check smtp (", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_change_without_the_csrf_token_is_refused_with_400_and_with_it_is_done()
     {
         var (outbox, _, failed, _) = await DashboardHost.MailsAsync(postgres);
@@ -82,6 +101,37 @@ public sealed partial class DashboardSecurityTests(PostgresServer postgres)
         var page = await right.Content.ReadAsStringAsync(Ct);
         Assert.Contains("operator (dashboard)", page, StringComparison.Ordinal);
         Assert.DoesNotContain(DashboardHost.DashboardPassword, page, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Wrong_logins_from_one_address_pause_it_even_for_the_right_password()
+    {
+        var (outbox, sent, _, _) = await DashboardHost.MailsAsync(postgres);
+        await using var _ = outbox;
+        var password = Path.GetTempFileName();
+        await File.WriteAllTextAsync(password, DashboardHost.DashboardPassword + "\n", Ct);
+        await using var dashboard = await DashboardHost.StartAsync(outbox.ConnectionString, d =>
+        {
+            d.UserName = "operator";
+            d.PasswordFile = password;
+        });
+        using var client = new HttpClient { BaseAddress = new Uri(dashboard.Url) };
+
+        using var first = await GetAsync(client, $"/mails/{sent}", "operator", DashboardHost.DashboardPassword);
+        var wrong = new List<HttpStatusCode>();
+        for (var i = 0; i < Outbox.Dashboard.LoginThrottle.FreeFailures; i++)
+        {
+            using var guess = await GetAsync(client, $"/mails/{sent}", "operator", $"guess-{i}");
+            wrong.Add(guess.StatusCode);
+        }
+
+        using var paused = await GetAsync(client, $"/mails/{sent}", "operator", DashboardHost.DashboardPassword);
+        File.Delete(password);
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.All(wrong, code => Assert.Equal(HttpStatusCode.Unauthorized, code));
+        Assert.Equal(HttpStatusCode.TooManyRequests, paused.StatusCode);
+        Assert.Equal(TimeSpan.FromMinutes(1), paused.Headers.RetryAfter?.Delta);
     }
 
     [Fact]
