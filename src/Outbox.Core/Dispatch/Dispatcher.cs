@@ -66,11 +66,21 @@ public sealed class Dispatcher
         {
             await recorder.FlushAsync().ConfigureAwait(false);
         }
-        finally
+        catch (OutcomesNotRecordedException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopping: no next pass will write them. One more try (after a database restart the
+            // first write on each pooled connection fails) before they are left to a take-over.
+            KeepUnwritten(recorder);
+            await RecordUnwrittenAsync(CancellationToken.None).ConfigureAwait(false);
+            return lanes.Aggregate(DispatchSummary.Empty, (all, lane) => all.Add(lane));
+        }
+        catch
         {
             KeepUnwritten(recorder);
+            throw;
         }
 
+        KeepUnwritten(recorder);
         return lanes.Aggregate(DispatchSummary.Empty, (all, lane) => all.Add(lane));
     }
 
