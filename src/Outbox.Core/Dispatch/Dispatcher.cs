@@ -163,11 +163,7 @@ public sealed class Dispatcher
 
             if (stop.Requested.IsCancellationRequested)
             {
-                // Stopping: hand the untried mails back for the next worker at once.
-                var untried = Untried(batch, index);
-                await _store.ReleaseAsync(untried, TimeSpan.Zero, null, null, CancellationToken.None).ConfigureAwait(false);
-                Log.HandedBackOnStop(_logger, untried.Count);
-                return summary.Add(new(0, 0, 0, untried.Count, null));
+                return summary.Add(await HandBackOnStopAsync(Untried(batch, index)).ConfigureAwait(false));
             }
 
             if (heartbeat.Lost is { } lost)
@@ -200,10 +196,7 @@ public sealed class Dispatcher
                 }
                 catch (OperationCanceledException) when (stop.Abort.IsCancellationRequested)
                 {
-                    var untried = Untried(batch, index);
-                    await _store.ReleaseAsync(untried, TimeSpan.Zero, null, null, CancellationToken.None).ConfigureAwait(false);
-                    Log.HandedBackOnStop(_logger, untried.Count);
-                    return summary.Add(new(0, 0, 0, untried.Count, null));
+                    return summary.Add(await HandBackOnStopAsync(Untried(batch, index)).ConfigureAwait(false));
                 }
                 catch (Exception ex)
                 {
@@ -251,6 +244,14 @@ public sealed class Dispatcher
         }
 
         return summary;
+    }
+
+    // Stopping: the untried mails go back for the next worker at once, uncharged.
+    private async Task<DispatchSummary> HandBackOnStopAsync(List<ClaimedMessage> untried)
+    {
+        await _store.ReleaseAsync(untried, TimeSpan.Zero, null, null, CancellationToken.None).ConfigureAwait(false);
+        Log.HandedBackOnStop(_logger, untried.Count);
+        return new DispatchSummary(0, 0, 0, untried.Count, null);
     }
 
     // The mails of the batch from index on that this lane may still send (held ones have their outcome).
