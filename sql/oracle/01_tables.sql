@@ -127,6 +127,12 @@ begin
         create index outbox_message_due_ix on outbox_message
             (case when status in ('queued', 'sending') then due_at end)]');
 
+    -- The claim takes most of each batch by priority (1 first), then by due time.
+    create_index('outbox_message_priority_ix', q'[
+        create index outbox_message_priority_ix on outbox_message
+            (case when status in ('queued', 'sending') then priority end,
+             case when status in ('queued', 'sending') then due_at end)]');
+
     create_index('outbox_message_status_ix',
         'create index outbox_message_status_ix on outbox_message (status, created_at)');
 

@@ -138,6 +138,12 @@ select pg_temp.outbox_change(pg_temp.outbox_missing('outbox_message_due_ix'), $d
     on outbox.outbox_message (due_at)
     where status in ('queued', 'sending')$ddl$);
 
+-- The claim takes most of each batch by priority (1 first), then by due time.
+select pg_temp.outbox_change(pg_temp.outbox_missing('outbox_message_priority_ix'), $ddl$
+    create index outbox_message_priority_ix
+    on outbox.outbox_message (priority, due_at)
+    where status in ('queued', 'sending')$ddl$);
+
 -- History by status (list, retry --status, purge, the DBA views). Waiting and leased rows are
 -- left out: the due index above covers them, and a worker's guarded write-back ("still
 -- sending and ours") then finds its rows by primary key. With them in, the planner, whose

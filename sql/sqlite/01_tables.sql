@@ -50,6 +50,11 @@ create index if not exists outbox_message_due_ix
     on outbox_message (due_at)
     where status in ('queued', 'sending');
 
+-- The claim takes most of each batch by priority (1 first), then by due time.
+create index if not exists outbox_message_priority_ix
+    on outbox_message (priority, due_at)
+    where status in ('queued', 'sending');
+
 create index if not exists outbox_message_status_ix on outbox_message (status, created_at);
 
 create table if not exists outbox_recipient (

@@ -31,6 +31,11 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
 
     public IMessageContentSource Content => this;
 
+    // The claim takes most of a batch by priority (1 first, then the longest due) and a quarter,
+    // rounded up, by time due alone: however much priority 1 mail keeps arriving, the mails that
+    // have waited longest still leave with every batch.
+    private static int ByAge(int batchSize) => (batchSize + 3) / 4;
+
     public async Task<IReadOnlyList<ClaimedMessage>> ClaimAsync(int batchSize, TimeSpan lease, bool holdTakenOver, CancellationToken cancellationToken)
     {
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
@@ -39,9 +44,9 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
         {
             messages = (await connection.QueryAsync<ClaimedMessage>(new CommandDefinition(
                 _sql.Claim,
-                new { BatchSize = batchSize, Worker = _worker, LeaseSeconds = lease.TotalSeconds },
+                new { ByPriority = batchSize - ByAge(batchSize), ByAge = ByAge(batchSize), Worker = _worker, LeaseSeconds = lease.TotalSeconds },
                 transaction,
-                cancellationToken: cancellationToken)).ConfigureAwait(false)).OrderBy(m => m.Id).ToList();
+                cancellationToken: cancellationToken)).ConfigureAwait(false)).OrderBy(m => m.Priority).ThenBy(m => m.Id).ToList();
             if (messages.Any(m => m.TakenOverFrom is not null))
             {
                 await RecordTakeOversAsync(connection, transaction, messages, holdTakenOver, cancellationToken).ConfigureAwait(false);

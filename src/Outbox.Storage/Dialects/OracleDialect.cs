@@ -66,21 +66,37 @@ public sealed partial class OracleDialect : SqlDialect
 
     // A cursor FOR UPDATE SKIP LOCKED fetched with a LIMIT locks only the rows it fetches, and
     // skips rows other workers hold; a row limit in the query itself would be applied before
-    // the locked rows are skipped and claim too few. The CASE expression is the one the claim
-    // index (outbox_message_due_ix) is built on, so finished rows are not in its path.
+    // the locked rows are skipped and claim too few. The CASE expressions are those the claim
+    // indexes (outbox_message_due_ix, outbox_message_priority_ix) are built on, so finished rows
+    // are not in their path. Most of the batch by priority, the rest to the longest-waiting
+    // mails (see ClaimShares).
     public override string ClaimStatement => $"""
         declare
             ids    sys.odcinumberlist;
+            oldest sys.odcinumberlist;
             result sys_refcursor;
+            cursor urgent is
+                select id from {Table("outbox_message")}
+                 where case when status in ('queued', 'sending') then due_at end <= sys_extract_utc(systimestamp)
+                 order by case when status in ('queued', 'sending') then priority end, case when status in ('queued', 'sending') then due_at end
+                   for update skip locked;
             cursor due is
                 select id from {Table("outbox_message")}
                  where case when status in ('queued', 'sending') then due_at end <= sys_extract_utc(systimestamp)
+                   and id not in (select column_value from table(ids))
                  order by case when status in ('queued', 'sending') then due_at end
                    for update skip locked;
         begin
+            open urgent;
+            fetch urgent bulk collect into ids limit :ByPriority;
+            close urgent;
             open due;
-            fetch due bulk collect into ids limit :BatchSize;
+            fetch due bulk collect into oldest limit :ByAge;
             close due;
+            for i in 1 .. oldest.count loop
+                ids.extend;
+                ids(ids.count) := oldest(i);
+            end loop;
             forall i in 1 .. ids.count
                 update {Table("outbox_message")} m
                    set m.status = 'sending', m.lease_owner = :Worker, m.due_at = {NowPlusSeconds(":LeaseSeconds")},

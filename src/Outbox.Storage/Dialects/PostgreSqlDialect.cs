@@ -13,13 +13,22 @@ public sealed class PostgreSqlDialect : SqlDialect
     public override string Now => "now()";
 
     // SKIP LOCKED: concurrent workers each take different rows instead of queueing on one lock.
+    // Most of the batch goes by priority (1 first), the rest to the longest-waiting mails of any
+    // priority, so a stream of urgent mail never starves the others (see ClaimShares).
     public override string ClaimStatement => """
-        with due as (
+        with urgent as (
             select id from outbox.outbox_message
              where status in ('queued', 'sending') and due_at <= now()
+             order by priority, due_at
+             limit @ByPriority
+               for update skip locked),
+        oldest as (
+            select id from outbox.outbox_message
+             where status in ('queued', 'sending') and due_at <= now() and id not in (select id from urgent)
              order by due_at
-             limit @BatchSize
-               for update skip locked)
+             limit @ByAge
+               for update skip locked),
+        due as (select id from urgent union all select id from oldest)
         update outbox.outbox_message m
            set status = 'sending', lease_owner = @Worker, due_at = now() + make_interval(secs => @LeaseSeconds),
                taken_over_from = case when m.status = 'sending' then m.lease_owner end,
