@@ -119,8 +119,9 @@ public sealed class PostgreSqlDialect : SqlDialect
 
     public override object TimestampParameter(DateTimeOffset value) => value.ToUniversalTime();
 
-    public override DbDataSource CreateDataSource(string connectionString)
+    public override DbDataSource CreateDataSource(string connectionString, ConnectionUse use)
     {
+        ArgumentNullException.ThrowIfNull(use);
         // The worker runs the same few statements all day: prepared automatically, PostgreSQL
         // parses and plans each once per connection instead of on every call.
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
@@ -136,6 +137,13 @@ public sealed class PostgreSqlDialect : SqlDialect
         if (!builder.ContainsKey("No Reset On Close"))
         {
             builder.NoResetOnClose = true;
+        }
+
+        builder.ApplicationName = use.ApplicationName(builder.ApplicationName);
+        if (use.MaxPoolSize is { } max)
+        {
+            builder.MaxPoolSize = max;
+            builder.MinPoolSize = Math.Min(builder.MinPoolSize, max);
         }
 
         return NpgsqlDataSource.Create(builder.ConnectionString);

@@ -59,7 +59,7 @@ public static class CheckCommand
         };
         db.SetAction((parse, cancellationToken) => context.RunAsync(parse, async options =>
         {
-            var database = OutboxDatabase.Create(options.Database);
+            var database = OutboxDatabase.Create(options.Database, ConnectionUse.Cli);
             await using (database.ConfigureAwait(false))
             {
                 if (database.IsSqlite)
