@@ -209,7 +209,9 @@ public sealed partial class DashboardApp : IAsyncDisposable
                     return;
                 }
 
-                context.Items[ActorKey] = $"{Environment.UserName} (dashboard on loopback)";
+                // Nobody logged in, so nobody can be named: not the OS user the service runs as, who
+                // did not act. The client's address is what is known of whoever did.
+                context.Items[ActorKey] = $"dashboard (loopback, no login) from {(remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote)}";
             }
 
             try

@@ -58,7 +58,7 @@ public sealed class DashboardBrowserTests(PostgresServer postgres)
         Assert.Contains("retried", browser.Find("#attempts").Text, StringComparison.Ordinal);
         await outbox.AssertStatusAsync(failed, "queued");
         Assert.Equal([(0, "retried")], await outbox.QueryAsync<(int, string)>(
-            "select attempt_no, outcome from outbox.outbox_attempt where message_id = @failed and worker like '% (dashboard on loopback)' order by id", new { failed }));
+            "select attempt_no, outcome from outbox.outbox_attempt where message_id = @failed and worker = 'dashboard (loopback, no login) from 127.0.0.1' order by id", new { failed }));
 
         Look($"/mails/{sent}", "mail-sent");
         Assert.Contains("invoice.pdf application/pdf 1,234", browser.Find("#attachments").Text, StringComparison.Ordinal);
