@@ -144,7 +144,7 @@ public sealed partial class DashboardApp : IAsyncDisposable
                 await new OutboxAdmin(database, request.Actor).CancelAsync(IdOf(context), context.RequestAborted).ConfigureAwait(false);
                 return $"/mails/{IdOf(context)}";
             }));
-            app.MapGet("/mails/retry", Page((context, request) => Task.FromResult(ConfirmRetryAll(ListFilter.From(context.Request.Query), request))));
+            app.MapGet("/mails/retry", Page((context, request) => ConfirmRetryAllAsync(ListFilter.From(context.Request.Query), request, context.RequestAborted)));
             app.MapPost("/mails/retry", Post(isAction: true, async (context, request) =>
             {
                 var form = await context.Request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false);
@@ -339,7 +339,7 @@ public sealed partial class DashboardApp : IAsyncDisposable
                 """)));
         }
 
-        private static Markup ConfirmRetryAll(ListFilter filter, DashboardRequest request)
+        private async Task<Markup> ConfirmRetryAllAsync(ListFilter filter, DashboardRequest request, CancellationToken cancellationToken)
         {
             if (!request.AllowActions)
             {
@@ -351,12 +351,15 @@ public sealed partial class DashboardApp : IAsyncDisposable
                 throw new MailValidationException("status", "must be failed, unconfirmed or cancelled to retry every mail of a filter", "Filter the list by one of those first");
             }
 
+            // The count now; the retry takes the mails that match when it runs, and says how many it queued.
+            var count = await new OutboxAdmin(database).CountAsync(filter.Mail, cancellationToken).ConfigureAwait(false);
             var fields = Html.Join(filter.Given.Select(g => Html.Of($"""<input type="hidden" name="{g.Key}" value="{g.Value}">""")));
             var criteria = Html.Join(filter.Given.Select(g => Html.Of($"<li>{g.Key}: {g.Value}</li>")));
             return Layout.Page($"Retry every {filter.Mail.Status} mail of this filter?", request, Html.Of($"""
                 <ul>{criteria}</ul>
+                <p id="count">{count} {(count == 1 ? "mail matches" : "mails match")} now.</p>
                 <p>Each matching mail is queued to be sent now, with a fresh count of attempts, and the action is recorded in its attempt log as yours ({request.Actor}).</p>
-                {Layout.PostForm(request, "/mails/retry", "Yes, retry them all", fields)}
+                {Layout.PostForm(request, "/mails/retry", count == 1 ? "Yes, retry it" : $"Yes, retry these {count}", fields)}
                 <a href="/mails{filter.QueryString()}">No, back to the list</a>
                 """));
         }
