@@ -21,7 +21,8 @@ public sealed class OutboxDatabase : IAsyncDisposable
 
     public bool IsSqlite => Dialect is SqliteDialect;
 
-    public static OutboxDatabase Create(DatabaseOptions options)
+    /// <summary>The database for one use; without one, the worker's (the connection string's own pool).</summary>
+    public static OutboxDatabase Create(DatabaseOptions options, ConnectionUse? use = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (string.IsNullOrWhiteSpace(options.ConnectionString))
@@ -30,7 +31,7 @@ public sealed class OutboxDatabase : IAsyncDisposable
         }
 
         var dialect = DialectFor(options);
-        return new OutboxDatabase(dialect, dialect.CreateDataSource(options.ConnectionString));
+        return new OutboxDatabase(dialect, dialect.CreateDataSource(options.ConnectionString, use ?? ConnectionUse.Worker));
     }
 
     /// <summary>

@@ -20,6 +20,16 @@ public sealed record SmtpCheckStep(string Step, bool Ok, string Detail);
 /// <param name="stages">Told when each step starts ("the TLS handshake with …"), so a caller can say what a silent server keeps it waiting for.</param>
 public sealed class SmtpCheck(SmtpOptions options, string? sender = null, IProgress<string>? stages = null)
 {
+    /// <summary>The one line that ends a check, the same in `outbox check smtp` and on the dashboard.</summary>
+    public static string Verdict(SmtpOptions server, IReadOnlyList<SmtpCheckStep> steps, bool wouldSend)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        ArgumentNullException.ThrowIfNull(steps);
+        return wouldSend
+            ? $"mail would go out through {server.Host}:{server.Port}"
+            : $"mail would NOT go out: {steps.Last(s => !s.Ok).Detail}";
+    }
+
     public async Task<(IReadOnlyList<SmtpCheckStep> Steps, bool WouldSend)> RunAsync(CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);

@@ -1,6 +1,6 @@
 namespace Outbox.Storage.Admin;
 
-/// <summary>One account's last day: its last failed attempt and the slots of each rate limit in use now.</summary>
+/// <summary>One account's last day: its last failed and last sent attempt, and the slots of each rate limit in use now.</summary>
 public sealed class AccountActivity
 {
     public string Account { get; init; } = string.Empty;
@@ -9,6 +9,12 @@ public sealed class AccountActivity
     public string? LastErrorAt { get; init; }
 
     public string? LastError { get; init; }
+
+    /// <summary>When the account last had a mail accepted in the last day; null: none.</summary>
+    public string? LastSentAt { get; init; }
+
+    /// <summary>Whether a mail went out through the account after its last failure of the day: it works again.</summary>
+    public bool Recovered => LastErrorAt is not null && LastSentAt is not null && string.CompareOrdinal(LastSentAt, LastErrorAt) > 0;
 
     /// <summary>Per rate limit (as given): mails that count against it now.</summary>
     public IReadOnlyList<long> SlotsInUse { get; init; } = [];

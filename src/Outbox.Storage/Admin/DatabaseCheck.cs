@@ -40,6 +40,15 @@ public sealed class DatabaseCheck(OutboxDatabase database)
     /// it (tables missing, stored code that did not compile, no or another schema version), which
     /// `outbox check db` reports as a configuration error.
     /// </summary>
+    /// <summary>The one line that ends a check, the same in `outbox check db` and on the dashboard.</summary>
+    public static string Verdict(IReadOnlyList<DatabaseCheckStep> steps, bool usable)
+    {
+        ArgumentNullException.ThrowIfNull(steps);
+        return usable
+            ? "the worker can use this database"
+            : $"the worker cannot use this database: {steps.Last(s => !s.Ok).Detail}";
+    }
+
     public async Task<(IReadOnlyList<DatabaseCheckStep> Steps, bool Usable, bool Installed)> RunAsync(CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(database);

@@ -14,6 +14,14 @@ public sealed record MessageSummary
 
     public string? Subject { get; init; }
 
+    /// <summary>The first of its recipients by address (to, cc, bcc or envelope); null: none yet.</summary>
+    public string? FirstRecipient { get; init; }
+
+    public long RecipientCount { get; init; }
+
+    /// <summary>A queued mail's next try (its send time, or after a retry's backoff), UTC; null for any other status.</summary>
+    public string? DueAt { get; init; }
+
     public string CreatedAt { get; init; } = string.Empty;
 
     public int AttemptCount { get; init; }

@@ -30,7 +30,7 @@ public sealed class OutboxActivity(OutboxDatabase database)
         return rows.ToList();
     }
 
-    /// <summary>The account's last failed attempt of the last day, and how many slots of each of its rate limits are taken now.</summary>
+    /// <summary>The account's last failed and last sent attempt of the last day, and how many slots of each of its rate limits are taken now.</summary>
     public async Task<AccountActivity> AccountAsync(string account, IReadOnlyList<TimeSpan> ratePeriods, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(database);
@@ -44,6 +44,9 @@ public sealed class OutboxActivity(OutboxDatabase database)
              where attempted_at >= {d.NowPlusSeconds("@From")} and account = @Account and outcome in ('retry', 'failed', 'unconfirmed')
              order by attempted_at desc {d.Limit("1")}
             """), new { From = -Day, Account = account }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var sent = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(d.Sql(
+            $"select {d.AsIsoText("max(attempted_at)")} from {d.Table("outbox_attempt")} where attempted_at >= {d.NowPlusSeconds("@From")} and account = @Account and outcome = 'sent'"),
+            new { From = -Day, Account = account }, cancellationToken: cancellationToken)).ConfigureAwait(false);
         var slots = new List<long>();
         foreach (var period in ratePeriods)
         {
@@ -52,6 +55,6 @@ public sealed class OutboxActivity(OutboxDatabase database)
                 new { Account = account, WindowStart = -period.TotalSeconds }, cancellationToken: cancellationToken)).ConfigureAwait(false));
         }
 
-        return new AccountActivity { Account = account, LastErrorAt = last.At, LastError = last.Error ?? last.Reply, SlotsInUse = slots };
+        return new AccountActivity { Account = account, LastErrorAt = last.At, LastError = last.Error ?? last.Reply, LastSentAt = sent, SlotsInUse = slots };
     }
 }

@@ -51,6 +51,8 @@ public sealed class OutboxAdmin
             select {D.SecondsSince("min(case when send_after > queued_at then send_after else queued_at end)")}
               from {Messages} where status in ('queued', 'sending') and (send_after is null or send_after <= {D.Now})
             """), cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var next = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(D.Sql(
+            $"select {D.AsIsoText("min(due_at)")} from {Messages} where status = 'queued' and due_at > {D.Now}"), cancellationToken: cancellationToken)).ConfigureAwait(false);
         // Written as an OR so that PostgreSQL reads queued rows through the due index and the
         // others through the index of finished rows, instead of the whole table.
         var errors = await connection.QueryAsync<RecentError>(new CommandDefinition(D.Sql(
@@ -59,7 +61,7 @@ public sealed class OutboxAdmin
               from {Messages} where last_error is not null and (status = 'queued' or status in ('unconfirmed', 'failed'))
              order by last_attempt_at desc {D.Limit("5")}
             """), cancellationToken: cancellationToken)).ConfigureAwait(false);
-        return new QueueStatus { Counts = counts, OldestQueuedSeconds = oldest, RecentErrors = errors.ToList() };
+        return new QueueStatus { Counts = counts, OldestQueuedSeconds = oldest, NextDueAt = next, RecentErrors = errors.ToList() };
     }
 
     public async Task<IReadOnlyList<MessageSummary>> ListAsync(MailFilter filter, int limit, CancellationToken cancellationToken)
@@ -71,13 +73,24 @@ public sealed class OutboxAdmin
         var rows = await connection.QueryAsync<MessageSummary>(new CommandDefinition(D.Sql(
             $"""
             select id, status, kind, sender, subject, {D.AsIsoText("created_at")} as CreatedAt, attempt_count as AttemptCount,
-                   smtp_code as SmtpCode, last_error as LastError
+                   smtp_code as SmtpCode, last_error as LastError,
+                   (select min(r.address) from {Recipients} r where r.message_id = m.id) as FirstRecipient,
+                   (select count(*) from {Recipients} r where r.message_id = m.id) as RecipientCount,
+                   case when m.status = 'queued' then {D.AsIsoText("m.due_at")} end as DueAt
               from {Messages} m
              {where}
              order by id desc {D.Limit("@Limit")}
             """),
             parameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
         return rows.Select(r => r with { Subject = RawSubject.Readable(r.Kind, r.Subject) }).ToList();
+    }
+
+    /// <summary>How many mails the filter matches now (its BeforeId ignored): what "retry every mail of this filter" would take.</summary>
+    public async Task<long> CountAsync(MailFilter filter, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        var (where, parameters) = Where(filter with { BeforeId = null });
+        return (await QueryAsync<long>(D.Sql($"select count(*) from {Messages} m {where}"), parameters, cancellationToken).ConfigureAwait(false)).Single();
     }
 
     // The WHERE clause of a filter over outbox_message m, with its values. Only the criteria given

@@ -16,7 +16,6 @@ internal sealed class SlicedBlobStream : ColumnStream
     private readonly DbDataSource _dataSource;
     private readonly string _sliceQuery;
     private readonly long _id;
-    private DbConnection? _connection;
     private byte[]? _buffer;
     private int _sliceLength;
     private long _sliceStart = -1;
@@ -55,35 +54,15 @@ internal sealed class SlicedBlobStream : ColumnStream
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
-    public override async ValueTask DisposeAsync()
-    {
-        if (_connection is not null)
-        {
-            await _connection.DisposeAsync().ConfigureAwait(false);
-            _connection = null;
-        }
-
-        await base.DisposeAsync().ConfigureAwait(false);
-    }
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            _connection?.Dispose();
-            _connection = null;
-        }
-
-        base.Dispose(disposing);
-    }
-
-    // Reads into one buffer reused for every slice, so a large attachment makes no garbage.
+    // Reads into one buffer reused for every slice, so a large attachment makes no garbage. The
+    // pooled connection is held for one slice only: a mail with many attachments needs one
+    // connection at a time, and a reader that waits between slices (a slow client) holds none.
     private async Task FetchSliceAsync(long start, CancellationToken cancellationToken)
     {
-        _connection ??= await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         _buffer ??= new byte[(int)Math.Min(SliceSize, Length)];
         var wanted = (int)Math.Min(_buffer.Length, Length - start);
-        await using var command = _connection.CreateCommand();
+        await using var command = connection.CreateCommand();
         command.CommandText = _sliceQuery;
         AddParameter(command, "Id", _id);
         AddParameter(command, "Offset", start);

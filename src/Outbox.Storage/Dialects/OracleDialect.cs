@@ -229,8 +229,25 @@ public sealed partial class OracleDialect : SqlDialect
         return name?[(name.LastIndexOfAny(['/', '\\']) + 1)..];
     }
 
-    public override DbDataSource CreateDataSource(string connectionString) =>
-        ProviderFactoryLoader.Load(FactoryType, "oracle", "Oracle.ManagedDataAccess.Core", HowToAddDriver).CreateDataSource(connectionString);
+    // ODP.NET names no application in its connection string; the pool bound it has ("Max Pool Size").
+    public override DbDataSource CreateDataSource(string connectionString, ConnectionUse use)
+    {
+        ArgumentNullException.ThrowIfNull(use);
+        var factory = ProviderFactoryLoader.Load(FactoryType, "oracle", "Oracle.ManagedDataAccess.Core", HowToAddDriver);
+        if (use.MaxPoolSize is not { } max)
+        {
+            return factory.CreateDataSource(connectionString);
+        }
+
+        var builder = new DbConnectionStringBuilder { ConnectionString = connectionString };
+        builder["Max Pool Size"] = max;
+        if (builder.TryGetValue("Min Pool Size", out var min) && int.TryParse(min?.ToString(), out var given) && given > max)
+        {
+            builder["Min Pool Size"] = max;
+        }
+
+        return factory.CreateDataSource(builder.ConnectionString);
+    }
 
     public override async Task<long> InsertAttachmentAsync(DbConnection connection, DbTransaction transaction, long messageId, MailAttachment attachment, long length, CancellationToken cancellationToken)
     {

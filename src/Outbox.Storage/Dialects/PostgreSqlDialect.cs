@@ -128,8 +128,9 @@ public sealed class PostgreSqlDialect : SqlDialect
 
     public override object TimestampParameter(DateTimeOffset value) => value.ToUniversalTime();
 
-    public override DbDataSource CreateDataSource(string connectionString)
+    public override DbDataSource CreateDataSource(string connectionString, ConnectionUse use)
     {
+        ArgumentNullException.ThrowIfNull(use);
         // The worker runs the same few statements all day: prepared automatically, PostgreSQL
         // parses and plans each once per connection instead of on every call.
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
@@ -145,6 +146,13 @@ public sealed class PostgreSqlDialect : SqlDialect
         if (!NamesSetting(connectionString, "noresetonclose"))
         {
             builder.NoResetOnClose = true;
+        }
+
+        builder.ApplicationName = use.ApplicationName(builder.ApplicationName);
+        if (use.MaxPoolSize is { } max)
+        {
+            builder.MaxPoolSize = max;
+            builder.MinPoolSize = Math.Min(builder.MinPoolSize, max);
         }
 
         return NpgsqlDataSource.Create(builder.ConnectionString);

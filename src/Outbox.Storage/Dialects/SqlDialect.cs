@@ -163,7 +163,8 @@ public abstract class SqlDialect
     /// <summary>A timestamp value as a parameter of this database.</summary>
     public abstract object TimestampParameter(DateTimeOffset value);
 
-    public abstract DbDataSource CreateDataSource(string connectionString);
+    /// <summary>A data source of its own for one use (the worker, the dashboard, a CLI command), with that use's pool bound.</summary>
+    public abstract DbDataSource CreateDataSource(string connectionString, ConnectionUse use);
 
     /// <summary>Inserts an attachment row, streaming its content; returns the new id.</summary>
     public abstract Task<long> InsertAttachmentAsync(DbConnection connection, DbTransaction transaction, long messageId, MailAttachment attachment, long length, CancellationToken cancellationToken);

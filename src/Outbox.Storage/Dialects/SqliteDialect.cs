@@ -64,7 +64,8 @@ public sealed class SqliteDialect : SqlDialect
     public override object TimestampParameter(DateTimeOffset value) =>
         value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
 
-    public override DbDataSource CreateDataSource(string connectionString)
+    // A SQLite file has no server whose connections a use could take from another.
+    public override DbDataSource CreateDataSource(string connectionString, ConnectionUse use)
     {
         // Foreign keys make deleting a mail delete its parts; the default timeout doubles as
         // the time a writer waits for another one (several workers or a CLI on one file).

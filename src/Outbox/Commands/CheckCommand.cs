@@ -47,9 +47,7 @@ public static class CheckCommand
             }
 
             var (steps, wouldSend) = result;
-            var verdict = wouldSend
-                ? $"mail would go out through {server.Host}:{server.Port}"
-                : $"mail would NOT go out: {steps.Last(s => !s.Ok).Detail}";
+            var verdict = SmtpCheck.Verdict(server, steps, wouldSend);
             await WriteAsync(context, parse, steps.Select(s => (s.Step, s.Ok, s.Detail)), wouldSend, verdict).ConfigureAwait(false);
             return wouldSend ? 0 : 1;
         }));
@@ -59,7 +57,7 @@ public static class CheckCommand
         };
         db.SetAction((parse, cancellationToken) => context.RunAsync(parse, async options =>
         {
-            var database = OutboxDatabase.Create(options.Database);
+            var database = OutboxDatabase.Create(options.Database, ConnectionUse.Cli);
             await using (database.ConfigureAwait(false))
             {
                 if (database.IsSqlite)
@@ -69,9 +67,7 @@ public static class CheckCommand
                 }
 
                 var (steps, usable, installed) = await new DatabaseCheck(database).RunAsync(cancellationToken).ConfigureAwait(false);
-                var verdict = usable
-                    ? "the worker can use this database"
-                    : $"the worker cannot use this database: {steps.Last(s => !s.Ok).Detail}";
+                var verdict = DatabaseCheck.Verdict(steps, usable);
                 await WriteAsync(context, parse, steps.Select(s => (s.Step, s.Ok, s.Detail)), usable, verdict).ConfigureAwait(false);
                 // A schema that is not installed as this release needs it is a configuration error, as for every other command.
                 return usable ? ExitCodes.Ok : installed ? ExitCodes.Failed : ExitCodes.Configuration;

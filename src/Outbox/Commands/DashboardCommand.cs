@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Outbox.Dashboard;
+using Outbox.Storage;
 using Outbox.Worker;
 
 namespace Outbox.Commands;
@@ -14,7 +15,7 @@ public static class DashboardCommand
         command.SetAction((parse, cancellationToken) => context.RunAsync(parse, async options =>
         {
             var binding = DashboardBinding.From(options.Dashboard, parse.GetValue(url));
-            var database = await OutboxDatabases.OpenAsync(options.Database, cancellationToken).ConfigureAwait(false);
+            var database = await OutboxDatabases.OpenAsync(options.Database, ConnectionUse.Dashboard(options.Dashboard.DatabaseConnections), cancellationToken).ConfigureAwait(false);
             await using (database.ConfigureAwait(false))
             {
                 var app = DashboardApp.Create(options, database, binding);

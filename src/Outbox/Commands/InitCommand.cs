@@ -18,7 +18,7 @@ public static class InitCommand
         };
         command.SetAction((parse, cancellationToken) => context.RunAsync(parse, async options =>
         {
-            var database = OutboxDatabase.Create(options.Database);
+            var database = OutboxDatabase.Create(options.Database, ConnectionUse.Cli);
             await using (database.ConfigureAwait(false))
             {
                 var installer = new SchemaInstaller(database);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Outbox.Storage;
 using Outbox.Storage.Admin;
 using Outbox.Worker;
 
@@ -24,7 +25,7 @@ public static class ListCommand
         };
         command.SetAction((parse, cancellationToken) => context.RunAsync(parse, async options =>
         {
-            var database = await OutboxDatabases.OpenAsync(options.Database, cancellationToken).ConfigureAwait(false);
+            var database = await OutboxDatabases.OpenAsync(options.Database, ConnectionUse.Cli, cancellationToken).ConfigureAwait(false);
             await using (database.ConfigureAwait(false))
             {
                 var rows = await new OutboxAdmin(database).ListAsync(

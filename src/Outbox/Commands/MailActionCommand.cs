@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Outbox.Storage;
 using Outbox.Storage.Admin;
 using Outbox.Worker;
 
@@ -25,7 +26,7 @@ public static class MailActionCommand
                 throw new Core.Validation.MailValidationException("ID", "give either a mail's ID or --status", "For example `outbox retry 42` or `outbox retry --status failed`");
             }
 
-            var database = await OutboxDatabases.OpenAsync(options.Database, cancellationToken).ConfigureAwait(false);
+            var database = await OutboxDatabases.OpenAsync(options.Database, ConnectionUse.Cli, cancellationToken).ConfigureAwait(false);
             await using (database.ConfigureAwait(false))
             {
                 var admin = new OutboxAdmin(database);
@@ -69,7 +70,7 @@ public static class MailActionCommand
         var command = new Command(name, description) { id };
         command.SetAction((parse, cancellationToken) => context.RunAsync(parse, async options =>
         {
-            var database = await OutboxDatabases.OpenAsync(options.Database, cancellationToken).ConfigureAwait(false);
+            var database = await OutboxDatabases.OpenAsync(options.Database, ConnectionUse.Cli, cancellationToken).ConfigureAwait(false);
             await using (database.ConfigureAwait(false))
             {
                 await change(new OutboxAdmin(database), parse.GetValue(id), cancellationToken).ConfigureAwait(false);

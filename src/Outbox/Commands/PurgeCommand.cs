@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Outbox.Storage;
 using Outbox.Storage.Admin;
 using Outbox.Worker;
 
@@ -22,7 +23,7 @@ public static class PurgeCommand
                 throw new Core.Validation.MailValidationException("--older-than", "must be positive", "For example 30d for 30 days");
             }
 
-            var database = await OutboxDatabases.OpenAsync(options.Database, cancellationToken).ConfigureAwait(false);
+            var database = await OutboxDatabases.OpenAsync(options.Database, ConnectionUse.Cli, cancellationToken).ConfigureAwait(false);
             await using (database.ConfigureAwait(false))
             {
                 PurgeOutcome done;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
+using Outbox.Storage;
 using Outbox.Worker;
 
 namespace Outbox.Commands;
@@ -24,7 +25,7 @@ public static class RunCommand
                 .AddPrintableConsole()
                 .SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Warning));
             await context.Error.WriteLineAsync($"outbox: mail goes by {OutboxRuntime.DescribeTransport(options)}").ConfigureAwait(false);
-            var database = await OutboxDatabases.OpenAsync(options.Database, cancellationToken).ConfigureAwait(false);
+            var database = await OutboxDatabases.OpenAsync(options.Database, ConnectionUse.Worker, cancellationToken).ConfigureAwait(false);
             await using (database.ConfigureAwait(false))
             {
                 var dispatcher = OutboxRuntime.CreateDispatcher(options, database, loggers);

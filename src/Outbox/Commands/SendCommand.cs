@@ -84,7 +84,7 @@ public static class SendCommand
                         "Name one of them, or add the profile to the configuration");
                 }
 
-                var database = await OutboxDatabases.OpenAsync(options.Database, cancellationToken).ConfigureAwait(false);
+                var database = await OutboxDatabases.OpenAsync(options.Database, ConnectionUse.Cli, cancellationToken).ConfigureAwait(false);
                 await using (database.ConfigureAwait(false))
                 {
                     var connection = await database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);

@@ -17,7 +17,7 @@ public static class ShowCommand
         var command = new Command("show", "Show one mail: headers, recipients with each server answer, attachments with sizes, every attempt. Example: outbox show 42") { id, eml, context.JsonOutput };
         command.SetAction((parse, cancellationToken) => context.RunAsync(parse, async options =>
         {
-            var database = await OutboxDatabases.OpenAsync(options.Database, cancellationToken).ConfigureAwait(false);
+            var database = await OutboxDatabases.OpenAsync(options.Database, ConnectionUse.Cli, cancellationToken).ConfigureAwait(false);
             await using (database.ConfigureAwait(false))
             {
                 if (parse.GetValue(eml))

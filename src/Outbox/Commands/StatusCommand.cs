@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Outbox.Storage;
 using Outbox.Storage.Admin;
 using Outbox.Worker;
 
@@ -14,7 +15,7 @@ public static class StatusCommand
         var command = new Command("status", "Show how many mails are in each status, the oldest waiting one's age, and recent errors. Example: outbox status --json") { context.JsonOutput };
         command.SetAction((parse, cancellationToken) => context.RunAsync(parse, async options =>
         {
-            var database = await OutboxDatabases.OpenAsync(options.Database, cancellationToken).ConfigureAwait(false);
+            var database = await OutboxDatabases.OpenAsync(options.Database, ConnectionUse.Cli, cancellationToken).ConfigureAwait(false);
             await using (database.ConfigureAwait(false))
             {
                 var status = await new OutboxAdmin(database).StatusAsync(cancellationToken).ConfigureAwait(false);

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Outbox.Core.Messages;
 using Outbox.Core.Templates;
 using Outbox.Core.Validation;
+using Outbox.Storage;
 using Outbox.Storage.Templates;
 using Outbox.Worker;
 
@@ -38,7 +39,7 @@ public static class TemplateCommand
                 parse.GetValue(subject)!,
                 await CliFiles.ReadTextAsync(parse.GetValue(textFile), "--text-file", TemplateLimits.MaxBodyBytes, cancellationToken).ConfigureAwait(false),
                 await CliFiles.ReadTextAsync(parse.GetValue(htmlFile), "--html-file", TemplateLimits.MaxBodyBytes, cancellationToken).ConfigureAwait(false));
-            var database = await OutboxDatabases.OpenAsync(options.Database, cancellationToken).ConfigureAwait(false);
+            var database = await OutboxDatabases.OpenAsync(options.Database, ConnectionUse.Cli, cancellationToken).ConfigureAwait(false);
             await using (database.ConfigureAwait(false))
             {
                 var connection = await database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
@@ -58,7 +59,7 @@ public static class TemplateCommand
         var command = new Command("list", "List the templates: name, locale, subject, who changed each last and when. Example: outbox template list --json") { context.JsonOutput };
         command.SetAction((parse, cancellationToken) => context.RunAsync(parse, async options =>
         {
-            var database = await OutboxDatabases.OpenAsync(options.Database, cancellationToken).ConfigureAwait(false);
+            var database = await OutboxDatabases.OpenAsync(options.Database, ConnectionUse.Cli, cancellationToken).ConfigureAwait(false);
             await using (database.ConfigureAwait(false))
             {
                 var connection = await database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
@@ -90,7 +91,7 @@ public static class TemplateCommand
         var command = new Command("show", "Show a template's rows (each locale) with subject and bodies. Example: outbox template show order_confirmation") { name, locale, context.JsonOutput };
         command.SetAction((parse, cancellationToken) => context.RunAsync(parse, async options =>
         {
-            var database = await OutboxDatabases.OpenAsync(options.Database, cancellationToken).ConfigureAwait(false);
+            var database = await OutboxDatabases.OpenAsync(options.Database, ConnectionUse.Cli, cancellationToken).ConfigureAwait(false);
             await using (database.ConfigureAwait(false))
             {
                 var connection = await database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
@@ -149,7 +150,7 @@ public static class TemplateCommand
             MailAddressRules.CheckAddress("--from", parse.GetValue(from)!);
             MailAddressRules.CheckAddress("--to", parse.GetValue(to)!);
             TemplateSource template;
-            var database = await OutboxDatabases.OpenAsync(options.Database, cancellationToken).ConfigureAwait(false);
+            var database = await OutboxDatabases.OpenAsync(options.Database, ConnectionUse.Cli, cancellationToken).ConfigureAwait(false);
             await using (database.ConfigureAwait(false))
             {
                 var connection = await database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);

@@ -17,4 +17,14 @@ public sealed class DashboardOptions
 
     /// <summary>A file holding the login's password (e.g. a systemd credential); one trailing line break is ignored.</summary>
     public string? PasswordFile { get; set; }
+
+    /// <summary>
+    /// The dashboard's own database pool: at most this many connections (named "outbox dashboard"
+    /// in PostgreSQL's pg_stat_activity), apart from the worker's, and at most this many requests
+    /// that use the database at once; one more is answered 503 at once rather than made to wait.
+    /// </summary>
+    public int DatabaseConnections { get; set; } = 4;
+
+    /// <summary>The largest `.eml` the dashboard hands out: it is written to a temporary file first, so the database is not held while a client reads.</summary>
+    public long MaxDownloadBytes { get; set; } = 256L * 1024 * 1024;
 }

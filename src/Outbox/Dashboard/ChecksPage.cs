@@ -15,6 +15,7 @@ public static class ChecksPage
                 <section class="check"><h2>{r.Name}: <span class="{(r.Ok ? "ok" : "fail")}">{(r.Ok ? "ok" : "FAIL")}</span></h2>
                 <p>at {r.At.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)}</p>
                 <table>{Html.Join(r.Steps.Select(s => Html.Of($"""<tr><td class="{(s.Ok ? "ok" : "fail")}">{(s.Ok ? "ok" : "FAIL")}</td><td>{s.Step}</td><td>{s.Detail}</td></tr>""")))}</table>
+                <p class="verdict {(r.Ok ? "ok" : "fail")}">verdict: {r.Verdict}</p>
                 </section>
                 """)));
         var buttons = Html.Join([

@@ -27,6 +27,12 @@ public sealed partial class DashboardApp : IAsyncDisposable
 {
     private const string ActorKey = "outbox.actor";
     private const string ReadOnly = "This dashboard is read-only: set Outbox:Dashboard:AllowActions to true to retry, cancel and run check smtp from it.";
+
+    /// <summary>Downloads handed out at once, each from a temporary file of at most MaxDownloadBytes.</summary>
+    public const int Downloads = 4;
+
+    // How long a client refused for being one too many is asked to wait.
+    private const int BusySeconds = 2;
     private readonly WebApplication _app;
     private readonly DashboardBinding _binding;
 
@@ -75,7 +81,8 @@ public sealed partial class DashboardApp : IAsyncDisposable
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(new DashboardChecks(options, database, TimeProvider.System));
         var app = builder.Build();
-        new Endpoints(options, database, binding, DashboardSecrets.Of(options), app.Services).Map(app);
+        new Endpoints(options, database, binding, DashboardSecrets.Of(options), app.Services,
+            new RequestSlots(options.Dashboard.DatabaseConnections), new RequestSlots(Downloads)).Map(app);
         return new DashboardApp(app, binding);
     }
 
@@ -96,7 +103,10 @@ public sealed partial class DashboardApp : IAsyncDisposable
 
     public ValueTask DisposeAsync() => _app.DisposeAsync();
 
-    private sealed class Endpoints(OutboxOptions options, OutboxDatabase database, DashboardBinding binding, SecretScrubber secrets, IServiceProvider services)
+    // databaseSlots: requests that use the database at once, no more than the dashboard's pool holds,
+    // so none waits for a connection; downloads: .eml files being handed out at once.
+    private sealed class Endpoints(OutboxOptions options, OutboxDatabase database, DashboardBinding binding, SecretScrubber secrets, IServiceProvider services,
+        RequestSlots databaseSlots, RequestSlots downloads)
     {
         private readonly IAntiforgery _antiforgery = services.GetRequiredService<IAntiforgery>();
         private readonly DashboardChecks _checks = services.GetRequiredService<DashboardChecks>();
@@ -134,7 +144,7 @@ public sealed partial class DashboardApp : IAsyncDisposable
                 await new OutboxAdmin(database, request.Actor).CancelAsync(IdOf(context), context.RequestAborted).ConfigureAwait(false);
                 return $"/mails/{IdOf(context)}";
             }));
-            app.MapGet("/mails/retry", Page((context, request) => Task.FromResult(ConfirmRetryAll(ListFilter.From(context.Request.Query), request))));
+            app.MapGet("/mails/retry", Page((context, request) => ConfirmRetryAllAsync(ListFilter.From(context.Request.Query), request, context.RequestAborted)));
             app.MapPost("/mails/retry", Post(isAction: true, async (context, request) =>
             {
                 var form = await context.Request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false);
@@ -146,7 +156,7 @@ public sealed partial class DashboardApp : IAsyncDisposable
                 context.Request.Query["busy"] == "1" ? "Another check is still running; its result shows here when it is done." : null))));
             // check smtp makes the worker log in to every account: an action, as a retry is.
             app.MapPost("/checks/smtp", Post(isAction: true, async (context, _) =>
-                await _checks.RunAsync("smtp", context.RequestAborted).ConfigureAwait(false) ? "/checks" : "/checks?busy=1"));
+                await _checks.RunAsync("smtp", context.RequestAborted).ConfigureAwait(false) ? "/checks" : "/checks?busy=1", usesDatabase: false));
             app.MapPost("/checks/db", Post(isAction: false, async (context, _) =>
                 await _checks.RunAsync("db", context.RequestAborted).ConfigureAwait(false) ? "/checks" : "/checks?busy=1"));
         }
@@ -199,7 +209,9 @@ public sealed partial class DashboardApp : IAsyncDisposable
                     return;
                 }
 
-                context.Items[ActorKey] = $"{Environment.UserName} (dashboard on loopback)";
+                // Nobody logged in, so nobody can be named: not the OS user the service runs as, who
+                // did not act. The client's address is what is known of whoever did.
+                context.Items[ActorKey] = $"dashboard (loopback, no login) from {(remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote)}";
             }
 
             try
@@ -229,6 +241,14 @@ public sealed partial class DashboardApp : IAsyncDisposable
             Markup page;
             try
             {
+                // Held while the page is read, not while it is written to a slow client.
+                using var slot = databaseSlots.TryTake();
+                if (slot is null)
+                {
+                    await BusyAsync(context, "requests that read the database", "Outbox:Dashboard:DatabaseConnections", databaseSlots.Count).ConfigureAwait(false);
+                    return;
+                }
+
                 page = await render(context, request).ConfigureAwait(false);
             }
             catch (Exception ex) when (Problem(ex) is { } problem)
@@ -242,7 +262,7 @@ public sealed partial class DashboardApp : IAsyncDisposable
 
         // A change: refused without actions (403) or without the form's CSRF token (400); done, it
         // sends the browser on to the page to look at (303, so a reload does not post again).
-        private RequestDelegate Post(bool isAction, Func<HttpContext, DashboardRequest, Task<string>> act) => async context =>
+        private RequestDelegate Post(bool isAction, Func<HttpContext, DashboardRequest, Task<string>> act, bool usesDatabase = true) => async context =>
         {
             var request = new DashboardRequest((string)context.Items[ActorKey]!, options.Dashboard.AllowActions, string.Empty, string.Empty);
             if (isAction && !options.Dashboard.AllowActions)
@@ -259,6 +279,13 @@ public sealed partial class DashboardApp : IAsyncDisposable
 
             try
             {
+                using var slot = usesDatabase ? databaseSlots.TryTake() : null;
+                if (usesDatabase && slot is null)
+                {
+                    await BusyAsync(context, "requests that use the database", "Outbox:Dashboard:DatabaseConnections", databaseSlots.Count).ConfigureAwait(false);
+                    return;
+                }
+
                 context.Response.Redirect(await act(context, request).ConfigureAwait(false));
                 context.Response.StatusCode = StatusCodes.Status303SeeOther;
             }
@@ -267,6 +294,14 @@ public sealed partial class DashboardApp : IAsyncDisposable
                 await ErrorAsync(context, problem.Status, problem.Title, problem.Message).ConfigureAwait(false);
             }
         };
+
+        // Refused at once, with when to ask again: waiting would hold the client and grow a queue.
+        private Task BusyAsync(HttpContext context, string what, string key, int count)
+        {
+            context.Response.Headers.RetryAfter = BusySeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return ErrorAsync(context, StatusCodes.Status503ServiceUnavailable, "Busy",
+                $"The dashboard is answering {count} {what} already ({key}); try again in a few seconds.");
+        }
 
         private Task ErrorAsync(HttpContext context, int status, string title, string message)
         {
@@ -304,7 +339,7 @@ public sealed partial class DashboardApp : IAsyncDisposable
                 """)));
         }
 
-        private static Markup ConfirmRetryAll(ListFilter filter, DashboardRequest request)
+        private async Task<Markup> ConfirmRetryAllAsync(ListFilter filter, DashboardRequest request, CancellationToken cancellationToken)
         {
             if (!request.AllowActions)
             {
@@ -316,32 +351,67 @@ public sealed partial class DashboardApp : IAsyncDisposable
                 throw new MailValidationException("status", "must be failed, unconfirmed or cancelled to retry every mail of a filter", "Filter the list by one of those first");
             }
 
+            // The count now; the retry takes the mails that match when it runs, and says how many it queued.
+            var count = await new OutboxAdmin(database).CountAsync(filter.Mail, cancellationToken).ConfigureAwait(false);
             var fields = Html.Join(filter.Given.Select(g => Html.Of($"""<input type="hidden" name="{g.Key}" value="{g.Value}">""")));
             var criteria = Html.Join(filter.Given.Select(g => Html.Of($"<li>{g.Key}: {g.Value}</li>")));
             return Layout.Page($"Retry every {filter.Mail.Status} mail of this filter?", request, Html.Of($"""
                 <ul>{criteria}</ul>
+                <p id="count">{count} {(count == 1 ? "mail matches" : "mails match")} now.</p>
                 <p>Each matching mail is queued to be sent now, with a fresh count of attempts, and the action is recorded in its attempt log as yours ({request.Actor}).</p>
-                {Layout.PostForm(request, "/mails/retry", "Yes, retry them all", fields)}
+                {Layout.PostForm(request, "/mails/retry", count == 1 ? "Yes, retry it" : $"Yes, retry these {count}", fields)}
                 <a href="/mails{filter.QueryString()}">No, back to the list</a>
                 """));
         }
 
         // Built by the worker's own code, as `outbox show --eml` does; attachments are in it, so
-        // it is only ever a download.
+        // it is only ever a download. It is written to a temporary file while a database slot is
+        // held, and handed out from the file after: a client that reads slowly holds a download
+        // slot and that file, never a database connection (Kestrel cuts one slower than 240 bytes/s).
         private async Task WriteEmlAsync(HttpContext context)
         {
             var id = IdOf(context);
-            var store = new OutboxStore(database, "outbox dashboard");
-            var mail = await store.ReadAsync(id, context.RequestAborted).ConfigureAwait(false);
-            if (mail is null)
+            using var download = downloads.TryTake();
+            if (download is null)
+            {
+                await BusyAsync(context, ".eml downloads", $"at most {Downloads} at once", downloads.Count).ConfigureAwait(false);
+                return;
+            }
+
+            FileStream? eml;
+            using (var slot = databaseSlots.TryTake())
+            {
+                if (slot is null)
+                {
+                    await BusyAsync(context, "requests that read the database", "Outbox:Dashboard:DatabaseConnections", databaseSlots.Count).ConfigureAwait(false);
+                    return;
+                }
+
+                try
+                {
+                    eml = await EmlSpool.WriteAsync(database, id, options.Dashboard.MaxDownloadBytes, context.RequestAborted).ConfigureAwait(false);
+                }
+                catch (EmlSpool.TooLargeException tooLarge)
+                {
+                    await ErrorAsync(context, StatusCodes.Status403Forbidden, "Too large to download",
+                        $"The .eml of mail {id} is larger than Outbox:Dashboard:MaxDownloadBytes ({tooLarge.MaxBytes} bytes): raise it, or run outbox show {id} --eml > mail-{id}.eml on the host.").ConfigureAwait(false);
+                    return;
+                }
+            }
+
+            if (eml is null)
             {
                 await ErrorAsync(context, StatusCodes.Status404NotFound, "Not found", $"There is no mail {id}.").ConfigureAwait(false);
                 return;
             }
 
-            context.Response.ContentType = "message/rfc822";
-            context.Response.Headers.ContentDisposition = $"attachment; filename=\"mail-{id}.eml\"";
-            await new MimeMessageFactory(store.Content, TimeProvider.System).WriteAsync(mail, context.Response.Body, context.RequestAborted).ConfigureAwait(false);
+            await using (eml.ConfigureAwait(false))
+            {
+                context.Response.ContentType = "message/rfc822";
+                context.Response.ContentLength = eml.Length;
+                context.Response.Headers.ContentDisposition = $"attachment; filename=\"mail-{id}.eml\"";
+                await eml.CopyToAsync(context.Response.Body, context.RequestAborted).ConfigureAwait(false);
+            }
         }
 
         private static long IdOf(HttpContext context) => long.Parse((string)context.Request.RouteValues["id"]!, System.Globalization.CultureInfo.InvariantCulture);

@@ -111,6 +111,16 @@ public sealed record DashboardBinding(string Url, IPAddress? Address, int Port, 
             problems.Add(readable);
         }
 
+        if (options.DatabaseConnections is < 1 or > 100)
+        {
+            problems.Add($"Outbox:Dashboard:DatabaseConnections: must be from 1 to 100 (it is {options.DatabaseConnections}); the dashboard's pool is kept small so it never takes the worker's connections.");
+        }
+
+        if (options.MaxDownloadBytes < 1)
+        {
+            problems.Add($"Outbox:Dashboard:MaxDownloadBytes: must be 1 or more (it is {options.MaxDownloadBytes}), e.g. 268435456 for 256 MiB.");
+        }
+
         if (address is not null && !IPAddress.IsLoopback(address) && string.IsNullOrEmpty(options.UserName))
         {
             problems.Add($"Outbox:Dashboard:UserName: is required, as the dashboard would listen on {address}, beyond this host; set UserName and PasswordFile, or listen on 127.0.0.1.");

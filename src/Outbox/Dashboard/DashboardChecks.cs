@@ -16,7 +16,7 @@ public sealed class DashboardChecks(OutboxOptions options, OutboxDatabase databa
     private readonly Dictionary<string, CheckResult> _results = new(StringComparer.Ordinal);
 
     /// <summary>The result of one check: when it ran, its steps, and its verdict.</summary>
-    public sealed record CheckResult(string Name, DateTimeOffset At, IReadOnlyList<(string Step, bool Ok, string Detail)> Steps, bool Ok);
+    public sealed record CheckResult(string Name, DateTimeOffset At, IReadOnlyList<(string Step, bool Ok, string Detail)> Steps, bool Ok, string Verdict);
 
     public IReadOnlyList<CheckResult> Results
     {
@@ -42,7 +42,7 @@ public sealed class DashboardChecks(OutboxOptions options, OutboxDatabase databa
             if (which == "db")
             {
                 var (steps, usable, _) = await new DatabaseCheck(database).RunAsync(cancellationToken).ConfigureAwait(false);
-                Keep(new CheckResult("check db", clock.GetUtcNow(), steps.Select(s => (s.Step, s.Ok, s.Detail)).ToList(), usable));
+                Keep(new CheckResult("check db", clock.GetUtcNow(), steps.Select(s => (s.Step, s.Ok, s.Detail)).ToList(), usable, DatabaseCheck.Verdict(steps, usable)));
                 return true;
             }
 
@@ -50,7 +50,8 @@ public sealed class DashboardChecks(OutboxOptions options, OutboxDatabase databa
             {
                 var sender = smtp.UserName?.Contains('@', StringComparison.Ordinal) == true ? smtp.UserName : null;
                 var (steps, wouldSend) = await new SmtpCheck(smtp, sender).RunAsync(cancellationToken).ConfigureAwait(false);
-                Keep(new CheckResult($"check smtp ({name})", clock.GetUtcNow(), steps.Select(s => (s.Step, s.Ok, s.Detail)).ToList(), wouldSend));
+                Keep(new CheckResult($"check smtp ({name}, {smtp.Host}:{smtp.Port})", clock.GetUtcNow(), steps.Select(s => (s.Step, s.Ok, s.Detail)).ToList(), wouldSend,
+                    SmtpCheck.Verdict(smtp, steps, wouldSend)));
             }
 
             return true;

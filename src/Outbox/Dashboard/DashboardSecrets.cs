@@ -1,6 +1,6 @@
-using System.Data.Common;
 using Outbox.Configuration;
 using Outbox.Core.Secrets;
+using Outbox.Storage;
 
 namespace Outbox.Dashboard;
 
@@ -15,7 +15,9 @@ public static class DashboardSecrets
     public static SecretScrubber Of(OutboxOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var secrets = new List<string?> { DashboardLogin.PasswordOf(options.Dashboard), DatabasePassword(options.Database.ConnectionString) };
+        // Every password of the connection string, under any key its provider accepts (Npgsql's Password, Pwd, Psw, SSL Password, ...).
+        var secrets = new List<string?> { DashboardLogin.PasswordOf(options.Dashboard) };
+        secrets.AddRange(ConnectionStringRedactor.Passwords(options.Database.Provider, options.Database.ConnectionString));
         foreach (var smtp in options.Accounts.Values.Append(options.Smtp))
         {
             secrets.Add(smtp.Password);
@@ -36,19 +38,6 @@ public static class DashboardSecrets
             return string.IsNullOrEmpty(file) ? null : File.ReadAllText(file).TrimEnd('\r', '\n');
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
-
-    private static string? DatabasePassword(string? connectionString)
-    {
-        try
-        {
-            var builder = new DbConnectionStringBuilder { ConnectionString = connectionString };
-            return builder.TryGetValue("Password", out var password) || builder.TryGetValue("Pwd", out password) ? password?.ToString() : null;
-        }
-        catch (ArgumentException)
         {
             return null;
         }

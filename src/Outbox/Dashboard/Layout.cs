@@ -3,7 +3,8 @@ namespace Outbox.Dashboard;
 /// <summary>The frame of every page: title, navigation, who is signed in and whether actions are on.</summary>
 public static class Layout
 {
-    public static Markup Page(string title, DashboardRequest request, Markup body)
+    /// <param name="refreshSeconds">Reload the page this often (a meta refresh: no script); null: never.</param>
+    public static Markup Page(string title, DashboardRequest request, Markup body, int? refreshSeconds = null)
     {
         ArgumentNullException.ThrowIfNull(request);
         var mode = request.AllowActions ? "actions on" : "read-only";
@@ -13,6 +14,7 @@ public static class Layout
             <head>
             <meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
+            {(refreshSeconds is { } every ? Html.Of($"""<meta http-equiv="refresh" content="{every}">""") : Markup.Empty)}
             <title>{title} · outbox</title>
             <link rel="stylesheet" href="/dashboard.css">
             </head>
@@ -46,7 +48,8 @@ public static class Layout
         table { border-collapse: collapse; margin: .5em 0 1.5em; }
         th, td { border-bottom: 1px solid #ddd; padding: .25em .6em; text-align: left; vertical-align: top; }
         td.n { text-align: right; }
-        .status-sent, .ok { color: #1a7f37; } .status-failed, .status-unconfirmed, .fail { color: #c62828; }
+        .status-sent, .ok { color: #1a7f37; } .status-failed, .status-unconfirmed, .fail { color: #c62828; } .recovered { color: #777; }
+        .refresh { color: #777; font-size: 90%; } .verdict { font-weight: bold; }
         .error { background: #fdecea; border: 1px solid #c62828; padding: .5em 1em; }
         .notice { background: #e8f5e9; border: 1px solid #1a7f37; padding: .5em 1em; }
         form.filter label { margin-right: .8em; }

@@ -20,7 +20,7 @@ public static class ListPage
         var table = page.Count == 0
             ? Html.Of($"""<p id="empty">No mail matches.</p>""")
             : Html.Of($"""
-                <table id="mails"><tr><th>id</th><th>status</th><th>created</th><th>from</th><th>subject</th><th>attempts</th><th>last error</th></tr>
+                <table id="mails"><tr><th>id</th><th>status</th><th>created</th><th>to</th><th>from</th><th>subject</th><th>due (queued)</th><th>attempts</th><th>last error</th></tr>
                 {Html.Join(page.Select(Row))}
                 </table>
                 """);
@@ -28,9 +28,14 @@ public static class ListPage
             filter.Mail.BeforeId is null ? Markup.Empty : Html.Of($"""<a id="first" href="/mails{filter.QueryString()}">Newest</a> """),
             rows.Count > PageSize ? Html.Of($"""<a id="older" href="/mails{filter.QueryString(page[^1].Id)}">Older</a>""") : Markup.Empty,
         ]);
-        var retry = request.AllowActions && filter.Mail.Status is { } status && Retryable.Contains(status) && page.Count > 0
-            ? Html.Of($"""<p><a id="retry-all" href="/mails/retry{filter.QueryString()}">Retry every {status} mail of this filter…</a></p>""")
-            : Markup.Empty;
+        var retry = Markup.Empty;
+        if (request.AllowActions && filter.Mail.Status is { } status && Retryable.Contains(status) && page.Count > 0)
+        {
+            // How many, not only the page's: the retry takes every mail the filter matches.
+            var count = await new OutboxAdmin(database).CountAsync(filter.Mail, cancellationToken).ConfigureAwait(false);
+            retry = Html.Of($"""<p><a id="retry-all" href="/mails/retry{filter.QueryString()}">Retry every {status} mail of this filter ({count})…</a></p>""");
+        }
+
         return Layout.Page("Mails", request, Html.Of($"""
             {Form(filter)}
             {retry}
@@ -40,7 +45,7 @@ public static class ListPage
     }
 
     private static Markup Row(MessageSummary m) => Html.Of($"""
-        <tr><td><a href="/mails/{m.Id}">{m.Id}</a></td><td class="status-{m.Status}">{m.Status}</td><td>{m.CreatedAt}</td><td>{m.Sender}</td><td>{m.Subject}</td><td class="n">{m.AttemptCount}</td><td>{m.LastError}</td></tr>
+        <tr><td><a href="/mails/{m.Id}">{m.Id}</a></td><td class="status-{m.Status}">{m.Status}</td><td>{m.CreatedAt}</td><td>{m.FirstRecipient}{(m.RecipientCount > 1 ? Html.Of($" +{m.RecipientCount - 1}") : Markup.Empty)}</td><td>{m.Sender}</td><td>{m.Subject}</td><td>{m.DueAt}</td><td class="n">{m.AttemptCount}</td><td>{m.LastError}</td></tr>
         """);
 
     private static Markup Form(ListFilter filter)

@@ -11,6 +11,9 @@ public static class OverviewPage
 {
     private static readonly string[] Statuses = ["draft", "queued", "sending", "sent", "failed", "unconfirmed", "cancelled"];
 
+    /// <summary>How often the overview reloads itself.</summary>
+    public const int RefreshSeconds = 30;
+
     public static async Task<Markup> RenderAsync(OutboxDatabase database, OutboxOptions options, DashboardRequest request, TimeProvider clock, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -29,6 +32,8 @@ public static class OverviewPage
             $"""<tr><td><a class="status-{s}" href="/mails?status={s}">{s}</a></td><td class="n">{status.Counts.GetValueOrDefault(s)}</td></tr>""")));
         var oldest = status.OldestQueuedSeconds is { } age
             ? Html.Of($"The oldest waiting mail has waited {TimeSpan.FromSeconds(Math.Round(age)).ToString("c", CultureInfo.InvariantCulture)}.")
+            : status.NextDueAt is { } next
+            ? Html.Of($"No mail is due now; the next queued mail is due at {next} (scheduled, or waiting to be tried again).")
             : Html.Of($"No mail is waiting.");
         var errors = status.RecentErrors.Count == 0
             ? Html.Of($"<p>None.</p>")
@@ -40,19 +45,20 @@ public static class OverviewPage
         var accountTable = accounts.Count == 0
             ? Html.Of($"<p>No SMTP account: Outbox:Transport is {options.Transport}.</p>")
             : Html.Of($"""
-                <table><tr><th>account</th><th>server</th><th>last error (last day)</th><th>rate limits in use</th></tr>
+                <table><tr><th>account</th><th>server</th><th>last sent (last day)</th><th>last error (last day)</th><th>rate limits in use</th></tr>
                 {Html.Join(accounts)}
                 </table>
                 """);
         var body = Html.Of($"""
             <section id="queue"><h2>Queue</h2>
             <table><tr><th>status</th><th>mails</th></tr>{counts}</table>
-            <p id="oldest">{oldest}</p></section>
+            <p id="oldest">{oldest}</p>
+            <p class="refresh">This page reloads every {RefreshSeconds} s.</p></section>
             <section id="hourly"><h2>Sent and failed per hour (UTC, last day)</h2>{Chart(hourly, clock.GetUtcNow())}</section>
             <section id="accounts"><h2>Accounts</h2>{accountTable}</section>
             <section id="errors"><h2>Recent errors</h2>{errors}</section>
             """);
-        return Layout.Page("Overview", request, body);
+        return Layout.Page("Overview", request, body, RefreshSeconds);
     }
 
     // The accounts the worker sends through, by the names the attempt log records.
@@ -74,10 +80,12 @@ public static class OverviewPage
             ? Html.Of($"none")
             : Html.Join(smtp.RateLimits.Select((limit, i) => Html.Of(
                 $"<div>{state.SlotsInUse[i]} of {limit.Messages} per {limit.Per.ToString("c", CultureInfo.InvariantCulture)}</div>")));
-        var error = state.LastError is null
-            ? Html.Of($"""<span class="ok">none</span>""")
+        // An account that sent after its last failure works again: its error is history, not an alarm.
+        var error = state.LastError is null ? Html.Of($"""<span class="ok">none</span>""")
+            : state.Recovered ? Html.Of($"""<span class="recovered">{state.LastErrorAt}: {state.LastError} (mail went out since)</span>""")
             : Html.Of($"""<span class="fail">{state.LastErrorAt}: {state.LastError}</span>""");
-        return Html.Of($"<tr><td>{name}</td><td>{smtp.Host}:{smtp.Port}</td><td>{error}</td><td>{limits}</td></tr>");
+        var sent = state.LastSentAt is null ? Html.Of($"none") : Html.Of($"""<span class="ok">{state.LastSentAt}</span>""");
+        return Html.Of($"""<tr class="account"><td>{name}</td><td>{smtp.Host}:{smtp.Port}</td><td class="last-sent">{sent}</td><td class="last-error">{error}</td><td>{limits}</td></tr>""");
     }
 
     // An inline SVG of 24 hourly bars (sent up, failed down), drawn on the server: no script, no

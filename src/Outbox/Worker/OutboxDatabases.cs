@@ -11,9 +11,9 @@ namespace Outbox.Worker;
 /// </summary>
 public static class OutboxDatabases
 {
-    public static async Task<OutboxDatabase> OpenAsync(DatabaseOptions options, CancellationToken cancellationToken)
+    public static async Task<OutboxDatabase> OpenAsync(DatabaseOptions options, ConnectionUse use, CancellationToken cancellationToken)
     {
-        var database = OutboxDatabase.Create(options);
+        var database = OutboxDatabase.Create(options, use);
         try
         {
             var installer = new SchemaInstaller(database);

@@ -32,7 +32,7 @@ public static partial class WorkerHost
         builder.Services.AddSystemd();
         builder.Services.AddWindowsService(service => service.ServiceName = "outbox");
 
-        var database = await OutboxDatabases.OpenAsync(options.Database, cancellationToken).ConfigureAwait(false);
+        var database = await OutboxDatabases.OpenAsync(options.Database, Storage.ConnectionUse.Worker, cancellationToken).ConfigureAwait(false);
         await using (database.ConfigureAwait(false))
         {
             builder.Services.AddSingleton(services => OutboxRuntime.CreateDispatcher(options, database, services.GetRequiredService<ILoggerFactory>()));

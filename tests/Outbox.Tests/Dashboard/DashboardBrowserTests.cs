@@ -33,10 +33,13 @@ public sealed class DashboardBrowserTests(PostgresServer postgres)
         Assert.Contains("failed 2", queue, StringComparison.Ordinal);
         Assert.Contains("1 sent, 2 failed in the last day", browser.Find("#totals").Text, StringComparison.Ordinal);
         Assert.Contains("5.1.1 <nobody@example.com>: user unknown", browser.Find("#accounts").Text, StringComparison.Ordinal);
+        Assert.Matches(@"default localhost:1 \d{4}-\d\d-\d\dT", browser.Find("#accounts").Text);
+        Assert.Equal("30", web.FindElement(By.CssSelector("meta[http-equiv=refresh]")).GetAttribute("content"));
 
         Look("/mails", "list");
         var list = browser.Find("#mails").Text;
         Assert.Contains($"{sent} sent", list, StringComparison.Ordinal);
+        Assert.Contains("customer@example.com shop@example.com Invoice 42", list, StringComparison.Ordinal);
         Assert.Contains($"{failed} failed", list, StringComparison.Ordinal);
         // The hostile subject is text on the page, not a script that ran.
         Assert.Contains(DashboardHost.HostileSubject, list, StringComparison.Ordinal);
@@ -58,7 +61,7 @@ public sealed class DashboardBrowserTests(PostgresServer postgres)
         Assert.Contains("retried", browser.Find("#attempts").Text, StringComparison.Ordinal);
         await outbox.AssertStatusAsync(failed, "queued");
         Assert.Equal([(0, "retried")], await outbox.QueryAsync<(int, string)>(
-            "select attempt_no, outcome from outbox.outbox_attempt where message_id = @failed and worker like '% (dashboard on loopback)' order by id", new { failed }));
+            "select attempt_no, outcome from outbox.outbox_attempt where message_id = @failed and worker = 'dashboard (loopback, no login) from 127.0.0.1' order by id", new { failed }));
 
         Look($"/mails/{sent}", "mail-sent");
         Assert.Contains("invoice.pdf application/pdf 1,234", browser.Find("#attachments").Text, StringComparison.Ordinal);
@@ -69,6 +72,7 @@ public sealed class DashboardBrowserTests(PostgresServer postgres)
         Look("/mails?status=failed", "list-failed");
         browser.Find("#retry-all").Click();
         Look(string.Empty, "confirm-retry-all");
+        Assert.Equal("1 mail matches now.", browser.Find("#count").Text);
         web.FindElement(By.CssSelector("main form button")).Click();
         Look(string.Empty, "list-retried");
         await outbox.AssertStatusAsync(otherFailed, "queued");
@@ -79,9 +83,11 @@ public sealed class DashboardBrowserTests(PostgresServer postgres)
         Look(string.Empty, "checks");
         Assert.Contains("check db", web.FindElement(By.CssSelector("main")).Text, StringComparison.Ordinal);
         Assert.Contains("installed, version", web.FindElement(By.CssSelector("main")).Text, StringComparison.Ordinal);
+        Assert.Contains("verdict: the worker can", web.FindElement(By.CssSelector("main")).Text, StringComparison.Ordinal);
         web.FindElement(By.XPath("//button[text()='Run check smtp']")).Click();
         Look(string.Empty, "checks-smtp");
-        Assert.Contains("check smtp (default): FAIL", web.FindElement(By.CssSelector("main")).Text, StringComparison.Ordinal);
+        Assert.Contains("check smtp (default, localhost:1): FAIL", web.FindElement(By.CssSelector("main")).Text, StringComparison.Ordinal);
+        Assert.Contains("verdict: mail would NOT go out:", web.FindElement(By.CssSelector("main")).Text, StringComparison.Ordinal);
 
         foreach (var page in pages)
         {

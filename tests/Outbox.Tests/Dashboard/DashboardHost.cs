@@ -73,7 +73,7 @@ public sealed class DashboardHost : IAsyncDisposable
         dashboard(options.Dashboard);
         var problems = new OutboxOptionsValidator().Validate(null, options);
         Assert.False(problems.Failed, string.Join("; ", problems.Failures ?? []));
-        var database = OutboxDatabase.Create(options.Database);
+        var database = OutboxDatabase.Create(options.Database, ConnectionUse.Dashboard(options.Dashboard.DatabaseConnections));
         var app = DashboardApp.Create(options, database, DashboardBinding.From(options.Dashboard));
         await app.StartAsync(TestContext.Current.CancellationToken);
         return new DashboardHost(app, database, url, options);

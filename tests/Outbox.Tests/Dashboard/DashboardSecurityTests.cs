@@ -74,6 +74,24 @@ public sealed partial class DashboardSecurityTests(PostgresServer postgres)
     }
 
     [Fact]
+    public async Task A_retry_on_the_loopback_dashboard_without_a_login_is_recorded_as_that_with_the_client_address_not_as_the_service_user()
+    {
+        var (outbox, _, failed, _) = await DashboardHost.MailsAsync(postgres);
+        await using var _ = outbox;
+        await using var dashboard = await DashboardHost.StartAsync(outbox.ConnectionString, d => d.AllowActions = true);
+        using var client = Client(dashboard);
+
+        var confirm = await client.GetStringAsync($"/mails/{failed}/retry", Ct);
+        using var retry = await client.PostAsync($"/mails/{failed}/retry", Form(CsrfField().Match(confirm).Groups[1].Value), Ct);
+        var actor = await outbox.ScalarAsync<string>("select worker from outbox.outbox_attempt where message_id = @failed and outcome = 'retried'", new { failed });
+
+        Assert.Equal(HttpStatusCode.SeeOther, retry.StatusCode);
+        Assert.Equal("dashboard (loopback, no login) from 127.0.0.1", actor);
+        Assert.Contains("as yours (dashboard (loopback, no login) from 127.0.0.1)", confirm, StringComparison.Ordinal);
+        Assert.DoesNotContain(Environment.UserName, actor, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_dashboard_beyond_loopback_asks_for_its_login_and_lets_the_right_one_in()
     {
         var (outbox, sent, _, _) = await DashboardHost.MailsAsync(postgres);
