@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
 using Fluid;
 using Fluid.Values;
 
@@ -9,13 +11,16 @@ namespace Outbox.Core.Templates;
 /// filters whose result can be far larger than what they take (replace, split, join) are refused
 /// before they make it; the others make at most a few times what they take, which is bounded.
 /// </summary>
-internal static class BoundedFilters
+internal static partial class BoundedFilters
 {
     // An ordinal search (replace, remove, split, contains) compares about this many characters at
     // a time; looking for a longer text costs a multiple, up to its length at every position.
     internal const int SearchWidth = 16;
 
     private const long Cap = TemplateLimits.MaxRenderedLength;
+
+    [GeneratedRegex(@"\d+", RegexOptions.CultureInvariant)]
+    private static partial Regex Number();
 
     private static readonly HashSet<string> Searches = new(StringComparer.Ordinal)
     {
@@ -99,6 +104,27 @@ internal static class BoundedFilters
                 }
 
                 break;
+            case "format_number" or "date" or "format_date":
+                if (Formatted(arguments.At(0).ToStringValue()) > Cap)
+                {
+                    throw TooLong(name, what);
+                }
+
+                break;
+            case "format_string":
+                var format = input.ToStringValue();
+                long longest = 0;
+                for (var i = 0; i < arguments.Count; i++)
+                {
+                    longest = Math.Max(longest, arguments.At(i).ToStringValue().Length);
+                }
+
+                if (Formatted(format) + (format.AsSpan().Count('{') * longest) > Cap)
+                {
+                    throw TooLong(name, what);
+                }
+
+                break;
             case "join" when input is ArrayValue array:
                 if (taken + ((long)arguments.At(0).ToStringValue().Length * array.Values.Count) > Cap)
                 {
@@ -107,6 +133,20 @@ internal static class BoundedFilters
 
                 break;
         }
+    }
+
+    // What a format can make at most: a width or precision ("F99999999", "%99999999d",
+    // "{0,999999}") makes that many characters from a few, and a specifier such as %c makes a
+    // dozen from two. Any number in the format counts as a width; a real format stays far below.
+    private static long Formatted(string format)
+    {
+        long widths = 0;
+        foreach (Match number in Number().Matches(format))
+        {
+            widths += number.Length > 9 ? Cap : long.Parse(number.Value, CultureInfo.InvariantCulture);
+        }
+
+        return 16 * (format.Length + widths);
     }
 
     private static long Made(string name, string what, FluidValue result)

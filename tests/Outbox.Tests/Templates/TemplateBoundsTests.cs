@@ -43,6 +43,11 @@ public sealed class TemplateBoundsTests
             "text body line 1: the filter concat makes an array of more than 100000 elements. Work on less data" },
         { "{% assign a = big | append: big | split: '' %}", "text body line 1: the filter split makes an array of more than 100000 elements. Work on less data" },
         { "{{ (1..50000) | join: long }}", "text body line 1: the filter join makes a value longer than 2097152 characters. Work on less data" },
+        // A width or precision that makes millions of characters from a few; a format repeating a long value.
+        { "{{ 1 | format_number: 'F99999999' }}", "text body line 1: the filter format_number makes a value longer than 2097152 characters. Work on less data" },
+        { "{{ 'now' | date: '%99999999d' }}", "text body line 1: the filter date makes a value longer than 2097152 characters. Work on less data" },
+        { "{{ '{0,999999}{0,999999}{0,999999}' | format_string: 1 }}", "text body line 1: the filter format_string makes a value longer than 2097152 characters. Work on less data" },
+        { "{% capture f %}{% for i in (1..30) %}{0}{% endfor %}{% endcapture %}{{ f | format_string: big }}", "text body line 1: the filter format_string makes a value longer than 2097152 characters. Work on less data" },
         // Work: sorting a large array again and again; searching a long text for a long needle;
         // comparing long values in a loop.
         { "{% assign a = (1..100000) %}{% for i in (1..1000) %}{% assign s = a | sort %}{% endfor %}",
