@@ -95,6 +95,30 @@ public sealed class PostgresTemplateTests(PostgresServer postgres)
         Assert.Equal(1, await outbox.ScalarAsync<int>("select attempt_count from outbox.outbox_message where id = @broken", new { broken }));
     }
 
+    [Theory]
+    [InlineData("""{"order": {"total": 10, "count": 0}}""",
+        "template order_confirmation, text body line 2: the filter divided_by failed: Attempted to divide by zero. Fix the template or the data")]
+    [InlineData("""{"order": {"total": 10, "count": 2}, "unused": 7.93e28}""",
+        "template order_confirmation, data: unused is 79300000000000000000000000000, larger than the numbers a template computes with (about 7.9e28 either way). Pass it as a string, \"79300000000000000000000000000\"")]
+    public async Task Whatever_fails_while_rendering_fails_that_mail_once_naming_template_part_line_and_reason(string data, string expected)
+    {
+        await using var outbox = await TestOutbox.PostgresAsync(postgres);
+        await using var smtp = TestSmtpServer.Start();
+        await PutAsync(outbox, subject: "Order", text: "Per item:\n{{ order.total | divided_by: order.count }}", html: "<p>Order</p>");
+        var id = await SendTemplateAsync(outbox, data);
+
+        var first = await outbox.SmtpDispatcher(TestOutbox.SmtpFor(smtp)).DispatchDueAsync(Ct);
+        var again = await outbox.SmtpDispatcher(TestOutbox.SmtpFor(smtp)).DispatchDueAsync(Ct);
+
+        Assert.Equal((0, 1), (first.Sent, first.Failed));
+        Assert.Equal((0, 0), (again.Sent, again.Failed));
+        Assert.Empty(smtp.Received);
+        await outbox.AssertStatusAsync(id, "failed");
+        var row = (await outbox.QueryAsync<(string LastError, int AttemptCount)>(
+            "select last_error, attempt_count from outbox.outbox_message where id = @id", new { id })).Single();
+        Assert.Equal((expected, 1), (row.LastError, row.AttemptCount));
+    }
+
     [Fact]
     public async Task An_unknown_template_is_refused_at_enqueue_in_the_callers_transaction()
     {
