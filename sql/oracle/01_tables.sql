@@ -107,6 +107,9 @@ begin
     -- The delivery record came with schema version 4 (see sql/postgresql/01_tables.sql).
     add_column('outbox_message', 'data_started_at', 'timestamp');
 
+    -- The rendered subject of a template mail came with schema version 5 (see sql/postgresql/01_tables.sql).
+    add_column('outbox_message', 'rendered_subject', 'varchar2(2000 char)');
+
     -- Ownership (see sql/postgresql/01_tables.sql): created_by is the session user that made the
     -- mail; OUTBOX_MAIL acts only on the caller's own mails and an idempotency key is unique per
     -- owner. The index leaves out rows without a key (an entirely NULL key is not indexed).

@@ -260,4 +260,39 @@ public sealed class PostgresTemplateTests(PostgresServer postgres)
 
         Assert.Equal(Subject, await outbox.ScalarAsync<string>("select subject from outbox.outbox_template"));
     }
+
+    [Fact]
+    public async Task A_sent_template_mail_is_listed_searched_and_shown_by_its_rendered_subject_with_its_template_and_data()
+    {
+        await using var outbox = await TestOutbox.PostgresAsync(postgres);
+        await using var smtp = TestSmtpServer.Start();
+        await PutAsync(outbox);
+        var id = await SendTemplateAsync(outbox);
+        var admin = new Storage.Admin.OutboxAdmin(outbox.Database);
+        Assert.Empty(await admin.ListAsync(new Storage.Admin.MailFilter { Subject = "Order 42" }, 10, Ct));
+
+        await outbox.SmtpDispatcher(TestOutbox.SmtpFor(smtp)).DispatchDueAsync(Ct);
+
+        var listed = Assert.Single(await admin.ListAsync(new Storage.Admin.MailFilter { Subject = "order 42 CONFIRMED" }, 10, Ct));
+        Assert.Equal((id, "Order 42 confirmed"), (listed.Id, listed.Subject));
+        var shown = (await admin.ShowAsync(id, Ct))!.Message;
+        Assert.Equal(("Order 42 confirmed", "order_confirmation", (string?)null), (shown.Subject, shown.Template, shown.TemplateLocale));
+        Assert.Equal(System.Text.Json.JsonDocument.Parse(Data).RootElement.GetProperty("order").GetProperty("total").GetString(),
+            System.Text.Json.JsonDocument.Parse(shown.TemplateData!).RootElement.GetProperty("order").GetProperty("total").GetString());
+        // The stored template copy stays what the worker renders on any later attempt.
+        Assert.Equal(Subject, await outbox.ScalarAsync<string>("select subject from outbox.outbox_message where id = @id", new { id }));
+    }
+
+    [Fact]
+    public async Task A_schema_of_version_4_gets_the_rendered_subject_column_when_installed_again()
+    {
+        await using var outbox = await TestOutbox.PostgresAsync(postgres);
+        await outbox.ExecuteAsync("alter table outbox.outbox_message drop column rendered_subject; update outbox.outbox_setting set value = '4' where name = 'schema_version'");
+
+        await new Storage.SchemaInstaller(outbox.Database).InstallAsync(Ct);
+
+        Assert.Equal(1L, await outbox.ScalarAsync<long>(
+            "select count(*) from information_schema.columns where table_schema = 'outbox' and table_name = 'outbox_message' and column_name = 'rendered_subject'"));
+        Assert.Equal("5", await outbox.ScalarAsync<string>("select value from outbox.outbox_setting where name = 'schema_version'"));
+    }
 }

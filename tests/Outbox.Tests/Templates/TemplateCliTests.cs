@@ -63,6 +63,27 @@ public sealed class TemplateCliTests : IDisposable
     }
 
     [Fact]
+    public async Task The_program_lists_searches_and_shows_a_sent_template_mail_by_its_rendered_subject_naming_template_and_data()
+    {
+        await PutAsync();
+        Assert.Equal(0, (await ProgramAsync("send", "--from", "shop@example.com", "--to", "customer@example.com", "--template", "order_confirmation", "--data", F("order.json"))).Code);
+        Assert.Equal("[]", (await ProgramAsync("list", "--subject", "Order 42", "--json")).Out.Trim());
+
+        Assert.Equal(0, (await ProgramAsync("run", "--once")).Code);
+
+        var listed = JsonDocument.Parse((await ProgramAsync("list", "--subject", "Order 42", "--json")).Out).RootElement;
+        Assert.Equal("Order 42 confirmed", Assert.Single(listed.EnumerateArray().ToList()).GetProperty("subject").GetString());
+        Assert.Contains("Order 42 confirmed", (await ProgramAsync("list", "--subject", "Order 42")).Out, StringComparison.Ordinal);
+        var show = await ProgramAsync("show", "1");
+        Assert.Contains("  Subject:     Order 42 confirmed\n", show.Out, StringComparison.Ordinal);
+        Assert.Contains("  Template:    order_confirmation\n", show.Out, StringComparison.Ordinal);
+        Assert.Contains("  Data:        {\"customer\": {\"name\": \"<script>alert(1)</script> Zoë Ångström\"}", show.Out, StringComparison.Ordinal);
+        var json = JsonDocument.Parse((await ProgramAsync("show", "1", "--json")).Out).RootElement.GetProperty("message");
+        Assert.Equal(("Order 42 confirmed", "order_confirmation"), (json.GetProperty("subject").GetString(), json.GetProperty("template").GetString()));
+        Assert.Equal(PostgresTemplateTests.Data, json.GetProperty("templateData").GetString());
+    }
+
+    [Fact]
     public async Task A_broken_template_is_refused_at_put_with_its_line_and_exit_code_2()
     {
         File.WriteAllText(F("broken.html"), "<p>Hello</p>\n<p>{{ customer.name </p>");
