@@ -91,6 +91,7 @@ begin
             template         varchar2(100 char),
             template_locale  varchar2(35 char),
             template_data    clob,
+            rendered_subject varchar2(2000 char),
             constraint outbox_message_status_ck
                 check (status in ('draft', 'queued', 'sending', 'sent', 'unconfirmed', 'failed', 'cancelled')),
             constraint outbox_message_kind_ck check (kind in ('mime', 'raw')),
