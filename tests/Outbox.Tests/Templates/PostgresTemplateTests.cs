@@ -281,6 +281,17 @@ public sealed class PostgresTemplateTests(PostgresServer postgres)
             System.Text.Json.JsonDocument.Parse(shown.TemplateData!).RootElement.GetProperty("order").GetProperty("total").GetString());
         // The stored template copy stays what the worker renders on any later attempt.
         Assert.Equal(Subject, await outbox.ScalarAsync<string>("select subject from outbox.outbox_message where id = @id", new { id }));
+
+        await using var dashboard = await Dashboard.DashboardHost.StartAsync(outbox.ConnectionString, d => d.AllowActions = false);
+        using var client = new HttpClient { BaseAddress = new Uri(dashboard.Url) };
+        var list = await client.GetStringAsync("/mails?subject=Order+42", Ct);
+        var mail = await client.GetStringAsync($"/mails/{id}", Ct);
+        Assert.Contains($"<a href=\"/mails/{id}\">{id}</a>", list, StringComparison.Ordinal);
+        foreach (var page in new[] { list, mail })
+        {
+            Assert.Contains("Order 42 confirmed", page, StringComparison.Ordinal);
+            Assert.DoesNotContain("{{", page, StringComparison.Ordinal);
+        }
     }
 
     [Fact]
