@@ -230,7 +230,8 @@ public sealed partial class TemplateEngine
             try
             {
                 using var writer = new BoundedWriter(TemplateLimits.MaxRenderedLength, null, "too long");
-                await template.RenderAsync(writer, NullEncoder.Default, context).ConfigureAwait(false);
+                // Bounded as the whole subject was when it rendered.
+                await BoundedTemplate.Instance.VisitTemplate(template).RenderAsync(writer, NullEncoder.Default, context).ConfigureAwait(false);
                 if (writer.ToString().AsSpan().IndexOfAnyInRange('\0', '\x1F') >= 0)
                 {
                     return tag.Groups[1].Value.Trim();
