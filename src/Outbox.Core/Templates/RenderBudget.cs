@@ -22,7 +22,7 @@ internal sealed class RenderBudget(TemplateOptions options) : TemplateContext(op
         var steps = units / TemplateLimits.CharactersPerStep;
         if (_steps + steps > TemplateLimits.MaxSteps)
         {
-            throw new TemplateBudgetException(name, $"{what} takes the render past the {TemplateLimits.MaxSteps} steps a part may take (a step is a statement, a loop turn, a filter call, or {TemplateLimits.CharactersPerStep} characters or elements a filter, capture or comparison handles). Work on less data");
+            throw new TemplateBudgetException(name, $"{what} takes the render past the {TemplateLimits.MaxSteps} steps a part may take (a step is a statement, a loop turn, a filter call, or {TemplateLimits.CharactersPerStep} characters, an element counting {ElementWeight}, that a filter, capture or comparison handles). Work on less data");
         }
 
         _steps += (int)steps;
