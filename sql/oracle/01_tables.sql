@@ -91,6 +91,7 @@ begin
             template         varchar2(100 char),
             template_locale  varchar2(35 char),
             template_data    clob,
+            rendered_subject varchar2(2000 char),
             constraint outbox_message_status_ck
                 check (status in ('draft', 'queued', 'sending', 'sent', 'unconfirmed', 'failed', 'cancelled')),
             constraint outbox_message_kind_ck check (kind in ('mime', 'raw')),
@@ -106,6 +107,9 @@ begin
 
     -- The delivery record came with schema version 4 (see sql/postgresql/01_tables.sql).
     add_column('outbox_message', 'data_started_at', 'timestamp');
+
+    -- The rendered subject of a template mail came with schema version 5 (see sql/postgresql/01_tables.sql).
+    add_column('outbox_message', 'rendered_subject', 'varchar2(2000 char)');
 
     -- Ownership (see sql/postgresql/01_tables.sql): created_by is the session user that made the
     -- mail; OUTBOX_MAIL acts only on the caller's own mails and an idempotency key is unique per

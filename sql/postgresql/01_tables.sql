@@ -88,6 +88,7 @@ create table if not exists outbox.outbox_message (
     template         text,                             -- the outbox_template the mail is rendered from (null: subject and bodies are plain text)
     template_locale  text,                             -- the locale of that template's row (null: its default row)
     template_data    text,                             -- the JSON object the template is rendered with, by the worker at send time
+    rendered_subject text,                             -- the subject the worker rendered from the template, written with data_started_at: what the mail went out with
     constraint outbox_message_status_ck
         check (status in ('draft', 'queued', 'sending', 'sent', 'unconfirmed', 'failed', 'cancelled')),
     constraint outbox_message_kind_ck check (kind in ('mime', 'raw')),
@@ -124,6 +125,11 @@ select pg_temp.outbox_change(pg_temp.outbox_column_missing('outbox_message', 'te
 -- The delivery record (data_started_at, above) came with schema version 4.
 select pg_temp.outbox_change(pg_temp.outbox_column_missing('outbox_message', 'data_started_at'),
     'alter table outbox.outbox_message add column data_started_at timestamptz');
+
+-- The rendered subject of a template mail came with schema version 5: list, show and the
+-- dashboard show and search a mail by the subject it was sent with, not its Liquid.
+select pg_temp.outbox_change(pg_temp.outbox_column_missing('outbox_message', 'rendered_subject'),
+    'alter table outbox.outbox_message add column rendered_subject text');
 
 -- Room on each page for the worker's mark before each mail's SMTP transaction (data_started_at),
 -- which then stays on the page without new index entries (a HOT update). Applies to pages
@@ -331,11 +337,11 @@ insert into outbox.outbox_setting (name, value, description) values
     ('max_recipients', '1000', 'Most recipients (to, cc and bcc together) one mail may have; Exchange Online''s own limit. 0 means no limit.'),
     ('max_address_chars', '500', 'Longest address accepted at enqueue, display name included (an address itself is at most 254). 0 means no limit.'),
     ('max_header_chars', '1000', 'Longest header value accepted at enqueue: subject, attachment names, MIME types, content ids (a header line is at most 998). 0 means no limit.'),
-    ('schema_version', '4', 'The version of the outbox schema the install scripts made; `outbox check db` compares it with the version the program expects.')
+    ('schema_version', '5', 'The version of the outbox schema the install scripts made; `outbox check db` compares it with the version the program expects.')
 on conflict (name) do nothing;
 
 -- A DBA's limits stay as set; the schema version is always this script's.
-update outbox.outbox_setting set value = '4' where name = 'schema_version' and value <> '4';
+update outbox.outbox_setting set value = '5' where name = 'schema_version' and value <> '5';
 
 -- Views for DBAs (the same in every database):
 --   select * from outbox.outbox_queue_summary;   -- mails per status, and how old the oldest is

@@ -85,12 +85,12 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
         }
     }
 
-    public async Task<bool> MarkDataStartingAsync(ClaimedMessage message, CancellationToken cancellationToken)
+    public async Task<bool> MarkDataStartingAsync(ClaimedMessage message, string? renderedSubject, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         return await connection.ExecuteAsync(new CommandDefinition(
-            _sql.MarkDataStarting, new { message.Id, Worker = _worker }, cancellationToken: cancellationToken)).ConfigureAwait(false) == 1;
+            _sql.MarkDataStarting, new { message.Id, Worker = _worker, RenderedSubject = renderedSubject }, cancellationToken: cancellationToken)).ConfigureAwait(false) == 1;
     }
 
     /// <summary>A mail as the worker would read it, without claiming it: for `outbox show --eml`.</summary>
@@ -450,7 +450,7 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
         // matches almost nothing in the claim's index, and read every leased mail to find this one.
         public string MarkDataStarting { get; } = d.Sql(
             $"""
-            update {d.Table("outbox_message")} set data_started_at = {d.Now}
+            update {d.Table("outbox_message")} set data_started_at = {d.Now}, rendered_subject = @RenderedSubject
              where id = @Id
                and case when status = 'sending' and lease_owner = @Worker and due_at > {d.Now} then 1 else 0 end = 1
             """);

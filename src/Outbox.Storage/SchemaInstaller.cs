@@ -42,7 +42,7 @@ public sealed class SchemaInstaller
 
     // Columns added after the first release. The PostgreSQL and Oracle scripts add them
     // themselves; SQLite has no "add column if not exists", so it is done here.
-    private static readonly (string Table, string Column)[] AddedColumns = [("outbox_message", "profile"), ("outbox_attempt", "account"), ("outbox_message", "template"), ("outbox_message", "template_locale"), ("outbox_message", "template_data"), ("outbox_message", "data_started_at")];
+    private static readonly (string Table, string Column)[] AddedColumns = [("outbox_message", "profile"), ("outbox_attempt", "account"), ("outbox_message", "template"), ("outbox_message", "template_locale"), ("outbox_message", "template_data"), ("outbox_message", "data_started_at"), ("outbox_message", "rendered_subject")];
 
     /// <summary>
     /// The connecting user's name when it may use the outbox but not install it, so the scripts

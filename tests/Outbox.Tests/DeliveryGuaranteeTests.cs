@@ -123,7 +123,7 @@ public sealed class DeliveryGuaranteeTests
 
         public Task<int> ExtendLeaseAsync(IReadOnlyList<ClaimedMessage> messages, TimeSpan lease, CancellationToken cancellationToken) => store.ExtendLeaseAsync(messages, lease, cancellationToken);
 
-        public Task<bool> MarkDataStartingAsync(ClaimedMessage message, CancellationToken cancellationToken) => store.MarkDataStartingAsync(message, cancellationToken);
+        public Task<bool> MarkDataStartingAsync(ClaimedMessage message, string? renderedSubject, CancellationToken cancellationToken) => store.MarkDataStartingAsync(message, renderedSubject, cancellationToken);
 
         public Task MarkSentAsync(IReadOnlyList<Core.Dispatch.SentMail> sent, CancellationToken cancellationToken) =>
             Fails ? Task.FromException(new IOException("disk full")) : store.MarkSentAsync(sent, cancellationToken);
@@ -184,7 +184,7 @@ public sealed class DeliveryGuaranteeTests
         var id = await EnqueueAsync(outbox);
         var dead = new OutboxStore(outbox.Database, "dead-worker");
         var claimed = await dead.ClaimAsync(10, TimeSpan.FromMilliseconds(300), holdTakenOver: true, Ct);
-        Assert.True(await dead.MarkDataStartingAsync(claimed[0], Ct));
+        Assert.True(await dead.MarkDataStartingAsync(claimed[0], null, Ct));
         await Task.Delay(400, Ct);
 
         var summary = await outbox.SmtpDispatcher(server.Options(o => o.LostReplyPolicy = LostReplyPolicy.Hold), worker: "new-worker").DispatchDueAsync(Ct);

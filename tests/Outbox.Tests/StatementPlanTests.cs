@@ -27,11 +27,11 @@ public sealed class StatementPlanTests(PostgresServer postgres)
 
         await using var connection = await outbox.OpenAsync();
         var plan = string.Join("\n", await connection.QueryAsync<string>(
-            "explain " + StatementText(store, "MarkDataStarting"), new { claimed[^1].Id, Worker = "planner-worker" }));
+            "explain " + StatementText(store, "MarkDataStarting"), new { claimed[^1].Id, Worker = "planner-worker", RenderedSubject = (string?)null }));
 
         Assert.Contains("outbox_message_pkey", plan, StringComparison.Ordinal);
         Assert.DoesNotContain("outbox_message_due_ix", plan, StringComparison.Ordinal);
-        Assert.True(await store.MarkDataStartingAsync(claimed[^1], Ct), "the mark found no row it may write");
+        Assert.True(await store.MarkDataStartingAsync(claimed[^1], null, Ct), "the mark found no row it may write");
     }
 
     // The store's statement as it sends it (its statements are private to it).

@@ -278,7 +278,7 @@ public sealed class Dispatcher
             var outgoing = await _factory.BuildAsync(mail, abort).ConfigureAwait(false);
             await using (outgoing.ConfigureAwait(false))
             {
-                outgoing.BeforeTransaction = _ => MarkDataStartingAsync(mail);
+                outgoing.BeforeTransaction = _ => MarkDataStartingAsync(mail, mail.Template is null ? null : outgoing.Message.Subject);
                 result = await connection.Session!.SendAsync(outgoing, abort).ConfigureAwait(false);
             }
         }
@@ -337,12 +337,12 @@ public sealed class Dispatcher
 
     // Before any byte of the mail can reach the server: the database records that it may, or
     // says this worker no longer holds the mail. Not cancelled by a stop: it is one short write.
-    private async Task MarkDataStartingAsync(ClaimedMessage mail)
+    private async Task MarkDataStartingAsync(ClaimedMessage mail, string? renderedSubject)
     {
         bool mine;
         try
         {
-            mine = await _store.MarkDataStartingAsync(mail, CancellationToken.None).ConfigureAwait(false);
+            mine = await _store.MarkDataStartingAsync(mail, renderedSubject, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not LeaseLostException)
         {

@@ -26,9 +26,10 @@ public interface IDispatchStore
     /// <summary>
     /// Records, before the mail's SMTP transaction begins, that its data may reach the server
     /// from now on; false (nothing written) when this worker's lease on it is gone, measured on
-    /// the database clock: then the mail must not be sent.
+    /// the database clock: then the mail must not be sent. A template mail's rendered subject is
+    /// recorded with it, so the mail is listed and searched by the subject it goes out with.
     /// </summary>
-    Task<bool> MarkDataStartingAsync(ClaimedMessage message, CancellationToken cancellationToken);
+    Task<bool> MarkDataStartingAsync(ClaimedMessage message, string? renderedSubject, CancellationToken cancellationToken);
 
     /// <summary>Records mails the server accepted, several at a time.</summary>
     Task MarkSentAsync(IReadOnlyList<SentMail> sent, CancellationToken cancellationToken);

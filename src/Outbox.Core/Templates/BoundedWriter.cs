@@ -2,8 +2,11 @@ using System.Globalization;
 
 namespace Outbox.Core.Templates;
 
-/// <summary>A StringWriter that refuses to grow past a number of characters, so a render cannot fill the worker's memory.</summary>
-internal sealed class BoundedWriter(int limit, string refusal) : StringWriter(CultureInfo.InvariantCulture)
+/// <summary>
+/// A StringWriter that refuses to grow past a number of characters, so a render cannot fill the
+/// worker's memory. <paramref name="name"/> is what the refusal is about (a capture's variable), or null.
+/// </summary>
+internal sealed class BoundedWriter(int limit, string? name, string refusal) : StringWriter(CultureInfo.InvariantCulture)
 {
     public override void Write(char value)
     {
@@ -33,7 +36,7 @@ internal sealed class BoundedWriter(int limit, string refusal) : StringWriter(Cu
     {
         if (GetStringBuilder().Length + (long)more > limit)
         {
-            throw new TemplateBudgetException(refusal);
+            throw new TemplateBudgetException(name, refusal);
         }
     }
 }

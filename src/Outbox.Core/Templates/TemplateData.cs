@@ -49,14 +49,9 @@ public static class TemplateData
         return document;
     }
 
-    /// <summary>Puts each top-level member of the data into the context as a variable.</summary>
-    internal static void Fill(TemplateContext context, JsonElement root)
-    {
-        foreach (var member in root.EnumerateObject())
-        {
-            context.SetValue(member.Name, ToValue(member.Value, member.Name));
-        }
-    }
+    /// <summary>Each top-level member of the data as a variable. Throws <see cref="TemplateException"/> for a number a template cannot compute with.</summary>
+    internal static IReadOnlyList<KeyValuePair<string, FluidValue>> Variables(JsonElement root) =>
+        root.EnumerateObject().Select(member => KeyValuePair.Create(member.Name, ToValue(member.Value, member.Name))).ToList();
 
     private static FluidValue ToValue(JsonElement element, string path) => element.ValueKind switch
     {
@@ -65,7 +60,10 @@ public static class TemplateData
             .ToDictionary(g => g.Key, g => ToValue(g.Last().Value, $"{path}.{g.Key}"), StringComparer.Ordinal))),
         JsonValueKind.Array => new ArrayValue(element.EnumerateArray().Select((item, index) => ToValue(item, $"{path}[{index}]")).ToArray()),
         JsonValueKind.String => new StringValue(element.GetString()!),
-        JsonValueKind.Number => element.TryGetDecimal(out var number) ? NumberValue.Create(number) : NumberValue.Create((decimal)Math.Clamp(element.GetDouble(), (double)decimal.MinValue, (double)decimal.MaxValue)),
+        // Liquid numbers are decimals: one outside their range (a 1e30) cannot be counted with.
+        // Refused naming it, rather than changed into another number or failing the worker.
+        JsonValueKind.Number => element.TryGetDecimal(out var number) ? NumberValue.Create(number)
+            : throw new TemplateException($"data: {path} is {element.GetRawText()}, larger than the numbers a template computes with (about 7.9e28 either way). Pass it as a string, \"{element.GetRawText()}\""),
         JsonValueKind.True => BooleanValue.True,
         JsonValueKind.False => BooleanValue.False,
         _ => NilValue.Instance,

@@ -36,20 +36,11 @@ public sealed partial class TemplateEngine
             TimeZone = TimeZoneInfo.Utc,
             // Variables at the top of the data; members of objects answer for themselves (TemplateData).
             Undefined = name => throw new MissingVariableException(name, name),
-            Assigned = (_, value, _) => Bounded(value),
-            Captured = (_, value, _) => Bounded(value),
         };
 
-        // Every filter counts as a step and may not make a value larger than a whole body:
-        // "append" in a loop would otherwise double a string each turn without writing anything.
-        foreach (var (name, filter) in _options.Filters.ToList())
-        {
-            _options.Filters.AddFilter(name, async (input, arguments, context) =>
-            {
-                context.IncrementSteps();
-                return await Bounded(await filter(input, arguments, context).ConfigureAwait(false)).ConfigureAwait(false);
-            });
-        }
+        // Every filter is charged by the size of what it takes and makes, and may not make a value
+        // larger than a whole body: "append" in a loop would otherwise double a string each turn.
+        BoundedFilters.Bound(_options.Filters);
     }
 
     /// <summary>The engine every caller in this process uses.</summary>
@@ -113,27 +104,29 @@ public sealed partial class TemplateEngine
     {
         // An unknown filter in a row written by hand fails at render (StrictFilters), named there.
         CheckShape(source);
-        using var document = ParseData(source, data);
-        var subject = await RenderPartAsync(source, "subject", source.Subject, document.RootElement, NullEncoder.Default, TemplateLimits.MaxRenderedSubjectLength, cancellationToken).ConfigureAwait(false);
+        var variables = Variables(source, data);
+        var subject = await RenderPartAsync(source, "subject", source.Subject, variables, NullEncoder.Default, TemplateLimits.MaxRenderedSubjectLength, cancellationToken).ConfigureAwait(false);
         var bad = subject.AsSpan().IndexOfAnyInRange('\0', '\x1F');
         if (bad >= 0)
         {
-            var variable = await ControlCharacterSourceAsync(source.Subject, document.RootElement).ConfigureAwait(false);
+            var variable = await ControlCharacterSourceAsync(source.Subject, variables).ConfigureAwait(false);
             throw new TemplateException($"template {source.Label}, subject: {variable ?? "a value"} puts the control character U+{(int)subject[bad]:X4} into the subject, which must be one line. Remove line breaks from that value");
         }
 
         var text = source.TextBody is null ? null
-            : await RenderPartAsync(source, "text body", source.TextBody, document.RootElement, NullEncoder.Default, TemplateLimits.MaxRenderedLength, cancellationToken).ConfigureAwait(false);
+            : await RenderPartAsync(source, "text body", source.TextBody, variables, NullEncoder.Default, TemplateLimits.MaxRenderedLength, cancellationToken).ConfigureAwait(false);
         var html = source.HtmlBody is null ? null
-            : await RenderPartAsync(source, "html body", source.HtmlBody, document.RootElement, Html, TemplateLimits.MaxRenderedLength, cancellationToken).ConfigureAwait(false);
+            : await RenderPartAsync(source, "html body", source.HtmlBody, variables, Html, TemplateLimits.MaxRenderedLength, cancellationToken).ConfigureAwait(false);
         return new RenderedTemplate(subject, text, html);
     }
 
-    private static System.Text.Json.JsonDocument ParseData(TemplateSource source, string? data)
+    // The data as the template's variables, made once for all parts (Liquid values are not changed by a render).
+    private static IReadOnlyList<KeyValuePair<string, FluidValue>> Variables(TemplateSource source, string? data)
     {
         try
         {
-            return TemplateData.Parse(data);
+            using var document = TemplateData.Parse(data);
+            return TemplateData.Variables(document.RootElement);
         }
         catch (TemplateException ex)
         {
@@ -141,13 +134,12 @@ public sealed partial class TemplateEngine
         }
     }
 
-    private async Task<string> RenderPartAsync(TemplateSource source, string part, string text, System.Text.Json.JsonElement data, TextEncoder encoder, int limit, CancellationToken cancellationToken)
+    private async Task<string> RenderPartAsync(TemplateSource source, string part, string text, IReadOnlyList<KeyValuePair<string, FluidValue>> variables, TextEncoder encoder, int limit, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var template = Parse(source, part, text);
-        var context = new TemplateContext(_options);
-        TemplateData.Fill(context, data);
-        using var writer = new BoundedWriter(limit, $"template {source.Label}, {part}: renders to more than {limit} characters. Loop over less data, or shorten the template");
+        var context = Context(variables);
+        using var writer = new BoundedWriter(limit, null, $"template {source.Label}, {part}: renders to more than {limit} characters. Loop over less data, or shorten the template");
         try
         {
             await template.RenderAsync(writer, encoder, context).ConfigureAwait(false);
@@ -158,7 +150,7 @@ public sealed partial class TemplateEngine
         }
         catch (TemplateBudgetException ex)
         {
-            throw new TemplateException(ex.Message.StartsWith("template ", StringComparison.Ordinal) ? ex.Message : $"template {source.Label}, {part}: {ex.Message}", ex);
+            throw new TemplateException(ex.Message.StartsWith("template ", StringComparison.Ordinal) ? ex.Message : $"template {source.Label}, {part}{(ex.Name is null ? string.Empty : LineOf(text, ex.Name))}: {ex.Message}", ex);
         }
         catch (InvalidOperationException ex) when (ex.Message.Contains("maximum", StringComparison.OrdinalIgnoreCase))
         {
@@ -168,8 +160,14 @@ public sealed partial class TemplateEngine
         {
             throw new TemplateException($"template {source.Label}, {part}: include and render tags are not supported. Put the text into the template itself", ex);
         }
-        catch (Exception ex) when (ex is FluidException or InvalidOperationException or ArgumentException or FormatException or OverflowException)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
+            throw;
+        }
+        catch (Exception ex)
+        {
+            // Whatever else fails while rendering is this template's (or its data's) failure, not
+            // the worker's: it fails the mail once with a reason, never retried as transient.
             var filter = UndefinedFilter().Match(ex.Message);
             throw new TemplateException(filter.Success
                 ? $"template {source.Label}, {part}{LineOf(text, filter.Groups[1].Value)}: there is no filter named {filter.Groups[1].Value}. Use one of Liquid's standard filters"
@@ -177,6 +175,17 @@ public sealed partial class TemplateEngine
         }
 
         return writer.ToString();
+    }
+
+    private RenderBudget Context(IReadOnlyList<KeyValuePair<string, FluidValue>> variables)
+    {
+        var context = new RenderBudget(_options);
+        foreach (var (name, value) in variables)
+        {
+            context.SetValue(name, value);
+        }
+
+        return context;
     }
 
     // Parsed templates by their text: a worker renders the same few templates all day. Bounded:
@@ -198,7 +207,7 @@ public sealed partial class TemplateEngine
                 _parsed.Clear();
             }
 
-            return _parsed[text] = BoundedRanges.Instance.VisitTemplate(template);
+            return _parsed[text] = BoundedTemplate.Instance.VisitTemplate(template);
         }
 
         var position = Position().Match(error);
@@ -208,7 +217,7 @@ public sealed partial class TemplateEngine
     }
 
     // The subject's output tags one by one, to name the one whose value holds the control character.
-    private async Task<string?> ControlCharacterSourceAsync(string subject, System.Text.Json.JsonElement data)
+    private async Task<string?> ControlCharacterSourceAsync(string subject, IReadOnlyList<KeyValuePair<string, FluidValue>> variables)
     {
         foreach (Match tag in OutputTag().Matches(subject))
         {
@@ -217,18 +226,18 @@ public sealed partial class TemplateEngine
                 continue;
             }
 
-            var context = new TemplateContext(_options);
-            TemplateData.Fill(context, data);
+            var context = Context(variables);
             try
             {
-                using var writer = new BoundedWriter(TemplateLimits.MaxRenderedLength, "too long");
-                await template.RenderAsync(writer, NullEncoder.Default, context).ConfigureAwait(false);
+                using var writer = new BoundedWriter(TemplateLimits.MaxRenderedLength, null, "too long");
+                // Bounded as the whole subject was when it rendered.
+                await BoundedTemplate.Instance.VisitTemplate(template).RenderAsync(writer, NullEncoder.Default, context).ConfigureAwait(false);
                 if (writer.ToString().AsSpan().IndexOfAnyInRange('\0', '\x1F') >= 0)
                 {
                     return tag.Groups[1].Value.Trim();
                 }
             }
-            catch (Exception ex) when (ex is MissingVariableException or FluidException or InvalidOperationException or TemplateBudgetException)
+            catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 // A tag that only renders inside its loop or with an assigned variable: not this one.
             }
@@ -236,11 +245,6 @@ public sealed partial class TemplateEngine
 
         return null;
     }
-
-    private static ValueTask<FluidValue> Bounded(FluidValue value) =>
-        value is StringValue && value.ToStringValue().Length > TemplateLimits.MaxRenderedLength
-            ? throw new TemplateBudgetException($"a tag or filter makes a value longer than {TemplateLimits.MaxRenderedLength} characters. Loop over less data")
-            : ValueTask.FromResult(value);
 
     private static IEnumerable<(string Part, string Text)> Parts(TemplateSource source)
     {
@@ -308,25 +312,4 @@ public sealed partial class TemplateEngine
 
     [GeneratedRegex(@"Undefined filter '([^']*)'", RegexOptions.CultureInvariant)]
     private static partial Regex UndefinedFilter();
-
-    // A range such as (1..100000000) is made into an array before a loop takes its first step:
-    // one longer than a render may take steps is refused before it is made.
-    private sealed class BoundedRanges : Fluid.Ast.AstRewriter
-    {
-        public static readonly BoundedRanges Instance = new();
-
-        protected override Fluid.Ast.Expression VisitRangeExpression(Fluid.Ast.RangeExpression rangeExpression) => new BoundedRange(rangeExpression);
-    }
-
-    private sealed class BoundedRange(Fluid.Ast.RangeExpression range) : Fluid.Ast.Expression
-    {
-        public override async ValueTask<FluidValue> EvaluateAsync(TemplateContext context)
-        {
-            var from = (await range.From.EvaluateAsync(context).ConfigureAwait(false)).ToNumberValue();
-            var to = (await range.To.EvaluateAsync(context).ConfigureAwait(false)).ToNumberValue();
-            return to - from >= TemplateLimits.MaxSteps
-                ? throw new TemplateBudgetException($"the range ({from}..{to}) is longer than the {TemplateLimits.MaxSteps} steps a render may take. Loop over less")
-                : await range.EvaluateAsync(context).ConfigureAwait(false);
-        }
-    }
 }

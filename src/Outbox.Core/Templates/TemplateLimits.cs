@@ -25,8 +25,27 @@ public static class TemplateLimits
     /// <summary>The longest rendered subject, in characters.</summary>
     public const int MaxRenderedSubjectLength = 1000;
 
-    /// <summary>The largest rendered body (text or HTML), and the largest value a tag or filter may make, in characters.</summary>
+    /// <summary>
+    /// The largest rendered body (text or HTML), and the largest value a capture, filter or tag
+    /// may make or a filter may take, in characters (an array counts the characters of its
+    /// strings plus its elements, through nesting: <see cref="RenderBudget.Measure"/>).
+    /// </summary>
     public const int MaxRenderedLength = 2 * 1024 * 1024;
+
+    /// <summary>
+    /// The most elements an array a filter makes may have (split, concat, map, ...): more than a
+    /// part could loop over within <see cref="MaxSteps"/>, and small enough (a few MB) that no
+    /// filter can fill memory with tiny strings (split of 2 million characters with "").
+    /// </summary>
+    public const int MaxArrayLength = 100_000;
+
+    /// <summary>
+    /// Characters or elements a filter, capture or comparison handles for one more step: what it
+    /// takes and makes is charged by its size, so a sort of a large array or a replace over a long
+    /// text costs in proportion. 200,000 steps of 100 characters bound a part's filter work to
+    /// 20 million characters, a fraction of a second.
+    /// </summary>
+    public const int CharactersPerStep = 100;
 
     /// <summary>
     /// Statements, loop turns and filter calls one part of a mail may take (Fluid's MaxSteps):

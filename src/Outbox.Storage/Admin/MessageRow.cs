@@ -14,6 +14,15 @@ public sealed record MessageRow
 
     public string? Subject { get; init; }
 
+    /// <summary>The template the mail is rendered from, or null for a mail with its own subject and bodies.</summary>
+    public string? Template { get; init; }
+
+    /// <summary>The locale of the template's row, or null for its default row.</summary>
+    public string? TemplateLocale { get; init; }
+
+    /// <summary>The JSON object the template is rendered with.</summary>
+    public string? TemplateData { get; init; }
+
     public int Priority { get; init; }
 
     public string MimeMessageId { get; init; } = string.Empty;

@@ -64,6 +64,10 @@ public sealed class OutboxAdmin
         return new QueueStatus { Counts = counts, OldestQueuedSeconds = oldest, NextDueAt = next, RecentErrors = errors.ToList() };
     }
 
+    // A template mail by the subject the worker rendered and sent it with; its Liquid subject
+    // until it is sent (it has none other before).
+    private const string SubjectShown = "coalesce(rendered_subject, subject)";
+
     public async Task<IReadOnlyList<MessageSummary>> ListAsync(MailFilter filter, int limit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(filter);
@@ -72,7 +76,7 @@ public sealed class OutboxAdmin
         parameters.Add("Limit", limit);
         var rows = await connection.QueryAsync<MessageSummary>(new CommandDefinition(D.Sql(
             $"""
-            select id, status, kind, sender, subject, {D.AsIsoText("created_at")} as CreatedAt, attempt_count as AttemptCount,
+            select id, status, kind, sender, {SubjectShown} as subject, {D.AsIsoText("created_at")} as CreatedAt, attempt_count as AttemptCount,
                    smtp_code as SmtpCode, last_error as LastError,
                    (select min(r.address) from {Recipients} r where r.message_id = m.id) as FirstRecipient,
                    (select count(*) from {Recipients} r where r.message_id = m.id) as RecipientCount,
@@ -111,7 +115,7 @@ public sealed class OutboxAdmin
         Add("Status", filter.Status, "m.status = @Status");
         Add("Since", filter.Since is { } since ? D.TimestampParameter(since) : null, "m.created_at >= @Since");
         Add("Until", filter.Until is { } until ? D.TimestampParameter(until) : null, "m.created_at < @Until");
-        Add("Subject", MailFilter.Contains(filter.Subject), "lower(m.subject) like @Subject escape '\\'");
+        Add("Subject", MailFilter.Contains(filter.Subject), $"lower({SubjectShown}) like @Subject escape '\\'");
         Add("To", MailFilter.Contains(filter.To), $"exists (select 1 from {Recipients} r where r.message_id = m.id and lower(r.address) like @To escape '\\')");
         Add("BeforeId", filter.BeforeId, "m.id < @BeforeId");
         return (where.Count == 0 ? string.Empty : "where " + string.Join(" and ", where), parameters);
@@ -122,7 +126,8 @@ public sealed class OutboxAdmin
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         var message = await connection.QuerySingleOrDefaultAsync<MessageRow>(new CommandDefinition(D.Sql(
             $"""
-            select id, status, kind, sender, reply_to as ReplyTo, subject, priority, mime_message_id as MimeMessageId,
+            select id, status, kind, sender, reply_to as ReplyTo, {SubjectShown} as subject, template, template_locale as TemplateLocale,
+                   template_data as TemplateData, priority, mime_message_id as MimeMessageId,
                    idempotency_key as IdempotencyKey, {D.AsIsoText("created_at")} as CreatedAt, {D.AsIsoText("send_after")} as SendAfter,
                    {D.AsIsoText("queued_at")} as QueuedAt, {D.AsIsoText("due_at")} as DueAt, lease_owner as LeaseOwner,
                    attempt_count as AttemptCount, {D.AsIsoText("sent_at")} as SentAt, smtp_code as SmtpCode, smtp_reply as SmtpReply,

@@ -74,6 +74,13 @@ public static class ShowCommand
         }
 
         output.WriteLine($"  Subject:     {m.Subject}");
+        if (m.Template is not null)
+        {
+            // What the worker renders: the template copied at enqueue, with this data.
+            output.WriteLine($"  Template:    {m.Template}{(m.TemplateLocale is null ? string.Empty : $" ({m.TemplateLocale})")}");
+            output.WriteLine($"  Data:        {m.TemplateData}");
+        }
+
         output.WriteLine($"  Message-ID:  {m.MimeMessageId}");
         output.WriteLine($"  X-Priority:  {m.Priority}");
         output.WriteLine($"  Body:        {(m.HasTextBody ? "text" : string.Empty)}{(m.HasTextBody && m.HasHtmlBody ? " + " : string.Empty)}{(m.HasHtmlBody ? "html" : string.Empty)}");

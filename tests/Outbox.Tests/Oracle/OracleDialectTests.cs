@@ -179,7 +179,7 @@ public sealed class OracleDialectTests
         var failure = new SendFailure(FailureKind.Transient, 451, "try later", false, [rejected]);
 
         await store.ClaimAsync(10, TimeSpan.FromMinutes(5), holdTakenOver: true, Ct);
-        await store.MarkDataStartingAsync(mail, Ct);
+        await store.MarkDataStartingAsync(mail, null, Ct);
         await store.ExtendLeaseAsync([mail], TimeSpan.FromMinutes(5), Ct);
         await store.MarkSentAsync([new SentMail(mail, new DeliveryResult(250, "ok", [rejected]))], Ct);
         await store.MarkRetryAsync(mail, failure, TimeSpan.FromSeconds(30), Ct);

@@ -95,6 +95,30 @@ public sealed class PostgresTemplateTests(PostgresServer postgres)
         Assert.Equal(1, await outbox.ScalarAsync<int>("select attempt_count from outbox.outbox_message where id = @broken", new { broken }));
     }
 
+    [Theory]
+    [InlineData("""{"order": {"total": 10, "count": 0}}""",
+        "template order_confirmation, text body line 2: the filter divided_by failed: Attempted to divide by zero. Fix the template or the data")]
+    [InlineData("""{"order": {"total": 10, "count": 2}, "unused": 7.93e28}""",
+        "template order_confirmation, data: unused is 79300000000000000000000000000, larger than the numbers a template computes with (about 7.9e28 either way). Pass it as a string, \"79300000000000000000000000000\"")]
+    public async Task Whatever_fails_while_rendering_fails_that_mail_once_naming_template_part_line_and_reason(string data, string expected)
+    {
+        await using var outbox = await TestOutbox.PostgresAsync(postgres);
+        await using var smtp = TestSmtpServer.Start();
+        await PutAsync(outbox, subject: "Order", text: "Per item:\n{{ order.total | divided_by: order.count }}", html: "<p>Order</p>");
+        var id = await SendTemplateAsync(outbox, data);
+
+        var first = await outbox.SmtpDispatcher(TestOutbox.SmtpFor(smtp)).DispatchDueAsync(Ct);
+        var again = await outbox.SmtpDispatcher(TestOutbox.SmtpFor(smtp)).DispatchDueAsync(Ct);
+
+        Assert.Equal((0, 1), (first.Sent, first.Failed));
+        Assert.Equal((0, 0), (again.Sent, again.Failed));
+        Assert.Empty(smtp.Received);
+        await outbox.AssertStatusAsync(id, "failed");
+        var row = (await outbox.QueryAsync<(string LastError, int AttemptCount)>(
+            "select last_error, attempt_count from outbox.outbox_message where id = @id", new { id })).Single();
+        Assert.Equal((expected, 1), (row.LastError, row.AttemptCount));
+    }
+
     [Fact]
     public async Task An_unknown_template_is_refused_at_enqueue_in_the_callers_transaction()
     {
@@ -235,5 +259,51 @@ public sealed class PostgresTemplateTests(PostgresServer postgres)
         }
 
         Assert.Equal(Subject, await outbox.ScalarAsync<string>("select subject from outbox.outbox_template"));
+    }
+
+    [Fact]
+    public async Task A_sent_template_mail_is_listed_searched_and_shown_by_its_rendered_subject_with_its_template_and_data()
+    {
+        await using var outbox = await TestOutbox.PostgresAsync(postgres);
+        await using var smtp = TestSmtpServer.Start();
+        await PutAsync(outbox);
+        var id = await SendTemplateAsync(outbox);
+        var admin = new Storage.Admin.OutboxAdmin(outbox.Database);
+        Assert.Empty(await admin.ListAsync(new Storage.Admin.MailFilter { Subject = "Order 42" }, 10, Ct));
+
+        await outbox.SmtpDispatcher(TestOutbox.SmtpFor(smtp)).DispatchDueAsync(Ct);
+
+        var listed = Assert.Single(await admin.ListAsync(new Storage.Admin.MailFilter { Subject = "order 42 CONFIRMED" }, 10, Ct));
+        Assert.Equal((id, "Order 42 confirmed"), (listed.Id, listed.Subject));
+        var shown = (await admin.ShowAsync(id, Ct))!.Message;
+        Assert.Equal(("Order 42 confirmed", "order_confirmation", (string?)null), (shown.Subject, shown.Template, shown.TemplateLocale));
+        Assert.Equal(System.Text.Json.JsonDocument.Parse(Data).RootElement.GetProperty("order").GetProperty("total").GetString(),
+            System.Text.Json.JsonDocument.Parse(shown.TemplateData!).RootElement.GetProperty("order").GetProperty("total").GetString());
+        // The stored template copy stays what the worker renders on any later attempt.
+        Assert.Equal(Subject, await outbox.ScalarAsync<string>("select subject from outbox.outbox_message where id = @id", new { id }));
+
+        await using var dashboard = await Dashboard.DashboardHost.StartAsync(outbox.ConnectionString, d => d.AllowActions = false);
+        using var client = new HttpClient { BaseAddress = new Uri(dashboard.Url) };
+        var list = await client.GetStringAsync("/mails?subject=Order+42", Ct);
+        var mail = await client.GetStringAsync($"/mails/{id}", Ct);
+        Assert.Contains($"<a href=\"/mails/{id}\">{id}</a>", list, StringComparison.Ordinal);
+        foreach (var page in new[] { list, mail })
+        {
+            Assert.Contains("Order 42 confirmed", page, StringComparison.Ordinal);
+            Assert.DoesNotContain("{{", page, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task A_schema_of_version_4_gets_the_rendered_subject_column_when_installed_again()
+    {
+        await using var outbox = await TestOutbox.PostgresAsync(postgres);
+        await outbox.ExecuteAsync("alter table outbox.outbox_message drop column rendered_subject; update outbox.outbox_setting set value = '4' where name = 'schema_version'");
+
+        await new Storage.SchemaInstaller(outbox.Database).InstallAsync(Ct);
+
+        Assert.Equal(1L, await outbox.ScalarAsync<long>(
+            "select count(*) from information_schema.columns where table_schema = 'outbox' and table_name = 'outbox_message' and column_name = 'rendered_subject'"));
+        Assert.Equal("5", await outbox.ScalarAsync<string>("select value from outbox.outbox_setting where name = 'schema_version'"));
     }
 }

@@ -150,6 +150,35 @@ public sealed partial class SqliteTemplateTests
         }
     }
 
+    [Fact]
+    public async Task A_file_of_schema_version_4_gets_the_rendered_subject_and_records_it_when_the_mail_is_sent()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"outbox-v4-{Guid.NewGuid():N}.db");
+        await using (var old = new SqliteConnection($"Data Source={file};Pooling=False"))
+        {
+            await old.OpenAsync(Ct);
+            await old.ExecuteAsync(SchemaInstaller.ReadScript("sql/sqlite/01_tables.sql"));
+            await old.ExecuteAsync("drop view outbox_failed; alter table outbox_message drop column rendered_subject; update outbox_setting set value = '4' where name = 'schema_version'");
+        }
+
+        await using var outbox = TestOutbox.Existing("sqlite", $"Data Source={file}");
+        await new SchemaInstaller(outbox.Database).InstallAsync(Ct);
+        await using var smtp = TestSmtpServer.Start();
+        await PutAsync(outbox, Order);
+        var id = await outbox.EnqueueAsync(ByTemplate("customer@example.com"));
+        await outbox.SmtpDispatcher(TestOutbox.SmtpFor(smtp)).DispatchDueAsync(Ct);
+
+        Assert.Equal(("Order 42 confirmed", PostgresTemplateTests.Subject), (await outbox.QueryAsync<(string, string)>(
+            "select rendered_subject, subject from outbox_message where id = @id", new { id })).Single());
+        Assert.Equal("5", await outbox.ScalarAsync<string>("select value from outbox_setting where name = 'schema_version'"));
+        await outbox.DisposeAsync();
+        SqliteConnection.ClearAllPools();
+        foreach (var path in new[] { file, file + "-wal", file + "-shm" })
+        {
+            File.Delete(path);
+        }
+    }
+
     // What schema version 3 added to the SQLite script: the message's columns and the template table with its index and trigger.
     [GeneratedRegex(@",\n    template         text,\n    template_locale  text,\n    template_data    text|create table if not exists outbox_template .*?\nend;\n", RegexOptions.Singleline)]
     private static partial Regex TemplateParts();

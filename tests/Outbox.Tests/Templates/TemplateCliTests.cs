@@ -39,6 +39,10 @@ public sealed class TemplateCliTests : IDisposable
         return (code, output.ToString(), error.ToString());
     }
 
+    // The real executable in a child process: what an operator's shell sees.
+    private Task<(int Code, string Out, string Error)> ProgramAsync(params string[] args) =>
+        Outbox.Tests.Infrastructure.WorkerProcess.RunToEndAsync(_dir.FullName, null, [.. args, "--config", _config]);
+
     private Task<(int Code, string Out, string Error)> PutAsync(string html = "order.html") =>
         RunAsync("template", "put", "order_confirmation", "--subject", PostgresTemplateTests.Subject, "--text-file", F("order.txt"), "--html-file", F(html));
 
@@ -56,6 +60,27 @@ public sealed class TemplateCliTests : IDisposable
         Assert.Equal("Order 42 confirmed", message.Subject);
         Assert.Contains("1 x MUG-07 at 11.50", message.TextBody, StringComparison.Ordinal);
         Assert.Contains("Zoë Ångström", message.HtmlBody, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_program_lists_searches_and_shows_a_sent_template_mail_by_its_rendered_subject_naming_template_and_data()
+    {
+        await PutAsync();
+        Assert.Equal(0, (await ProgramAsync("send", "--from", "shop@example.com", "--to", "customer@example.com", "--template", "order_confirmation", "--data", F("order.json"))).Code);
+        Assert.Equal("[]", (await ProgramAsync("list", "--subject", "Order 42", "--json")).Out.Trim());
+
+        Assert.Equal(0, (await ProgramAsync("run", "--once")).Code);
+
+        var listed = JsonDocument.Parse((await ProgramAsync("list", "--subject", "Order 42", "--json")).Out).RootElement;
+        Assert.Equal("Order 42 confirmed", Assert.Single(listed.EnumerateArray().ToList()).GetProperty("subject").GetString());
+        Assert.Contains("Order 42 confirmed", (await ProgramAsync("list", "--subject", "Order 42")).Out, StringComparison.Ordinal);
+        var show = await ProgramAsync("show", "1");
+        Assert.Contains("  Subject:     Order 42 confirmed\n", show.Out, StringComparison.Ordinal);
+        Assert.Contains("  Template:    order_confirmation\n", show.Out, StringComparison.Ordinal);
+        Assert.Contains("  Data:        {\"customer\": {\"name\": \"<script>alert(1)</script> Zoë Ångström\"}", show.Out, StringComparison.Ordinal);
+        var json = JsonDocument.Parse((await ProgramAsync("show", "1", "--json")).Out).RootElement.GetProperty("message");
+        Assert.Equal(("Order 42 confirmed", "order_confirmation"), (json.GetProperty("subject").GetString(), json.GetProperty("template").GetString()));
+        Assert.Equal(PostgresTemplateTests.Data, json.GetProperty("templateData").GetString());
     }
 
     [Fact]
@@ -124,6 +149,30 @@ public sealed class TemplateCliTests : IDisposable
 
         Assert.Equal(ExitCodes.Failed, render.Code);
         Assert.Equal("outbox: template order_confirmation, text body line 4: total is not in the data (looked up as order.total). Add it to the data (null for an empty value), or fix the template\n", render.Error);
+    }
+
+    [Fact]
+    public async Task The_program_prints_one_line_for_a_render_that_throws_and_its_worker_fails_the_mail_once()
+    {
+        File.WriteAllText(F("ratio.txt"), "Per item:\n{{ order.total | divided_by: order.count }}");
+        File.WriteAllText(F("zero.json"), """{"order": {"total": 10, "count": 0}}""");
+        File.WriteAllText(F("huge.json"), """{"order": {"total": 10, "count": 2, "weight": 1e30}}""");
+        Assert.Equal(0, (await ProgramAsync("template", "put", "ratio", "--subject", "Ratio", "--text-file", F("ratio.txt"))).Code);
+
+        var zero = await ProgramAsync("template", "render", "ratio", "--data", F("zero.json"));
+        var huge = await ProgramAsync("template", "render", "ratio", "--data", F("huge.json"));
+
+        Assert.Equal((ExitCodes.Failed, "outbox: template ratio, text body line 2: the filter divided_by failed: Attempted to divide by zero. Fix the template or the data\n"), (zero.Code, zero.Error));
+        Assert.Equal((ExitCodes.Failed, "outbox: template ratio, data: order.weight is 1e30, larger than the numbers a template computes with (about 7.9e28 either way). Pass it as a string, \"1e30\"\n"), (huge.Code, huge.Error));
+
+        Assert.Equal(0, (await ProgramAsync("send", "--from", "shop@example.com", "--to", "customer@example.com", "--template", "ratio", "--data", F("zero.json"))).Code);
+        Assert.Equal(ExitCodes.Failed, (await ProgramAsync("run", "--once")).Code);
+        Assert.Equal(ExitCodes.Ok, (await ProgramAsync("run", "--once")).Code);
+
+        var mail = JsonDocument.Parse((await ProgramAsync("show", "1", "--json")).Out).RootElement.GetProperty("message");
+        Assert.Equal(("failed", 1), (mail.GetProperty("status").GetString(), mail.GetProperty("attemptCount").GetInt32()));
+        Assert.Equal("template ratio, text body line 2: the filter divided_by failed: Attempted to divide by zero. Fix the template or the data", mail.GetProperty("lastError").GetString());
+        Assert.False(Directory.Exists(F("pickup")) && Directory.EnumerateFiles(F("pickup")).Any());
     }
 
     [Fact]
