@@ -50,4 +50,24 @@ public sealed class PooledConnectionTests(PostgresServer postgres)
         await using var again = await database.DataSource.OpenConnectionAsync(TestContext.Current.CancellationToken);
         return (await again.ExecuteScalarAsync<int>("select pg_backend_pid()") == pid, await again.ExecuteScalarAsync<string>("show work_mem") ?? "");
     }
+
+    [Fact]
+    public async Task The_new_mail_listener_stops_listening_before_its_connection_goes_back_to_the_pool()
+    {
+        await using var outbox = await TestOutbox.PostgresAsync(postgres);
+        using var stop = new CancellationTokenSource();
+        var listening = new TaskCompletionSource();
+        var listener = outbox.Database.Dialect.ListenForNewMailAsync(outbox.Database.DataSource, _ =>
+        {
+            listening.TrySetResult();
+            return Task.CompletedTask;
+        }, stop.Token);
+        await listening.Task.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => listener);
+
+        await using var next = await outbox.Database.DataSource.OpenConnectionAsync(TestContext.Current.CancellationToken);
+        Assert.Empty(await next.QueryAsync<string>("select pg_listening_channels()"));
+    }
 }

@@ -88,13 +88,26 @@ public sealed class PostgreSqlDialect : SqlDialect
             await listen.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        // Mail committed while nobody listened (start, reconnect) would wait for a poll otherwise.
-        await wake(cancellationToken).ConfigureAwait(false);
-        while (true)
+        try
         {
-            // Returns when a notification arrived; an idle wait sends nothing to the server.
-            await connection.WaitAsync(cancellationToken).ConfigureAwait(false);
+            // Mail committed while nobody listened (start, reconnect) would wait for a poll otherwise.
             await wake(cancellationToken).ConfigureAwait(false);
+            while (true)
+            {
+                // Returns when a notification arrived; an idle wait sends nothing to the server.
+                await connection.WaitAsync(cancellationToken).ConfigureAwait(false);
+                await wake(cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            // The pool does not reset a connection it takes back (see CreateDataSource): one still
+            // listening would hand every notification to whoever used it next.
+            if (connection.FullState == System.Data.ConnectionState.Open)
+            {
+                await using var unlisten = new NpgsqlCommand("unlisten *", connection);
+                await unlisten.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+            }
         }
     }
 
