@@ -32,6 +32,13 @@ public static class OutboxCli
         {
             // One line each on stderr, and where to look; not the whole help on stdout.
             var messages = parse.Errors.Select(CliArguments.Describe).Distinct().ToList();
+            // An unknown word is the one mistake in `outbox frobnicate`; that no command was
+            // given follows from it and would only repeat it.
+            if (messages.Count > 1)
+            {
+                messages.Remove("Required command was not provided.");
+            }
+
             foreach (var message in messages)
             {
                 await error.WriteLineAsync($"outbox: {message}").ConfigureAwait(false);
