@@ -57,13 +57,13 @@ public static class DispatchScenario
                 var own = Report.Median(outbox.Select(m => m.Rate));
                 report.Add("dispatch", @case, outbox.Select(m => m.Rate).ToList(), "msg/s",
                     $"{own / mk:0.00}× MailKit loop ({Report.Format(mk)}), {own / src:0.00}× smtp-source ({Report.Format(src)}); MailKit loop = {mk / src:0.00}× smtp-source; " +
-                    $"CPU per mail: outbox {Cpu(outbox)}, MailKit loop {Cpu(mailkit)}");
+                    $"CPU per mail: outbox {Cpu(outbox)}, MailKit loop {Cpu(mailkit)}; {Transactions(outbox)}");
             }
         }
     }
 
     /// <summary>A rate and the CPU each mail cost (µs): the sending process, PostgreSQL, smtp-sink.</summary>
-    public sealed record Measured(double Rate, (double Self, double Postgres, double Sink) Cpu);
+    public sealed record Measured(double Rate, (double Self, double Postgres, double Sink) Cpu, double Transactions = 0);
 
     // Medians of each part, e.g. "310 µs + PostgreSQL 420 µs + sink 90 µs".
     private static string Cpu(List<Measured> runs)
@@ -71,6 +71,10 @@ public static class DispatchScenario
         var (self, postgres, sink) = (Report.Median(runs.Select(r => r.Cpu.Self)), Report.Median(runs.Select(r => r.Cpu.Postgres)), Report.Median(runs.Select(r => r.Cpu.Sink)));
         return $"{self:0} µs + PostgreSQL {postgres:0} µs + sink {sink:0} µs";
     }
+
+    // The median, e.g. "1.58 writing transactions per mail".
+    private static string Transactions(List<Measured> runs) =>
+        $"{Report.Median(runs.Select(r => r.Transactions)):0.00} writing transactions per mail";
 
     public static SmtpOptions SinkOptions(BenchOptions options) => new()
     {
@@ -94,6 +98,7 @@ public static class DispatchScenario
             dispatch,
             TimeProvider.System,
             NullLogger<Dispatcher>.Instance);
+        var transactions = await TransactionMeter.StartAsync(database);
         var cpu = CpuMeter.Start();
         var clock = Stopwatch.StartNew();
         var summary = await dispatcher.DispatchDueAsync(CancellationToken.None);
@@ -103,7 +108,8 @@ public static class DispatchScenario
             throw new InvalidOperationException($"the outbox sent {summary.Sent} of {count}: {summary.PausedBecause}");
         }
 
-        return new Measured(count / seconds, cpu.PerMail(count));
+        var perMail = cpu.PerMail(count);
+        return new Measured(count / seconds, perMail, await transactions.PerMailAsync(count));
     }
 
     /// <summary>The library's ceiling: the same messages built with MimeKit and sent by MailKit, no database.</summary>

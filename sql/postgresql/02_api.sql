@@ -851,9 +851,14 @@ end $$;
 
 -- The id of the mail this session queued last (send*, enqueue or close_mail), or null. The
 -- functions above return it too; this is for code written against Oracle's procedures.
+-- The setting is the session's to change (SET outbox.last_mail_id = ...), so what it holds is
+-- answered only when it names a mail of this login role.
 create or replace function outbox_mail.last_mail_id()
 returns bigint language sql stable security definer set search_path = pg_catalog, pg_temp as $$
-    select nullif(current_setting('outbox.last_mail_id', true), '')::bigint
+    select m.id from outbox.outbox_message m
+     where m.id = (select case when v ~ '^[0-9]{1,18}$' then v::bigint end
+                     from coalesce(current_setting('outbox.last_mail_id', true), '') v)
+       and m.created_by = session_user
 $$;
 
 ------------------------------------------------------------------------------------------------

@@ -5,10 +5,12 @@
 -- Safe to run more than once: roles are created only when missing, grants are idempotent.
 --
 --   outbox_sender  may only call the outbox_mail functions: no access to the tables.
---                  For application and trigger code that enqueues mail.
---   outbox_worker  reads and updates the tables: for the worker (outbox run), the CLI and
---                  .NET code that enqueues with OutboxClient (it writes the tables directly).
---   outbox_reader  reads the tables: for DBAs, monitoring and `outbox status / list / show`.
+--                  For application and trigger code that enqueues mail, and for .NET code
+--                  that enqueues with OutboxClient (it calls the same functions).
+--   outbox_worker  reads and updates the tables: for the worker (outbox run) and the CLI; it
+--                  holds outbox_sender too, for `outbox send`.
+--   outbox_reader  reads the tables, every application's mail: for DBAs, monitoring and
+--                  `outbox status / list / show`.
 --
 -- Give them to login roles with, for example:
 --   grant outbox_sender to app_user;
@@ -40,3 +42,5 @@ grant execute on all functions in schema outbox_mail to outbox_sender;
 grant usage on schema outbox to outbox_worker, outbox_reader;
 grant select, insert, update, delete on all tables in schema outbox to outbox_worker;
 grant select on all tables in schema outbox to outbox_reader;
+-- `outbox send` enqueues through OutboxClient, which calls outbox_mail.
+grant outbox_sender to outbox_worker;

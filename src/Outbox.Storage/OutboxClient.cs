@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Text;
 using Dapper;
+using Npgsql;
 using Outbox.Core.Messages;
 using Outbox.Core.Validation;
 using Outbox.Storage.Dialects;
@@ -62,7 +63,65 @@ public sealed class OutboxClient
         return id;
     }
 
+    /// <summary>
+    /// The state of a mail this connection's user made, or null for a mail that does not exist or
+    /// belongs to another user. On PostgreSQL through outbox_mail.mail_status / mail_recipients,
+    /// which outbox_sender may call; a SQLite file has no users, so every mail is its caller's.
+    /// </summary>
+    public async Task<MailState?> StateAsync(DbConnection connection, long id, DbTransaction? transaction = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        var (mail, recipients) = connection is NpgsqlConnection
+            ? ("outbox_mail.mail_status(@Id) m", "outbox_mail.mail_recipients(@Id) r")
+            : ($"{_dialect.Table("outbox_message")} m where m.id = @Id and {_dialect.OwnedByCurrentUser}",
+               $"{_dialect.Table("outbox_recipient")} r where r.message_id = @Id and exists (select 1 from {_dialect.Table("outbox_message")} m where m.id = @Id and {_dialect.OwnedByCurrentUser}) order by r.id");
+        var state = await connection.QuerySingleOrDefaultAsync<MailState>(new CommandDefinition(_dialect.Sql(
+            $"""
+            select m.id, m.status, {_dialect.AsIsoText("m.created_at")} as CreatedAt, {_dialect.AsIsoText("m.queued_at")} as QueuedAt,
+                   {_dialect.AsIsoText("m.sent_at")} as SentAt, m.attempt_count as AttemptCount, {_dialect.AsIsoText("m.last_attempt_at")} as LastAttemptAt,
+                   m.smtp_code as SmtpCode, m.smtp_reply as SmtpReply, m.last_error as LastError
+              from {mail}
+            """), new { Id = id }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        if (state is null)
+        {
+            return null;
+        }
+
+        var rows = await connection.QueryAsync<RecipientState>(new CommandDefinition(_dialect.Sql(
+            $"select r.kind, r.address, r.status, r.smtp_reply as SmtpReply from {recipients}"),
+            new { Id = id }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return state with { Recipients = rows.ToList() };
+    }
+
     private async Task<long> WriteAsync(DbConnection connection, DbTransaction transaction, MailRequest request, CancellationToken cancellationToken)
+    {
+        var attachments = new List<(MailAttachment Attachment, long Length)>();
+        try
+        {
+            foreach (var attachment in request.Attachments)
+            {
+                var (content, length) = await SeekableAsync(attachment.Content, cancellationToken).ConfigureAwait(false);
+                attachments.Add((Copy(attachment, content), length));
+            }
+
+            // PostgreSQL has the outbox_mail API and its roles: the client is one more caller of
+            // it, and the application needs no more than outbox_sender. SQLite has no users;
+            // Oracle's OUTBOX_MAIL takes no streamed BLOB yet, so there the rows are written here.
+            return connection is NpgsqlConnection postgres
+                ? await ApiMailWriter.WriteAsync(postgres, transaction, request, [.. attachments.Select(a => a.Attachment)], cancellationToken).ConfigureAwait(false)
+                : await WriteRowsAsync(connection, transaction, request, attachments, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Only the spools made here; the caller's own streams stay open.
+            foreach (var (attachment, _) in attachments.Where(a => !request.Attachments.Any(r => ReferenceEquals(r.Content, a.Attachment.Content))))
+            {
+                await attachment.Content.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task<long> WriteRowsAsync(DbConnection connection, DbTransaction transaction, MailRequest request, List<(MailAttachment Attachment, long Length)> spooled, CancellationToken cancellationToken)
     {
         if (_dialect is SqliteDialect)
         {
@@ -80,68 +139,52 @@ public sealed class OutboxClient
 
         var limits = await EnqueueLimits.ReadAsync(connection, transaction, _dialect, cancellationToken).ConfigureAwait(false);
         limits.CheckRequest(request);
-        var attachments = new List<(MailAttachment Attachment, string? Name, long Length)>();
-        try
+        var attachments = spooled.Select(a => (a.Attachment, Name: limits.CheckFileName("filename", a.Attachment.FileName), a.Length)).ToList();
+
+        // Everything stored for the mail, as outbox.stored_bytes counts it in PostgreSQL.
+        string?[] texts = [request.Sender.Trim(), request.ReplyTo?.Trim(), template?.Subject ?? request.Subject, template?.TextBody ?? request.TextBody,
+            template?.HtmlBody ?? request.HtmlBody, template is null ? null : request.TemplateData ?? "{}",
+            .. request.To.Concat(request.Cc).Concat(request.Bcc).Select(a => a.Trim()), .. attachments.Select(a => a.Name)];
+        limits.CheckSize(texts.Sum(t => (long)Encoding.UTF8.GetByteCount(t ?? string.Empty)) + attachments.Sum(a => a.Length));
+
+        var id = await InsertMessageAsync(connection, transaction, request, template, cancellationToken).ConfigureAwait(false);
+        if (id is not { } newId)
         {
-            foreach (var attachment in request.Attachments)
-            {
-                var (content, length) = await SeekableAsync(attachment.Content, cancellationToken).ConfigureAwait(false);
-                attachments.Add((Copy(attachment, content), limits.CheckFileName("filename", attachment.FileName), length));
-            }
-
-            // Everything stored for the mail, as outbox.stored_bytes counts it in PostgreSQL.
-            string?[] texts = [request.Sender.Trim(), request.ReplyTo?.Trim(), template?.Subject ?? request.Subject, template?.TextBody ?? request.TextBody,
-                template?.HtmlBody ?? request.HtmlBody, template is null ? null : request.TemplateData ?? "{}",
-                .. request.To.Concat(request.Cc).Concat(request.Bcc).Select(a => a.Trim()), .. attachments.Select(a => a.Name)];
-            limits.CheckSize(texts.Sum(t => (long)Encoding.UTF8.GetByteCount(t ?? string.Empty)) + attachments.Sum(a => a.Length));
-
-            var id = await InsertMessageAsync(connection, transaction, request, template, cancellationToken).ConfigureAwait(false);
-            if (id is not { } newId)
-            {
-                return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-                    _dialect.Sql($"select id from {_dialect.Table("outbox_message")} where {_dialect.OwnedByCurrentUser} and idempotency_key = @Key"),
-                    new { Key = request.IdempotencyKey }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-            }
-
-            var recipients = request.To.Select(a => ("to", a)).Concat(request.Cc.Select(a => ("cc", a))).Concat(request.Bcc.Select(a => ("bcc", a)));
-            foreach (var (kind, address) in recipients)
-            {
-                await connection.ExecuteAsync(new CommandDefinition(
-                    _dialect.Sql($"insert into {_dialect.Table("outbox_recipient")} (message_id, kind, address) values (@Id, @Kind, @Address)"),
-                    new { Id = newId, Kind = kind, Address = address.Trim() },
-                    transaction,
-                    cancellationToken: cancellationToken)).ConfigureAwait(false);
-            }
-
-            foreach (var (attachment, name, length) in attachments)
-            {
-                var named = new MailAttachment { FileName = name, Content = attachment.Content, MimeType = attachment.MimeType, ContentId = attachment.ContentId, Inline = attachment.Inline };
-                await _dialect.InsertAttachmentAsync(connection, transaction, newId, named, length, cancellationToken).ConfigureAwait(false);
-            }
-
-            await connection.ExecuteAsync(new CommandDefinition(_dialect.Sql(
-                $"""
-                update {_dialect.Table("outbox_message")}
-                   set status = 'queued', queued_at = {_dialect.Now},
-                       due_at = case when send_after > {_dialect.Now} then send_after else {_dialect.Now} end
-                 where id = @Id
-                """),
-                new { Id = newId }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-            if (_dialect.WakeWorkersStatement is { } wake)
-            {
-                await connection.ExecuteAsync(new CommandDefinition(wake, transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-            }
-
-            return newId;
+            return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+                _dialect.Sql($"select id from {_dialect.Table("outbox_message")} where {_dialect.OwnedByCurrentUser} and idempotency_key = @Key"),
+                new { Key = request.IdempotencyKey }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
         }
-        finally
+
+        var recipients = request.To.Select(a => ("to", a)).Concat(request.Cc.Select(a => ("cc", a))).Concat(request.Bcc.Select(a => ("bcc", a)));
+        foreach (var (kind, address) in recipients)
         {
-            // Only the spools made here; the caller's own streams stay open.
-            foreach (var (attachment, _, _) in attachments.Where(a => !request.Attachments.Any(r => ReferenceEquals(r.Content, a.Attachment.Content))))
-            {
-                await attachment.Content.DisposeAsync().ConfigureAwait(false);
-            }
+            await connection.ExecuteAsync(new CommandDefinition(
+                _dialect.Sql($"insert into {_dialect.Table("outbox_recipient")} (message_id, kind, address) values (@Id, @Kind, @Address)"),
+                new { Id = newId, Kind = kind, Address = address.Trim() },
+                transaction,
+                cancellationToken: cancellationToken)).ConfigureAwait(false);
         }
+
+        foreach (var (attachment, name, length) in attachments)
+        {
+            var named = new MailAttachment { FileName = name, Content = attachment.Content, MimeType = attachment.MimeType, ContentId = attachment.ContentId, Inline = attachment.Inline };
+            await _dialect.InsertAttachmentAsync(connection, transaction, newId, named, length, cancellationToken).ConfigureAwait(false);
+        }
+
+        await connection.ExecuteAsync(new CommandDefinition(_dialect.Sql(
+            $"""
+            update {_dialect.Table("outbox_message")}
+               set status = 'queued', queued_at = {_dialect.Now},
+                   due_at = case when send_after > {_dialect.Now} then send_after else {_dialect.Now} end
+             where id = @Id
+            """),
+            new { Id = newId }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        if (_dialect.WakeWorkersStatement is { } wake)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(wake, transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
+
+        return newId;
     }
 
     // A new SQLite file has no outbox until a program installs it, as every outbox command does;

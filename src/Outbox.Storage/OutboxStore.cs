@@ -446,11 +446,15 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
             """);
 
         // A worker whose lease is gone may no longer write the mark; the lease is measured on the
-        // database clock, in the same statement.
+        // database clock, in the same statement. The lease test sits inside a CASE, which no
+        // planner reads as an index condition: written plainly, PostgreSQL estimated from its
+        // statistics (taken while the mails waited, their due_at past) that "due_at > now()"
+        // matches almost nothing in the claim's index, and read every leased mail to find this one.
         public string MarkDataStarting { get; } = d.Sql(
             $"""
             update {d.Table("outbox_message")} set data_started_at = {d.Now}
-             where {Mine} and due_at > {d.Now}
+             where id = @Id
+               and case when status = 'sending' and lease_owner = @Worker and due_at > {d.Now} then 1 else 0 end = 1
             """);
 
         public string RecordLostAttempts { get; } = d.Sql(

@@ -96,13 +96,13 @@ public sealed class CallerIsolationTests(PostgresServer postgres)
         await using var outbox = await TestOutbox.PostgresAsync(postgres);
         var request = new MailRequest { Sender = "a@example.com", To = ["b@example.com"], IdempotencyKey = "order-42" };
         long first, second, again;
-        await using (var a = await OpenAsync(await LoginRoleAsync(outbox, "outbox_worker")))
+        await using (var a = await OpenAsync(await LoginRoleAsync(outbox, "outbox_sender")))
         {
             first = await OutboxClient.For(a).EnqueueAsync(a, null, request, Ct);
             again = await OutboxClient.For(a).EnqueueAsync(a, null, request, Ct);
         }
 
-        await using (var b = await OpenAsync(await LoginRoleAsync(outbox, "outbox_worker")))
+        await using (var b = await OpenAsync(await LoginRoleAsync(outbox, "outbox_sender")))
         {
             second = await OutboxClient.For(b).EnqueueAsync(b, null, request, Ct);
         }

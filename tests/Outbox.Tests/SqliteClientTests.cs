@@ -40,6 +40,27 @@ public sealed class SqliteClientTests(PostgresServer postgres)
         Assert.Equal(1L, await outbox.ScalarAsync<long>("select count(*) from orders"));
     }
 
+    [Fact]
+    public async Task The_client_reads_a_mails_state_and_recipients_on_a_SQLite_file()
+    {
+        await using var outbox = await TestOutbox.SqliteAsync();
+        await using var smtp = TestSmtpServer.Start(s => s.RecipientReply = address => address == "nobody@example.com"
+            ? new SmtpServer.Protocol.SmtpResponse(SmtpServer.Protocol.SmtpReplyCode.MailboxUnavailable, "5.1.1 User unknown")
+            : null);
+        await using var connection = new SqliteConnection(outbox.ConnectionString);
+        await connection.OpenAsync(Ct);
+        var id = await OutboxClient.For(connection).EnqueueAsync(connection, null, new MailRequest { Sender = "app@example.com", To = ["a@example.com", "nobody@example.com"], Subject = "s" }, Ct);
+
+        var queued = await OutboxClient.For(connection).StateAsync(connection, id, cancellationToken: Ct);
+        await outbox.SmtpDispatcher(TestOutbox.SmtpFor(smtp)).DispatchDueAsync(Ct);
+        var sent = await OutboxClient.For(connection).StateAsync(connection, id, cancellationToken: Ct);
+
+        Assert.Equal(("queued", 0), (queued!.Status, queued.AttemptCount));
+        Assert.Equal(("sent", 1, 250), (sent!.Status, sent.AttemptCount, sent.SmtpCode));
+        Assert.Equal([("a@example.com", "accepted"), ("nobody@example.com", "rejected")], sent.Recipients.Select(r => (r.Address, r.Status)));
+        Assert.Null(await OutboxClient.For(connection).StateAsync(connection, id + 1, cancellationToken: Ct));
+    }
+
     [Theory]
     [InlineData("sqlite")]
     [InlineData("postgresql")]

@@ -184,13 +184,20 @@ public sealed class PostgreSqlDialect : SqlDialect
         // resetting each one on its way back to the pool (DISCARD ALL and the like) cost more
         // PostgreSQL time per mail than the mark itself. No outbox statement leaves session
         // state behind. A connection string that names the setting keeps its value.
-        if (!builder.ContainsKey("No Reset On Close"))
+        if (!NamesSetting(connectionString, "noresetonclose"))
         {
             builder.NoResetOnClose = true;
         }
 
         return NpgsqlDataSource.Create(builder.ConnectionString);
     }
+
+    // Whether the connection string itself sets a keyword, in any of its spellings ("No Reset On
+    // Close", "noresetonclose"). NpgsqlConnectionStringBuilder.ContainsKey cannot tell: it answers
+    // for every keyword Npgsql knows, set or not.
+    private static bool NamesSetting(string connectionString, string keyword) =>
+        new DbConnectionStringBuilder { ConnectionString = connectionString }.Keys.Cast<string>()
+            .Any(key => string.Equals(key.Replace(" ", "", StringComparison.Ordinal), keyword, StringComparison.OrdinalIgnoreCase));
 
     public override async Task<long> InsertAttachmentAsync(DbConnection connection, DbTransaction transaction, long messageId, MailAttachment attachment, long length, CancellationToken cancellationToken)
     {

@@ -1,0 +1,53 @@
+using Dapper;
+using Outbox.Storage;
+using Outbox.Tests.Infrastructure;
+
+namespace Outbox.Tests;
+
+/// <summary>
+/// The worker's PostgreSQL connections go back to the pool without a reset: the mark before each
+/// mail opens one, and a reset (RESET ALL, CLOSE ALL, UNLISTEN, …) on every return cost PostgreSQL
+/// more than the mark. A connection string that sets No Reset On Close keeps its choice.
+/// </summary>
+public sealed class PooledConnectionTests(PostgresServer postgres)
+{
+    [Fact]
+    public async Task A_pooled_connection_keeps_its_session_when_it_returns_to_the_pool()
+    {
+        await using var outbox = await TestOutbox.PostgresAsync(postgres);
+
+        var (same, workMem) = await SessionAfterReturnAsync(outbox.Database);
+
+        Assert.True(same, "the second open did not get the pooled connection back");
+        Assert.Equal("7MB", workMem);
+    }
+
+    [Theory]
+    [InlineData("No Reset On Close=false")]
+    [InlineData("NoResetOnClose=false")]
+    public async Task A_connection_string_that_asks_for_the_reset_gets_it(string setting)
+    {
+        await using var outbox = await TestOutbox.PostgresAsync(postgres);
+        await using var database = OutboxDatabase.Create(new DatabaseOptions { Provider = "postgresql", ConnectionString = $"{outbox.ConnectionString};{setting}" });
+
+        var (same, workMem) = await SessionAfterReturnAsync(database);
+
+        Assert.True(same, "the second open did not get the pooled connection back");
+        Assert.NotEqual("7MB", workMem);
+    }
+
+    // Sets a session setting, returns the connection to the pool, opens again: the same backend,
+    // and what the setting is now.
+    private static async Task<(bool Same, string WorkMem)> SessionAfterReturnAsync(OutboxDatabase database)
+    {
+        int pid;
+        await using (var connection = await database.DataSource.OpenConnectionAsync(TestContext.Current.CancellationToken))
+        {
+            pid = await connection.ExecuteScalarAsync<int>("select pg_backend_pid()");
+            await connection.ExecuteAsync("set work_mem = '7MB'");
+        }
+
+        await using var again = await database.DataSource.OpenConnectionAsync(TestContext.Current.CancellationToken);
+        return (await again.ExecuteScalarAsync<int>("select pg_backend_pid()") == pid, await again.ExecuteScalarAsync<string>("show work_mem") ?? "");
+    }
+}

@@ -1,0 +1,43 @@
+using System.Reflection;
+using Dapper;
+using Outbox.Storage;
+using Outbox.Tests.Infrastructure;
+
+namespace Outbox.Tests;
+
+/// <summary>
+/// The mark before each mail's SMTP transaction finds its row by primary key, whatever
+/// PostgreSQL's statistics say. They are taken while mails wait (due_at in the past), so the
+/// planner believes "due_at > now()" matches almost nothing in the claim's index; a plainly
+/// written lease test then had every mark read all the leased mails to find its own.
+/// </summary>
+public sealed class StatementPlanTests(PostgresServer postgres)
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task The_mark_reads_its_mail_by_primary_key_while_many_mails_are_leased()
+    {
+        await using var outbox = await TestOutbox.PostgresAsync(postgres);
+        await outbox.ExecuteAsync("select outbox_mail.send('app@example.com', 'to@example.com', subject => 'm' || g, message => 'x') from generate_series(1, 300) g");
+        await outbox.ExecuteAsync("analyze outbox.outbox_message");
+        var store = new OutboxStore(outbox.Database, "planner-worker");
+        var claimed = await store.ClaimAsync(200, TimeSpan.FromMinutes(5), holdTakenOver: false, Ct);
+        Assert.Equal(200, claimed.Count);
+
+        await using var connection = await outbox.OpenAsync();
+        var plan = string.Join("\n", await connection.QueryAsync<string>(
+            "explain " + StatementText(store, "MarkDataStarting"), new { claimed[^1].Id, Worker = "planner-worker" }));
+
+        Assert.Contains("outbox_message_pkey", plan, StringComparison.Ordinal);
+        Assert.DoesNotContain("outbox_message_due_ix", plan, StringComparison.Ordinal);
+        Assert.True(await store.MarkDataStartingAsync(claimed[^1], Ct), "the mark found no row it may write");
+    }
+
+    // The store's statement as it sends it (its statements are private to it).
+    private static string StatementText(OutboxStore store, string name)
+    {
+        var statements = typeof(OutboxStore).GetField("_sql", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(store)!;
+        return (string)statements.GetType().GetProperty(name)!.GetValue(statements)!;
+    }
+}
