@@ -107,7 +107,7 @@ public sealed class SchemaInstaller
                 throw new Core.Validation.MailValidationException(
                     "Outbox:Database:ConnectionString",
                     $"user {installer} cannot install the outbox: {string.Join("; ", lacking)}; nothing was changed",
-                    "Run outbox init as a user that may (a superuser, or the database's owner with CREATEROLE), or have a superuser create the roles first (create role outbox_sender nologin; and so on for outbox_worker, outbox_reader)");
+                    "Run outbox init as a user that may (a superuser, or the database's owner with CREATEROLE), or have a superuser create the roles first (create role outbox_sender nologin; and so on for outbox_worker, outbox_reader; then grant outbox_sender to outbox_worker)");
             }
         }
 

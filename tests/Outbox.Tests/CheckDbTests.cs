@@ -169,23 +169,31 @@ public sealed class CheckDbTests(PostgresServer postgres) : IDisposable
         Assert.Equal(0L, await ScalarAsync(owner, "select count(*) from pg_namespace where nspname in ('outbox', 'outbox_mail')"));
         Assert.Equal(Commands.ExitCodes.Configuration, (await CheckAsync("postgresql", owner)).Code);
 
-        // A superuser makes the roles; the owner installs; then a grant goes missing.
+        // A superuser makes the roles; still the owner may not make outbox_worker a sender.
         foreach (var role in new[] { "outbox_sender", "outbox_worker", "outbox_reader" })
         {
             await ExecuteAsync(admin, $"create role {role} nologin");
         }
 
+        var membership = await InitAsync(owner);
+        Assert.Equal(Commands.ExitCodes.Configuration, membership.Code);
+        Assert.Contains("it may not grant outbox_sender to outbox_worker (no CREATEROLE, no ADMIN OPTION on outbox_sender); nothing was changed.", membership.Error, StringComparison.Ordinal);
+        Assert.Equal(0L, await ScalarAsync(owner, "select count(*) from pg_namespace where nspname in ('outbox', 'outbox_mail')"));
+
+        // Once the superuser grants that too, the owner installs; then grants go missing.
+        await ExecuteAsync(admin, "grant outbox_sender to outbox_worker");
         Assert.Equal(0, (await InitAsync(owner)).Code);
         var installed = await CheckAsync("postgresql", owner);
         Assert.Equal(0, installed.Code);
         Assert.Contains("ok   roles", installed.Output, StringComparison.Ordinal);
 
+        await ExecuteAsync(admin, "revoke outbox_sender from outbox_worker");
         await ExecuteAsync(owner, "revoke delete on outbox.outbox_attempt from outbox_worker");
         await ExecuteAsync(owner, "revoke execute on function outbox_mail.enqueue(bigint) from outbox_sender");
         var (lacking, report) = await CheckAsync("postgresql", owner);
         Assert.Equal(Commands.ExitCodes.Configuration, lacking);
-        Assert.Contains("FAIL roles            outbox_worker may not delete on outbox_attempt; outbox_sender may not execute enqueue: run outbox init as the owner", report, StringComparison.Ordinal);
-        Assert.Contains("verdict: the worker cannot use this database: outbox_worker may not delete", report, StringComparison.Ordinal);
+        Assert.Contains("FAIL roles            outbox_worker is not a member of outbox_sender; outbox_worker may not delete on outbox_attempt; outbox_sender may not execute enqueue: run outbox init as the owner", report, StringComparison.Ordinal);
+        Assert.Contains("verdict: the worker cannot use this database: outbox_worker is not a member", report, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -119,7 +119,8 @@ public sealed class PostgreSqlDialect : SqlDialect
 
     /// <summary>
     /// What the install scripts need that the connecting user lacks, as one row of text each:
-    /// CREATE on the database when a schema is missing, CREATEROLE when a role is missing.
+    /// CREATE on the database when a schema is missing, CREATEROLE when a role is missing or
+    /// outbox_worker is not yet a member of outbox_sender.
     /// Read before the scripts run, so an install that could not finish changes nothing.
     /// </summary>
     public const string InstallNeedsQuery = """
@@ -134,12 +135,19 @@ public sealed class PostgreSqlDialect : SqlDialect
          where not exists (select 1 from pg_catalog.pg_roles where rolname = r)
            and not exists (select 1 from pg_catalog.pg_roles where rolname = current_user and (rolsuper or rolcreaterole))
         having count(*) > 0
+        union all
+        select 'it may not grant outbox_sender to outbox_worker (no CREATEROLE, no ADMIN OPTION on outbox_sender)'
+         where exists (select 1 from pg_catalog.pg_roles where rolname = 'outbox_sender')
+           and exists (select 1 from pg_catalog.pg_roles where rolname = 'outbox_worker')
+           and not pg_catalog.pg_has_role('outbox_worker', 'outbox_sender', 'MEMBER')
+           and not exists (select 1 from pg_catalog.pg_roles where rolname = current_user and (rolsuper or rolcreaterole))
+           and not pg_catalog.pg_has_role(current_user, 'outbox_sender', 'MEMBER WITH ADMIN OPTION')
         """;
 
     /// <summary>
     /// What 03_roles.sql grants that is missing now, one row of text per role and privilege: a
     /// role that does not exist, outbox_worker without select, insert, update or delete on a
-    /// table, outbox_reader without select, outbox_sender without the API. Empty when the roles
+    /// table or without outbox_sender, outbox_reader without select, outbox_sender without the API. Empty when the roles
     /// are as the scripts leave them.
     /// </summary>
     public const string MissingGrantsQuery = """
@@ -148,6 +156,10 @@ public sealed class PostgreSqlDialect : SqlDialect
              needs(name, privilege) as (values ('outbox_worker', 'select'), ('outbox_worker', 'insert'), ('outbox_worker', 'update'),
                                                ('outbox_worker', 'delete'), ('outbox_reader', 'select'))
         select format('role %s does not exist', name) from role_name where name not in (select name from present)
+        union all
+        select 'outbox_worker is not a member of outbox_sender'
+         where exists (select 1 from present where name = 'outbox_worker') and exists (select 1 from present where name = 'outbox_sender')
+           and not pg_catalog.pg_has_role('outbox_worker', 'outbox_sender', 'MEMBER')
         union all
         select format('%s may not use schema %s', p.name, s.schema)
           from present p join (values ('outbox_worker', 'outbox'), ('outbox_reader', 'outbox'), ('outbox_sender', 'outbox_mail')) s(name, schema) on s.name = p.name
