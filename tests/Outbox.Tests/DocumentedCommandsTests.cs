@@ -82,6 +82,23 @@ public sealed partial class DocumentedCommandsTests : IDisposable
         Assert.All(publishes, p => Assert.True(p.Line.Contains("-p:PublishProfile=release", StringComparison.Ordinal), $"{p.File}: {p.Line}"));
     }
 
+    [Fact]
+    public async Task Every_configuration_key_has_a_row_in_the_readmes_key_table()
+    {
+        var config = WorkerProcess.WriteConfig(_dir.FullName, new { Database = new { Provider = "sqlite", ConnectionString = "Data Source=keys.db" } });
+        var (code, output, _) = await Cli.RunApartAsync("config", "--config", config, "--json");
+        Assert.Equal(0, code);
+        var rows = File.ReadAllLines(Path.Combine(RepositoryRoot(), "README.md")).Where(l => l.StartsWith("| `Outbox:", StringComparison.Ordinal)).ToList();
+
+        // A row names a key whole (`Outbox:Smtp:Host`), or after one of its section (`Outbox:Smtp:Host`, `Port`).
+        var missing = JsonDocument.Parse(output).RootElement.EnumerateObject().Select(p => p.Name)
+            .Where(key => !rows.Any(row => row.Contains($"`{key}`", StringComparison.Ordinal)
+                || (row.StartsWith($"| `{key[..(key.LastIndexOf(':') + 1)]}", StringComparison.Ordinal) && row.Contains($"`{key[(key.LastIndexOf(':') + 1)..]}`", StringComparison.Ordinal))))
+            .ToList();
+
+        Assert.True(missing.Count == 0, $"README's key table has no row for {string.Join(", ", missing)}");
+    }
+
     private static IEnumerable<(string Where, string Line, string[] Args)> DocumentedCommandLines()
     {
         foreach (var file in DocFiles())
