@@ -115,12 +115,17 @@ public sealed class SchemaInstaller
         // before it waits for its lock: the operator sees what it waits for, and so does the error.
         var notices = connection as Npgsql.NpgsqlConnection;
         string? changing = null;
+        // A first install changes tables nobody uses yet: it waits for nobody, so it says nothing.
+        var fresh = notices is not null && (await MissingTablesAsync(cancellationToken).ConfigureAwait(false)).Count == RequiredTables.Length;
         void Relay(object sender, Npgsql.NpgsqlNoticeEventArgs e)
         {
             if (e.Notice.MessageText.StartsWith("outbox:", StringComparison.Ordinal))
             {
                 changing = e.Notice.MessageText["outbox:".Length..].Trim();
-                progress?.Invoke(changing);
+                if (!fresh)
+                {
+                    progress?.Invoke(changing);
+                }
             }
         }
 
