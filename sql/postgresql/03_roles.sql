@@ -42,5 +42,12 @@ grant execute on all functions in schema outbox_mail to outbox_sender;
 grant usage on schema outbox to outbox_worker, outbox_reader;
 grant select, insert, update, delete on all tables in schema outbox to outbox_worker;
 grant select on all tables in schema outbox to outbox_reader;
--- `outbox send` enqueues through OutboxClient, which calls outbox_mail.
-grant outbox_sender to outbox_worker;
+-- `outbox send` enqueues through OutboxClient, which calls outbox_mail. Granted only when
+-- missing: granting a role takes CREATEROLE or its admin option even when nothing changes, so
+-- the owner without CREATEROLE can run these scripts again once a superuser has granted it.
+do $$
+begin
+    if not pg_catalog.pg_has_role('outbox_worker', 'outbox_sender', 'MEMBER') then
+        grant outbox_sender to outbox_worker;
+    end if;
+end $$;

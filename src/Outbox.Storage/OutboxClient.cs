@@ -123,6 +123,11 @@ public sealed class OutboxClient
 
     private async Task<long> WriteRowsAsync(DbConnection connection, DbTransaction transaction, MailRequest request, List<(MailAttachment Attachment, long Length)> spooled, CancellationToken cancellationToken)
     {
+        if (_dialect is SqliteDialect)
+        {
+            await EnsureSqliteSchemaAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+        }
+
         // A mail from a template holds a copy of the template's row as it is now (see docs/templates.md).
         var template = request.Template is { } templateName
             ? await new Templates.TemplateStore(_dialect).RequireAsync(connection, transaction, templateName, request.Locale, cancellationToken).ConfigureAwait(false)
@@ -180,6 +185,38 @@ public sealed class OutboxClient
         }
 
         return newId;
+    }
+
+    // A new SQLite file has no outbox until a program installs it, as every outbox command does;
+    // the client does the same, in the caller's transaction, so a rollback takes the tables with
+    // it. The journal mode cannot change inside a transaction: the pragma is left to the CLI and
+    // the worker, which run the script again. A file of another version is the CLI's to upgrade.
+    private static async Task EnsureSqliteSchemaAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
+    {
+        var tables = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            "select count(*) from sqlite_master where type = 'table' and name like 'outbox\\_%' escape '\\'", transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var script = SchemaInstaller.ScriptsOf("sqlite").Single();
+        if (tables == 0)
+        {
+            foreach (var statement in new SqliteDialect().StatementsOf(SchemaInstaller.ReadScript(script))
+                         .Where(statement => !statement.TrimStart().StartsWith("pragma", StringComparison.OrdinalIgnoreCase)))
+            {
+                await connection.ExecuteAsync(new CommandDefinition(statement, transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            }
+        }
+
+        var version = tables == 0 || await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+                "select count(*) from sqlite_master where type = 'table' and name = 'outbox_setting'", transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0
+            ? await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+                "select value from outbox_setting where name = 'schema_version'", transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false)
+            : null;
+        if (version != Admin.DatabaseCheck.ExpectedSchemaVersion.ToString(System.Globalization.CultureInfo.InvariantCulture))
+        {
+            throw new MailValidationException(
+                "Outbox:Database",
+                $"this SQLite file's outbox schema is version {version ?? "(none)"}, but this release needs {Admin.DatabaseCheck.ExpectedSchemaVersion}",
+                "Run outbox init --config FILE (FILE naming this file) once: it upgrades the file in place");
+        }
     }
 
     // Returns null when the idempotency key is taken: the caller gets the existing mail.

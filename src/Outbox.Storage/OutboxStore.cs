@@ -258,7 +258,7 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await connection.ExecuteAsync(new CommandDefinition(
             _sql.Release,
-            new { Ids = messages.Select(m => m.Id).ToList(), Worker = _worker, DelaySeconds = delay.TotalSeconds, Reason = Capped(reason), Code = smtpCode },
+            new { Ids = messages.Select(m => m.Id).ToList(), Worker = _worker, DelaySeconds = delay.TotalSeconds, Reason = Capped(reason), Reply = Capped(WithoutCode(reason, smtpCode)), Code = smtpCode },
             cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
@@ -304,7 +304,7 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
     private async Task RecordAsync(ClaimedMessage message, string outcome, string update, SendFailure failure, double? delaySeconds, CancellationToken cancellationToken)
     {
         var code = failure.SmtpCode;
-        var (reply, error) = (Capped(failure.Reply ?? (failure.SmtpCode is null ? null : failure.Reason)), Capped(failure.Reason));
+        var (reply, error) = (Capped(failure.Reply ?? WithoutCode(failure.Reason, code)), Capped(failure.Reason));
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         var updated = await connection.ExecuteAsync(new CommandDefinition(update,
@@ -342,6 +342,13 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
     /// SMTP replies and errors are cut to 1000 characters: enough to read, and within the
     /// 4000-byte VARCHAR2 columns of Oracle in any character set.
     /// </summary>
+    // smtp_reply is the reply's text beside its code in smtp_code, as for a mail sent; a failure's
+    // reason ("500 5.3.0 …") begins with the code, which would then be shown twice.
+    private static string? WithoutCode(string? reason, int? code) =>
+        code is null || reason is null ? null
+        : reason.StartsWith($"{code} ", StringComparison.Ordinal) ? reason[($"{code} ".Length)..]
+        : reason;
+
     internal static string? Capped(string? text) => text is { Length: > MaxText } ? text[..(MaxText - 1)] + "…" : text;
 
     private async Task RecordRejectionsAsync(DbConnection connection, DbTransaction transaction, ClaimedMessage message, IReadOnlyList<RecipientRejection> rejections, CancellationToken cancellationToken)
@@ -483,7 +490,7 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
             update {d.Table("outbox_message")}
                set status = 'queued', due_at = {d.NowPlusSeconds("@DelaySeconds")}, lease_owner = null, data_started_at = null,
                    attempt_count = attempt_count - 1, last_error = coalesce(@Reason, last_error),
-                   smtp_code = coalesce(@Code, smtp_code), smtp_reply = case when @Code is null then smtp_reply else @Reason end
+                   smtp_code = coalesce(@Code, smtp_code), smtp_reply = case when @Code is null then smtp_reply else @Reply end
              where {d.InList("id", "@Ids")} and status = 'sending' and lease_owner = @Worker
             """);
 

@@ -96,16 +96,36 @@ public sealed class SchemaInstaller
         }
 
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        if (_database.Dialect is Dialects.PostgreSqlDialect)
+        {
+            // The scripts are not one transaction (roles are the cluster's, not the database's):
+            // what they need is checked first, so an install that cannot finish changes nothing.
+            var lacking = (await connection.QueryAsync<string>(new CommandDefinition(Dialects.PostgreSqlDialect.InstallNeedsQuery, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToList();
+            if (lacking.Count > 0)
+            {
+                var installer = await connection.ExecuteScalarAsync<string>(new CommandDefinition("select current_user::text", cancellationToken: cancellationToken)).ConfigureAwait(false);
+                throw new Core.Validation.MailValidationException(
+                    "Outbox:Database:ConnectionString",
+                    $"user {installer} cannot install the outbox: {string.Join("; ", lacking)}; nothing was changed",
+                    "Run outbox init as a user that may (a superuser, or the database's owner with CREATEROLE), or have a superuser create the roles first (create role outbox_sender nologin; and so on for outbox_worker, outbox_reader; then grant outbox_sender to outbox_worker)");
+            }
+        }
+
         // The scripts announce each change to an existing table (a notice "outbox: <statement>")
         // before it waits for its lock: the operator sees what it waits for, and so does the error.
         var notices = connection as Npgsql.NpgsqlConnection;
         string? changing = null;
+        // A first install changes tables nobody uses yet: it waits for nobody, so it says nothing.
+        var fresh = notices is not null && (await MissingTablesAsync(cancellationToken).ConfigureAwait(false)).Count == RequiredTables.Length;
         void Relay(object sender, Npgsql.NpgsqlNoticeEventArgs e)
         {
             if (e.Notice.MessageText.StartsWith("outbox:", StringComparison.Ordinal))
             {
                 changing = e.Notice.MessageText["outbox:".Length..].Trim();
-                progress?.Invoke(changing);
+                if (!fresh)
+                {
+                    progress?.Invoke(changing);
+                }
             }
         }
 

@@ -29,7 +29,8 @@ public sealed class CheckDbTests(PostgresServer postgres) : IDisposable
         Assert.Contains("ok   queue            queued 1; oldest waiting mail", output, StringComparison.Ordinal);
         Assert.Contains("verdict: the worker can use this database", output, StringComparison.Ordinal);
         Assert.True(json.GetProperty("ok").GetBoolean());
-        Assert.Equal(4, json.GetProperty("steps").GetArrayLength());
+        Assert.Equal(5, json.GetProperty("steps").GetArrayLength());
+        Assert.Contains("ok   roles            outbox_sender, outbox_worker and outbox_reader exist with their grants", output, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -144,8 +145,86 @@ public sealed class CheckDbTests(PostgresServer postgres) : IDisposable
         Assert.Equal(Commands.ExitCodes.Configuration, code);
         Assert.Empty(output);
         var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.StartsWith("outbox: Outbox:Database:ConnectionString: the configured user may not install or upgrade the outbox schema (42501: permission denied", line, StringComparison.Ordinal);
-        Assert.Contains("Run outbox init connected as the schema's owner or a superuser", line, StringComparison.Ordinal);
+        Assert.StartsWith("outbox: Outbox:Database:ConnectionString: user outbox_test_nobody cannot install the outbox: it may not create schemas in database outbox_", line, StringComparison.Ordinal);
+        Assert.Contains("(missing: outbox, outbox_mail)", line, StringComparison.Ordinal);
+        Assert.Contains("nothing was changed. Run outbox init as a user that may (a superuser, or the database's owner with CREATEROLE)", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Init_as_the_databases_owner_without_createrole_changes_nothing_and_check_db_fails_until_the_roles_exist()
+    {
+        // Roles are the cluster's: only a cluster of its own starts without the outbox roles.
+        await using var cluster = await PostgresServer.StartPrivateAsync();
+        var admin = await cluster.CreateDatabaseAsync(install: false);
+        await ExecuteAsync(admin, "create role app_owner login");
+        await ExecuteAsync(admin, "create database owned_db owner app_owner");
+        var owner = new NpgsqlConnectionStringBuilder(admin) { Database = "owned_db", Username = "app_owner", Pooling = false }.ConnectionString;
+
+        var (code, output, error) = await InitAsync(owner);
+
+        Assert.Equal(Commands.ExitCodes.Configuration, code);
+        Assert.Empty(output);
+        var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("outbox: Outbox:Database:ConnectionString: user app_owner cannot install the outbox: it may not create roles (no CREATEROLE), and outbox_sender, outbox_worker, outbox_reader do not exist; nothing was changed.", line, StringComparison.Ordinal);
+        Assert.Equal(0L, await ScalarAsync(owner, "select count(*) from pg_namespace where nspname in ('outbox', 'outbox_mail')"));
+        Assert.Equal(Commands.ExitCodes.Configuration, (await CheckAsync("postgresql", owner)).Code);
+
+        // A superuser makes the roles; still the owner may not make outbox_worker a sender.
+        foreach (var role in new[] { "outbox_sender", "outbox_worker", "outbox_reader" })
+        {
+            await ExecuteAsync(admin, $"create role {role} nologin");
+        }
+
+        var membership = await InitAsync(owner);
+        Assert.Equal(Commands.ExitCodes.Configuration, membership.Code);
+        Assert.Contains("it may not grant outbox_sender to outbox_worker (no CREATEROLE, no ADMIN OPTION on outbox_sender); nothing was changed.", membership.Error, StringComparison.Ordinal);
+        Assert.Equal(0L, await ScalarAsync(owner, "select count(*) from pg_namespace where nspname in ('outbox', 'outbox_mail')"));
+
+        // Once the superuser grants that too, the owner installs; then grants go missing.
+        await ExecuteAsync(admin, "grant outbox_sender to outbox_worker");
+        var first = await InitAsync(owner);
+        Assert.Equal((0, string.Empty), (first.Code, first.Error));
+        var installed = await CheckAsync("postgresql", owner);
+        Assert.Equal(0, installed.Code);
+        Assert.Contains("ok   roles", installed.Output, StringComparison.Ordinal);
+
+        await ExecuteAsync(admin, "revoke outbox_sender from outbox_worker");
+        await ExecuteAsync(owner, "revoke delete on outbox.outbox_attempt from outbox_worker");
+        await ExecuteAsync(owner, "revoke execute on function outbox_mail.enqueue(bigint) from outbox_sender");
+        var (lacking, report) = await CheckAsync("postgresql", owner);
+        Assert.Equal(Commands.ExitCodes.Configuration, lacking);
+        Assert.Contains("FAIL roles            outbox_worker is not a member of outbox_sender; outbox_worker may not delete on outbox_attempt; outbox_sender may not execute enqueue: run outbox init as the owner", report, StringComparison.Ordinal);
+        Assert.Contains("verdict: the worker cannot use this database: outbox_worker is not a member", report, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Init_as_a_sender_only_role_is_one_line_naming_the_role_it_lacks_and_exit_3()
+    {
+        await using var outbox = await TestOutbox.PostgresAsync(postgres);
+
+        var (code, output, error) = await InitAsync(As(outbox.ConnectionString, "outbox_sender"));
+
+        Assert.Equal(Commands.ExitCodes.Configuration, code);
+        Assert.Empty(output);
+        var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("outbox: Outbox:Database:ConnectionString: user outbox_sender may not read the outbox's tables (42501: permission denied for schema outbox), so init cannot verify schema outbox.", line, StringComparison.Ordinal);
+        Assert.EndsWith("grant outbox_worker to outbox_sender", line, StringComparison.Ordinal);
+    }
+
+    private static async Task ExecuteAsync(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(Ct);
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync(Ct);
+    }
+
+    private static async Task<long> ScalarAsync(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(Ct);
+        await using var command = new NpgsqlCommand(sql, connection);
+        return (long)(await command.ExecuteScalarAsync(Ct))!;
     }
 
     private static string As(string connectionString, string role) =>

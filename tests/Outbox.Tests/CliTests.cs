@@ -84,7 +84,7 @@ public sealed class CliTests(PostgresServer postgres) : IDisposable
         Assert.Equal("outbox: --to/--cc/--bcc: \"not-an-address\" is not a valid mail address. Write it as user@example.com or \"Name <user@example.com>\"", badAddress.Error.Trim());
 
         var injection = await RunAsync("send", "--config", config, "--from", "app@example.com", "--to", "a@example.com", "--subject", "Hi\r\nBcc: x@example.com");
-        Assert.StartsWith("outbox: subject: must not contain a line break", injection.Error, StringComparison.Ordinal);
+        Assert.StartsWith("outbox: --subject: must not contain a line break", injection.Error, StringComparison.Ordinal);
 
         var missing = await RunAsync("show", "999", "--config", config);
         Assert.Equal("outbox: ID: there is no mail 999. See `outbox list` for the ids", missing.Error.Trim());

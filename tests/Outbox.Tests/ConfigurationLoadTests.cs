@@ -95,7 +95,7 @@ public sealed class ConfigurationLoadTests : IDisposable
         Assert.Equal(
         [
             "invalid configuration:",
-            "Outbox:Accounts:main:RateLimits:0:Per: \"1 minute\" is not a duration: write 90s, 5m, 1h, 30d, hh:mm:ss or d.hh:mm:ss",
+            "Outbox:Accounts:main:RateLimits:0:Per: \"1 minute\" is not a duration: write 90s, 5m (or 5min: minutes), 1h, 30d, 2w, hh:mm:ss or d.hh:mm:ss",
             "Outbox:Dispach:BatchSize: there is no such key; did you mean Outbox:Dispatch?",
             "Outbox:Dispatch:BatchSize: \"ten\" is not a whole number",
             "Outbox:Smtp:Hostname: there is no such key; did you mean Outbox:Smtp:Host?",

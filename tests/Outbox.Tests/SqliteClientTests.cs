@@ -235,6 +235,53 @@ public sealed class SqliteClientTests(PostgresServer postgres)
         Assert.Equal(PatternStream.ByteAt(99_999), (await outbox.ScalarAsync<byte[]>("select substr(content, 100000, 1) from outbox_attachment"))[0]);
     }
 
+    [Fact]
+    public async Task A_new_sqlite_file_gets_the_schema_in_the_applications_transaction_as_the_cli_would_install_it()
+    {
+        var dir = Directory.CreateTempSubdirectory("outbox-newfile-");
+        try
+        {
+            var file = Path.Combine(dir.FullName, "app.db");
+            await using (var connection = new SqliteConnection($"Data Source={file};Pooling=false"))
+            {
+                await connection.OpenAsync(Ct);
+                await using (var rolledBack = await connection.BeginTransactionAsync(Ct))
+                {
+                    await OutboxClient.For(connection).EnqueueAsync(connection, rolledBack, Mail("rolled back"), Ct);
+                    await rolledBack.RollbackAsync(Ct);
+                }
+
+                Assert.Equal(0L, await connection.ExecuteScalarAsync<long>("select count(*) from sqlite_master where name like 'outbox%'"));
+                await using var tx = await connection.BeginTransactionAsync(Ct);
+                await OutboxClient.For(connection).EnqueueAsync(connection, tx, Mail("first mail"), Ct);
+                await tx.CommitAsync(Ct);
+            }
+
+            var config = WorkerProcess.WriteConfig(dir.FullName, new { Database = new { Provider = "sqlite", ConnectionString = $"Data Source={file};Pooling=false" } });
+            var (code, output) = await Cli.RunAsync("check", "db", "--config", config);
+            Assert.Equal(0, code);
+            Assert.Contains("ok   queue            queued 1", output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_sqlite_file_of_another_schema_version_is_one_line_saying_to_run_init()
+    {
+        await using var outbox = await TestOutbox.SqliteAsync();
+        await outbox.ExecuteAsync("update outbox_setting set value = '3' where name = 'schema_version'");
+        await using var connection = new SqliteConnection(outbox.ConnectionString);
+        await connection.OpenAsync(Ct);
+
+        var error = await Assert.ThrowsAsync<Core.Validation.MailValidationException>(() => OutboxClient.For(connection).EnqueueAsync(connection, null, Mail("old file"), Ct));
+
+        Assert.Equal("Outbox:Database: this SQLite file's outbox schema is version 3, but this release needs 4. Run outbox init --config FILE (FILE naming this file) once: it upgrades the file in place", error.Message);
+    }
+
     private static MailRequest Mail(string subject) => new()
     {
         Sender = "app@example.com",

@@ -451,7 +451,8 @@ public sealed class Dispatcher
         }
 
         var delay = _retry.DelayAfter(mail.AttemptCount);
-        Log.Retrying(_logger, mail.Id, delay, failure.Reason);
+        // The jitter's fractions of a second tell a reader of the log nothing.
+        Log.Retrying(_logger, mail.Id, TimeSpan.FromSeconds(Math.Round(delay.TotalSeconds)), failure.Reason);
         await _store.MarkRetryAsync(mail, failure, delay, CancellationToken.None).ConfigureAwait(false);
         return new DispatchSummary(0, 1, 0, 0, null);
     }

@@ -107,6 +107,19 @@ public sealed class DatabaseCheck(OutboxDatabase database)
             }
 
             var privilegesOk = await CheckPrivilegesAsync(connection, d, steps, cancellationToken).ConfigureAwait(false);
+            var rolesOk = true;
+            if (d is Dialects.PostgreSqlDialect)
+            {
+                // The owner may use every table without them, but the worker's, the readers' and
+                // the applications' logins get their rights only through these roles.
+                var lacking = (await connection.QueryAsync<string>(new CommandDefinition(Dialects.PostgreSqlDialect.MissingGrantsQuery, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToList();
+                steps.Add(new("roles", lacking.Count == 0, lacking.Count == 0
+                    ? "outbox_sender, outbox_worker and outbox_reader exist with their grants"
+                    : $"{string.Join("; ", lacking)}: run outbox init as the owner with CREATEROLE (or a superuser), or have a DBA run sql/postgresql/03_roles.sql"));
+                rolesOk = lacking.Count == 0;
+                installed &= rolesOk;
+            }
+
             try
             {
                 var status = await new OutboxAdmin(database).StatusAsync(cancellationToken).ConfigureAwait(false);
@@ -120,7 +133,7 @@ public sealed class DatabaseCheck(OutboxDatabase database)
                 return (steps, false, installed);
             }
 
-            return (steps, versionOk && privilegesOk, installed);
+            return (steps, versionOk && privilegesOk && rolesOk, installed);
         }
     }
 

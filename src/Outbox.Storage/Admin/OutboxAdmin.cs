@@ -248,10 +248,11 @@ public sealed class OutboxAdmin
     /// <summary>
     /// Cancels a mail that has not been sent yet (or whose sending is unconfirmed: leave it be).
     /// Does not wait for a transaction that holds the mail (an application still building it).
+    /// Its last error goes: it is no longer why the mail waits (the attempt log keeps it).
     /// </summary>
     public Task CancelAsync(long id, CancellationToken cancellationToken) =>
         ChangeAsync(id, ["draft", "queued", "unconfirmed"],
-            $"update {Messages} set status = 'cancelled', due_at = null where id = @Id and status = @Status",
+            $"update {Messages} set status = 'cancelled', due_at = null, last_error = null where id = @Id and status = @Status",
             "cancel", cancellationToken);
 
     /// <summary>
@@ -261,7 +262,19 @@ public sealed class OutboxAdmin
     /// (a retry queueing them) are skipped, not waited for.
     /// </summary>
     public Task<PurgeOutcome> PurgeAsync(TimeSpan olderThan, int batchSize, IProgress<long>? progress, CancellationToken cancellationToken) =>
-        DeleteAsync("'sent', 'failed', 'cancelled'", olderThan, batchSize, progress, cancellationToken);
+        DeleteAsync(FinishedStatuses, olderThan, batchSize, progress, cancellationToken);
+
+    /// <summary>How many finished mails <see cref="PurgeAsync"/> would delete now (`outbox purge --dry-run`, and its count before it deletes).</summary>
+    public async Task<long> CountPurgeableAsync(TimeSpan olderThan, CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            D.Sql($"select count(*) from {Messages} where {Older(FinishedStatuses)}"), new { Seconds = -olderThan.TotalSeconds }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
+    private const string FinishedStatuses = "'sent', 'failed', 'cancelled'";
+
+    private string Older(string statuses) => $"status in ({statuses}) and created_at < {D.NowPlusSeconds("@Seconds")}";
 
     /// <summary>
     /// Deletes drafts (mails never queued: a builder block that stopped before enqueue or
@@ -274,7 +287,7 @@ public sealed class OutboxAdmin
 
     private async Task<PurgeOutcome> DeleteAsync(string statuses, TimeSpan olderThan, int batchSize, IProgress<long>? progress, CancellationToken cancellationToken)
     {
-        var old = $"status in ({statuses}) and created_at < {D.NowPlusSeconds("@Seconds")}";
+        var old = Older(statuses);
         // The status is tested again on the row the DELETE changes: the subquery's choice may
         // be stale by then (a retry queued the mail), and a stale choice must delete nothing.
         var sql = D.Sql(D.DeleteChosen(Messages, $"select id from {Messages} where {old} order by id {D.Limit("@BatchSize")}{D.SkipLocked}", old));

@@ -139,6 +139,69 @@ public sealed class PostgreSqlDialect : SqlDialect
          where n.nspname = 'outbox' and not pg_catalog.pg_has_role(current_user, n.nspowner, 'USAGE')
         """;
 
+    /// <summary>
+    /// What the install scripts need that the connecting user lacks, as one row of text each:
+    /// CREATE on the database when a schema is missing, CREATEROLE when a role is missing or
+    /// outbox_worker is not yet a member of outbox_sender.
+    /// Read before the scripts run, so an install that could not finish changes nothing.
+    /// </summary>
+    public const string InstallNeedsQuery = """
+        select format('it may not create schemas in database %s (missing: %s)', current_database(), string_agg(s, ', '))
+          from unnest(array['outbox', 'outbox_mail']) s
+         where not exists (select 1 from pg_catalog.pg_namespace where nspname = s)
+           and not pg_catalog.has_database_privilege(current_database(), 'CREATE')
+        having count(*) > 0
+        union all
+        select format('it may not create roles (no CREATEROLE), and %s do not exist', string_agg(r, ', '))
+          from unnest(array['outbox_sender', 'outbox_worker', 'outbox_reader']) r
+         where not exists (select 1 from pg_catalog.pg_roles where rolname = r)
+           and not exists (select 1 from pg_catalog.pg_roles where rolname = current_user and (rolsuper or rolcreaterole))
+        having count(*) > 0
+        union all
+        select 'it may not grant outbox_sender to outbox_worker (no CREATEROLE, no ADMIN OPTION on outbox_sender)'
+         where exists (select 1 from pg_catalog.pg_roles where rolname = 'outbox_sender')
+           and exists (select 1 from pg_catalog.pg_roles where rolname = 'outbox_worker')
+           and not pg_catalog.pg_has_role('outbox_worker', 'outbox_sender', 'MEMBER')
+           and not exists (select 1 from pg_catalog.pg_roles where rolname = current_user and (rolsuper or rolcreaterole))
+           and not pg_catalog.pg_has_role(current_user, 'outbox_sender', 'MEMBER WITH ADMIN OPTION')
+        """;
+
+    /// <summary>
+    /// What 03_roles.sql grants that is missing now, one row of text per role and privilege: a
+    /// role that does not exist, outbox_worker without select, insert, update or delete on a
+    /// table or without outbox_sender, outbox_reader without select, outbox_sender without the API. Empty when the roles
+    /// are as the scripts leave them.
+    /// </summary>
+    public const string MissingGrantsQuery = """
+        with role_name(name) as (values ('outbox_sender'), ('outbox_worker'), ('outbox_reader')),
+             present as (select name from role_name where exists (select 1 from pg_catalog.pg_roles where rolname = name)),
+             needs(name, privilege) as (values ('outbox_worker', 'select'), ('outbox_worker', 'insert'), ('outbox_worker', 'update'),
+                                               ('outbox_worker', 'delete'), ('outbox_reader', 'select'))
+        select format('role %s does not exist', name) from role_name where name not in (select name from present)
+        union all
+        select 'outbox_worker is not a member of outbox_sender'
+         where exists (select 1 from present where name = 'outbox_worker') and exists (select 1 from present where name = 'outbox_sender')
+           and not pg_catalog.pg_has_role('outbox_worker', 'outbox_sender', 'MEMBER')
+        union all
+        select format('%s may not use schema %s', p.name, s.schema)
+          from present p join (values ('outbox_worker', 'outbox'), ('outbox_reader', 'outbox'), ('outbox_sender', 'outbox_mail')) s(name, schema) on s.name = p.name
+         where exists (select 1 from pg_catalog.pg_namespace where nspname = s.schema)
+           and not pg_catalog.has_schema_privilege(p.name, s.schema, 'USAGE')
+        union all
+        select format('%s may not %s on %s', n.name, n.privilege, string_agg(c.relname, ', ' order by c.relname))
+          from needs n join present p on p.name = n.name
+         cross join pg_catalog.pg_class c join pg_catalog.pg_namespace ns on ns.oid = c.relnamespace
+         where ns.nspname = 'outbox' and c.relkind in ('r', 'p')
+           and not pg_catalog.has_table_privilege(n.name, c.oid, n.privilege)
+         group by n.name, n.privilege
+        union all
+        select format('outbox_sender may not execute %s', string_agg(distinct f.proname, ', '))
+          from present p cross join pg_catalog.pg_proc f join pg_catalog.pg_namespace ns on ns.oid = f.pronamespace
+         where p.name = 'outbox_sender' and ns.nspname = 'outbox_mail'
+           and not pg_catalog.has_function_privilege(p.name, f.oid, 'EXECUTE')
+        having count(*) > 0
+        """;
+
     public override object TimestampParameter(DateTimeOffset value) => value.ToUniversalTime();
 
     public override DbDataSource CreateDataSource(string connectionString, ConnectionUse use)

@@ -22,12 +22,21 @@ public static class CliArguments
             ArgumentResult argument => (argument.Argument.Name, argument.Argument.ValueType, argument.Tokens),
             _ => (null, null, null),
         };
+        var value = tokens is { Count: > 0 } ? tokens[^1].Value : string.Empty;
+        if (name is not null && error.Message.StartsWith("Argument '", StringComparison.Ordinal) && error.Message.Contains("Must be one of:", StringComparison.Ordinal))
+        {
+            // System.CommandLine lists the values one a line, without the option's name.
+            var allowed = error.Message[(error.Message.IndexOf("Must be one of:", StringComparison.Ordinal) + "Must be one of:".Length)..]
+                .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(v => v.Trim('\''));
+            return $"{name}: \"{value}\" is not one of {string.Join(", ", allowed)}";
+        }
+
         if (name is null || type is null || !error.Message.StartsWith("Cannot parse argument", StringComparison.Ordinal))
         {
             return error.Message;
         }
 
-        var value = tokens is { Count: > 0 } ? tokens[^1].Value : string.Empty;
         return $"{name}: \"{value}\" is not {Expected(Nullable.GetUnderlyingType(type) ?? type)}";
     }
 
@@ -49,7 +58,7 @@ public static class CliArguments
         return option;
     }
 
-    /// <summary>An option taking a duration in the forms the configuration takes (90s, 5m, 1h, 30d, hh:mm:ss).</summary>
+    /// <summary>An option taking a duration in the forms the configuration takes (90s, 5m or 5min, 1h, 30d, 2w, hh:mm:ss).</summary>
     public static Option<TimeSpan> Duration(string name) => new(name)
     {
         CustomParser = result =>
@@ -67,9 +76,10 @@ public static class CliArguments
 
     /// <summary>
     /// An option taking a point in time: a date (midnight UTC), a date and time (UTC unless an
-    /// offset is given), or an age counted back from now (2h, 7d).
+    /// offset is given), or a duration in the configuration's forms counted back from now (2h,
+    /// 7d: an age), or forward when ahead is true (send --send-after 2h).
     /// </summary>
-    public static Option<DateTimeOffset?> PointInTime(string name, TimeProvider time) => new(name)
+    public static Option<DateTimeOffset?> PointInTime(string name, TimeProvider time, bool ahead = false) => new(name)
     {
         CustomParser = result =>
         {
@@ -81,10 +91,11 @@ public static class CliArguments
 
             if (ConfigurationChecker.Duration(text) is { Problem: null, Value: { } age })
             {
-                return time.GetUtcNow() - TimeSpan.Parse(age, CultureInfo.InvariantCulture);
+                var span = TimeSpan.Parse(age, CultureInfo.InvariantCulture);
+                return ahead ? time.GetUtcNow() + span : time.GetUtcNow() - span;
             }
 
-            result.AddError($"{name}: \"{text}\" is not a time: write a date (2026-12-01), a time (2026-12-01T10:00:00Z) or an age (90m, 2h, 7d)");
+            result.AddError($"{name}: \"{text}\" is not a time: write a date (2026-12-01), a time (2026-12-01T10:00:00Z) or {(ahead ? "a delay from now" : "an age")} (90m, 2h, 7d)");
             return null;
         },
     };

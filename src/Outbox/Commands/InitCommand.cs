@@ -53,7 +53,22 @@ public static class InitCommand
                     }
 
                     var owner = options.Database.Schema ?? "outbox";
-                    var version = await DatabaseCheck.SchemaVersionAsync(database, cancellationToken).ConfigureAwait(false);
+                    int? version;
+                    try
+                    {
+                        version = await DatabaseCheck.SchemaVersionAsync(database, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (System.Data.Common.DbException ex) when (ex.SqlState == "42501")
+                    {
+                        // A sender-only role sees the tables but may not read them: that is its
+                        // configuration, not an outage to wait out.
+                        throw new Core.Validation.MailValidationException(
+                            "Outbox:Database:ConnectionString",
+                            $"user {otherOwner} may not read the outbox's tables ({ex.Message.Split('\n')[0].Trim()}), so init cannot verify schema {owner}",
+                            $"Run outbox init as the schema's owner; for the worker or the command line, grant outbox_worker to {otherOwner}");
+                    }
+
+
                     if (version != DatabaseCheck.ExpectedSchemaVersion)
                     {
                         await context.Error.WriteLineAsync($"outbox: schema {owner} is version {version?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "(none)"}, but this release needs {DatabaseCheck.ExpectedSchemaVersion}; {otherOwner} does not own it, so run outbox init connected as its owner").ConfigureAwait(false);

@@ -24,7 +24,8 @@ public static class SendCommand
         var htmlFile = new Option<FileInfo?>("--html-file") { Description = "HTML body from a UTF-8 file" };
         var attach = new Option<FileInfo[]>("--attach") { Description = "Attach a file (repeatable); streamed, any size" };
         var priority = new Option<int>("--priority") { Description = "X-Priority, 1 (highest) to 5", DefaultValueFactory = _ => 3 }.Between(1, 5);
-        var sendAfter = new Option<DateTimeOffset?>("--send-after") { Description = "Do not send before this time (ISO 8601)" };
+        var sendAfter = CliArguments.PointInTime("--send-after", TimeProvider.System, ahead: true);
+        sendAfter.Description = "Do not send before this time: a date (2026-12-01, midnight UTC), a time (2026-12-01T10:00:00Z) or a delay from now (90m, 2h, 7d)";
         var key = new Option<string?>("--idempotency-key") { Description = "A key for this mail: a second send with the same key queues nothing and prints the first mail's id" };
         var profile = new Option<string?>("--profile") { Description = "The Outbox:Profiles entry to send through (default: by the sender's domain, else \"default\")" };
         var template = new Option<string?>("--template") { Description = "Make the mail from this outbox_template (it gives subject and bodies; see outbox template list)" };
@@ -78,9 +79,16 @@ public static class SendCommand
 
                 // The configuration at hand names the profiles a worker has: a typo is refused
                 // here instead of waiting in the queue for a profile that never comes.
-                if (request.Profile is { } named && options.Profiles.Count > 0 && !options.Profiles.ContainsKey(named))
+                // One account without Outbox:Profiles is the profile "default", as the worker has it.
+                var profiles = new SortedSet<string>(options.Profiles.Keys, StringComparer.OrdinalIgnoreCase);
+                if (options.Accounts.Count <= 1)
                 {
-                    throw new MailValidationException("--profile", $"\"{named}\" is not one of the profiles of Outbox:Profiles ({string.Join(", ", options.Profiles.Keys.Order(StringComparer.Ordinal))})",
+                    profiles.Add(Core.Sending.Accounts.RoutedTransport.DefaultProfile);
+                }
+
+                if (request.Profile is { } named && !profiles.Contains(named))
+                {
+                    throw new MailValidationException("--profile", $"\"{named}\" is not one of the profiles of Outbox:Profiles ({(options.Profiles.Count == 0 ? "it names none; the one account is profile \"default\"" : string.Join(", ", profiles))})",
                         "Name one of them, or add the profile to the configuration");
                 }
 
@@ -90,7 +98,17 @@ public static class SendCommand
                     var connection = await database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
                     await using (connection.ConfigureAwait(false))
                     {
-                        var id = await new OutboxClient(database.Dialect).EnqueueAsync(connection, null, request, cancellationToken).ConfigureAwait(false);
+                        long id;
+                        try
+                        {
+                            id = await new OutboxClient(database.Dialect).EnqueueAsync(connection, null, request, cancellationToken).ConfigureAwait(false);
+                        }
+                        catch (MailValidationException invalid) when (OptionOf(invalid.Field, request.Template is not null) is { } option)
+                        {
+                            // The rules name outbox_mail's parameters; a shell user typed options.
+                            throw new MailValidationException(option + invalid.Message[invalid.Field.Length..]);
+                        }
+
                         if (parse.GetValue(context.JsonOutput))
                         {
                             context.WriteJson(new { id });
@@ -114,6 +132,23 @@ public static class SendCommand
         }));
         return command;
     }
+
+    private static string? OptionOf(string field, bool fromTemplate) => field switch
+    {
+        "sender" => "--from",
+        "replyto" => "--reply-to",
+        "to" or "recipients" => "--to",
+        "cc" => "--cc",
+        "bcc" => "--bcc",
+        "filename" or "mime_type" or "content_id" => "--attach",
+        "priority" => "--priority",
+        "send_after" => "--send-after",
+        "profile" => "--profile",
+        "subject" when !fromTemplate => "--subject",
+        "text_body" when !fromTemplate => "--text",
+        "html_body" when !fromTemplate => "--html-file",
+        _ => null,
+    };
 
     // UTL_MAIL habits carry over: "--to 'a@x.com, b@y.com'" means two recipients.
     private static List<string> Split(string[]? values) =>

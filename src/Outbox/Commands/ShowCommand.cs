@@ -82,8 +82,18 @@ public static class ShowCommand
         }
 
         output.WriteLine($"  Message-ID:  {m.MimeMessageId}");
-        output.WriteLine($"  X-Priority:  {m.Priority}");
-        output.WriteLine($"  Body:        {(m.HasTextBody ? "text" : string.Empty)}{(m.HasTextBody && m.HasHtmlBody ? " + " : string.Empty)}{(m.HasHtmlBody ? "html" : string.Empty)}");
+        // A raw (UTL_SMTP-shaped) mail is the caller's own text: it has the headers it wrote, and
+        // no X-Priority or body parts of ours.
+        if (m.Kind == "raw")
+        {
+            output.WriteLine("  Body:        the text as written, headers included (outbox show ID --eml prints it)");
+        }
+        else
+        {
+            output.WriteLine($"  X-Priority:  {m.Priority}");
+            output.WriteLine($"  Body:        {(m.HasTextBody ? "text" : string.Empty)}{(m.HasTextBody && m.HasHtmlBody ? " + " : string.Empty)}{(m.HasHtmlBody ? "html" : string.Empty)}");
+        }
+
         output.WriteLine($"  Created:     {m.CreatedAt}");
         if (m.SendAfter is not null)
         {
@@ -121,7 +131,7 @@ public static class ShowCommand
         foreach (var a in mail.Attempts)
         {
             var reply = a.SmtpCode is null ? string.Empty : $" {a.SmtpCode} {a.SmtpReply}";
-            var error = a.Error is null || a.Error == a.SmtpReply ? string.Empty : $" - {a.Error}";
+            var error = a.Error is null || a.Error == a.SmtpReply || a.Error == $"{a.SmtpCode} {a.SmtpReply}" ? string.Empty : $" - {a.Error}";
             output.WriteLine($"  #{a.AttemptNo} {a.AttemptedAt} {a.Worker}{(a.Account is null ? string.Empty : $" via {a.Account}")} {a.Outcome}{reply}{error}");
         }
     }

@@ -21,7 +21,8 @@ public static class StatusCommand
                 var status = await new OutboxAdmin(database).StatusAsync(cancellationToken).ConfigureAwait(false);
                 if (parse.GetValue(context.JsonOutput))
                 {
-                    context.WriteJson(status);
+                    // Every status, 0 included, as the text lists them: a script need not know which are missing.
+                    context.WriteJson(new { counts = Statuses.ToDictionary(name => name, name => status.Counts.GetValueOrDefault(name)), status.OldestQueuedSeconds, status.RecentErrors });
                     return 0;
                 }
 

@@ -9,7 +9,7 @@ namespace Outbox.Configuration;
 /// Reads every key under "Outbox" against <see cref="OutboxOptions"/> before anything is bound,
 /// so that all problems come out together, one line each, in this program's words: a key no
 /// option has (with the nearest one that exists), and a value that is not of its option's type.
-/// Durations take the forms people write (90s, 5m, 1h, 30d, hh:mm:ss, d.hh:mm:ss); a bare
+/// Durations take the forms people write (90s, 5m or 5min, 1h, 30d, 2w, hh:mm:ss, d.hh:mm:ss); a bare
 /// number is refused, since .NET would read "60" as sixty days. What passes is handed on with
 /// durations in .NET's own form, for the binder.
 /// </summary>
@@ -151,20 +151,29 @@ internal static partial class ConfigurationChecker
         if (WithUnit().Match(trimmed) is { Success: true } unit)
         {
             var amount = double.Parse(unit.Groups["amount"].Value, CultureInfo.InvariantCulture);
-            var span = unit.Groups["unit"].Value switch
+            // m is a minute, as in PostgreSQL's interval '1m' and systemd; months and years
+            // differ in length, so they are refused rather than guessed (a purge of "1mo").
+            TimeSpan? span = unit.Groups["unit"].Value switch
             {
                 "ms" => TimeSpan.FromMilliseconds(amount),
                 "s" => TimeSpan.FromSeconds(amount),
-                "m" => TimeSpan.FromMinutes(amount),
+                "m" or "min" => TimeSpan.FromMinutes(amount),
                 "h" => TimeSpan.FromHours(amount),
-                _ => TimeSpan.FromDays(amount),
+                "d" => TimeSpan.FromDays(amount),
+                "w" => TimeSpan.FromDays(7 * amount),
+                _ => null,
             };
-            return (span.ToString("c", CultureInfo.InvariantCulture), null);
+            if (span is null)
+            {
+                return (null, $"\"{value}\": months and years differ in length, so they are not a duration here: write days ({Math.Round(amount * (unit.Groups["unit"].Value.StartsWith('y') ? 365 : 30))}d)");
+            }
+
+            return (span.Value.ToString("c", CultureInfo.InvariantCulture), null);
         }
 
         return trimmed.Contains(':', StringComparison.Ordinal) && TimeSpan.TryParse(trimmed, CultureInfo.InvariantCulture, out var parsed)
             ? (parsed.ToString("c", CultureInfo.InvariantCulture), null)
-            : (null, $"\"{value}\" is not a duration: write 90s, 5m, 1h, 30d, hh:mm:ss or d.hh:mm:ss");
+            : (null, $"\"{value}\" is not a duration: write 90s, 5m (or 5min: minutes), 1h, 30d, 2w, hh:mm:ss or d.hh:mm:ss");
     }
 
     private static bool IsScalar(Type type) =>
@@ -208,6 +217,6 @@ internal static partial class ConfigurationChecker
     [GeneratedRegex(@"^\d+(\.\d+)?$")]
     private static partial Regex BareNumber();
 
-    [GeneratedRegex(@"^(?<amount>\d+(\.\d+)?)\s*(?<unit>ms|s|m|h|d)$")]
+    [GeneratedRegex(@"^(?<amount>\d+(\.\d+)?)\s*(?<unit>ms|s|min|m|h|d|w|mo|mon|month|months|y|year|years)$")]
     private static partial Regex WithUnit();
 }

@@ -133,7 +133,7 @@ public sealed class OracleDeploymentTests
     {
         if (string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(DbaVariable)))
         {
-            Assert.Skip($"Oracle deployment test: needs {DbaVariable} (a connection string of a user that may create users, e.g. SYSTEM) "
+            OracleTestDatabase.SkipSaying($"Oracle deployment test: needs {DbaVariable} (a connection string of a user that may create users, e.g. SYSTEM) "
                 + $"besides {OracleTestDatabase.Variable} and the Oracle driver; {DbaVariable} is not set.");
         }
 

@@ -27,6 +27,23 @@ internal static class OracleTestDatabase
 {
     public const string Variable = "OUTBOX_TEST_ORACLE";
 
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> Said = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Skips the test, and says why once a run as a diagnostic message: dotnet test lists a skip
+    /// at its default verbosity without the reason, which it prints only at detailed verbosity.
+    /// </summary>
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    public static void SkipSaying(string reason)
+    {
+        if (Said.TryAdd(reason, true))
+        {
+            TestContext.Current.SendDiagnosticMessage($"skipped: {reason}");
+        }
+
+        Assert.Skip(reason);
+    }
+
     /// <summary>An installed, emptied outbox in the given schema; skips the test when there is none.</summary>
     public static async Task<TestOutbox> RequireAsync()
     {
@@ -34,7 +51,7 @@ internal static class OracleTestDatabase
         var driver = Type.GetType(OracleDialect.FactoryType, throwOnError: false) is not null;
         if (string.IsNullOrWhiteSpace(connectionString) || !driver)
         {
-            Assert.Skip($"Oracle integration test: needs {Variable} (a connection string for an empty schema) and the Oracle driver "
+            SkipSaying($"Oracle integration test: needs {Variable} (a connection string for an empty schema) and the Oracle driver "
                 + $"(dotnet test -p:WithOracle=true); here {(string.IsNullOrWhiteSpace(connectionString) ? $"{Variable} is not set" : "it is set")} "
                 + $"and the driver is {(driver ? "present" : "missing")}. No Oracle server runs on this machine; .github/workflows/oracle.yml and OracleTestDatabase show how to give one.");
         }
