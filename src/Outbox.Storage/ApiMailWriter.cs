@@ -18,8 +18,29 @@ namespace Outbox.Storage;
 internal static class ApiMailWriter
 {
     private const string InvalidParameter = "22023";
+    private const string Savepoint = "outbox_enqueue";
 
     public static async Task<long> WriteAsync(NpgsqlConnection connection, DbTransaction transaction, MailRequest request, IReadOnlyList<MailAttachment> attachments, CancellationToken cancellationToken)
+    {
+        // A refusal is raised by the database after create_mail has written, and an error aborts
+        // the whole transaction: the savepoint undoes only the mail, so the caller's own writes
+        // in the same transaction can still commit, as they can when the C# checks refuse.
+        var postgres = (NpgsqlTransaction)transaction;
+        await postgres.SaveAsync(Savepoint, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var id = await WriteMailAsync(connection, transaction, request, attachments, cancellationToken).ConfigureAwait(false);
+            await postgres.ReleaseAsync(Savepoint, cancellationToken).ConfigureAwait(false);
+            return id;
+        }
+        catch (Exception) when (connection.FullState == System.Data.ConnectionState.Open)
+        {
+            await postgres.RollbackAsync(Savepoint, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private static async Task<long> WriteMailAsync(NpgsqlConnection connection, DbTransaction transaction, MailRequest request, IReadOnlyList<MailAttachment> attachments, CancellationToken cancellationToken)
     {
         try
         {
@@ -84,11 +105,12 @@ internal static class ApiMailWriter
         }
     }
 
-    // A known key gives back the mail made with it, by an earlier transaction (created before this
-    // one began) or earlier in this one (queued already); then nothing is added to it.
+    // A known key gives back the mail made with it, by another transaction (whose start time,
+    // now(), differs from this one's) or earlier in this one (queued already); then nothing is
+    // added to it.
     private static async Task<bool> MadeBeforeAsync(NpgsqlConnection connection, DbTransaction transaction, long id, CancellationToken cancellationToken) =>
         await connection.ExecuteScalarAsync<bool>(Command(
-            "select status <> 'draft' or created_at < now() from outbox_mail.mail_status(@Id)",
+            "select status <> 'draft' or created_at <> now() from outbox_mail.mail_status(@Id)",
             new { Id = id }, transaction, cancellationToken)).ConfigureAwait(false);
 
     private static async Task AddAttachmentAsync(NpgsqlConnection connection, DbTransaction transaction, long id, MailAttachment attachment, CancellationToken cancellationToken)

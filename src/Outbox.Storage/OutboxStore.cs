@@ -31,10 +31,10 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
 
     public IMessageContentSource Content => this;
 
-    // The claim takes most of a batch by priority (1 first, then the longest due) and a quarter,
-    // rounded up, by time due alone: however much priority 1 mail keeps arriving, the mails that
-    // have waited longest still leave with every batch.
-    private static int ByAge(int batchSize) => (batchSize + 3) / 4;
+    // The claim takes most of a batch by priority (1 first, then the longest due) and the rest, a
+    // quarter rounded up, by time due alone: however much priority 1 mail keeps arriving, the
+    // mails that have waited longest still leave with every batch. A batch of one goes by priority.
+    private static int ByPriority(int batchSize) => Math.Max(1, batchSize - (batchSize + 3) / 4);
 
     public async Task<IReadOnlyList<ClaimedMessage>> ClaimAsync(int batchSize, TimeSpan lease, bool holdTakenOver, CancellationToken cancellationToken)
     {
@@ -44,7 +44,7 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
         {
             messages = (await connection.QueryAsync<ClaimedMessage>(new CommandDefinition(
                 _sql.Claim,
-                new { ByPriority = batchSize - ByAge(batchSize), ByAge = ByAge(batchSize), Worker = _worker, LeaseSeconds = lease.TotalSeconds },
+                new { ByPriority = ByPriority(batchSize), ByAge = batchSize - ByPriority(batchSize), Worker = _worker, LeaseSeconds = lease.TotalSeconds },
                 transaction,
                 cancellationToken: cancellationToken)).ConfigureAwait(false)).OrderBy(m => m.Priority).ThenBy(m => m.Id).ToList();
             if (messages.Any(m => m.TakenOverFrom is not null))

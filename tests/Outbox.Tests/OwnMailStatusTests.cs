@@ -129,4 +129,28 @@ public sealed class OwnMailStatusTests(PostgresServer postgres)
         Assert.Null(await shop.ExecuteScalarAsync<long?>("select outbox_mail.last_mail_id()"));
         Assert.Equal(theirs, await hr.ExecuteScalarAsync<long>("select outbox_mail.last_mail_id()"));
     }
+
+    [Fact]
+    public async Task A_refused_mail_leaves_the_callers_transaction_usable()
+    {
+        await using var outbox = await TestOutbox.PostgresAsync(postgres);
+        await outbox.ExecuteAsync("create table public.app_order (id int primary key); grant insert, select on public.app_order to public");
+        await using var shop = await SenderAsync(outbox);
+
+        await using (var tx = await shop.BeginTransactionAsync(Ct))
+        {
+            await shop.ExecuteAsync("insert into public.app_order values (1)", transaction: tx);
+            await Assert.ThrowsAsync<MailValidationException>(() => OutboxClient.For(shop).EnqueueAsync(shop, tx, new MailRequest
+            {
+                Sender = "shop@example.com", To = ["a@example.com"],
+                Attachments = [new MailAttachment { FileName = "setup.exe", Content = new MemoryStream([1, 2]) }],
+            }, Ct));
+            await shop.ExecuteAsync("insert into public.app_order values (2)", transaction: tx);
+            await OutboxClient.For(shop).EnqueueAsync(shop, tx, new MailRequest { Sender = "shop@example.com", To = ["a@example.com"], Subject = "kept" }, Ct);
+            await tx.CommitAsync(Ct);
+        }
+
+        Assert.Equal([1, 2], await outbox.QueryAsync<int>("select id from public.app_order order by id"));
+        Assert.Equal(["kept"], await outbox.QueryAsync<string>("select subject from outbox.outbox_message"));
+    }
 }

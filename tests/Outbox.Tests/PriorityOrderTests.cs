@@ -46,6 +46,21 @@ public sealed class PriorityOrderTests(PostgresServer postgres)
         Assert.Equal(6, claimed.Count(m => m.Priority == 1));
     }
 
+    [Theory]
+    [InlineData("sqlite")]
+    [InlineData("postgresql")]
+    public async Task A_batch_of_one_goes_by_priority(string provider)
+    {
+        await using var outbox = await OutboxAsync(provider);
+        await EnqueueAsync(outbox, 3, priority: 5);
+        var urgent = await EnqueueAsync(outbox, 1, priority: 1);
+        await SpreadDueTimesAsync(outbox);
+
+        var claimed = await new OutboxStore(outbox.Database, "w").ClaimAsync(1, TimeSpan.FromMinutes(5), holdTakenOver: false, Ct);
+
+        Assert.Equal(urgent, claimed.Select(m => m.Id));
+    }
+
     [Fact]
     public async Task The_worker_sends_a_batch_in_priority_order()
     {

@@ -279,7 +279,7 @@ public sealed class SqliteClientTests(PostgresServer postgres)
 
         var error = await Assert.ThrowsAsync<Core.Validation.MailValidationException>(() => OutboxClient.For(connection).EnqueueAsync(connection, null, Mail("old file"), Ct));
 
-        Assert.Equal("Outbox:Database: this SQLite file's outbox schema is version 3, but this release needs 4. Run outbox init --config FILE (FILE naming this file) once: it upgrades the file in place", error.Message);
+        Assert.Equal($"Outbox:Database: this SQLite file's outbox schema is version 3, but this release needs {Outbox.Storage.Admin.DatabaseCheck.ExpectedSchemaVersion}. Run outbox init --config FILE (FILE naming this file) once: it upgrades the file in place", error.Message);
     }
 
     private static MailRequest Mail(string subject) => new()

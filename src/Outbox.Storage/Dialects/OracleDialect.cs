@@ -69,30 +69,34 @@ public sealed partial class OracleDialect : SqlDialect
     // the locked rows are skipped and claim too few. The CASE expressions are those the claim
     // indexes (outbox_message_due_ix, outbox_message_priority_ix) are built on, so finished rows
     // are not in their path. Most of the batch by priority, the rest to the longest-waiting
-    // mails (see ClaimShares).
+    // mails (OutboxStore.ByPriority).
     public override string ClaimStatement => $"""
         declare
-            ids    sys.odcinumberlist;
-            oldest sys.odcinumberlist;
+            ids    sys.odcinumberlist := sys.odcinumberlist();
+            oldest sys.odcinumberlist := sys.odcinumberlist();
+            by_age pls_integer := :ByAge;
             result sys_refcursor;
             cursor urgent is
                 select id from {Table("outbox_message")}
                  where case when status in ('queued', 'sending') then due_at end <= sys_extract_utc(systimestamp)
-                 order by case when status in ('queued', 'sending') then priority end, case when status in ('queued', 'sending') then due_at end
+                 order by case when status in ('queued', 'sending') then priority end, case when status in ('queued', 'sending') then due_at end, id
                    for update skip locked;
             cursor due is
                 select id from {Table("outbox_message")}
                  where case when status in ('queued', 'sending') then due_at end <= sys_extract_utc(systimestamp)
                    and id not in (select column_value from table(ids))
-                 order by case when status in ('queued', 'sending') then due_at end
+                 order by case when status in ('queued', 'sending') then due_at end, id
                    for update skip locked;
         begin
             open urgent;
             fetch urgent bulk collect into ids limit :ByPriority;
             close urgent;
-            open due;
-            fetch due bulk collect into oldest limit :ByAge;
-            close due;
+            -- A batch of one has no share by age, and a LIMIT must be positive.
+            if by_age > 0 then
+                open due;
+                fetch due bulk collect into oldest limit by_age;
+                close due;
+            end if;
             for i in 1 .. oldest.count loop
                 ids.extend;
                 ids(ids.count) := oldest(i);

@@ -14,18 +14,18 @@ public sealed class PostgreSqlDialect : SqlDialect
 
     // SKIP LOCKED: concurrent workers each take different rows instead of queueing on one lock.
     // Most of the batch goes by priority (1 first), the rest to the longest-waiting mails of any
-    // priority, so a stream of urgent mail never starves the others (see ClaimShares).
+    // priority, so a stream of urgent mail never starves the others (OutboxStore.ByPriority).
     public override string ClaimStatement => """
         with urgent as (
             select id from outbox.outbox_message
              where status in ('queued', 'sending') and due_at <= now()
-             order by priority, due_at
+             order by priority, due_at, id
              limit @ByPriority
                for update skip locked),
         oldest as (
             select id from outbox.outbox_message
              where status in ('queued', 'sending') and due_at <= now() and id not in (select id from urgent)
-             order by due_at
+             order by due_at, id
              limit @ByAge
                for update skip locked),
         due as (select id from urgent union all select id from oldest)
@@ -105,8 +105,16 @@ public sealed class PostgreSqlDialect : SqlDialect
             // listening would hand every notification to whoever used it next.
             if (connection.FullState == System.Data.ConnectionState.Open)
             {
-                await using var unlisten = new NpgsqlCommand("unlisten *", connection);
-                await unlisten.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+                try
+                {
+                    await using var unlisten = new NpgsqlCommand("unlisten *", connection);
+                    await unlisten.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is NpgsqlException or IOException or InvalidOperationException)
+                {
+                    // A connection that cannot answer is broken, and the pool drops broken ones;
+                    // the error that ended the loop is the one to report.
+                }
             }
         }
     }

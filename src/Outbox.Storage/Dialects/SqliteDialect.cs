@@ -15,7 +15,8 @@ public sealed class SqliteDialect : SqlDialect
     public override string Now => IsoNow;
 
     // SQLite has one writer at a time, so a single UPDATE ... RETURNING is the atomic claim.
-    // Most of the batch by priority, the rest to the longest-waiting mails (see ClaimShares).
+    // Most of the batch by priority, the rest to the longest-waiting mails (OutboxStore.ByPriority);
+    // id breaks ties, so the two evaluations of the priority part choose the same rows.
     public override string ClaimStatement => $"""
         update outbox_message
            set status = 'sending', lease_owner = @Worker, due_at = {NowPlusSeconds("@LeaseSeconds")},
@@ -23,16 +24,16 @@ public sealed class SqliteDialect : SqlDialect
                attempt_count = attempt_count + case when status = 'sending' and data_started_at is null then 0 else 1 end, last_attempt_at = {IsoNow}
          where id in (select id from (select id from outbox_message
                                        where status in ('queued', 'sending') and due_at <= {IsoNow}
-                                       order by priority, due_at
+                                       order by priority, due_at, id
                                        limit @ByPriority)
                       union all
                       select id from (select id from outbox_message
                                        where status in ('queued', 'sending') and due_at <= {IsoNow}
                                          and id not in (select id from outbox_message
                                                          where status in ('queued', 'sending') and due_at <= {IsoNow}
-                                                         order by priority, due_at
+                                                         order by priority, due_at, id
                                                          limit @ByPriority)
-                                       order by due_at
+                                       order by due_at, id
                                        limit @ByAge))
         returning id, kind, sender, reply_to as ReplyTo, subject, text_body as TextBody, html_body as HtmlBody,
                   priority, mime_message_id as MimeMessageId, attempt_count as AttemptCount, taken_over_from as TakenOverFrom, profile,

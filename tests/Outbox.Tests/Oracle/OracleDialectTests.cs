@@ -40,7 +40,7 @@ public sealed class OracleDialectTests
             }
         }
 
-        Assert.Contains(source.Commands, c => c.Contains("for update skip locked", StringComparison.Ordinal) && c.Contains("limit :ByPriority", StringComparison.Ordinal) && c.Contains("limit :ByAge", StringComparison.Ordinal));
+        Assert.Contains(source.Commands, c => c.Contains("for update skip locked", StringComparison.Ordinal) && c.Contains("limit :ByPriority", StringComparison.Ordinal) && c.Contains("by_age pls_integer := :ByAge", StringComparison.Ordinal));
         Assert.Contains(source.Commands, c => c.Contains("from dual", StringComparison.Ordinal) && c.Contains("outbox_attempt", StringComparison.Ordinal));
         Assert.Contains(source.Commands, c => c.Contains("fetch first :Limit rows only", StringComparison.Ordinal));
         // A 1 MB + 5 byte attachment: one call of 32 pieces, one of 1 piece.
