@@ -285,6 +285,11 @@ public sealed class SchemaInstaller
     public async Task<IReadOnlyList<string>> MissingTablesAsync(CancellationToken cancellationToken)
     {
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await MissingTablesAsync(connection, cancellationToken).ConfigureAwait(false);
+    }
+
+    internal async Task<IReadOnlyList<string>> MissingTablesAsync(System.Data.Common.DbConnection connection, CancellationToken cancellationToken)
+    {
         var present = await connection.QueryAsync<string>(new CommandDefinition(
             _database.Dialect.TablesQuery, cancellationToken: cancellationToken)).ConfigureAwait(false);
         var set = present.ToHashSet(StringComparer.OrdinalIgnoreCase);

@@ -70,4 +70,16 @@ public sealed class PooledConnectionTests(PostgresServer postgres)
         await using var next = await outbox.Database.DataSource.OpenConnectionAsync(TestContext.Current.CancellationToken);
         Assert.Empty(await next.QueryAsync<string>("select pg_listening_channels()"));
     }
+
+    [Fact]
+    public async Task Check_db_runs_on_one_connection_so_a_pool_of_one_suffices()
+    {
+        await using var outbox = await TestOutbox.PostgresAsync(postgres);
+        // The dashboard's pool can be this small (Outbox:Dashboard:DatabaseConnections 1).
+        await using var database = OutboxDatabase.Create(new DatabaseOptions { Provider = "postgresql", ConnectionString = $"{outbox.ConnectionString};Maximum Pool Size=1;Timeout=3" });
+
+        var (steps, usable, _) = await new Outbox.Storage.Admin.DatabaseCheck(database).RunAsync(TestContext.Current.CancellationToken);
+
+        Assert.True(usable, string.Join("; ", steps.Where(s => !s.Ok).Select(s => $"{s.Step}: {s.Detail}")));
+    }
 }

@@ -35,11 +35,6 @@ public sealed class DatabaseCheck(OutboxDatabase database)
         ("outbox_template", "name, subject"),
     ];
 
-    /// <summary>
-    /// Runs the checks. Installed is false when the schema is not installed as this release needs
-    /// it (tables missing, stored code that did not compile, no or another schema version), which
-    /// `outbox check db` reports as a configuration error.
-    /// </summary>
     /// <summary>The one line that ends a check, the same in `outbox check db` and on the dashboard.</summary>
     public static string Verdict(IReadOnlyList<DatabaseCheckStep> steps, bool usable)
     {
@@ -49,6 +44,11 @@ public sealed class DatabaseCheck(OutboxDatabase database)
             : $"the worker cannot use this database: {steps.Last(s => !s.Ok).Detail}";
     }
 
+    /// <summary>
+    /// Runs the checks, on one connection. Installed is false when the schema is not installed as
+    /// this release needs it (tables missing, stored code that did not compile, no or another
+    /// schema version), which `outbox check db` reports as a configuration error.
+    /// </summary>
     public async Task<(IReadOnlyList<DatabaseCheckStep> Steps, bool Usable, bool Installed)> RunAsync(CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(database);
@@ -71,7 +71,7 @@ public sealed class DatabaseCheck(OutboxDatabase database)
             steps.Add(new("connect", true, $"{d.ScriptFolder} {connection.ServerVersion}, in {clock.ElapsedMilliseconds} ms"));
 
             var installer = new SchemaInstaller(database);
-            var missing = await installer.MissingTablesAsync(cancellationToken).ConfigureAwait(false);
+            var missing = await installer.MissingTablesAsync(connection, cancellationToken).ConfigureAwait(false);
             if (missing.Count > 0)
             {
                 steps.Add(new("schema", false, $"missing {string.Join(", ", missing)}: run `outbox init`, or have a DBA run the scripts in sql/{d.ScriptFolder}/ (see sql/README.md)"));
@@ -122,7 +122,8 @@ public sealed class DatabaseCheck(OutboxDatabase database)
 
             try
             {
-                var status = await new OutboxAdmin(database).StatusAsync(cancellationToken).ConfigureAwait(false);
+                // On this step's connection: the dashboard runs the check within one pool slot.
+                var status = await new OutboxAdmin(database).StatusAsync(connection, cancellationToken).ConfigureAwait(false);
                 var counts = string.Join(", ", status.Counts.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => $"{c.Key} {c.Value}"));
                 steps.Add(new("queue", true, (counts.Length == 0 ? "empty" : counts)
                     + (status.OldestQueuedSeconds is { } age ? $"; oldest waiting mail {TimeSpan.FromSeconds(Math.Round(age)):c} old" : "; no mail waiting")));

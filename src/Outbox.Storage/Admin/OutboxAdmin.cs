@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Dapper;
 using Outbox.Core.Validation;
 
@@ -42,6 +43,13 @@ public sealed class OutboxAdmin
     public async Task<QueueStatus> StatusAsync(CancellationToken cancellationToken)
     {
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await StatusAsync(connection, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The queue's state on a connection the caller holds (check db: one connection for every step).</summary>
+    public async Task<QueueStatus> StatusAsync(DbConnection connection, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
         var counts = (await connection.QueryAsync<(string Status, long Count)>(new CommandDefinition(
             $"select status, count(*) from {Messages} group by status order by status", cancellationToken: cancellationToken)).ConfigureAwait(false))
             .ToDictionary(c => c.Status, c => c.Count);
