@@ -219,6 +219,9 @@ public sealed partial class TemplateEngine
     // The subject's output tags one by one, to name the one whose value holds the control character.
     private async Task<string?> ControlCharacterSourceAsync(string subject, IReadOnlyList<KeyValuePair<string, FluidValue>> variables)
     {
+        // One context for every tag: together they spend one part's budget, as the subject did
+        // when it rendered, however many tags it holds.
+        var context = Context(variables);
         foreach (Match tag in OutputTag().Matches(subject))
         {
             if (!_parser.TryParse(tag.Value, out var template, out _))
@@ -226,16 +229,18 @@ public sealed partial class TemplateEngine
                 continue;
             }
 
-            var context = Context(variables);
             try
             {
-                using var writer = new BoundedWriter(TemplateLimits.MaxRenderedLength, null, "too long");
-                // Bounded as the whole subject was when it rendered.
+                using var writer = new BoundedWriter(TemplateLimits.MaxRenderedSubjectLength, null, "too long");
                 await BoundedTemplate.Instance.VisitTemplate(template).RenderAsync(writer, NullEncoder.Default, context).ConfigureAwait(false);
                 if (writer.ToString().AsSpan().IndexOfAnyInRange('\0', '\x1F') >= 0)
                 {
                     return tag.Groups[1].Value.Trim();
                 }
+            }
+            catch (TemplateBudgetException)
+            {
+                return null;
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {

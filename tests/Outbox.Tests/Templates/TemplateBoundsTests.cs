@@ -82,6 +82,24 @@ public sealed class TemplateBoundsTests
     }
 
     [Fact]
+    public async Task Naming_the_value_that_broke_the_subject_spends_no_more_than_one_parts_budget()
+    {
+        // Tags that cost nothing where they stand (inside an if that is false) are rendered one by
+        // one to find the one that put a line break into the subject: together, one budget.
+        var heavy = string.Concat(Enumerable.Repeat("{{ (1..100000) | sort | size }}", 25));
+        var source = new TemplateSource("hostile", null, $"{{% if false %}}{heavy}{{% endif %}}{{{{ nl }}}}", "x", null);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var render = Engine.RenderAsync(source, """{"nl": "\r"}""", Ct);
+        Assert.True(render.IsCompleted);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        var error = await Assert.ThrowsAsync<TemplateException>(() => render);
+        Assert.Contains("puts the control character U+000D into the subject", error.Message, StringComparison.Ordinal);
+        Assert.True(allocated < 16L * 1024 * 1024, $"the render allocated {allocated:N0} bytes");
+    }
+
+    [Fact]
     public async Task An_order_of_two_thousand_lines_with_filters_on_every_line_renders_within_the_bounds()
     {
         var lines = Enumerable.Range(1, 2_000).Select(i => new { sku = $"SKU-{i:D5}", name = $"Article number {i} in a long name", qty = i % 7, price = $"{i % 100}.50" });
