@@ -397,6 +397,12 @@ public sealed partial class DashboardApp : IAsyncDisposable
                         $"The .eml of mail {id} is larger than Outbox:Dashboard:MaxDownloadBytes ({tooLarge.MaxBytes} bytes): raise it, or run outbox show {id} --eml > mail-{id}.eml on the host.").ConfigureAwait(false);
                     return;
                 }
+                catch (Exception ex) when (Problem(ex) is { } problem)
+                {
+                    // The database's refusal or absence, answered as every page answers it.
+                    await ErrorAsync(context, problem.Status, problem.Title, problem.Message).ConfigureAwait(false);
+                    return;
+                }
             }
 
             if (eml is null)
