@@ -72,9 +72,14 @@ public static class TemplateCommand
                         return ExitCodes.Ok;
                     }
 
+                    if (rows.Count > 0)
+                    {
+                        await context.Out.WriteLineAsync($"{"NAME",-30} {"LOCALE",-8} {"CHANGED (UTC)",-24} {"BY",-16} SUBJECT").ConfigureAwait(false);
+                    }
+
                     foreach (var row in rows)
                     {
-                        await context.Out.WriteLineAsync($"{row.Name,-30} {row.Locale ?? "-",-8} {row.ChangedAt} {row.ChangedBy,-16} {row.Subject}").ConfigureAwait(false);
+                        await context.Out.WriteLineAsync($"{row.Name,-30} {row.Locale ?? "-",-8} {row.ChangedAt,-24} {row.ChangedBy,-16} {row.Subject}").ConfigureAwait(false);
                     }
 
                     return ExitCodes.Ok;

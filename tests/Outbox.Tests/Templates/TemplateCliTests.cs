@@ -105,6 +105,9 @@ public sealed class TemplateCliTests : IDisposable
         var list = await RunAsync("template", "list", "--json");
         var rows = JsonDocument.Parse(list.Out).RootElement.EnumerateArray().Select(r => (r.GetProperty("name").GetString(), r.GetProperty("locale").GetString())).ToList();
         Assert.Equal([("order_confirmation", null), ("order_confirmation", "de")], rows);
+        var text = (await RunAsync("template", "list")).Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(3, text.Length);
+        Assert.Matches("^NAME +LOCALE +CHANGED \\(UTC\\) +BY +SUBJECT$", text[0]);
 
         var show = await RunAsync("template", "show", "order_confirmation", "--locale", "de");
         Assert.Equal(0, show.Code);
