@@ -21,6 +21,19 @@ public sealed class OutboxDatabase : IAsyncDisposable
 
     public bool IsSqlite => Dialect is SqliteDialect;
 
+    /// <summary>
+    /// Closes the pool's idle connections. After the database restarted each of them is dead and
+    /// would fail the first statement it is given, one pass at a time; the next statements open
+    /// new ones.
+    /// </summary>
+    public void ForgetIdleConnections()
+    {
+        if (DataSource is NpgsqlDataSource postgres)
+        {
+            postgres.Clear();
+        }
+    }
+
     /// <summary>The database for one use; without one, the worker's (the connection string's own pool).</summary>
     public static OutboxDatabase Create(DatabaseOptions options, ConnectionUse? use = null)
     {

@@ -134,7 +134,37 @@ public sealed class DeliveryGuaranteeTests
 
         public Task MarkFailedAsync(ClaimedMessage message, Core.Dispatch.SendFailure failure, CancellationToken cancellationToken) => store.MarkFailedAsync(message, failure, cancellationToken);
 
-        public Task ReleaseAsync(IReadOnlyList<ClaimedMessage> messages, TimeSpan delay, string? reason, int? smtpCode, CancellationToken cancellationToken) => store.ReleaseAsync(messages, delay, reason, smtpCode, cancellationToken);
+        /// <summary>Handing mails back fails as a full disk would, until told otherwise.</summary>
+        public bool ReleaseFails { get; set; }
+
+        public Task ReleaseAsync(IReadOnlyList<ClaimedMessage> messages, TimeSpan delay, string? reason, int? smtpCode, CancellationToken cancellationToken) =>
+            ReleaseFails ? Task.FromException(new IOException("disk full")) : store.ReleaseAsync(messages, delay, reason, smtpCode, cancellationToken);
+    }
+
+    [Fact]
+    public async Task A_hand_back_the_database_did_not_take_is_made_first_on_the_next_pass()
+    {
+        await using var outbox = await TestOutbox.SqliteAsync();
+        for (var i = 0; i < 5; i++)
+        {
+            await EnqueueAsync(outbox, $"mail {i}");
+        }
+
+        // No server listens: the lane hands the batch back, and that write fails.
+        var nobody = new SmtpOptions { Host = "127.0.0.1", Port = LoopbackPort.Free(), Security = SmtpSecurity.None, AllowInsecure = true };
+        var store = new SentWritesFail(new OutboxStore(outbox.Database, "test-worker")) { Fails = false, ReleaseFails = true };
+        var dispatcher = new Core.Dispatch.Dispatcher(store, new SmtpTransport(nobody, NullLogger<SmtpTransport>.Instance),
+            TestOutbox.FastRetries(o => o.LeaseDuration = TimeSpan.FromMinutes(5)), TimeProvider.System, NullLogger<Core.Dispatch.Dispatcher>.Instance);
+
+        await Assert.ThrowsAsync<IOException>(() => dispatcher.DispatchDueAsync(Ct));
+        Assert.Equal(5L, await outbox.ScalarAsync<long>("select count(*) from outbox_message where status = 'sending'"));
+
+        // The database takes writes again: the mails go back at once, not when the lease ends
+        // (when a take-over would find the marks of mails this worker knows it never sent).
+        store.ReleaseFails = false;
+        await dispatcher.DispatchDueAsync(Ct);
+
+        Assert.Equal(0L, await outbox.ScalarAsync<long>("select count(*) from outbox_message where status = 'sending'"));
     }
 
     [Fact]

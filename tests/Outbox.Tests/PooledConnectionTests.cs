@@ -82,4 +82,29 @@ public sealed class PooledConnectionTests(PostgresServer postgres)
 
         Assert.True(usable, string.Join("; ", steps.Where(s => !s.Ok).Select(s => $"{s.Step}: {s.Detail}")));
     }
+
+    [Fact]
+    public async Task After_a_database_restart_forgetting_the_idle_connections_lets_the_next_statement_succeed()
+    {
+        await using var cluster = await PostgresServer.StartPrivateAsync();
+        await using var database = OutboxDatabase.Create(new DatabaseOptions { Provider = "postgresql", ConnectionString = await cluster.CreateDatabaseAsync() });
+        // Three idle connections in the pool, as the worker's lanes leave them.
+        var open = new List<System.Data.Common.DbConnection>();
+        for (var i = 0; i < 3; i++)
+        {
+            open.Add(await database.DataSource.OpenConnectionAsync(TestContext.Current.CancellationToken));
+        }
+
+        foreach (var connection in open)
+        {
+            await connection.DisposeAsync();
+        }
+
+        await cluster.StopAsync();
+        await cluster.StartAsync();
+        database.ForgetIdleConnections();
+
+        await using var next = await database.DataSource.OpenConnectionAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(1, await next.ExecuteScalarAsync<int>("select 1"));
+    }
 }

@@ -21,6 +21,7 @@ public sealed class Dispatcher
     private readonly RetryPolicy _retry;
     private readonly ILogger _logger;
     private readonly List<SentMail> _unwritten = [];
+    private readonly List<ClaimedMessage> _unreleased = [];
 
     public Dispatcher(IDispatchStore store, IMailTransport transport, DispatchOptions options, TimeProvider time, ILogger<Dispatcher> logger)
     {
@@ -44,6 +45,7 @@ public sealed class Dispatcher
         using var abort = new CancellationTokenSource();
         using var stopping = cancellationToken.Register(() => abort.CancelAfter(_options.StopTimeout));
         await RecordUnwrittenAsync(cancellationToken).ConfigureAwait(false);
+        await HandBackKeptAsync().ConfigureAwait(false);
 
         // One recorder for all lanes: the more mails pile up while a group is written, the
         // fewer writes per mail.
@@ -88,6 +90,34 @@ public sealed class Dispatcher
     private sealed record Stop(CancellationToken Requested, CancellationToken Abort);
 
     private void KeepUnwritten(SentRecorder recorder) => _unwritten.AddRange(recorder.Unwritten);
+
+    // A hand-back the database did not take (it was away) is tried again first thing on the next
+    // pass, within the lease: left alone, a mail this worker had marked but knows it never sent
+    // would be found marked by a take-over and recorded unconfirmed.
+    private async Task HandBackAsync(IReadOnlyList<ClaimedMessage> mails, TimeSpan delay, string? reason, int? code, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _store.ReleaseAsync(mails, delay, reason, code, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            _unreleased.AddRange(mails);
+            throw;
+        }
+    }
+
+    // Guarded as every hand-back is: a mail another worker has taken over meanwhile is left to it.
+    private async Task HandBackKeptAsync()
+    {
+        if (_unreleased.Count == 0)
+        {
+            return;
+        }
+
+        await _store.ReleaseAsync(_unreleased, TimeSpan.Zero, null, null, CancellationToken.None).ConfigureAwait(false);
+        _unreleased.Clear();
+    }
 
     // Mails the server accepted on an earlier pass whose outcome the database did not take (a
     // lock held past the command timeout, a restart): recorded before anything else is sent, so
@@ -171,7 +201,7 @@ public sealed class Dispatcher
                 // Whatever is still ours goes back (the statement skips what another worker has).
                 var untried = Untried(batch, index);
                 Log.LeaseLost(_logger, lost);
-                await _store.ReleaseAsync(untried, TimeSpan.Zero, null, null, CancellationToken.None).ConfigureAwait(false);
+                await HandBackAsync(untried, TimeSpan.Zero, null, null, CancellationToken.None).ConfigureAwait(false);
                 return summary.Add(new(0, 0, 0, untried.Count, lost));
             }
 
@@ -180,7 +210,7 @@ public sealed class Dispatcher
             {
                 // Its profile cannot take mail now (found with an earlier mail of the batch): it
                 // waits, uncharged, as that one does.
-                await _store.ReleaseAsync([mail], paused.Pause, paused.PausedBecause, null, CancellationToken.None).ConfigureAwait(false);
+                await HandBackAsync([mail], paused.Pause, paused.PausedBecause, null, CancellationToken.None).ConfigureAwait(false);
                 OutboxMetrics.Deferred.Add(1);
                 heartbeat.Finished(mail);
                 summary = summary.Add(new(0, 0, 0, 1, null));
@@ -224,7 +254,7 @@ public sealed class Dispatcher
             if (outcome.PausedBecause is not null)
             {
                 var untried = Untried(batch, index + 1);
-                await _store.ReleaseAsync(untried, outcome.Pause, outcome.PausedFor is null ? null : outcome.PausedBecause, null, CancellationToken.None).ConfigureAwait(false);
+                await HandBackAsync(untried, outcome.Pause, outcome.PausedFor is null ? null : outcome.PausedBecause, null, CancellationToken.None).ConfigureAwait(false);
                 OutboxMetrics.Deferred.Add(untried.Count);
                 return summary.Add(new(0, 0, 0, untried.Count, null));
             }
@@ -237,7 +267,7 @@ public sealed class Dispatcher
                 var untried = Untried(batch, index + 1);
                 const string reason = "the server dropped the connection twice in a row";
                 Log.CannotConnect(_logger, reason, untried.Count, _options.RetryBaseDelay);
-                await _store.ReleaseAsync(untried, _options.RetryBaseDelay, reason, null, CancellationToken.None).ConfigureAwait(false);
+                await HandBackAsync(untried, _options.RetryBaseDelay, reason, null, CancellationToken.None).ConfigureAwait(false);
                 OutboxMetrics.Deferred.Add(untried.Count);
                 return summary.Add(new(0, 0, 0, untried.Count, reason) { Pause = _options.RetryBaseDelay, PausedFor = FailureKind.Transient });
             }
@@ -249,7 +279,7 @@ public sealed class Dispatcher
     // Stopping: the untried mails go back for the next worker at once, uncharged.
     private async Task<DispatchSummary> HandBackOnStopAsync(List<ClaimedMessage> untried)
     {
-        await _store.ReleaseAsync(untried, TimeSpan.Zero, null, null, CancellationToken.None).ConfigureAwait(false);
+        await HandBackAsync(untried, TimeSpan.Zero, null, null, CancellationToken.None).ConfigureAwait(false);
         Log.HandedBackOnStop(_logger, untried.Count);
         return new DispatchSummary(0, 0, 0, untried.Count, null);
     }
@@ -264,7 +294,7 @@ public sealed class Dispatcher
         var failure = Scrubbed(FailureClassifier.Classify(ex));
         var pause = failure.Kind == FailureKind.Configuration ? _options.ConfigurationErrorPause : _options.RetryBaseDelay;
         Log.CannotConnect(_logger, failure.Reason, rest.Count, pause);
-        await _store.ReleaseAsync(rest, pause, failure.Reason, failure.SmtpCode, CancellationToken.None).ConfigureAwait(false);
+        await HandBackAsync(rest, pause, failure.Reason, failure.SmtpCode, CancellationToken.None).ConfigureAwait(false);
         OutboxMetrics.Deferred.Add(rest.Count);
         return new DispatchSummary(0, 0, 0, rest.Count, failure.Reason) { Pause = pause, PausedFor = failure.Kind };
     }
@@ -287,14 +317,14 @@ public sealed class Dispatcher
             // Nothing of the mail was sent. If it is still ours (the mark failed on a database
             // error) it goes back uncharged; if another worker has it, the statement skips it.
             Log.LeaseLost(_logger, lost.Message);
-            await _store.ReleaseAsync([mail], TimeSpan.Zero, null, null, CancellationToken.None).ConfigureAwait(false);
+            await HandBackAsync([mail], TimeSpan.Zero, null, null, CancellationToken.None).ConfigureAwait(false);
             return new DispatchSummary(0, 0, 0, 1, lost.Message);
         }
         catch (OperationCanceledException) when (abort.IsCancellationRequested)
         {
             // Stopping, and the mail took longer than StopTimeout: its transaction was cut before
             // the end of its data (a cut after it is a lost reply), so the server does not have it.
-            await _store.ReleaseAsync([mail], TimeSpan.Zero, null, null, CancellationToken.None).ConfigureAwait(false);
+            await HandBackAsync([mail], TimeSpan.Zero, null, null, CancellationToken.None).ConfigureAwait(false);
             return new DispatchSummary(0, 0, 0, 1, null);
         }
         catch (Exception ex)
@@ -410,14 +440,14 @@ public sealed class Dispatcher
         if (failure.Kind == FailureKind.Configuration)
         {
             Log.CannotSend(_logger, mail.Id, failure.Reason);
-            await _store.ReleaseAsync([mail], _options.ConfigurationErrorPause, failure.Reason, failure.SmtpCode, CancellationToken.None).ConfigureAwait(false);
+            await HandBackAsync([mail], _options.ConfigurationErrorPause, failure.Reason, failure.SmtpCode, CancellationToken.None).ConfigureAwait(false);
             return new DispatchSummary(0, 0, 0, 1, failure.Reason) { Pause = _options.ConfigurationErrorPause, PausedFor = failure.Kind };
         }
 
         if (failure.Kind == FailureKind.Unroutable)
         {
             Log.CannotSend(_logger, mail.Id, failure.Reason);
-            await _store.ReleaseAsync([mail], _options.ConfigurationErrorPause, failure.Reason, null, CancellationToken.None).ConfigureAwait(false);
+            await HandBackAsync([mail], _options.ConfigurationErrorPause, failure.Reason, null, CancellationToken.None).ConfigureAwait(false);
             return new DispatchSummary(0, 0, 0, 1, null);
         }
 
@@ -425,14 +455,14 @@ public sealed class Dispatcher
         {
             var wait = failure.RetryAfter ?? _options.RetryBaseDelay;
             Log.CannotSend(_logger, mail.Id, failure.Reason);
-            await _store.ReleaseAsync([mail], wait, failure.Reason, null, CancellationToken.None).ConfigureAwait(false);
+            await HandBackAsync([mail], wait, failure.Reason, null, CancellationToken.None).ConfigureAwait(false);
             return new DispatchSummary(0, 0, 0, 1, failure.Reason) { Pause = wait, PausedFor = failure.Kind };
         }
 
         if (failure.Kind == FailureKind.ServerUnavailable)
         {
             Log.CannotSend(_logger, mail.Id, failure.Reason);
-            await _store.ReleaseAsync([mail], _options.RetryBaseDelay, failure.Reason, failure.SmtpCode, CancellationToken.None).ConfigureAwait(false);
+            await HandBackAsync([mail], _options.RetryBaseDelay, failure.Reason, failure.SmtpCode, CancellationToken.None).ConfigureAwait(false);
             return new DispatchSummary(0, 0, 0, 1, failure.Reason) { Pause = _options.RetryBaseDelay, PausedFor = failure.Kind };
         }
 

@@ -2,6 +2,7 @@ using System.Data.Common;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Outbox.Core.Dispatch;
+using Outbox.Storage;
 using Quartz;
 
 namespace Outbox.Worker;
@@ -11,7 +12,7 @@ namespace Outbox.Worker;
 /// one process; other processes are kept apart by the database's claim.
 /// </summary>
 [DisallowConcurrentExecution]
-public sealed partial class DispatchJob(Dispatcher dispatcher, WakeSignal signal, WorkerHealth health, IHostApplicationLifetime lifetime, ILogger<DispatchJob> logger) : IJob
+public sealed partial class DispatchJob(Dispatcher dispatcher, OutboxDatabase database, WakeSignal signal, WorkerHealth health, IHostApplicationLifetime lifetime, ILogger<DispatchJob> logger) : IJob
 {
     public static readonly JobKey Key = new("dispatch", "outbox");
 
@@ -33,6 +34,9 @@ public sealed partial class DispatchJob(Dispatcher dispatcher, WakeSignal signal
         {
             OutcomesNotRecorded(logger, ex.Message);
             health.PassEnded(ex.Message);
+            // The sent mails wait for the next pass, within their lease: on new connections, not
+            // on the dead ones a restart left in the pool, one failed pass each.
+            database.ForgetIdleConnections();
         }
         catch (DbException ex)
         {
@@ -40,6 +44,7 @@ public sealed partial class DispatchJob(Dispatcher dispatcher, WakeSignal signal
             // again at the next poll. Mails this pass had claimed come back when their lease ends.
             DatabaseUnavailable(logger, ex.Message);
             health.PassEnded(ex.Message);
+            database.ForgetIdleConnections();
         }
     }
 
