@@ -102,7 +102,12 @@ public sealed class Dispatcher
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            _unreleased.AddRange(mails);
+            // The lanes of a pass run at once.
+            lock (_unreleased)
+            {
+                _unreleased.AddRange(mails);
+            }
+
             throw;
         }
     }
