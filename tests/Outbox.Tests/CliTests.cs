@@ -52,6 +52,13 @@ public sealed class CliTests(PostgresServer postgres) : IDisposable
 
         var status = await RunAsync("status", "--json", "--config", config);
         Assert.Equal(1, JsonDocument.Parse(status.Out).RootElement.GetProperty("counts").GetProperty("sent").GetInt32());
+
+        // A mail scheduled for later is queued but not waiting: status says when it is due.
+        Assert.Equal(0, (await RunAsync("send", "--config", config, "--from", "app@example.com", "--to", "a@example.com", "--text", "later", "--send-after", "2h")).Code);
+        var scheduled = await RunAsync("status", "--config", config);
+        Assert.Matches("no mail due now; the next queued mail is due at 20[0-9-]+T[0-9:.]+Z UTC", scheduled.Out);
+        var scheduledJson = JsonDocument.Parse((await RunAsync("status", "--json", "--config", config)).Out).RootElement;
+        Assert.Equal(JsonValueKind.String, scheduledJson.GetProperty("nextDueAt").ValueKind);
     }
 
     [Fact]

@@ -22,7 +22,7 @@ public static class StatusCommand
                 if (parse.GetValue(context.JsonOutput))
                 {
                     // Every status, 0 included, as the text lists them: a script need not know which are missing.
-                    context.WriteJson(new { counts = Statuses.ToDictionary(name => name, name => status.Counts.GetValueOrDefault(name)), status.OldestQueuedSeconds, status.RecentErrors });
+                    context.WriteJson(new { counts = Statuses.ToDictionary(name => name, name => status.Counts.GetValueOrDefault(name)), status.OldestQueuedSeconds, status.NextDueAt, status.RecentErrors });
                     return 0;
                 }
 
@@ -31,9 +31,13 @@ public static class StatusCommand
                     context.Out.WriteLine($"{name,-12} {status.Counts.GetValueOrDefault(name),8}");
                 }
 
-                context.Out.WriteLine(status.OldestQueuedSeconds is { } age
-                    ? $"oldest waiting mail: {TimeSpan.FromSeconds(Math.Round(age)):c} old"
-                    : "no mail waiting");
+                // Queued mail that is not due yet (scheduled, or backing off) is not stuck: say when.
+                context.Out.WriteLine((status.OldestQueuedSeconds, status.NextDueAt) switch
+                {
+                    ({ } age, _) => $"oldest waiting mail: {TimeSpan.FromSeconds(Math.Round(age)):c} old",
+                    (null, { } next) => $"no mail due now; the next queued mail is due at {next} UTC",
+                    _ => "no mail waiting",
+                });
                 if (status.RecentErrors.Count > 0)
                 {
                     context.Out.WriteLine("recent errors:");
