@@ -68,7 +68,7 @@ internal static class ApiMailWriter
                 return id;
             }
 
-            foreach (var (kind, address) in request.To.Select(a => ("to", a)).Concat(request.Cc.Select(a => ("cc", a))).Concat(request.Bcc.Select(a => ("bcc", a))))
+            foreach (var (kind, address) in request.RecipientsByKind())
             {
                 try
                 {

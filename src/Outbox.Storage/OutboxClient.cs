@@ -155,8 +155,7 @@ public sealed class OutboxClient
                 new { Key = request.IdempotencyKey }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
         }
 
-        var recipients = request.To.Select(a => ("to", a)).Concat(request.Cc.Select(a => ("cc", a))).Concat(request.Bcc.Select(a => ("bcc", a)));
-        foreach (var (kind, address) in recipients)
+        foreach (var (kind, address) in request.RecipientsByKind())
         {
             await connection.ExecuteAsync(new CommandDefinition(
                 _dialect.Sql($"insert into {_dialect.Table("outbox_recipient")} (message_id, kind, address) values (@Id, @Kind, @Address)"),

@@ -11,6 +11,10 @@ public sealed class MailRequest
 
     public IList<string> Bcc { get; init; } = [];
 
+    /// <summary>Every recipient with its kind (to, cc, bcc), in the order they are stored.</summary>
+    public IEnumerable<(string Kind, string Address)> RecipientsByKind() =>
+        To.Select(a => ("to", a)).Concat(Cc.Select(a => ("cc", a))).Concat(Bcc.Select(a => ("bcc", a)));
+
     public string? ReplyTo { get; init; }
 
     public string? Subject { get; init; }
