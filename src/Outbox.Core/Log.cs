@@ -41,4 +41,7 @@ internal static partial class Log
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Stopping: {Count} untried mail(s) handed back")]
     public static partial void HandedBackOnStop(ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Stopping: {Reason}. Another worker takes these mails over when their lease ends and records each one it finds begun as unconfirmed")]
+    public static partial void NotRecordedAtStop(ILogger logger, string reason);
 }

@@ -128,9 +128,14 @@ public sealed class DeliveryGuaranteeTests
         public Task MarkSentAsync(IReadOnlyList<Core.Dispatch.SentMail> sent, CancellationToken cancellationToken) =>
             Fails ? Task.FromException(new IOException("disk full")) : store.MarkSentAsync(sent, cancellationToken);
 
-        public Task MarkRetryAsync(ClaimedMessage message, Core.Dispatch.SendFailure failure, TimeSpan delay, CancellationToken cancellationToken) => store.MarkRetryAsync(message, failure, delay, cancellationToken);
+        /// <summary>Recording a retry or an unconfirmed mail fails as a full disk would, until told otherwise.</summary>
+        public bool OutcomeFails { get; set; }
 
-        public Task MarkUnconfirmedAsync(ClaimedMessage message, Core.Dispatch.SendFailure failure, CancellationToken cancellationToken) => store.MarkUnconfirmedAsync(message, failure, cancellationToken);
+        public Task MarkRetryAsync(ClaimedMessage message, Core.Dispatch.SendFailure failure, TimeSpan delay, CancellationToken cancellationToken) =>
+            OutcomeFails ? Task.FromException(new IOException("disk full")) : store.MarkRetryAsync(message, failure, delay, cancellationToken);
+
+        public Task MarkUnconfirmedAsync(ClaimedMessage message, Core.Dispatch.SendFailure failure, CancellationToken cancellationToken) =>
+            OutcomeFails ? Task.FromException(new IOException("disk full")) : store.MarkUnconfirmedAsync(message, failure, cancellationToken);
 
         public Task MarkFailedAsync(ClaimedMessage message, Core.Dispatch.SendFailure failure, CancellationToken cancellationToken) => store.MarkFailedAsync(message, failure, cancellationToken);
 
@@ -139,6 +144,35 @@ public sealed class DeliveryGuaranteeTests
 
         public Task ReleaseAsync(IReadOnlyList<ClaimedMessage> messages, TimeSpan delay, string? reason, int? smtpCode, CancellationToken cancellationToken) =>
             ReleaseFails ? Task.FromException(new IOException("disk full")) : store.ReleaseAsync(messages, delay, reason, smtpCode, cancellationToken);
+    }
+
+    [Theory]
+    [InlineData(LostReplyPolicy.Hold, "unconfirmed", "unconfirmed")]
+    [InlineData(LostReplyPolicy.Resend, "queued", "unconfirmed")]
+    public async Task A_lost_reply_the_database_did_not_take_is_recorded_by_this_worker_on_the_next_pass(LostReplyPolicy policy, string status, string outcome)
+    {
+        await using var outbox = await TestOutbox.SqliteAsync();
+        await using var server = ScriptedSmtpServer.Start(step => step is { Phase: "dot", Message: 0 } ? SmtpFault.Drop : null);
+        var id = await EnqueueAsync(outbox);
+        var store = new SentWritesFail(new OutboxStore(outbox.Database, "test-worker")) { Fails = false, OutcomeFails = true };
+        var options = server.Options();
+        options.LostReplyPolicy = policy;
+        var dispatcher = new Core.Dispatch.Dispatcher(store, new SmtpTransport(options, NullLogger<SmtpTransport>.Instance),
+            TestOutbox.FastRetries(o => o.RetryBaseDelay = o.RetryMaxDelay = TimeSpan.FromHours(1)), TimeProvider.System, NullLogger<Core.Dispatch.Dispatcher>.Instance);
+
+        await Assert.ThrowsAsync<IOException>(() => dispatcher.DispatchDueAsync(Ct));
+        await outbox.AssertStatusAsync(id, "sending");
+
+        // The database takes writes again: this worker says what happened (a lost reply), before
+        // the lease ends and a take-over would record the mail as left by a worker that died.
+        store.OutcomeFails = false;
+        await dispatcher.DispatchDueAsync(Ct);
+
+        await outbox.AssertStatusAsync(id, status);
+        var attempt = (await outbox.QueryAsync<(string Outcome, string Worker, string Error)>("select outcome, worker, error from outbox_attempt where message_id = @id", new { id })).Single();
+        Assert.Equal((outcome, "test-worker"), (attempt.Outcome, attempt.Worker));
+        Assert.Contains("may have accepted it", attempt.Error, StringComparison.Ordinal);
+        Assert.Single(server.Received);
     }
 
     [Fact]

@@ -21,7 +21,9 @@ public sealed class Dispatcher
     private readonly RetryPolicy _retry;
     private readonly ILogger _logger;
     private readonly List<SentMail> _unwritten = [];
-    private readonly List<ClaimedMessage> _unreleased = [];
+    // Writes of this worker's own outcomes (a retry, a failure, an unconfirmed mail, a hand-back)
+    // that the database did not take, in the order they were made.
+    private readonly List<Func<Task>> _unrecorded = [];
 
     public Dispatcher(IDispatchStore store, IMailTransport transport, DispatchOptions options, TimeProvider time, ILogger<Dispatcher> logger)
     {
@@ -45,7 +47,7 @@ public sealed class Dispatcher
         using var abort = new CancellationTokenSource();
         using var stopping = cancellationToken.Register(() => abort.CancelAfter(_options.StopTimeout));
         await RecordUnwrittenAsync(cancellationToken).ConfigureAwait(false);
-        await HandBackKeptAsync().ConfigureAwait(false);
+        await RecordKeptAsync().ConfigureAwait(false);
 
         // One recorder for all lanes: the more mails pile up while a group is written, the
         // fewer writes per mail.
@@ -61,6 +63,11 @@ public sealed class Dispatcher
             // The lane's error is the one to report; what was handed over is still written.
             await recorder.FlushAsync().ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             KeepUnwritten(recorder);
+            if (cancellationToken.IsCancellationRequested)
+            {
+                await RecordBeforeExitAsync().ConfigureAwait(false);
+            }
+
             throw;
         }
 
@@ -70,10 +77,8 @@ public sealed class Dispatcher
         }
         catch (OutcomesNotRecordedException) when (cancellationToken.IsCancellationRequested)
         {
-            // Stopping: no next pass will write them. One more try (after a database restart the
-            // first write on each pooled connection fails) before they are left to a take-over.
             KeepUnwritten(recorder);
-            await RecordUnwrittenAsync(CancellationToken.None).ConfigureAwait(false);
+            await RecordBeforeExitAsync().ConfigureAwait(false);
             return lanes.Aggregate(DispatchSummary.Empty, (all, lane) => all.Add(lane));
         }
         catch
@@ -91,37 +96,65 @@ public sealed class Dispatcher
 
     private void KeepUnwritten(SentRecorder recorder) => _unwritten.AddRange(recorder.Unwritten);
 
-    // A hand-back the database did not take (it was away) is tried again first thing on the next
-    // pass, within the lease: left alone, a mail this worker had marked but knows it never sent
-    // would be found marked by a take-over and recorded unconfirmed.
-    private async Task HandBackAsync(IReadOnlyList<ClaimedMessage> mails, TimeSpan delay, string? reason, int? code, CancellationToken cancellationToken)
+    // Stopping: no next pass will write what the database did not take. One more try (after a
+    // database restart the first write on each pooled connection fails) before it is left to a
+    // take-over.
+    private async Task RecordBeforeExitAsync()
     {
         try
         {
-            await _store.ReleaseAsync(mails, delay, reason, code, cancellationToken).ConfigureAwait(false);
+            await RecordUnwrittenAsync(CancellationToken.None).ConfigureAwait(false);
+            await RecordKeptAsync().ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (OutcomesNotRecordedException ex)
+        {
+            Log.NotRecordedAtStop(_logger, ex.Message);
+        }
+    }
+
+    private Task HandBackAsync(IReadOnlyList<ClaimedMessage> mails, TimeSpan delay, string? reason, int? code) =>
+        RecordOrKeepAsync(() => _store.ReleaseAsync(mails, delay, reason, code, CancellationToken.None));
+
+    // An outcome the database did not take (it was away) is written again first thing on the
+    // next pass, within the lease. Left alone, the mail stays leased with its mark, and a
+    // take-over would record it unconfirmed in this worker's name as if it had died: a retry or
+    // a lost reply this worker knows about would be told wrongly, a mail it knows it never sent
+    // would be charged. The writes are guarded by the lease owner, and a write that did land
+    // (only its answer was lost) finds nothing to change the second time.
+    private async Task RecordOrKeepAsync(Func<Task> write)
+    {
+        try
+        {
+            await write().ConfigureAwait(false);
+        }
+        catch
         {
             // The lanes of a pass run at once.
-            lock (_unreleased)
+            lock (_unrecorded)
             {
-                _unreleased.AddRange(mails);
+                _unrecorded.Add(write);
             }
 
             throw;
         }
     }
 
-    // Guarded as every hand-back is: a mail another worker has taken over meanwhile is left to it.
-    private async Task HandBackKeptAsync()
+    private async Task RecordKeptAsync()
     {
-        if (_unreleased.Count == 0)
+        while (_unrecorded.Count > 0)
         {
-            return;
-        }
+            try
+            {
+                await _unrecorded[0]().ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                throw new OutcomesNotRecordedException(
+                    $"the outcome of {_unrecorded.Count} mail(s) could still not be written ({ex.Message}); nothing more is sent until it is", ex);
+            }
 
-        await _store.ReleaseAsync(_unreleased, TimeSpan.Zero, null, null, CancellationToken.None).ConfigureAwait(false);
-        _unreleased.Clear();
+            _unrecorded.RemoveAt(0);
+        }
     }
 
     // Mails the server accepted on an earlier pass whose outcome the database did not take (a
@@ -206,7 +239,7 @@ public sealed class Dispatcher
                 // Whatever is still ours goes back (the statement skips what another worker has).
                 var untried = Untried(batch, index);
                 Log.LeaseLost(_logger, lost);
-                await HandBackAsync(untried, TimeSpan.Zero, null, null, CancellationToken.None).ConfigureAwait(false);
+                await HandBackAsync(untried, TimeSpan.Zero, null, null).ConfigureAwait(false);
                 return summary.Add(new(0, 0, 0, untried.Count, lost));
             }
 
@@ -215,7 +248,7 @@ public sealed class Dispatcher
             {
                 // Its profile cannot take mail now (found with an earlier mail of the batch): it
                 // waits, uncharged, as that one does.
-                await HandBackAsync([mail], paused.Pause, paused.PausedBecause, null, CancellationToken.None).ConfigureAwait(false);
+                await HandBackAsync([mail], paused.Pause, paused.PausedBecause, null).ConfigureAwait(false);
                 OutboxMetrics.Deferred.Add(1);
                 heartbeat.Finished(mail);
                 summary = summary.Add(new(0, 0, 0, 1, null));
@@ -259,7 +292,7 @@ public sealed class Dispatcher
             if (outcome.PausedBecause is not null)
             {
                 var untried = Untried(batch, index + 1);
-                await HandBackAsync(untried, outcome.Pause, outcome.PausedFor is null ? null : outcome.PausedBecause, null, CancellationToken.None).ConfigureAwait(false);
+                await HandBackAsync(untried, outcome.Pause, outcome.PausedFor is null ? null : outcome.PausedBecause, null).ConfigureAwait(false);
                 OutboxMetrics.Deferred.Add(untried.Count);
                 return summary.Add(new(0, 0, 0, untried.Count, null));
             }
@@ -272,7 +305,7 @@ public sealed class Dispatcher
                 var untried = Untried(batch, index + 1);
                 const string reason = "the server dropped the connection twice in a row";
                 Log.CannotConnect(_logger, reason, untried.Count, _options.RetryBaseDelay);
-                await HandBackAsync(untried, _options.RetryBaseDelay, reason, null, CancellationToken.None).ConfigureAwait(false);
+                await HandBackAsync(untried, _options.RetryBaseDelay, reason, null).ConfigureAwait(false);
                 OutboxMetrics.Deferred.Add(untried.Count);
                 return summary.Add(new(0, 0, 0, untried.Count, reason) { Pause = _options.RetryBaseDelay, PausedFor = FailureKind.Transient });
             }
@@ -284,7 +317,7 @@ public sealed class Dispatcher
     // Stopping: the untried mails go back for the next worker at once, uncharged.
     private async Task<DispatchSummary> HandBackOnStopAsync(List<ClaimedMessage> untried)
     {
-        await HandBackAsync(untried, TimeSpan.Zero, null, null, CancellationToken.None).ConfigureAwait(false);
+        await HandBackAsync(untried, TimeSpan.Zero, null, null).ConfigureAwait(false);
         Log.HandedBackOnStop(_logger, untried.Count);
         return new DispatchSummary(0, 0, 0, untried.Count, null);
     }
@@ -299,7 +332,7 @@ public sealed class Dispatcher
         var failure = Scrubbed(FailureClassifier.Classify(ex));
         var pause = failure.Kind == FailureKind.Configuration ? _options.ConfigurationErrorPause : _options.RetryBaseDelay;
         Log.CannotConnect(_logger, failure.Reason, rest.Count, pause);
-        await HandBackAsync(rest, pause, failure.Reason, failure.SmtpCode, CancellationToken.None).ConfigureAwait(false);
+        await HandBackAsync(rest, pause, failure.Reason, failure.SmtpCode).ConfigureAwait(false);
         OutboxMetrics.Deferred.Add(rest.Count);
         return new DispatchSummary(0, 0, 0, rest.Count, failure.Reason) { Pause = pause, PausedFor = failure.Kind };
     }
@@ -322,14 +355,14 @@ public sealed class Dispatcher
             // Nothing of the mail was sent. If it is still ours (the mark failed on a database
             // error) it goes back uncharged; if another worker has it, the statement skips it.
             Log.LeaseLost(_logger, lost.Message);
-            await HandBackAsync([mail], TimeSpan.Zero, null, null, CancellationToken.None).ConfigureAwait(false);
+            await HandBackAsync([mail], TimeSpan.Zero, null, null).ConfigureAwait(false);
             return new DispatchSummary(0, 0, 0, 1, lost.Message);
         }
         catch (OperationCanceledException) when (abort.IsCancellationRequested)
         {
             // Stopping, and the mail took longer than StopTimeout: its transaction was cut before
             // the end of its data (a cut after it is a lost reply), so the server does not have it.
-            await HandBackAsync([mail], TimeSpan.Zero, null, null, CancellationToken.None).ConfigureAwait(false);
+            await HandBackAsync([mail], TimeSpan.Zero, null, null).ConfigureAwait(false);
             return new DispatchSummary(0, 0, 0, 1, null);
         }
         catch (Exception ex)
@@ -445,14 +478,14 @@ public sealed class Dispatcher
         if (failure.Kind == FailureKind.Configuration)
         {
             Log.CannotSend(_logger, mail.Id, failure.Reason);
-            await HandBackAsync([mail], _options.ConfigurationErrorPause, failure.Reason, failure.SmtpCode, CancellationToken.None).ConfigureAwait(false);
+            await HandBackAsync([mail], _options.ConfigurationErrorPause, failure.Reason, failure.SmtpCode).ConfigureAwait(false);
             return new DispatchSummary(0, 0, 0, 1, failure.Reason) { Pause = _options.ConfigurationErrorPause, PausedFor = failure.Kind };
         }
 
         if (failure.Kind == FailureKind.Unroutable)
         {
             Log.CannotSend(_logger, mail.Id, failure.Reason);
-            await HandBackAsync([mail], _options.ConfigurationErrorPause, failure.Reason, null, CancellationToken.None).ConfigureAwait(false);
+            await HandBackAsync([mail], _options.ConfigurationErrorPause, failure.Reason, null).ConfigureAwait(false);
             return new DispatchSummary(0, 0, 0, 1, null);
         }
 
@@ -460,35 +493,35 @@ public sealed class Dispatcher
         {
             var wait = failure.RetryAfter ?? _options.RetryBaseDelay;
             Log.CannotSend(_logger, mail.Id, failure.Reason);
-            await HandBackAsync([mail], wait, failure.Reason, null, CancellationToken.None).ConfigureAwait(false);
+            await HandBackAsync([mail], wait, failure.Reason, null).ConfigureAwait(false);
             return new DispatchSummary(0, 0, 0, 1, failure.Reason) { Pause = wait, PausedFor = failure.Kind };
         }
 
         if (failure.Kind == FailureKind.ServerUnavailable)
         {
             Log.CannotSend(_logger, mail.Id, failure.Reason);
-            await HandBackAsync([mail], _options.RetryBaseDelay, failure.Reason, failure.SmtpCode, CancellationToken.None).ConfigureAwait(false);
+            await HandBackAsync([mail], _options.RetryBaseDelay, failure.Reason, failure.SmtpCode).ConfigureAwait(false);
             return new DispatchSummary(0, 0, 0, 1, failure.Reason) { Pause = _options.RetryBaseDelay, PausedFor = failure.Kind };
         }
 
         if (failure.Kind == FailureKind.ReplyLost && _transport.LostReplyPolicy == LostReplyPolicy.Hold)
         {
             Log.Unconfirmed(_logger, mail.Id, failure.Reason);
-            await _store.MarkUnconfirmedAsync(mail, failure, CancellationToken.None).ConfigureAwait(false);
+            await RecordOrKeepAsync(() => _store.MarkUnconfirmedAsync(mail, failure, CancellationToken.None)).ConfigureAwait(false);
             return new DispatchSummary(0, 0, 0, 0, null) { Unconfirmed = 1 };
         }
 
         if (failure.Kind == FailureKind.Permanent || _retry.IsLastAttempt(mail.AttemptCount))
         {
             Log.Failed(_logger, mail.Id, mail.AttemptCount, failure.Reason);
-            await _store.MarkFailedAsync(mail, failure, CancellationToken.None).ConfigureAwait(false);
+            await RecordOrKeepAsync(() => _store.MarkFailedAsync(mail, failure, CancellationToken.None)).ConfigureAwait(false);
             return new DispatchSummary(0, 0, 1, 0, null);
         }
 
         var delay = _retry.DelayAfter(mail.AttemptCount);
         // The jitter's fractions of a second tell a reader of the log nothing.
         Log.Retrying(_logger, mail.Id, TimeSpan.FromSeconds(Math.Round(delay.TotalSeconds)), failure.Reason);
-        await _store.MarkRetryAsync(mail, failure, delay, CancellationToken.None).ConfigureAwait(false);
+        await RecordOrKeepAsync(() => _store.MarkRetryAsync(mail, failure, delay, CancellationToken.None)).ConfigureAwait(false);
         return new DispatchSummary(0, 1, 0, 0, null);
     }
 }

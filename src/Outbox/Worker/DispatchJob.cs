@@ -41,7 +41,8 @@ public sealed partial class DispatchJob(Dispatcher dispatcher, OutboxDatabase da
         catch (DbException ex)
         {
             // The database is away (restart, failover, network): say so in one line and try
-            // again at the next poll. Mails this pass had claimed come back when their lease ends.
+            // again at the next poll. Outcomes this pass could not write are written first then;
+            // mails it had claimed and not tried come back when their lease ends.
             DatabaseUnavailable(logger, ex.Message);
             health.PassEnded(ex.Message);
             database.ForgetIdleConnections();
