@@ -203,6 +203,19 @@ create or replace package outbox_mail authid definer as
         content_id  in varchar2 default null,
         inline      in boolean  default false);
 
+    -- An attachment in pieces, for callers that hold no BLOB (OutboxClient over ODP.NET, or code
+    -- that has the bytes as RAW chunks): OPEN_ATTACHMENT adds it empty, with the same checks as
+    -- ADD_ATTACHMENT, and returns its id; each WRITE_ATTACHMENT appends at most 32767 bytes. The
+    -- mail's size limit is checked as the bytes arrive.
+    function open_attachment(
+        mail_id     in number,
+        filename    in varchar2,
+        mime_type   in varchar2 default 'application/octet-stream',
+        content_id  in varchar2 default null,
+        inline      in boolean  default false) return number;
+
+    procedure write_attachment(attachment_id in number, data in raw);
+
     procedure enqueue(mail_id in number);
 
     ---------------------------------------------------------------------------------------------

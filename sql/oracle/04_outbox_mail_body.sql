@@ -581,9 +581,11 @@ create or replace package body outbox_mail as
         store_body(mail_id, text_body, html_body);
     end set_body;
 
-    procedure store_attachment(p_id number, p_filename varchar2, p_content blob, p_mime_type varchar2, p_content_id varchar2, p_inline boolean) is
+    -- Returns the attachment's id.
+    function store_attachment(p_id number, p_filename varchar2, p_content blob, p_mime_type varchar2, p_content_id varchar2, p_inline boolean) return number is
         v_name   varchar2(32767);
         v_inline number(1);
+        v_att_id number;
     begin
         if p_content is null then
             fail(-20001, 'content', 'is required', 'Pass the attachment bytes; an empty file is EMPTY_BLOB().');
@@ -595,8 +597,10 @@ create or replace package body outbox_mail as
         -- BOOLEAN exists in PL/SQL only (before 23ai): the flag is made a number here, not in SQL.
         v_inline := case when nvl(p_inline, false) or p_content_id is not null then 1 else 0 end;
         insert into outbox_attachment (message_id, file_name, mime_type, content_id, is_inline, content)
-        values (p_id, v_name, p_mime_type, rtrim(ltrim(p_content_id, ' <>'), ' <>'), v_inline, p_content);
+        values (p_id, v_name, p_mime_type, rtrim(ltrim(p_content_id, ' <>'), ' <>'), v_inline, p_content)
+        returning id into v_att_id;
         check_stored_size(p_id);
+        return v_att_id;
     end store_attachment;
 
     procedure add_attachment(
@@ -604,12 +608,46 @@ create or replace package body outbox_mail as
         mime_type in varchar2 default 'application/octet-stream', content_id in varchar2 default null,
         inline in boolean default false)
     is
+        v_att_id number;
     begin
         if not lock_draft(mail_id, 'mime') then
             return;
         end if;
-        store_attachment(mail_id, filename, content, mime_type, content_id, inline);
+        v_att_id := store_attachment(mail_id, filename, content, mime_type, content_id, inline);
     end add_attachment;
+
+    function open_attachment(
+        mail_id in number, filename in varchar2, mime_type in varchar2 default 'application/octet-stream',
+        content_id in varchar2 default null, inline in boolean default false) return number
+    is
+    begin
+        if not lock_draft(mail_id, 'mime') then
+            return null;
+        end if;
+        return store_attachment(mail_id, filename, empty_blob(), mime_type, content_id, inline);
+    end open_attachment;
+
+    procedure write_attachment(attachment_id in number, data in raw) is
+        v_mail    number;
+        v_content blob;
+    begin
+        -- Another user's attachment is as unknown as a missing one.
+        begin
+            select a.message_id into v_mail
+              from outbox_attachment a join outbox_message m on m.id = a.message_id
+             where a.id = write_attachment.attachment_id and m.created_by = sys_context('userenv', 'session_user');
+        exception
+            when no_data_found then
+                fail(-20008, 'attachment_id', 'no attachment with id ' || nvl(to_char(attachment_id), 'null'),
+                    'Use the id returned by open_attachment in a session of the same user.');
+        end;
+        if not lock_draft(v_mail, 'mime') or data is null then
+            return;
+        end if;
+        select a.content into v_content from outbox_attachment a where a.id = write_attachment.attachment_id for update;
+        dbms_lob.writeappend(v_content, utl_raw.length(data), data);
+        check_stored_size(v_mail);
+    end write_attachment;
 
     procedure enqueue(mail_id in number) is
     begin

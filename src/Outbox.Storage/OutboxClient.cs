@@ -37,7 +37,7 @@ public sealed class OutboxClient
 
     /// <summary>
     /// A client for an ODP.NET connection whose user is not the outbox's owner (a user granted
-    /// OUTBOX_WORKER): every table is named as oracleSchema.table, as Outbox:Database:Schema does for the worker.
+    /// OUTBOX_SENDER): the package is called as oracleSchema.outbox_mail, as Outbox:Database:Schema names the worker's tables.
     /// </summary>
     public static OutboxClient For(DbConnection connection, string oracleSchema) => new(OutboxDatabase.DialectOf(connection, oracleSchema));
 
@@ -104,12 +104,16 @@ public sealed class OutboxClient
                 attachments.Add((Copy(attachment, content), length));
             }
 
-            // PostgreSQL has the outbox_mail API and its roles: the client is one more caller of
-            // it, and the application needs no more than outbox_sender. SQLite has no users;
-            // Oracle's OUTBOX_MAIL takes no streamed BLOB yet, so there the rows are written here.
-            return connection is NpgsqlConnection postgres
-                ? await ApiMailWriter.WriteAsync(postgres, transaction, request, [.. attachments.Select(a => a.Attachment)], cancellationToken).ConfigureAwait(false)
-                : await WriteRowsAsync(connection, transaction, request, attachments, cancellationToken).ConfigureAwait(false);
+            // PostgreSQL and Oracle have the outbox_mail API and its roles: the client is one more
+            // caller of it, and the application needs no more than outbox_sender. SQLite has no
+            // users, so there the rows are written here.
+            return (connection, _dialect) switch
+            {
+                (NpgsqlConnection postgres, _) => await ApiMailWriter.WriteAsync(postgres, transaction, request, [.. attachments.Select(a => a.Attachment)], cancellationToken).ConfigureAwait(false),
+                (_, OracleDialect oracle) => await OracleApiMailWriter.WriteAsync(connection, transaction, oracle, request, [.. attachments.Select(a => a.Attachment)], cancellationToken).ConfigureAwait(false),
+                (_, SqliteDialect sqlite) => await WriteRowsAsync(connection, transaction, sqlite, request, attachments, cancellationToken).ConfigureAwait(false),
+                _ => throw new NotSupportedException($"OutboxClient does not know the {_dialect.GetType().Name} database"),
+            };
         }
         finally
         {
@@ -121,23 +125,16 @@ public sealed class OutboxClient
         }
     }
 
-    private async Task<long> WriteRowsAsync(DbConnection connection, DbTransaction transaction, MailRequest request, List<(MailAttachment Attachment, long Length)> spooled, CancellationToken cancellationToken)
+    // SQLite: the rows are written here, with the checks the APIs of the other databases make.
+    private static async Task<long> WriteRowsAsync(DbConnection connection, DbTransaction transaction, SqliteDialect sqlite, MailRequest request, List<(MailAttachment Attachment, long Length)> spooled, CancellationToken cancellationToken)
     {
-        if (_dialect is SqliteDialect)
-        {
-            await EnsureSqliteSchemaAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
-        }
+        await EnsureSqliteSchemaAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
 
         // A mail from a template holds a copy of the template's row as it is now (see docs/templates.md).
         var template = request.Template is { } templateName
-            ? await new Templates.TemplateStore(_dialect).RequireAsync(connection, transaction, templateName, request.Locale, cancellationToken).ConfigureAwait(false)
+            ? await new Templates.TemplateStore(sqlite).RequireAsync(connection, transaction, templateName, request.Locale, cancellationToken).ConfigureAwait(false)
             : null;
-        if (template is not null)
-        {
-            _dialect.CheckColumnSizes(template);
-        }
-
-        var limits = await EnqueueLimits.ReadAsync(connection, transaction, _dialect, cancellationToken).ConfigureAwait(false);
+        var limits = await EnqueueLimits.ReadAsync(connection, transaction, sqlite, cancellationToken).ConfigureAwait(false);
         limits.CheckRequest(request);
         var attachments = spooled.Select(a => (a.Attachment, Name: limits.CheckFileName("filename", a.Attachment.FileName), a.Length)).ToList();
 
@@ -147,18 +144,18 @@ public sealed class OutboxClient
             .. request.To.Concat(request.Cc).Concat(request.Bcc).Select(a => a.Trim()), .. attachments.Select(a => a.Name)];
         limits.CheckSize(texts.Sum(t => (long)Encoding.UTF8.GetByteCount(t ?? string.Empty)) + attachments.Sum(a => a.Length));
 
-        var id = await InsertMessageAsync(connection, transaction, request, template, cancellationToken).ConfigureAwait(false);
+        var id = await InsertMessageAsync(connection, transaction, sqlite, request, template, cancellationToken).ConfigureAwait(false);
         if (id is not { } newId)
         {
             return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-                _dialect.Sql($"select id from {_dialect.Table("outbox_message")} where {_dialect.OwnedByCurrentUser} and idempotency_key = @Key"),
+                sqlite.Sql($"select id from {sqlite.Table("outbox_message")} where {sqlite.OwnedByCurrentUser} and idempotency_key = @Key"),
                 new { Key = request.IdempotencyKey }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
         }
 
         foreach (var (kind, address) in request.RecipientsByKind())
         {
             await connection.ExecuteAsync(new CommandDefinition(
-                _dialect.Sql($"insert into {_dialect.Table("outbox_recipient")} (message_id, kind, address) values (@Id, @Kind, @Address)"),
+                sqlite.Sql($"insert into {sqlite.Table("outbox_recipient")} (message_id, kind, address) values (@Id, @Kind, @Address)"),
                 new { Id = newId, Kind = kind, Address = address.Trim() },
                 transaction,
                 cancellationToken: cancellationToken)).ConfigureAwait(false);
@@ -167,18 +164,18 @@ public sealed class OutboxClient
         foreach (var (attachment, name, length) in attachments)
         {
             var named = new MailAttachment { FileName = name, Content = attachment.Content, MimeType = attachment.MimeType, ContentId = attachment.ContentId, Inline = attachment.Inline };
-            await _dialect.InsertAttachmentAsync(connection, transaction, newId, named, length, cancellationToken).ConfigureAwait(false);
+            await SqliteDialect.InsertAttachmentAsync(connection, transaction, newId, named, length, cancellationToken).ConfigureAwait(false);
         }
 
-        await connection.ExecuteAsync(new CommandDefinition(_dialect.Sql(
+        await connection.ExecuteAsync(new CommandDefinition(sqlite.Sql(
             $"""
-            update {_dialect.Table("outbox_message")}
-               set status = 'queued', queued_at = {_dialect.Now},
-                   due_at = case when send_after > {_dialect.Now} then send_after else {_dialect.Now} end
+            update {sqlite.Table("outbox_message")}
+               set status = 'queued', queued_at = {sqlite.Now},
+                   due_at = case when send_after > {sqlite.Now} then send_after else {sqlite.Now} end
              where id = @Id
             """),
             new { Id = newId }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        if (_dialect.WakeWorkersStatement is { } wake)
+        if (sqlite.WakeWorkersStatement is { } wake)
         {
             await connection.ExecuteAsync(new CommandDefinition(wake, transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
         }
@@ -219,10 +216,10 @@ public sealed class OutboxClient
     }
 
     // Returns null when the idempotency key is taken: the caller gets the existing mail.
-    private async Task<long?> InsertMessageAsync(DbConnection connection, DbTransaction transaction, MailRequest request, Core.Templates.TemplateSource? template, CancellationToken cancellationToken) =>
-        await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(_dialect.Sql(_dialect.InsertMessageReturningId(
+    private static async Task<long?> InsertMessageAsync(DbConnection connection, DbTransaction transaction, SqliteDialect sqlite, MailRequest request, Core.Templates.TemplateSource? template, CancellationToken cancellationToken) =>
+        await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(sqlite.Sql(SqliteDialect.InsertMessageReturningId(
             $"""
-            insert into {_dialect.Table("outbox_message")}
+            insert into {sqlite.Table("outbox_message")}
                 (status, kind, sender, reply_to, subject, text_body, html_body, priority, send_after, idempotency_key, profile, mime_message_id,
                  template, template_locale, template_data)
             values ('draft', 'mime', @Sender, @ReplyTo, @Subject, @TextBody, @HtmlBody, @Priority, @SendAfter, @IdempotencyKey, @Profile, @MimeMessageId,
@@ -233,13 +230,13 @@ public sealed class OutboxClient
                 Sender = request.Sender.Trim(),
                 ReplyTo = request.ReplyTo?.Trim(),
                 Subject = template?.Subject ?? request.Subject,
-                TextBody = _dialect.LargeText(template?.TextBody ?? request.TextBody),
-                HtmlBody = _dialect.LargeText(template?.HtmlBody ?? request.HtmlBody),
+                TextBody = sqlite.LargeText(template?.TextBody ?? request.TextBody),
+                HtmlBody = sqlite.LargeText(template?.HtmlBody ?? request.HtmlBody),
                 Template = template?.Name,
                 TemplateLocale = template?.Locale,
-                TemplateData = _dialect.LargeText(template is null ? null : request.TemplateData ?? "{}"),
+                TemplateData = sqlite.LargeText(template is null ? null : request.TemplateData ?? "{}"),
                 request.Priority,
-                SendAfter = request.SendAfter is { } after ? _dialect.TimestampParameter(after) : null,
+                SendAfter = request.SendAfter is { } after ? sqlite.TimestampParameter(after) : null,
                 request.IdempotencyKey,
                 request.Profile,
                 MimeMessageId = NewMessageId(request.Sender),

@@ -27,7 +27,8 @@ public sealed partial class OracleDialect : SqlDialect
     public const string HowToAddDriver =
         "Build one with it from a clone: dotnet publish src/Outbox -p:PublishProfile=release -r linux-x64 -p:WithOracle=true, or build/release.sh (see docs/oracle.md)";
 
-    // PL/SQL takes a RAW of at most 32767 bytes; 32 of these pieces make one round trip of 1 MB.
+    // PL/SQL takes a RAW of at most 32767 bytes; 32 of these pieces make one round trip of 1 MB
+    // (OutboxClient's attachments, through OUTBOX_MAIL.WRITE_ATTACHMENT).
     internal const int PieceSize = 32000;
     internal const int PiecesPerCall = 32;
 
@@ -181,8 +182,6 @@ public sealed partial class OracleDialect : SqlDialect
     public override string InsertRows(string table, string columns, IEnumerable<string> rows) =>
         $"insert into {table} ({columns})\n" + string.Join("\nunion all\n", rows.Select(row => $"select {row} from dual"));
 
-    public override string InsertMessageReturningId(string insert) => ReturningNewId(insert, "when dup_val_on_index then new_id := null;");
-
     public override string InsertReturningId(string insert) => ReturningNewId(insert);
 
     public override IReadOnlyList<string> StatementsOf(string script) => SqlPlusScript.Split(script);
@@ -253,66 +252,12 @@ public sealed partial class OracleDialect : SqlDialect
         return factory.CreateDataSource(builder.ConnectionString);
     }
 
-    public override async Task<long> InsertAttachmentAsync(DbConnection connection, DbTransaction transaction, long messageId, MailAttachment attachment, long length, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(connection);
-        ArgumentNullException.ThrowIfNull(attachment);
-        var id = await connection.QuerySingleAsync<long>(new CommandDefinition(
-            Sql(ReturningNewId(
-                $"""
-                insert into {Table("outbox_attachment")} (message_id, file_name, mime_type, content_id, is_inline, content)
-                values (:MessageId, :FileName, :MimeType, :ContentId, :IsInline, empty_blob())
-                """)),
-            new
-            {
-                MessageId = messageId,
-                attachment.FileName,
-                attachment.MimeType,
-                attachment.ContentId,
-                IsInline = attachment.Inline || attachment.ContentId is not null ? 1 : 0,
-            },
-            transaction,
-            cancellationToken: cancellationToken)).ConfigureAwait(false);
-
-        // Up to 1 MB per round trip, never the whole attachment in memory.
-        var buffer = new byte[PieceSize * PiecesPerCall];
-        while (true)
-        {
-            var filled = await attachment.Content.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
-            if (filled == 0)
-            {
-                return id;
-            }
-
-            var pieces = (filled + PieceSize - 1) / PieceSize;
-            var parameters = new DynamicParameters(new { Id = id });
-            for (var i = 0; i < pieces; i++)
-            {
-                parameters.Add($"Piece{i}", buffer.AsSpan(i * PieceSize, Math.Min(PieceSize, filled - (i * PieceSize))).ToArray());
-            }
-
-            await connection.ExecuteAsync(new CommandDefinition(Sql(AppendPieces(pieces)), parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-            if (filled < buffer.Length)
-            {
-                return id;
-            }
-        }
-    }
-
     public override Task<Stream> OpenAttachmentAsync(DbDataSource dataSource, ClaimedAttachment attachment, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(attachment);
         return Task.FromResult<Stream>(new ReaderBlobStream(
             dataSource, Sql($"select content from {Table("outbox_attachment")} where id = @Id"), attachment.Id, attachment.Size));
     }
-
-    internal string AppendPieces(int pieces) => $"""
-        declare
-            content blob;
-        begin
-            select a.content into content from {Table("outbox_attachment")} a where a.id = :Id for update;
-        {string.Concat(Enumerable.Range(0, pieces).Select(i => $"    dbms_lob.writeappend(content, utl_raw.length(:Piece{i}), :Piece{i});\n"))}end;
-        """;
 
     // One INSERT in a block that hands the new id back as a one-row implicit result.
     private static string ReturningNewId(string insert, string? onError = null) => $"""

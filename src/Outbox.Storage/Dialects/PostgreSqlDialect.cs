@@ -249,28 +249,6 @@ public sealed class PostgreSqlDialect : SqlDialect
         new DbConnectionStringBuilder { ConnectionString = connectionString }.Keys.Cast<string>()
             .Any(key => string.Equals(key.Replace(" ", "", StringComparison.Ordinal), keyword, StringComparison.OrdinalIgnoreCase));
 
-    public override async Task<long> InsertAttachmentAsync(DbConnection connection, DbTransaction transaction, long messageId, MailAttachment attachment, long length, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(attachment);
-        await using var command = new NpgsqlCommand(
-            """
-            insert into outbox.outbox_attachment (message_id, file_name, mime_type, content_id, is_inline, content)
-            values (@message_id, @file_name, @mime_type, @content_id, @is_inline, @content)
-            returning id
-            """,
-            (NpgsqlConnection)connection,
-            (NpgsqlTransaction)transaction);
-        command.Parameters.AddWithValue("message_id", messageId);
-        command.Parameters.AddWithValue("file_name", (object?)attachment.FileName ?? DBNull.Value);
-        command.Parameters.AddWithValue("mime_type", attachment.MimeType);
-        command.Parameters.AddWithValue("content_id", (object?)attachment.ContentId ?? DBNull.Value);
-        command.Parameters.AddWithValue("is_inline", attachment.Inline || attachment.ContentId is not null);
-        // A seekable Stream value is copied to the server as it is read (OutboxClient spools
-        // forward-only streams first). Setting Size would make Npgsql buffer the whole value.
-        command.Parameters.Add(new NpgsqlParameter("content", NpgsqlDbType.Bytea) { Value = attachment.Content });
-        return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
-    }
-
     public override Task<Stream> OpenAttachmentAsync(DbDataSource dataSource, ClaimedAttachment attachment, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(attachment);

@@ -80,12 +80,6 @@ public abstract class SqlDialect
     public virtual string InsertReturningId(string insert) => $"{insert}\nreturning id";
 
     /// <summary>
-    /// An INSERT into outbox_message made to return the new id as a one-row result, or no row
-    /// (or a null id) when the idempotency key is taken.
-    /// </summary>
-    public virtual string InsertMessageReturningId(string insert) => $"{insert}\non conflict (created_by, idempotency_key) do nothing\nreturning id";
-
-    /// <summary>
     /// The condition that an outbox_message row belongs to the connection's database user, whom
     /// created_by records by default: a mail and its idempotency key belong to the user that made it.
     /// </summary>
@@ -165,9 +159,6 @@ public abstract class SqlDialect
 
     /// <summary>A data source of its own for one use (the worker, the dashboard, a CLI command), with that use's pool bound.</summary>
     public abstract DbDataSource CreateDataSource(string connectionString, ConnectionUse use);
-
-    /// <summary>Inserts an attachment row, streaming its content; returns the new id.</summary>
-    public abstract Task<long> InsertAttachmentAsync(DbConnection connection, DbTransaction transaction, long messageId, MailAttachment attachment, long length, CancellationToken cancellationToken);
 
     /// <summary>Opens an attachment's content as a seekable stream that reads from the database as it goes.</summary>
     public abstract Task<Stream> OpenAttachmentAsync(DbDataSource dataSource, ClaimedAttachment attachment, CancellationToken cancellationToken);

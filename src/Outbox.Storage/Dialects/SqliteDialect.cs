@@ -58,7 +58,8 @@ public sealed class SqliteDialect : SqlDialect
     // A SQLite file has no users (and no created_by column): keys are unique in the file.
     public override string OwnedByCurrentUser => "1 = 1";
 
-    public override string InsertMessageReturningId(string insert) => $"{insert}\non conflict (idempotency_key) do nothing\nreturning id";
+    /// <summary>An INSERT into outbox_message that returns the new id, or no row when the idempotency key is taken.</summary>
+    public static string InsertMessageReturningId(string insert) => $"{insert}\non conflict (idempotency_key) do nothing\nreturning id";
 
     public override string TablesQuery => "select name from sqlite_master where type = 'table'";
 
@@ -79,7 +80,8 @@ public sealed class SqliteDialect : SqlDialect
         return SqliteFactory.Instance.CreateDataSource(builder.ConnectionString);
     }
 
-    public override async Task<long> InsertAttachmentAsync(DbConnection connection, DbTransaction transaction, long messageId, MailAttachment attachment, long length, CancellationToken cancellationToken)
+    /// <summary>Inserts an attachment row, streaming its content; returns the new id.</summary>
+    public static async Task<long> InsertAttachmentAsync(DbConnection connection, DbTransaction transaction, long messageId, MailAttachment attachment, long length, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(attachment);
         var id = await connection.ExecuteScalarAsync<long>(new CommandDefinition(

@@ -58,6 +58,17 @@ internal sealed partial class OdpStandIn : DbDataSource
     /// <summary>Rows for a command text, or null for the defaults above.</summary>
     public Func<string, DataTable?>? Answer { get; set; }
 
+    private long _lastId;
+
+    /// <summary>The value an output parameter of a command text gets, or null for a new id (as an OracleDecimal).</summary>
+    public Func<string, object?>? Returns { get; set; }
+
+    /// <summary>What ODP.NET gives for an output NUMBER: OracleDecimal, which no cast makes a long; its text does.</summary>
+    internal readonly record struct OdpDecimal(long Value)
+    {
+        public override string ToString() => Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     /// <summary>An error the server would raise for a command text (a failed check in a script), or null.</summary>
     public Func<string, DbException?>? Fail { get; set; }
 
@@ -282,6 +293,12 @@ internal sealed partial class OdpStandIn : DbDataSource
         public override int ExecuteNonQuery()
         {
             Check();
+            // ODP.NET gives an output NUMBER as an OracleDecimal; each call's out value is a new id.
+            foreach (var output in _parameters.Items.Where(p => p.Direction is ParameterDirection.Output or ParameterDirection.InputOutput or ParameterDirection.ReturnValue))
+            {
+                output.Value = source.Returns?.Invoke(CommandText) is { } value ? value : new OdpDecimal(++source._lastId);
+            }
+
             return 1;
         }
 
@@ -355,6 +372,10 @@ internal sealed partial class OdpStandIn : DbDataSource
 
                 CheckInLists(code);
                 CheckColumns(code);
+                if (plsql)
+                {
+                    CheckPackageCalls(code);
+                }
             }
 
             if (source.Fail?.Invoke(text) is { } error)
@@ -444,6 +465,48 @@ internal sealed partial class OdpStandIn : DbDataSource
             TimeSpan => OdpDbType.IntervalDS,
             _ => null,
         };
+
+        // PL/SQL resolves a call of OUTBOX_MAIL against its specification when the block compiles:
+        // an unknown subprogram is PLS-00302, an argument name no overload has and a parameter
+        // without a default left out are PLS-00306.
+        private static void CheckPackageCalls(string code)
+        {
+            foreach (Match call in PackageCall().Matches(code))
+            {
+                var name = call.Groups[1].Value.ToLowerInvariant();
+                var overloads = Catalog.OracleSubprograms().Where(s => s.Name == name).ToList();
+                if (overloads.Count == 0)
+                {
+                    throw new OdpException($"PLS-00302: component '{name.ToUpperInvariant()}' must be declared\n{code}");
+                }
+
+                var named = NamedArgument().Matches(Parenthesized(code, call.Index + call.Length - 1)).Select(m => m.Groups[1].Value.ToLowerInvariant()).ToHashSet();
+                var fits = overloads.Any(overload =>
+                {
+                    var formals = overload.Parameters.Select(p => (Name: p.Split(' ')[0], Required: !p.Contains(" default ", StringComparison.Ordinal))).ToList();
+                    return named.All(n => formals.Any(f => f.Name == n)) && formals.Where(f => f.Required).All(f => named.Contains(f.Name));
+                });
+                if (!fits)
+                {
+                    throw new OdpException($"PLS-00306: wrong number or types of arguments in call to '{name.ToUpperInvariant()}' ({string.Join(", ", named)})\n{code}");
+                }
+            }
+        }
+
+        private static string Parenthesized(string code, int open)
+        {
+            var depth = 0;
+            for (var i = open; i < code.Length; i++)
+            {
+                depth += code[i] switch { '(' => 1, ')' => -1, _ => 0 };
+                if (depth == 0)
+                {
+                    return code[(open + 1)..i];
+                }
+            }
+
+            return code[(open + 1)..];
+        }
 
         private static void CheckInLists(string code)
         {
@@ -594,6 +657,12 @@ internal sealed partial class OdpStandIn : DbDataSource
 
     [GeneratedRegex(@"^\s*(declare|begin)\b", RegexOptions.IgnoreCase)]
     private static partial Regex PlSql();
+
+    [GeneratedRegex(@"\boutbox_mail\.(\w+)\s*\(", RegexOptions.IgnoreCase)]
+    private static partial Regex PackageCall();
+
+    [GeneratedRegex(@"(\w+)\s*=>")]
+    private static partial Regex NamedArgument();
 
     [GeneratedRegex("--[^\n]*")]
     private static partial Regex LineComment();

@@ -26,20 +26,88 @@ public sealed class OracleBindingTests
     [Fact]
     public async Task Outbox_client_binds_the_bodies_and_template_data_as_clobs()
     {
-        var source = new OdpStandIn { Answer = TemplateRow };
+        var source = new OdpStandIn();
         await using var connection = await source.OpenConnectionAsync(Ct);
         var client = new OutboxClient(new OracleDialect("OUTBOX"));
 
         await client.EnqueueAsync(connection, null, new MailRequest { Sender = "a@example.com", To = ["b@example.com"], Subject = "s", TextBody = LongText, HtmlBody = LongText }, Ct);
         await client.EnqueueAsync(connection, null, new MailRequest { Sender = "a@example.com", To = ["b@example.com"], Template = "order", TemplateData = "{\"note\": \"" + LongText + "\"}" }, Ct);
 
-        var inserts = source.Bindings.Where((_, i) => source.Commands[i].Contains("insert into OUTBOX.outbox_message", StringComparison.Ordinal)).ToList();
-        Assert.Equal(2, inserts.Count);
-        foreach (var name in new[] { "TextBody", "HtmlBody", "TemplateData" })
-        {
-            Assert.All(inserts, bound => Assert.Equal(OdpStandIn.OdpDbType.Clob, bound.Single(p => p.Name == name).OracleDbType));
-        }
+        var created = Bound("OUTBOX.outbox_mail.create_mail(", source);
+        Assert.Equal(2, created.Count);
+        Assert.All(created, bound => Assert.Equal(OdpStandIn.OdpDbType.Clob, bound.Single(p => p.Name == "TextBody").OracleDbType));
+        Assert.All(created, bound => Assert.Equal(OdpStandIn.OdpDbType.Clob, bound.Single(p => p.Name == "HtmlBody").OracleDbType));
+        Assert.Equal(OdpStandIn.OdpDbType.Clob, Assert.Single(Bound("OUTBOX.outbox_mail.set_template(", source)).Single(p => p.Name == "Data").OracleDbType);
     }
+
+    // An application needs only OUTBOX_SENDER: every write goes through the package, which checks
+    // it and records the session user as the mail's owner. An attachment of 1 MB and 5 bytes goes
+    // in two round trips of at most 32 pieces, each within PL/SQL's RAW.
+    [Fact]
+    public async Task Outbox_client_writes_through_the_outbox_mail_package_only_and_streams_attachments_in_pieces()
+    {
+        var source = new OdpStandIn();
+        await using var connection = await source.OpenConnectionAsync(Ct);
+        var bytes = Enumerable.Range(0, (OracleDialect.PieceSize * OracleDialect.PiecesPerCall) + 5).Select(i => (byte)(i * 7)).ToArray();
+
+        var id = await new OutboxClient(new OracleDialect()).EnqueueAsync(connection, null, new MailRequest
+        {
+            Sender = "a@example.com",
+            To = ["b@example.com"],
+            Cc = ["c@example.com"],
+            Bcc = ["d@example.com"],
+            Subject = "report",
+            Attachments = [new MailAttachment { FileName = "r.pdf", Content = new MemoryStream(bytes), MimeType = "application/pdf", Inline = true }],
+        }, Ct);
+
+        Assert.Equal(1, id);
+        Assert.All(source.Commands, command => Assert.True(
+            command.StartsWith("savepoint ", StringComparison.Ordinal) || command.TrimStart().StartsWith("begin", StringComparison.Ordinal) && command.Contains("outbox_mail.", StringComparison.Ordinal),
+            command));
+        Assert.DoesNotContain(source.Commands, command => command.Contains("insert into", StringComparison.OrdinalIgnoreCase));
+        Assert.Equal(["to", "cc", "bcc"], Bound("outbox_mail.add_recipient(", source).Select(bound => (string)bound.Single(p => p.Name == "Kind").Value!));
+        var opened = Assert.Single(Bound("outbox_mail.open_attachment(", source));
+        Assert.Equal(1, opened.Single(p => p.Name == "Inline").Value);
+        var writes = Bound("outbox_mail.write_attachment(", source);
+        Assert.Equal(2, writes.Count);
+        Assert.All(writes, bound => Assert.All(bound.Where(p => p.Name.StartsWith("Piece", StringComparison.Ordinal)), p => Assert.True(((byte[])p.Value!).Length <= 32767)));
+        // Each write names the id OPEN_ATTACHMENT gave back (the stand-in's second id), not the mail's.
+        Assert.All(writes, bound => Assert.Equal(2L, bound.Single(p => p.Name == "Id").Value));
+        Assert.Equal(bytes, writes.SelectMany(bound => bound.Where(p => p.Name.StartsWith("Piece", StringComparison.Ordinal))
+            .OrderBy(p => int.Parse(p.Name["Piece".Length..], System.Globalization.CultureInfo.InvariantCulture)).SelectMany(p => (byte[])p.Value!)).ToArray());
+        Assert.Contains("outbox_mail.enqueue(", source.Commands[^1], StringComparison.Ordinal);
+    }
+
+    // OUTBOX_MAIL raises -20001 with "recipient: …"; the client names the list the address came
+    // from, as its own checks do, and undoes the half-made mail without ending the caller's
+    // transaction.
+    [Fact]
+    public async Task A_refusal_of_the_package_names_the_field_and_rolls_back_only_the_mail()
+    {
+        var source = new OdpStandIn
+        {
+            Fail = text => text.Contains("add_recipient", StringComparison.Ordinal)
+                ? new OdpStandIn.OdpException("ORA-20001: recipient: \"c@example.com\" is not allowed here. Ask the DBA.\nORA-06512: at \"OUTBOX.OUTBOX_MAIL\", line 18\nORA-06512: at line 1")
+                : null,
+        };
+        await using var connection = await source.OpenConnectionAsync(Ct);
+        await using var transaction = await connection.BeginTransactionAsync(Ct);
+
+        var error = await Assert.ThrowsAsync<MailValidationException>(() => new OutboxClient(new OracleDialect()).EnqueueAsync(connection, transaction, new MailRequest
+        {
+            Sender = "a@example.com",
+            Cc = ["c@example.com"],
+            Subject = "s",
+        }, Ct));
+
+        Assert.Equal("cc", error.Field);
+        Assert.Equal("cc: \"c@example.com\" is not allowed here. Ask the DBA", error.Message);
+        Assert.Equal("savepoint outbox_enqueue", source.Commands[0]);
+        Assert.Equal("rollback to savepoint outbox_enqueue", source.Commands[^1]);
+    }
+
+    private static List<IReadOnlyList<OdpStandIn.OdpParameter>> Bound(string call, OdpStandIn source) =>
+        source.Bindings.Where((_, i) => source.Commands[i].Contains(call, StringComparison.Ordinal)).ToList();
 
     [Fact]
     public async Task Template_put_binds_the_bodies_as_clobs()
@@ -132,6 +200,9 @@ public sealed class OracleBindingTests
         { "a table the scripts do not make", "update outbox_messages set status = :V where id = 1", "x", "ORA-00942" },
         { "a bind the statement lacks", "update outbox_message set status = 'x' where id = 1", "x", "ORA-01036" },
         { "a statement bind without a value", "update outbox_message set status = :V where id = :Other", "x", "ORA-01008" },
+        { "a package subprogram the specification lacks", "begin outbox_mail.no_such_call(mail_id => :V); end;", 1L, "PLS-00302" },
+        { "an argument name no overload has", "begin outbox_mail.enqueue(mail => :V); end;", 1L, "PLS-00306" },
+        { "a parameter without a default left out", "begin outbox_mail.add_recipient(mail_id => :V); end;", 1L, "PLS-00306" },
         { "an IN list of 1001", "delete from outbox_message where id in (" + string.Join(", ", Enumerable.Range(1, 1001).Select(i => $":V{i}")) + ")", 1L, "ORA-01795" },
     };
 
@@ -197,23 +268,6 @@ public sealed class OracleBindingTests
         await command.ExecuteNonQueryAsync(Ct);
 
         Assert.Single(source.Commands);
-    }
-
-    private static DataTable? TemplateRow(string text)
-    {
-        if (!text.Contains("outbox_template", StringComparison.Ordinal) || !text.StartsWith("select name, locale", StringComparison.Ordinal))
-        {
-            return null;
-        }
-
-        var table = new DataTable();
-        foreach (var column in new[] { "name", "locale", "subject", "TextBody", "HtmlBody" })
-        {
-            table.Columns.Add(column, typeof(string));
-        }
-
-        table.Rows.Add("order", null, "Order {{ note }}", LongText, LongText);
-        return table;
     }
 
     private static DataTable Ids(int count)

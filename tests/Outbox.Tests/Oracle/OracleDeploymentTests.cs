@@ -15,7 +15,7 @@ namespace Outbox.Tests.Oracle;
 
 /// <summary>
 /// The deployment production has, on a live Oracle database: the owner installs; an application
-/// user with OUTBOX_SENDER enqueues through the UTL_MAIL synonym; another with OUTBOX_WORKER
+/// user with OUTBOX_SENDER enqueues through the UTL_MAIL synonym; another with OUTBOX_SENDER
 /// enqueues with OutboxClient; a worker user with OUTBOX_WORKER and Outbox:Database:Schema sends
 /// with a rate limit. Needs OUTBOX_TEST_ORACLE (the owner) and OUTBOX_TEST_ORACLE_DBA (a user that
 /// may create users, e.g. SYSTEM, to make the other three); skipped otherwise (see OracleTestDatabase).
@@ -152,7 +152,8 @@ public sealed class OracleDeploymentTests
 
         await outbox.ExecuteAsync("delete from outbox_rate_slot");
         await outbox.ExecuteAsync($"grant outbox_worker to {Worker}");
-        await outbox.ExecuteAsync($"grant outbox_worker to {DotNet}");
+        // OutboxClient calls OUTBOX_MAIL from anonymous blocks, where the role counts.
+        await outbox.ExecuteAsync($"grant outbox_sender to {DotNet}");
         await outbox.ExecuteAsync($"grant outbox_sender to {App}");
         await outbox.ExecuteAsync($"grant execute on outbox_mail to {App}");
         return (outbox, owner);

@@ -44,7 +44,7 @@ public sealed class OracleDialectTests
         Assert.Contains(source.Commands, c => c.Contains("from dual", StringComparison.Ordinal) && c.Contains("outbox_attempt", StringComparison.Ordinal));
         Assert.Contains(source.Commands, c => c.Contains("fetch first :Limit rows only", StringComparison.Ordinal));
         // A 1 MB + 5 byte attachment: one call of 32 pieces, one of 1 piece.
-        Assert.Equal(2, source.Commands.Count(c => c.Contains("dbms_lob.writeappend", StringComparison.Ordinal)));
+        Assert.Equal(2, source.Commands.Count(c => c.Contains("outbox_mail.write_attachment(", StringComparison.Ordinal)));
     }
 
     // A worker or application user granted OUTBOX_WORKER sees the owner's tables only by their
