@@ -147,7 +147,7 @@ internal static class OracleApiMailWriter
 
     // The package of the schema the client was made for (OutboxClient.For(connection, schema)), else
     // the one the session's name resolution finds (its own, or a synonym).
-    private static string Package(OracleDialect dialect) => dialect.Schema is { } owner ? $"{owner}.outbox_mail" : "outbox_mail";
+    internal static string Package(OracleDialect dialect) => dialect.Schema is { } owner ? $"{owner}.outbox_mail" : "outbox_mail";
 
     private static Task<int> ExecuteAsync(DbConnection connection, DbTransaction transaction, string sql, object? parameters, CancellationToken cancellationToken) =>
         connection.ExecuteAsync(new CommandDefinition(sql, parameters, transaction, cancellationToken: cancellationToken));

@@ -65,12 +65,18 @@ public sealed class OutboxClient
 
     /// <summary>
     /// The state of a mail this connection's user made, or null for a mail that does not exist or
-    /// belongs to another user. On PostgreSQL through outbox_mail.mail_status / mail_recipients,
-    /// which outbox_sender may call; a SQLite file has no users, so every mail is its caller's.
+    /// belongs to another user. On PostgreSQL and Oracle through outbox_mail.mail_status /
+    /// mail_recipients, which outbox_sender may call; a SQLite file has no users, so every mail is
+    /// its caller's.
     /// </summary>
     public async Task<MailState?> StateAsync(DbConnection connection, long id, DbTransaction? transaction = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(connection);
+        if (_dialect is OracleDialect oracle)
+        {
+            return await OracleMailState.ReadAsync(connection, oracle, id, transaction, cancellationToken).ConfigureAwait(false);
+        }
+
         var (mail, recipients) = connection is NpgsqlConnection
             ? ("outbox_mail.mail_status(@Id) m", "outbox_mail.mail_recipients(@Id) r")
             : ($"{_dialect.Table("outbox_message")} m where m.id = @Id and {_dialect.OwnedByCurrentUser}",

@@ -106,6 +106,52 @@ public sealed class OracleBindingTests
         Assert.Equal("rollback to savepoint outbox_enqueue", source.Commands[^1]);
     }
 
+    // OUTBOX_SENDER reads its own mails through MAIL_STATUS / MAIL_RECIPIENTS: their cursors come
+    // back as implicit results, with Oracle's upper-case column names, NUMBERs as decimal and the
+    // UTC TIMESTAMPs as DateTime.
+    [Fact]
+    public async Task Outbox_client_reads_a_mails_state_through_the_package()
+    {
+        var source = new OdpStandIn
+        {
+            Answer = text => text.Contains("outbox_mail.mail_status(mail_id => :Id)", StringComparison.Ordinal)
+                ? Rows(["ID", "STATUS", "CREATED_AT", "QUEUED_AT", "SENT_AT", "ATTEMPT_COUNT", "LAST_ATTEMPT_AT", "SMTP_CODE", "SMTP_REPLY", "LAST_ERROR"],
+                    [42m, "sent", new DateTime(2026, 12, 3, 9, 30, 0, 125), new DateTime(2026, 12, 3, 9, 30, 1), new DateTime(2026, 12, 3, 9, 30, 2), 1m, new DateTime(2026, 12, 3, 9, 30, 2), 250m, "2.0.0 Ok", DBNull.Value])
+                : text.Contains("outbox_mail.mail_recipients(mail_id => :Id)", StringComparison.Ordinal)
+                    ? Rows(["KIND", "ADDRESS", "STATUS", "SMTP_REPLY"], ["to", "b@example.com", "accepted", "2.1.5 Ok"], ["bcc", "c@example.com", DBNull.Value, DBNull.Value])
+                    : null,
+        };
+        await using var connection = await source.OpenConnectionAsync(Ct);
+
+        var state = await new OutboxClient(new OracleDialect("OUTBOX")).StateAsync(connection, 42, cancellationToken: Ct);
+
+        Assert.NotNull(state);
+        Assert.Equal((42L, "sent", "2026-12-03T09:30:00.125Z", "2026-12-03T09:30:02.000Z", 1, 250, "2.0.0 Ok", (string?)null),
+            (state.Id, state.Status, state.CreatedAt, state.SentAt, state.AttemptCount, state.SmtpCode, state.SmtpReply, state.LastError));
+        Assert.Equal([("to", "b@example.com", "accepted"), ("bcc", "c@example.com", null)], state.Recipients.Select(r => (r.Kind, r.Address, r.Status)));
+        Assert.All(source.Commands, command => Assert.Contains("OUTBOX.outbox_mail.mail_", command, StringComparison.Ordinal));
+
+        // Another user's mail, or none: the package's cursor is empty.
+        await using var other = await new OdpStandIn().OpenConnectionAsync(Ct);
+        Assert.Null(await new OutboxClient(new OracleDialect("OUTBOX")).StateAsync(other, 43, cancellationToken: Ct));
+    }
+
+    private static DataTable Rows(string[] columns, params object[][] rows)
+    {
+        var table = new DataTable();
+        foreach (var (column, i) in columns.Select((c, i) => (c, i)))
+        {
+            table.Columns.Add(column, rows.Select(r => r[i]).FirstOrDefault(v => v is not DBNull)?.GetType() ?? typeof(string));
+        }
+
+        foreach (var row in rows)
+        {
+            table.Rows.Add(row);
+        }
+
+        return table;
+    }
+
     private static List<IReadOnlyList<OdpStandIn.OdpParameter>> Bound(string call, OdpStandIn source) =>
         source.Bindings.Where((_, i) => source.Commands[i].Contains(call, StringComparison.Ordinal)).ToList();
 
