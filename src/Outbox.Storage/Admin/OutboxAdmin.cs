@@ -264,7 +264,7 @@ public sealed class OutboxAdmin
             "cancel", cancellationToken);
 
     /// <summary>
-    /// Deletes sent, failed and cancelled mails created before now minus olderThan, with their
+    /// Deletes sent, failed, cancelled and expired mails created before now minus olderThan, with their
     /// recipients, attachments and attempts, in batches of batchSize rows: each batch is its own
     /// short transaction, so the purge never holds long locks. Mails another transaction holds
     /// (a retry queueing them) are skipped, not waited for.
@@ -280,7 +280,7 @@ public sealed class OutboxAdmin
             D.Sql($"select count(*) from {Messages} where {Older(FinishedStatuses)}"), new { Seconds = -olderThan.TotalSeconds }, cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
-    private const string FinishedStatuses = "'sent', 'failed', 'cancelled'";
+    private const string FinishedStatuses = "'sent', 'failed', 'cancelled', 'expired'";
 
     private string Older(string statuses) => $"status in ({statuses}) and created_at < {D.NowPlusSeconds("@Seconds")}";
 
