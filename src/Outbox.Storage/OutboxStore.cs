@@ -501,14 +501,17 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
 
         // Not sent: its expires_at passed before this claim. The claim counted no attempt for it
         // unless it took it over from a worker that had begun sending it (whose attempt is recorded
-        // 'unconfirmed' before this); that count is taken back here.
+        // 'unconfirmed' before this); that count is taken back here. The guard sits in a CASE, as
+        // in MarkDataStarting: written plainly, "status = 'sending'" led PostgreSQL to read every
+        // waiting and leased mail in the claim's index instead of these few by primary key.
         public string Expire { get; } = d.Sql(
             $"""
             update {d.Table("outbox_message")}
                set status = 'expired', due_at = null, lease_owner = null,
                    attempt_count = attempt_count - case when data_started_at is null then 0 else 1 end, data_started_at = null,
                    last_error = 'expired at ' || {d.AsIsoText("expires_at")} || ' (its expires_at) before it could be sent: not sent'
-             where {d.InList("id", "@Ids")} and status = 'sending' and lease_owner = @Worker
+             where {d.InList("id", "@Ids")}
+               and case when status = 'sending' and lease_owner = @Worker then 1 else 0 end = 1
             """);
 
         // Handing back: the worker knows the mail's data did not reach the server whole (never
