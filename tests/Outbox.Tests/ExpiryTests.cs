@@ -64,6 +64,11 @@ public sealed class ExpiryTests(PostgresServer postgres) : IDisposable
         var status = JsonDocument.Parse((await Cli.RunApartAsync("status", "--json", "--config", config)).Out).RootElement;
         Assert.Equal(1, status.GetProperty("counts").GetProperty("expired").GetInt32());
         Assert.Equal([expiring], await outbox.QueryAsync<long>($"select id from {outbox.T("outbox_failed")}"));
+        var show = await Cli.RunApartAsync("show", expiring.ToString(CultureInfo.InvariantCulture), "--config", config);
+        Assert.Matches(@"Expires at:  20\d\d-\d\d-\d\dT[0-9:.]+Z", show.Out);
+        var shown = JsonDocument.Parse((await Cli.RunApartAsync("show", expiring.ToString(CultureInfo.InvariantCulture), "--json", "--config", config)).Out).RootElement.GetProperty("message");
+        Assert.Equal("expired", shown.GetProperty("status").GetString());
+        Assert.Equal(JsonValueKind.String, shown.GetProperty("expiresAt").ValueKind);
     }
 
     [Theory]

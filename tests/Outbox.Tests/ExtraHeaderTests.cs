@@ -167,6 +167,8 @@ public sealed class ExtraHeaderTests(PostgresServer postgres) : IDisposable
         Assert.True(sent.Code == 0, sent.Error);
         await using var outbox = TestOutbox.Existing("sqlite", $"Data Source={Path.Combine(_dir.FullName, "outbox.db")}");
         Assert.Equal(["List-Unsubscribe: <https://example.com/u/7>\nX-Campaign: welcome"], await outbox.QueryAsync<string>("select headers from outbox_message"));
+        var show = await Cli.RunApartAsync("show", sent.Out.Trim(), "--config", config);
+        Assert.Contains("  List-Unsubscribe: <https://example.com/u/7>\n  X-Campaign: welcome\n", show.Out.ReplaceLineEndings("\n"), StringComparison.Ordinal);
         Assert.Equal(Outbox.Commands.ExitCodes.Usage, owned.Code);
         Assert.Equal("outbox: --header: Content-Type is written by the worker. Leave it out: From, To, Cc, Subject, Reply-To and the priority have their own fields; Date, Message-ID, MIME-Version, Content-*, Resent-*, Received, Return-Path and DKIM-Signature are not the caller's", owned.Error.Trim());
         Assert.Equal(Outbox.Commands.ExitCodes.Usage, shapeless.Code);

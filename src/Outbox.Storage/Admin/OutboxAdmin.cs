@@ -137,6 +137,7 @@ public sealed class OutboxAdmin
             select id, status, kind, sender, reply_to as ReplyTo, {SubjectShown} as subject, template, template_locale as TemplateLocale,
                    template_data as TemplateData, priority, mime_message_id as MimeMessageId,
                    idempotency_key as IdempotencyKey, {D.AsIsoText("created_at")} as CreatedAt, {D.AsIsoText("send_after")} as SendAfter,
+                   {D.AsIsoText("expires_at")} as ExpiresAt, headers,
                    {D.AsIsoText("queued_at")} as QueuedAt, {D.AsIsoText("due_at")} as DueAt, lease_owner as LeaseOwner,
                    attempt_count as AttemptCount, {D.AsIsoText("sent_at")} as SentAt, smtp_code as SmtpCode, smtp_reply as SmtpReply,
                    last_error as LastError, case when text_body is not null then 1 else 0 end as HasTextBody,
