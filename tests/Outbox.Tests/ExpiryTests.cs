@@ -227,6 +227,65 @@ public sealed class ExpiryTests(PostgresServer postgres) : IDisposable
         Assert.All(new[] { past, both, beforeStart }, r => Assert.Single(r.Error.Trim().Split('\n')));
     }
 
+    // SQLite cannot widen a check: a file of schema version 5 gets outbox_message made again, with
+    // foreign keys off, so that the mails keep their recipients, attachments and attempts.
+    [Fact]
+    public async Task A_sqlite_file_of_schema_version_5_takes_expired_and_keeps_every_row()
+    {
+        var file = Path.Combine(_dir.FullName, "v5.db");
+        await using (var old = new SqliteConnection($"Data Source={file};Pooling=False;Foreign Keys=True"))
+        {
+            await old.OpenAsync(Ct);
+            var v5 = SchemaInstaller.ReadScript("sql/sqlite/01_tables.sql")
+                .Replace("'cancelled', 'expired')", "'cancelled')", StringComparison.Ordinal)
+                .Replace("rendered_subject text,\n    expires_at       text,\n    headers          text\n", "rendered_subject text\n", StringComparison.Ordinal)
+                .Replace("'expired')", ")", StringComparison.Ordinal);
+            Assert.DoesNotContain("expires_at       text", v5, StringComparison.Ordinal);
+            await old.ExecuteAsync(v5);
+            await old.ExecuteAsync(
+                "update outbox_setting set value = '5' where name = 'schema_version';"
+                + "insert into outbox_message (id, status, sender, mime_message_id) values (7, 'failed', 'a@example.com', '<m7@x>');"
+                + "insert into outbox_recipient (message_id, kind, address) values (7, 'to', 'b@example.com');"
+                + "insert into outbox_attempt (message_id, attempt_no, worker, outcome, error) values (7, 1, 'w', 'failed', 'boom');");
+            await Assert.ThrowsAsync<SqliteException>(() => old.ExecuteAsync("update outbox_message set status = 'expired'"));
+        }
+
+        await using var outbox = TestOutbox.Existing("sqlite", $"Data Source={file}");
+        await new SchemaInstaller(outbox.Database).InstallAsync(Ct);
+        await new SchemaInstaller(outbox.Database).InstallAsync(Ct);
+
+        Assert.Equal(["b@example.com"], await outbox.QueryAsync<string>("select address from outbox_recipient where message_id = 7"));
+        Assert.Equal(["boom"], await outbox.QueryAsync<string>("select error from outbox_attempt where message_id = 7"));
+        await outbox.ExecuteAsync("update outbox_message set status = 'expired', expires_at = '2026-01-01T00:00:00.000Z', headers = 'X-A: 1' where id = 7");
+        Assert.Equal([7L], await outbox.QueryAsync<long>("select id from outbox_failed"));
+        Assert.Equal(1L, await outbox.ScalarAsync<long>("select count(*) from sqlite_master where name = 'outbox_message_due_ix'"));
+        Assert.Equal(0L, await outbox.ScalarAsync<long>("select count(*) from pragma_foreign_key_check"));
+        Assert.Equal("6", await outbox.ScalarAsync<string>("select value from outbox_setting where name = 'schema_version'"));
+        // Deleting a mail still deletes its parts: the children's references hold.
+        await outbox.ExecuteAsync("delete from outbox_message where id = 7");
+        Assert.Equal(0L, await outbox.ScalarAsync<long>("select count(*) from outbox_recipient"));
+    }
+
+    // PostgreSQL: running the scripts again on a version 5 install adds the columns and widens the check once.
+    [Fact]
+    public async Task A_postgresql_install_of_schema_version_5_takes_expired_when_the_scripts_run_again()
+    {
+        await using var outbox = await TestOutbox.PostgresAsync(postgres);
+        await outbox.ExecuteAsync(
+            "alter table outbox.outbox_message drop column expires_at, drop column headers cascade;"
+            + "alter table outbox.outbox_message drop constraint outbox_message_status_ck;"
+            + "alter table outbox.outbox_message add constraint outbox_message_status_ck check (status in ('draft', 'queued', 'sending', 'sent', 'unconfirmed', 'failed', 'cancelled'));"
+            + "update outbox.outbox_setting set value = '5' where name = 'schema_version'");
+
+        await new SchemaInstaller(outbox.Database).InstallAsync(Ct);
+        await new SchemaInstaller(outbox.Database).InstallAsync(Ct);
+
+        var id = await outbox.EnqueueAsync(Mail("after the upgrade", expiresAfter: TimeSpan.FromHours(1)));
+        await outbox.ExecuteAsync("update outbox.outbox_message set status = 'expired' where id = @id", new { id });
+        Assert.Equal(1L, await outbox.ScalarAsync<long>("select count(*) from pg_constraint where conname = 'outbox_message_status_ck'"));
+        Assert.Equal("6", await outbox.ScalarAsync<string>("select value from outbox.outbox_setting where name = 'schema_version'"));
+    }
+
     private async Task<(TestOutbox Outbox, string ConnectionString)> OutboxAsync(string provider)
     {
         var outbox = provider == "sqlite" ? await TestOutbox.SqliteAsync() : await TestOutbox.PostgresAsync(postgres);
