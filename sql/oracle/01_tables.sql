@@ -60,7 +60,8 @@ declare
         end if;
     end;
 begin
-    -- draft -> queued -> sending -> sent | queued (retry) | failed | unconfirmed; cancelled.
+    -- draft -> queued -> sending -> sent | queued (retry) | failed | unconfirmed; cancelled;
+    -- queued | sending (lease run out) -> expired (expires_at passed before a worker began to send it).
     create_table('outbox_message', q'[
         create table outbox_message (
             id               number(19)          generated always as identity primary key,
@@ -92,8 +93,10 @@ begin
             template_locale  varchar2(35 char),
             template_data    clob,
             rendered_subject varchar2(2000 char),
+            expires_at       timestamp,
+            headers          varchar2(4000),
             constraint outbox_message_status_ck
-                check (status in ('draft', 'queued', 'sending', 'sent', 'unconfirmed', 'failed', 'cancelled')),
+                check (status in ('draft', 'queued', 'sending', 'sent', 'unconfirmed', 'failed', 'cancelled', 'expired')),
             constraint outbox_message_kind_ck check (kind in ('mime', 'raw')),
             constraint outbox_message_priority_ck check (priority between 1 and 5)
         )]');
@@ -110,6 +113,13 @@ begin
 
     -- The rendered subject of a template mail came with schema version 5 (see sql/postgresql/01_tables.sql).
     add_column('outbox_message', 'rendered_subject', 'varchar2(2000 char)');
+
+    -- Expiry and extra headers came with schema version 6, and the status 'expired' with them
+    -- (see sql/postgresql/01_tables.sql). headers holds at most 4000 bytes, checked at enqueue.
+    add_column('outbox_message', 'expires_at', 'timestamp');
+    add_column('outbox_message', 'headers', 'varchar2(4000)');
+    widen_check('outbox_message', 'outbox_message_status_ck', 'status', 'expired',
+        q'[status in ('draft', 'queued', 'sending', 'sent', 'unconfirmed', 'failed', 'cancelled', 'expired')]');
 
     -- Ownership (see sql/postgresql/01_tables.sql): created_by is the session user that made the
     -- mail; OUTBOX_MAIL acts only on the caller's own mails and an idempotency key is unique per

@@ -25,5 +25,5 @@ select status,
 create or replace view outbox_failed as
 select m.id, m.status, m.sender, m.subject, m.attempt_count, m.last_attempt_at, m.smtp_code, m.smtp_reply, m.last_error
   from outbox_message m
- where m.status in ('failed', 'unconfirmed')
+ where m.status in ('failed', 'unconfirmed', 'expired')
 /

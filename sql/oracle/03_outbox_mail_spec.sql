@@ -28,7 +28,8 @@
 --   -20002  e_line_break      CR or LF in a header value (subject, replyto, file name, mime_type, ...)
 --   -20003  e_bad_address     a malformed mail address
 --   -20004  e_no_recipient    ENQUEUE / CLOSE_MAIL of a mail that has no recipient
---   -20005  e_bad_value       a value out of its range or form (priority, kind, mime_type, profile, idempotency_key, control characters in a file name)
+--   -20005  e_bad_value       a value out of its range or form (priority, kind, mime_type, profile, idempotency_key, control characters in a file name,
+--                             expires_at / expires_after, a header name or one the worker writes, headers over 4000 bytes)
 --   -20006  e_blocked_file    an attachment whose file type is blocked (OUTBOX_SETTING 'blocked_extensions')
 --   -20007  e_too_large       the mail is larger than OUTBOX_SETTING 'max_message_bytes', or has more recipients than 'max_recipients'
 --   -20008  e_bad_mail_id     no mail of this user with that id, a mail of the other kind, one no longer a draft, or one another transaction is changing
@@ -86,7 +87,12 @@ create or replace package outbox_mail authid definer as
     --    accepted too); "Name <user@example.com>" is accepted wherever an address is. When
     --    mime_type is text/html the message is the HTML body. Bodies and text attachments are
     --    sent as UTF-8 whatever charset mime_type names. A NULL priority is the default, 3 (in
-    --    UTL_MAIL it meant no X-Priority header). The new mail's id: LAST_MAIL_ID.
+    --    UTL_MAIL it meant no X-Priority header). The new mail's id: LAST_MAIL_ID. Three parameters
+    --    UTL_MAIL lacks come last, with defaults, so UTL_MAIL's calls compile unchanged:
+    --    expires_at or expires_after (not sent after that time: the mail ends 'expired'; later
+    --    than now, at most 366 days ahead), and headers (extra header lines, "Name: value" each,
+    --    e.g. 'List-Unsubscribe: <https://example.com/u/42>'; not one the worker writes: From, To,
+    --    Cc, Subject, Date, Message-ID, MIME-Version, Content-*, ...; 4000 bytes in all).
     ---------------------------------------------------------------------------------------------
 
     procedure send(
@@ -98,7 +104,10 @@ create or replace package outbox_mail authid definer as
         message     in varchar2    default null,
         mime_type   in varchar2    default 'text/plain; charset=us-ascii',
         priority    in pls_integer default 3,
-        replyto     in varchar2    default null);
+        replyto     in varchar2    default null,
+        expires_at     in timestamp with time zone default null,
+        expires_after  in interval day to second default null,
+        headers        in varchar2    default null);
 
     procedure send_attach_raw(
         sender         in varchar2,
@@ -113,7 +122,10 @@ create or replace package outbox_mail authid definer as
         att_inline     in boolean     default true,
         att_mime_type  in varchar2    default 'application/octet',
         att_filename   in varchar2    default null,
-        replyto        in varchar2    default null);
+        replyto        in varchar2    default null,
+        expires_at     in timestamp with time zone default null,
+        expires_after  in interval day to second default null,
+        headers        in varchar2    default null);
 
     -- SEND_ATTACH_RAW with a BLOB: an attachment of any size.
     procedure send_attach_blob(
@@ -129,7 +141,10 @@ create or replace package outbox_mail authid definer as
         att_inline     in boolean     default true,
         att_mime_type  in varchar2    default 'application/octet',
         att_filename   in varchar2    default null,
-        replyto        in varchar2    default null);
+        replyto        in varchar2    default null,
+        expires_at     in timestamp with time zone default null,
+        expires_after  in interval day to second default null,
+        headers        in varchar2    default null);
 
     procedure send_attach_varchar2(
         sender         in varchar2,
@@ -144,7 +159,10 @@ create or replace package outbox_mail authid definer as
         att_inline     in boolean     default true,
         att_mime_type  in varchar2    default 'text/plain; charset=us-ascii',
         att_filename   in varchar2    default null,
-        replyto        in varchar2    default null);
+        replyto        in varchar2    default null,
+        expires_at     in timestamp with time zone default null,
+        expires_after  in interval day to second default null,
+        headers        in varchar2    default null);
 
     -- SEND_ATTACH_VARCHAR2 with a CLOB: a text attachment of any size.
     procedure send_attach_clob(
@@ -160,7 +178,10 @@ create or replace package outbox_mail authid definer as
         att_inline     in boolean     default true,
         att_mime_type  in varchar2    default 'text/plain; charset=us-ascii',
         att_filename   in varchar2    default null,
-        replyto        in varchar2    default null);
+        replyto        in varchar2    default null,
+        expires_at     in timestamp with time zone default null,
+        expires_after  in interval day to second default null,
+        headers        in varchar2    default null);
 
     ---------------------------------------------------------------------------------------------
     -- 2. The builder, for what UTL_MAIL cannot do: several attachments of any size, text + HTML
@@ -180,7 +201,16 @@ create or replace package outbox_mail authid definer as
         priority         in pls_integer default 3,
         send_after       in timestamp with time zone default null,
         idempotency_key  in varchar2    default null,
-        profile          in varchar2    default null) return number;
+        profile          in varchar2    default null,
+        expires_at       in timestamp with time zone default null,
+        expires_after    in interval day to second default null,
+        headers          in varchar2    default null) return number;
+
+    -- One more extra header for a draft (see section 1 for what is refused).
+    procedure add_header(
+        mail_id  in number,
+        name     in varchar2,
+        value    in varchar2);
 
     -- kind: 'to', 'cc' or 'bcc'. recipient may hold several addresses separated by commas.
     procedure add_recipient(
@@ -228,7 +258,11 @@ create or replace package outbox_mail authid definer as
     --    Message-ID header when the text has none. TLS and AUTH are the worker's job.
     ---------------------------------------------------------------------------------------------
 
-    function open_mail(sender in varchar2) return number;
+    -- expires_at / expires_after: not sent after that time (the mail ends 'expired').
+    function open_mail(
+        sender         in varchar2,
+        expires_at     in timestamp with time zone default null,
+        expires_after  in interval day to second default null) return number;
 
     procedure rcpt(mail_id in number, recipient in varchar2);
 
@@ -263,7 +297,10 @@ create or replace package outbox_mail authid definer as
         priority         in pls_integer default 3,
         send_after       in timestamp with time zone default null,
         idempotency_key  in varchar2    default null,
-        profile          in varchar2    default null);
+        profile          in varchar2    default null,
+        expires_at       in timestamp with time zone default null,
+        expires_after    in interval day to second default null,
+        headers          in varchar2    default null);
 
     procedure set_template(
         mail_id   in number,

@@ -230,10 +230,119 @@ create or replace package body outbox_mail as
         return v_blob;
     end utf8_blob;
 
+    -- A mail's expiry as stored (UTC): expires_at, or now plus expires_after; at most one of the
+    -- two, later than now and than send_after, at most 366 days ahead (outbox.expiry, MailRequestValidator.CheckExpiry).
+    function expiry(p_expires_at timestamp with time zone, p_expires_after interval day to second,
+                    p_send_after timestamp with time zone) return timestamp is
+        v_now   timestamp with time zone := systimestamp;
+        v_at    timestamp with time zone;
+        v_param varchar2(20) := case when p_expires_at is null then 'expires_after' else 'expires_at' end;
+    begin
+        if p_expires_at is null and p_expires_after is null then
+            return null;
+        end if;
+        if p_expires_at is not null and p_expires_after is not null then
+            fail(-20005, 'expires_after', 'was given with expires_at', 'Give one of the two.');
+        end if;
+        if p_expires_after is not null
+           and (p_expires_after <= numtodsinterval(0, 'SECOND') or p_expires_after > numtodsinterval(366, 'DAY')) then
+            fail(-20005, 'expires_after', 'must be more than 0 and at most 366 days, got ' || p_expires_after,
+                'Give how long the mail stays worth sending, e.g. interval ''2'' hour.');
+        end if;
+        v_at := nvl(p_expires_at, v_now + p_expires_after);
+        if p_expires_at is not null and (p_expires_at <= v_now or p_expires_at > v_now + numtodsinterval(366, 'DAY')) then
+            fail(-20005, 'expires_at', 'must be later than now and at most 366 days ahead, got '
+                    || to_char(sys_extract_utc(p_expires_at), 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                'Give a time when the mail stops being worth sending, or leave it out for a mail that never expires.');
+        end if;
+        if v_at <= p_send_after then
+            fail(-20005, v_param, 'is not later than send_after (' || to_char(sys_extract_utc(p_send_after), 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || ')',
+                'A mail that expires before it may be sent would never go out; move one of the two.');
+        end if;
+        return sys_extract_utc(v_at);
+    end expiry;
+
+    -- One extra header as its stored line "Name: value" (outbox.check_header_line,
+    -- MailHeaderRules): a name of 1 to 76 printable ASCII characters but ":" (listed, not a range:
+    -- ranges follow NLS_SORT), none the worker writes itself, a value of one line without control
+    -- characters, the line at most 998 characters.
+    function check_header_line(p_name_param varchar2, p_value_param varchar2, p_name varchar2, p_value varchar2) return varchar2 is
+        c_allowed constant varchar2(100) :=
+            '!"#$%&''()*+,-./0123456789;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~';
+        v_value varchar2(32767) := rtrim(ltrim(p_value, ' ' || chr(9)), ' ' || chr(9));
+        v_line  varchar2(32767);
+    begin
+        if p_name is null or length(p_name) > 76 or translate(p_name, chr(1) || c_allowed, chr(1)) is not null then
+            fail(-20005, p_name_param, '"' || substr(translate(nvl(p_name, '(null)'), chr(9) || chr(10) || chr(13), '???'), 1, 80) || '" is not a header name',
+                'Use 1 to 76 printable ASCII characters without spaces or a colon, e.g. List-Unsubscribe or X-Campaign.');
+        end if;
+        if lower(p_name) in ('from', 'sender', 'reply-to', 'to', 'cc', 'bcc', 'subject', 'date', 'message-id', 'mime-version',
+                             'x-priority', 'return-path', 'received', 'dkim-signature')
+           or lower(p_name) like 'content-%' or lower(p_name) like 'resent-%' then
+            fail(-20005, p_name_param, p_name || ' is written by the worker',
+                'Leave it out: From, To, Cc, Subject, Reply-To and the priority have their own parameters; Date, Message-ID, MIME-Version, Content-*, Resent-*, Received, Return-Path and DKIM-Signature are not the caller''s.');
+        end if;
+        if v_value is null then
+            fail(-20001, p_value_param, p_name || ' has no value', 'Give it a value, or leave the header out.');
+        end if;
+        for i in 1 .. 31 loop
+            if i <> 9 and instr(v_value, chr(i)) > 0 then
+                fail(-20002, p_value_param, 'the value of ' || p_name || ' holds a line break or another control character',
+                    'Header values are single lines of text; remove the line breaks.');
+            end if;
+        end loop;
+        if instr(v_value, chr(127)) > 0 then
+            fail(-20002, p_value_param, 'the value of ' || p_name || ' holds a line break or another control character',
+                'Header values are single lines of text; remove the line breaks.');
+        end if;
+        v_line := p_name || ': ' || v_value;
+        if length(v_line) > 998 then
+            fail(-20005, p_value_param, p_name || ' is ' || length(v_line) || ' characters with its name, more than the 998 allowed',
+                'Shorten its value.');
+        end if;
+        return v_line;
+    end check_header_line;
+
+    -- The stored headers of a mail take at most 4000 bytes (the column; the same bound everywhere).
+    function check_headers_size(p_headers varchar2) return varchar2 is
+    begin
+        if lengthb(p_headers) > 4000 then
+            fail(-20005, 'headers', 'are ' || lengthb(p_headers) || ' bytes in all, more than the 4000 allowed', 'Send fewer or shorter headers.');
+        end if;
+        return p_headers;
+    end check_headers_size;
+
+    -- Extra headers given as one text, a "Name: value" per line (LF or CRLF; empty lines are
+    -- skipped), as stored: each line checked, joined by LF (outbox.check_headers). Null when none.
+    function check_headers(p_headers varchar2) return varchar2 is
+        v_rest   varchar2(32767) := replace(p_headers, chr(13) || chr(10), chr(10));
+        v_line   varchar2(32767);
+        v_result varchar2(32767);
+        v_end    pls_integer;
+        v_colon  pls_integer;
+    begin
+        while v_rest is not null loop
+            v_end := instr(v_rest, chr(10));
+            v_line := case when v_end = 0 then v_rest else substr(v_rest, 1, v_end - 1) end;
+            v_rest := case when v_end = 0 then null else substr(v_rest, v_end + 1) end;
+            if trim(v_line) is not null then
+                v_colon := instr(v_line, ':');
+                if v_colon = 0 then
+                    fail(-20005, 'headers', '"' || substr(v_line, 1, 80) || '" is not a header',
+                        'Write one header per line as Name: value, e.g. List-Unsubscribe: <https://example.com/u/42>.');
+                end if;
+                v_result := v_result || case when v_result is not null then chr(10) end
+                    || check_header_line('headers', 'headers', trim(substr(v_line, 1, v_colon - 1)), substr(v_line, v_colon + 1));
+                v_result := check_headers_size(v_result);
+            end if;
+        end loop;
+        return v_result;
+    end check_headers;
+
     function new_message(
         p_kind varchar2, p_sender varchar2, p_subject varchar2, p_text_body clob, p_html_body clob,
         p_replyto varchar2, p_priority pls_integer, p_send_after timestamp with time zone, p_idempotency_key varchar2,
-        p_profile varchar2 default null)
+        p_profile varchar2 default null, p_expires_at timestamp default null, p_headers varchar2 default null)
         return number
     is
         v_sender  varchar2(32767);
@@ -277,12 +386,13 @@ create or replace package body outbox_mail as
         begin
             insert into outbox_message
                 (kind, sender, reply_to, subject, text_body, html_body, priority, send_after,
-                 idempotency_key, profile, mime_message_id)
+                 idempotency_key, profile, mime_message_id, expires_at, headers)
             values
                 (p_kind, v_sender, v_replyto, p_subject, p_text_body, p_html_body, nvl(p_priority, 3),
                  sys_extract_utc(p_send_after), p_idempotency_key, p_profile,
                  '<' || lower(regexp_replace(rawtohex(sys_guid()), '^(.{8})(.{4})(.{4})(.{4})(.{12})$', '\1-\2-\3-\4-\5'))
-                     || '@' || v_domain || '>')
+                     || '@' || v_domain || '>',
+                 p_expires_at, p_headers)
             returning id into v_id;
         exception
             when dup_val_on_index then
@@ -370,7 +480,7 @@ create or replace package body outbox_mail as
         if nvl(v_limit, 0) > 0 then
             select nvl(lengthb(m.sender), 0) + nvl(lengthb(m.reply_to), 0) + nvl(lengthb(m.subject), 0)
                  + nvl(dbms_lob.getlength(m.text_body), 0) + nvl(dbms_lob.getlength(m.html_body), 0)
-                 + nvl(dbms_lob.getlength(m.template_data), 0)
+                 + nvl(dbms_lob.getlength(m.template_data), 0) + nvl(lengthb(m.headers), 0)
                  + nvl((select sum(lengthb(r.address)) from outbox_recipient r where r.message_id = m.id), 0)
                  + nvl((select sum(dbms_lob.getlength(a.content) + nvl(lengthb(a.file_name), 0)) from outbox_attachment a where a.message_id = m.id), 0)
                  + nvl((select sum(dbms_lob.getlength(r.content)) from outbox_raw_part r where r.message_id = m.id), 0)
@@ -399,8 +509,11 @@ create or replace package body outbox_mail as
     procedure send_simple(
         p_sender varchar2, p_recipients varchar2, p_cc varchar2, p_bcc varchar2, p_subject varchar2,
         p_message varchar2, p_mime_type varchar2, p_priority pls_integer, p_replyto varchar2,
-        p_has_attachment boolean, p_attachment blob, p_att_inline boolean, p_att_mime_type varchar2, p_att_filename varchar2)
+        p_has_attachment boolean, p_attachment blob, p_att_inline boolean, p_att_mime_type varchar2, p_att_filename varchar2,
+        p_expires_at timestamp with time zone, p_expires_after interval day to second, p_headers varchar2)
     is
+        v_expires_at timestamp := expiry(p_expires_at, p_expires_after, null);
+        v_headers    varchar2(4000) := check_headers(p_headers);
         v_html   boolean := regexp_like(nvl(p_mime_type, ' '), '^[[:space:]]*text/html', 'i');
         v_to     sys.odcivarchar2list;
         v_cc     sys.odcivarchar2list;
@@ -433,7 +546,7 @@ create or replace package body outbox_mail as
         v_id := new_message('mime', p_sender, p_subject,
             case when v_html then null else p_message end,
             case when v_html then p_message end,
-            p_replyto, p_priority, null, null);
+            p_replyto, p_priority, null, null, null, v_expires_at, v_headers);
         forall i in 1 .. v_to.count
             insert into outbox_recipient (message_id, kind, address) values (v_id, 'to', v_to(i));
         forall i in 1 .. v_cc.count
@@ -460,11 +573,12 @@ create or replace package body outbox_mail as
         sender in varchar2, recipients in varchar2, cc in varchar2 default null, bcc in varchar2 default null,
         subject in varchar2 default null, message in varchar2 default null,
         mime_type in varchar2 default 'text/plain; charset=us-ascii', priority in pls_integer default 3,
-        replyto in varchar2 default null)
+        replyto in varchar2 default null, expires_at in timestamp with time zone default null,
+        expires_after in interval day to second default null, headers in varchar2 default null)
     is
     begin
         send_simple(sender, recipients, cc, bcc, subject, message, mime_type, priority, replyto,
-            false, null, null, null, null);
+            false, null, null, null, null, expires_at, expires_after, headers);
     end send;
 
     procedure send_attach_raw(
@@ -472,7 +586,8 @@ create or replace package body outbox_mail as
         subject in varchar2 default null, message in varchar2 default null,
         mime_type in varchar2 default 'text/plain; charset=us-ascii', priority in pls_integer default 3,
         attachment in raw, att_inline in boolean default true, att_mime_type in varchar2 default 'application/octet',
-        att_filename in varchar2 default null, replyto in varchar2 default null)
+        att_filename in varchar2 default null, replyto in varchar2 default null, expires_at in timestamp with time zone default null,
+        expires_after in interval day to second default null, headers in varchar2 default null)
     is
         v_content blob;
     begin
@@ -481,7 +596,7 @@ create or replace package body outbox_mail as
             dbms_lob.writeappend(v_content, utl_raw.length(attachment), attachment);
         end if;
         send_simple(sender, recipients, cc, bcc, subject, message, mime_type, priority, replyto,
-            true, v_content, att_inline, att_mime_type, att_filename);
+            true, v_content, att_inline, att_mime_type, att_filename, expires_at, expires_after, headers);
     end send_attach_raw;
 
     procedure send_attach_blob(
@@ -489,11 +604,12 @@ create or replace package body outbox_mail as
         subject in varchar2 default null, message in varchar2 default null,
         mime_type in varchar2 default 'text/plain; charset=us-ascii', priority in pls_integer default 3,
         attachment in blob, att_inline in boolean default true, att_mime_type in varchar2 default 'application/octet',
-        att_filename in varchar2 default null, replyto in varchar2 default null)
+        att_filename in varchar2 default null, replyto in varchar2 default null, expires_at in timestamp with time zone default null,
+        expires_after in interval day to second default null, headers in varchar2 default null)
     is
     begin
         send_simple(sender, recipients, cc, bcc, subject, message, mime_type, priority, replyto,
-            true, attachment, att_inline, att_mime_type, att_filename);
+            true, attachment, att_inline, att_mime_type, att_filename, expires_at, expires_after, headers);
     end send_attach_blob;
 
     procedure send_attach_varchar2(
@@ -502,12 +618,13 @@ create or replace package body outbox_mail as
         mime_type in varchar2 default 'text/plain; charset=us-ascii', priority in pls_integer default 3,
         attachment in varchar2, att_inline in boolean default true,
         att_mime_type in varchar2 default 'text/plain; charset=us-ascii',
-        att_filename in varchar2 default null, replyto in varchar2 default null)
+        att_filename in varchar2 default null, replyto in varchar2 default null, expires_at in timestamp with time zone default null,
+        expires_after in interval day to second default null, headers in varchar2 default null)
     is
     begin
         send_simple(sender, recipients, cc, bcc, subject, message, mime_type, priority, replyto,
             true, case when attachment is not null then utf8_blob(to_clob(attachment)) end,
-            att_inline, text_mime_type(att_mime_type), att_filename);
+            att_inline, text_mime_type(att_mime_type), att_filename, expires_at, expires_after, headers);
     end send_attach_varchar2;
 
     procedure send_attach_clob(
@@ -516,12 +633,13 @@ create or replace package body outbox_mail as
         mime_type in varchar2 default 'text/plain; charset=us-ascii', priority in pls_integer default 3,
         attachment in clob, att_inline in boolean default true,
         att_mime_type in varchar2 default 'text/plain; charset=us-ascii',
-        att_filename in varchar2 default null, replyto in varchar2 default null)
+        att_filename in varchar2 default null, replyto in varchar2 default null, expires_at in timestamp with time zone default null,
+        expires_after in interval day to second default null, headers in varchar2 default null)
     is
     begin
         send_simple(sender, recipients, cc, bcc, subject, message, mime_type, priority, replyto,
             true, case when attachment is not null then utf8_blob(attachment) end,
-            att_inline, text_mime_type(att_mime_type), att_filename);
+            att_inline, text_mime_type(att_mime_type), att_filename, expires_at, expires_after, headers);
     end send_attach_clob;
 
     ------------------------------------------------------------------------------------------------
@@ -532,11 +650,30 @@ create or replace package body outbox_mail as
         sender in varchar2, subject in varchar2 default null, text_body in clob default null,
         html_body in clob default null, replyto in varchar2 default null, priority in pls_integer default 3,
         send_after in timestamp with time zone default null, idempotency_key in varchar2 default null,
-        profile in varchar2 default null) return number
+        profile in varchar2 default null, expires_at in timestamp with time zone default null,
+        expires_after in interval day to second default null, headers in varchar2 default null) return number
     is
     begin
-        return new_message('mime', sender, subject, text_body, html_body, replyto, priority, send_after, idempotency_key, profile);
+        return new_message('mime', sender, subject, text_body, html_body, replyto, priority, send_after, idempotency_key, profile,
+            expiry(expires_at, expires_after, send_after), check_headers(headers));
     end create_mail;
+
+    procedure store_header(p_id number, p_line varchar2) is
+        v_headers varchar2(4000);
+    begin
+        select m.headers into v_headers from outbox_message m where m.id = p_id;
+        v_headers := check_headers_size(case when v_headers is null then p_line else v_headers || chr(10) || p_line end);
+        update outbox_message m set m.headers = v_headers where m.id = p_id;
+        check_stored_size(p_id);
+    end store_header;
+
+    procedure add_header(mail_id in number, name in varchar2, value in varchar2) is
+    begin
+        if not lock_draft(mail_id, 'mime') then
+            return;
+        end if;
+        store_header(mail_id, check_header_line('name', 'value', name, value));
+    end add_header;
 
     procedure add_recipient(mail_id in number, recipient in varchar2, kind in varchar2 default 'to') is
         v_count pls_integer;
@@ -662,9 +799,10 @@ create or replace package body outbox_mail as
     -- 3. UTL_SMTP's shape
     ------------------------------------------------------------------------------------------------
 
-    function open_mail(sender in varchar2) return number is
+    function open_mail(sender in varchar2, expires_at in timestamp with time zone default null,
+                       expires_after in interval day to second default null) return number is
     begin
-        return new_message('raw', sender, null, null, null, null, 3, null, null);
+        return new_message('raw', sender, null, null, null, null, 3, null, null, null, expiry(expires_at, expires_after, null));
     end open_mail;
 
     procedure rcpt(mail_id in number, recipient in varchar2) is
@@ -837,7 +975,8 @@ create or replace package body outbox_mail as
     procedure send_from_template(
         p_sender varchar2, p_recipients varchar2, p_template varchar2, p_data clob, p_cc varchar2, p_bcc varchar2,
         p_replyto varchar2, p_locale varchar2, p_priority pls_integer, p_send_after timestamp with time zone,
-        p_idempotency_key varchar2, p_profile varchar2)
+        p_idempotency_key varchar2, p_profile varchar2, p_expires_at timestamp with time zone,
+        p_expires_after interval day to second, p_headers varchar2)
     is
         v_template outbox_template%rowtype;
         v_data     clob;
@@ -850,7 +989,8 @@ create or replace package body outbox_mail as
         v_template := find_template(p_template, p_locale);
         v_data := check_template_data(p_data);
         v_id := new_message('mime', p_sender, v_template.subject, v_template.text_body, v_template.html_body,
-            p_replyto, p_priority, p_send_after, p_idempotency_key, p_profile);
+            p_replyto, p_priority, p_send_after, p_idempotency_key, p_profile,
+            expiry(p_expires_at, p_expires_after, p_send_after), check_headers(p_headers));
         -- A key this user used before: its mail, already queued, is the answer.
         if not lock_draft(v_id, 'mime') then
             outbox_mail_session.last_id := v_id;
@@ -870,10 +1010,12 @@ create or replace package body outbox_mail as
         cc in varchar2 default null, bcc in varchar2 default null, replyto in varchar2 default null,
         locale in varchar2 default null, priority in pls_integer default 3,
         send_after in timestamp with time zone default null, idempotency_key in varchar2 default null,
-        profile in varchar2 default null)
+        profile in varchar2 default null, expires_at in timestamp with time zone default null,
+        expires_after in interval day to second default null, headers in varchar2 default null)
     is
     begin
-        send_from_template(sender, recipients, template, data, cc, bcc, replyto, locale, priority, send_after, idempotency_key, profile);
+        send_from_template(sender, recipients, template, data, cc, bcc, replyto, locale, priority, send_after, idempotency_key, profile,
+            expires_at, expires_after, headers);
     end send_template;
 
     procedure set_template(mail_id in number, template in varchar2, data in clob default '{}', locale in varchar2 default null) is

@@ -51,6 +51,8 @@ $$;
 --                                  worker died while sending: the server may have the mail;
 --                                  with LostReplyPolicy Hold it waits here for an operator)
 --   draft | queued | unconfirmed -> cancelled
+--   queued | sending (lease run out) -> expired (expires_at passed before a worker began to send
+--                                  it: never sent; checked when a worker claims the mail)
 create table if not exists outbox.outbox_message (
     id               bigint generated always as identity primary key,
     status           text        not null default 'draft',
@@ -89,8 +91,14 @@ create table if not exists outbox.outbox_message (
     template_locale  text,                             -- the locale of that template's row (null: its default row)
     template_data    text,                             -- the JSON object the template is rendered with, by the worker at send time
     rendered_subject text,                             -- the subject the worker rendered from the template, written with data_started_at: what the mail went out with
+    expires_at       timestamptz,                      -- not sent after this time: a worker claiming it later marks it 'expired' (null: never expires)
+    -- Extra header lines the caller gave ("List-Unsubscribe: <https://...>"), one per line,
+    -- checked at enqueue (names as RFC 5322 allows, none the worker writes itself, no line
+    -- break in a value, 4000 bytes in all). One bounded column, not a table: the claim reads
+    -- it with the row, and Oracle holds it in one VARCHAR2.
+    headers          text,
     constraint outbox_message_status_ck
-        check (status in ('draft', 'queued', 'sending', 'sent', 'unconfirmed', 'failed', 'cancelled')),
+        check (status in ('draft', 'queued', 'sending', 'sent', 'unconfirmed', 'failed', 'cancelled', 'expired')),
     constraint outbox_message_kind_ck check (kind in ('mime', 'raw')),
     constraint outbox_message_priority_ck check (priority between 1 and 5)
 );
@@ -130,6 +138,24 @@ select pg_temp.outbox_change(pg_temp.outbox_column_missing('outbox_message', 'da
 -- dashboard show and search a mail by the subject it was sent with, not its Liquid.
 select pg_temp.outbox_change(pg_temp.outbox_column_missing('outbox_message', 'rendered_subject'),
     'alter table outbox.outbox_message add column rendered_subject text');
+
+-- Expiry and extra headers came with schema version 6, and with them the status 'expired': an
+-- older install gets the wider check (only once, as adding a check reads the whole table).
+select pg_temp.outbox_change(pg_temp.outbox_column_missing('outbox_message', 'expires_at'),
+    'alter table outbox.outbox_message add column expires_at timestamptz');
+select pg_temp.outbox_change(pg_temp.outbox_column_missing('outbox_message', 'headers'),
+    'alter table outbox.outbox_message add column headers text');
+do $$
+begin
+    if not exists (select 1 from pg_constraint
+                    where conrelid = 'outbox.outbox_message'::regclass and conname = 'outbox_message_status_ck'
+                      and pg_get_constraintdef(oid) like '%expired%') then
+        raise notice 'outbox: alter table outbox.outbox_message: status check gains ''expired''';
+        alter table outbox.outbox_message drop constraint if exists outbox_message_status_ck;
+        alter table outbox.outbox_message add constraint outbox_message_status_ck
+            check (status in ('draft', 'queued', 'sending', 'sent', 'unconfirmed', 'failed', 'cancelled', 'expired'));
+    end if;
+end $$;
 
 -- Room on each page for the worker's mark before each mail's SMTP transaction (data_started_at),
 -- which then stays on the page without new index entries (a HOT update). Applies to pages
@@ -337,15 +363,15 @@ insert into outbox.outbox_setting (name, value, description) values
     ('max_recipients', '1000', 'Most recipients (to, cc and bcc together) one mail may have; Exchange Online''s own limit. 0 means no limit.'),
     ('max_address_chars', '500', 'Longest address accepted at enqueue, display name included (an address itself is at most 254). 0 means no limit.'),
     ('max_header_chars', '1000', 'Longest header value accepted at enqueue: subject, attachment names, MIME types, content ids (a header line is at most 998). 0 means no limit.'),
-    ('schema_version', '5', 'The version of the outbox schema the install scripts made; `outbox check db` compares it with the version the program expects.')
+    ('schema_version', '6', 'The version of the outbox schema the install scripts made; `outbox check db` compares it with the version the program expects.')
 on conflict (name) do nothing;
 
 -- A DBA's limits stay as set; the schema version is always this script's.
-update outbox.outbox_setting set value = '5' where name = 'schema_version' and value <> '5';
+update outbox.outbox_setting set value = '6' where name = 'schema_version' and value <> '6';
 
 -- Views for DBAs (the same in every database):
 --   select * from outbox.outbox_queue_summary;   -- mails per status, and how old the oldest is
---   select * from outbox.outbox_failed;          -- mails that will not go out, with the last error
+--   select * from outbox.outbox_failed;          -- mails that will not go out (failed, unconfirmed, expired), with the last error
 -- oldest_age_seconds: time since the oldest mail of the status was queued (created, for drafts).
 create or replace view outbox.outbox_queue_summary as
 select status,
@@ -358,4 +384,4 @@ select status,
 create or replace view outbox.outbox_failed as
 select m.id, m.status, m.sender, m.subject, m.attempt_count, m.last_attempt_at, m.smtp_code, m.smtp_reply, m.last_error
   from outbox.outbox_message m
- where m.status in ('failed', 'unconfirmed');
+ where m.status in ('failed', 'unconfirmed', 'expired');

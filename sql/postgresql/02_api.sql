@@ -212,8 +212,109 @@ begin
     return value;
 end $$;
 
+-- A mail's expiry as stored: expires_at, or now() plus expires_after; at most one of the two,
+-- later than now and than send_after, at most 366 days ahead. The same rule is in
+-- MailRequestValidator.CheckExpiry and OUTBOX_MAIL.expiry.
+create or replace function outbox.expiry(p_expires_at timestamptz, p_expires_after interval, p_send_after timestamptz)
+returns timestamptz language plpgsql stable as $$
+declare
+    v_at    timestamptz;
+    v_param text := case when p_expires_at is null then 'expires_after' else 'expires_at' end;
+begin
+    if p_expires_at is null and p_expires_after is null then
+        return null;
+    end if;
+    if p_expires_at is not null and p_expires_after is not null then
+        perform outbox.raise_invalid('expires_after', 'was given with expires_at', 'Give one of the two.');
+    end if;
+    if p_expires_after is not null and (p_expires_after <= interval '0' or p_expires_after > interval '366 days') then
+        perform outbox.raise_invalid('expires_after', format('must be more than 0 and at most 366 days, got %s', p_expires_after),
+            'Give how long the mail stays worth sending, e.g. interval ''2 hours''.');
+    end if;
+    v_at := coalesce(p_expires_at, now() + p_expires_after);
+    if p_expires_at is not null and (not isfinite(p_expires_at) or p_expires_at <= now() or p_expires_at > now() + interval '366 days') then
+        perform outbox.raise_invalid('expires_at', format('must be later than now and at most 366 days ahead, got %s',
+                to_char(p_expires_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')),
+            'Give a time when the mail stops being worth sending, or leave it out for a mail that never expires.');
+    end if;
+    if v_at <= p_send_after then
+        perform outbox.raise_invalid(v_param, format('is not later than send_after (%s)', to_char(p_send_after at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')),
+            'A mail that expires before it may be sent would never go out; move one of the two.');
+    end if;
+    return v_at;
+end $$;
+
+-- One extra header, checked as MailHeaderRules checks it, as its stored line "Name: value": a
+-- name of 1 to 76 printable ASCII characters but ":" (RFC 5322), none the worker writes itself,
+-- a value of one line without control characters, the line at most 998 characters.
+create or replace function outbox.check_header_line(p_name_param text, p_value_param text, p_name text, p_value text)
+returns text language plpgsql immutable as $$
+declare
+    v_value text := btrim(coalesce(p_value, ''), E' \t');
+    v_line  text;
+begin
+    if p_name is null or p_name !~ '^[!-9;-~]{1,76}$' then
+        perform outbox.raise_invalid(p_name_param, format('"%s" is not a header name', left(regexp_replace(coalesce(p_name, '(null)'), '[[:cntrl:]]', '?', 'g'), 80)),
+            'Use 1 to 76 printable ASCII characters without spaces or a colon, e.g. List-Unsubscribe or X-Campaign.');
+    end if;
+    if lower(p_name) in ('from', 'sender', 'reply-to', 'to', 'cc', 'bcc', 'subject', 'date', 'message-id', 'mime-version',
+                         'x-priority', 'return-path', 'received', 'dkim-signature')
+       or lower(p_name) like 'content-%' or lower(p_name) like 'resent-%' then
+        perform outbox.raise_invalid(p_name_param, format('%s is written by the worker', p_name),
+            'Leave it out: From, To, Cc, Subject, Reply-To and the priority have their own parameters; Date, Message-ID, MIME-Version, Content-*, Resent-*, Received, Return-Path and DKIM-Signature are not the caller''s.');
+    end if;
+    if v_value = '' then
+        perform outbox.raise_invalid(p_value_param, format('%s has no value', p_name), 'Give it a value, or leave the header out.');
+    end if;
+    if v_value ~ '[\x01-\x08\x0a-\x1f\x7f]' then
+        perform outbox.raise_invalid(p_value_param, format('the value of %s holds a line break or another control character', p_name),
+            'Header values are single lines of text; remove the line breaks.');
+    end if;
+    v_line := p_name || ': ' || v_value;
+    if length(v_line) > 998 then
+        perform outbox.raise_invalid(p_value_param, format('%s is %s characters with its name, more than the 998 allowed', p_name, length(v_line)),
+            'Shorten its value.');
+    end if;
+    return v_line;
+end $$;
+
+-- The stored headers of a mail may take at most 4000 bytes (Oracle's VARCHAR2; one bound everywhere).
+create or replace function outbox.check_headers_size(p_headers text)
+returns text language plpgsql immutable as $$
+begin
+    if octet_length(p_headers) > 4000 then
+        perform outbox.raise_invalid('headers', format('are %s bytes in all, more than the 4000 allowed', octet_length(p_headers)),
+            'Send fewer or shorter headers.');
+    end if;
+    return p_headers;
+end $$;
+
+-- Extra headers given as one text, a "Name: value" per line (LF or CRLF; empty lines are
+-- skipped), as stored: each line checked, joined by LF. Null when there are none.
+create or replace function outbox.check_headers(p_headers text)
+returns text language plpgsql immutable as $$
+declare
+    v_line  text;
+    v_lines text[] := '{}';
+begin
+    if p_headers is null then
+        return null;
+    end if;
+    foreach v_line in array regexp_split_to_array(p_headers, E'\r?\n') loop
+        if btrim(v_line) <> '' then
+            if strpos(v_line, ':') = 0 then
+                perform outbox.raise_invalid('headers', format('"%s" is not a header', left(regexp_replace(v_line, '[[:cntrl:]]', '?', 'g'), 80)),
+                    'Write one header per line as Name: value, e.g. List-Unsubscribe: <https://example.com/u/42>.');
+            end if;
+            v_lines := v_lines || outbox.check_header_line('headers', 'headers', btrim(split_part(v_line, ':', 1)), substr(v_line, strpos(v_line, ':') + 1));
+        end if;
+    end loop;
+    return outbox.check_headers_size(nullif(array_to_string(v_lines, E'\n'), ''));
+end $$;
+
 drop function if exists outbox.new_message(text, text, text, text, text, text, integer, timestamptz, text);
 drop function if exists outbox.new_message(text, text, text, text, text, text, integer, timestamptz, text, text);
+drop function if exists outbox.new_message(text, text, text, text, text, text, integer, timestamptz, text, text, boolean);
 
 -- Writes the mail row: a draft (the builder and open_mail fill it in, then queue it), or, with
 -- p_queued, a mail visible to the worker at once (send_*, which check everything first: one
@@ -221,7 +322,8 @@ drop function if exists outbox.new_message(text, text, text, text, text, text, i
 create or replace function outbox.new_message(
     p_kind text, p_sender text, p_subject text, p_text_body text, p_html_body text,
     p_replyto text, p_priority integer, p_send_after timestamptz, p_idempotency_key text,
-    p_profile text default null, p_queued boolean default false)
+    p_profile text default null, p_queued boolean default false,
+    p_expires_at timestamptz default null, p_headers text default null)
 returns bigint language plpgsql as $$
 declare
     v_sender   text;
@@ -257,7 +359,7 @@ begin
 
     if not p_queued then
         v_checked := outbox.check_size(coalesce(octet_length(p_sender), 0) + coalesce(octet_length(p_replyto), 0) + coalesce(octet_length(p_subject), 0)
-            + coalesce(octet_length(p_text_body), 0) + coalesce(octet_length(p_html_body), 0), 'the mail');
+            + coalesce(octet_length(p_text_body), 0) + coalesce(octet_length(p_html_body), 0) + coalesce(octet_length(p_headers), 0), 'the mail');
     end if;
 
     -- A key this role used before returns the mail it made: enqueuing again is harmless. Keys
@@ -266,14 +368,15 @@ begin
     -- winner's mail.
     insert into outbox.outbox_message
         (status, queued_at, due_at, kind, sender, reply_to, subject, text_body, html_body, priority, send_after,
-         idempotency_key, profile, mime_message_id)
+         idempotency_key, profile, mime_message_id, expires_at, headers)
     values
         (case when p_queued then 'queued' else 'draft' end,
          case when p_queued then now() end,
          case when p_queued then greatest(now(), coalesce(p_send_after, now())) end,
          p_kind, v_sender, btrim(p_replyto), p_subject, p_text_body, p_html_body, coalesce(p_priority, 3), p_send_after,
          p_idempotency_key, p_profile,
-         '<' || gen_random_uuid() || '@' || split_part(coalesce((regexp_match(v_sender, '<([^<>]*)>$'))[1], v_sender), '@', 2) || '>')
+         '<' || gen_random_uuid() || '@' || split_part(coalesce((regexp_match(v_sender, '<([^<>]*)>$'))[1], v_sender), '@', 2) || '>',
+         p_expires_at, p_headers)
     on conflict (created_by, idempotency_key) do nothing
     returning id into v_id;
     if v_id is null then
@@ -365,6 +468,7 @@ create or replace function outbox.stored_bytes(p_id bigint)
 returns bigint language sql stable as $$
     select coalesce(octet_length(m.sender), 0) + coalesce(octet_length(m.reply_to), 0) + coalesce(octet_length(m.subject), 0)
          + coalesce(octet_length(m.text_body), 0) + coalesce(octet_length(m.html_body), 0) + coalesce(octet_length(m.template_data), 0)
+         + coalesce(octet_length(m.headers), 0)
          + coalesce((select sum(octet_length(r.address)) from outbox.outbox_recipient r where r.message_id = m.id), 0)
          + coalesce((select sum(octet_length(a.content) + coalesce(octet_length(a.file_name), 0)) from outbox.outbox_attachment a where a.message_id = m.id), 0)
          + coalesce((select sum(octet_length(p.content)) from outbox.outbox_raw_part p where p.message_id = m.id), 0)
@@ -408,16 +512,21 @@ begin
     end if;
 end $$;
 
+drop function if exists outbox.send_simple(text, text, text, text, text, text, text, integer, text, bytea, boolean, text, text, boolean);
+
 -- The body of UTL_MAIL's three calls. The body goes to html_body when mime_type is text/html.
 -- Bodies and text attachments are always sent as UTF-8, whatever charset mime_type names,
 -- because PostgreSQL text is already Unicode.
 create or replace function outbox.send_simple(
     p_sender text, p_recipients text, p_cc text, p_bcc text, p_subject text, p_message text,
     p_mime_type text, p_priority integer, p_replyto text,
-    p_attachment bytea, p_att_inline boolean, p_att_mime_type text, p_att_filename text, p_has_attachment boolean)
+    p_attachment bytea, p_att_inline boolean, p_att_mime_type text, p_att_filename text, p_has_attachment boolean,
+    p_expires_at timestamptz, p_expires_after interval, p_headers text)
 returns bigint language plpgsql as $$
 declare
     v_id   bigint;
+    v_expires_at timestamptz;
+    v_headers    text;
     v_html boolean := coalesce(p_mime_type, '') ~* '^\s*text/html';
     v_to   text[];
     v_cc   text[];
@@ -443,15 +552,17 @@ begin
         end if;
         v_name := outbox.check_file_name('att_filename', p_att_filename);
     end if;
+    v_expires_at := outbox.expiry(p_expires_at, p_expires_after, null);
+    v_headers := outbox.check_headers(p_headers);
     v_size := outbox.check_size(coalesce(octet_length(p_message), 0) + coalesce(octet_length(p_attachment), 0)
         + coalesce(octet_length(p_sender), 0) + coalesce(octet_length(p_replyto), 0) + coalesce(octet_length(p_subject), 0)
         + coalesce(octet_length(array_to_string(v_to || v_cc || v_bcc, '')), 0)
-        + case when p_has_attachment then coalesce(octet_length(v_name), 0) else 0 end, 'the mail');
+        + case when p_has_attachment then coalesce(octet_length(v_name), 0) else 0 end + coalesce(octet_length(v_headers), 0), 'the mail');
 
     v_id := outbox.new_message('mime', p_sender, p_subject,
         case when v_html then null else p_message end,
         case when v_html then p_message end,
-        p_replyto, p_priority, null, null, null, true);
+        p_replyto, p_priority, null, null, null, true, v_expires_at, v_headers);
     insert into outbox.outbox_recipient (message_id, kind, address)
     select v_id, 'to', a from unnest(v_to) a
     union all select v_id, 'cc', a from unnest(v_cc) a
@@ -467,8 +578,14 @@ end $$;
 ------------------------------------------------------------------------------------------------
 -- 1. UTL_MAIL's calls: the same parameter names, order and defaults. UTL_MAIL declares
 --    "attachment" without a default after parameters that have one; PostgreSQL cannot, so here
---    it defaults to null and a missing attachment is reported by name.
+--    it defaults to null and a missing attachment is reported by name. Three parameters UTL_MAIL
+--    lacks come last: expires_at or expires_after (not sent after that time: the mail ends
+--    'expired'), and headers (extra header lines, "Name: value" each, e.g. List-Unsubscribe).
 ------------------------------------------------------------------------------------------------
+
+drop function if exists outbox_mail.send(text, text, text, text, text, text, text, integer, text);
+drop function if exists outbox_mail.send_attach_raw(text, text, text, text, text, text, text, integer, bytea, boolean, text, text, text);
+drop function if exists outbox_mail.send_attach_varchar2(text, text, text, text, text, text, text, integer, text, boolean, text, text, text);
 
 create or replace function outbox_mail.send(
     sender     text,
@@ -479,10 +596,14 @@ create or replace function outbox_mail.send(
     message    text    default null,
     mime_type  text    default 'text/plain; charset=us-ascii',
     priority   integer default 3,
-    replyto    text    default null)
+    replyto    text    default null,
+    expires_at    timestamptz default null,
+    expires_after interval    default null,
+    headers       text        default null)
 returns bigint language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 begin
-    return outbox.send_simple(sender, recipients, cc, bcc, subject, message, mime_type, priority, replyto, null, null, null, null, false);
+    return outbox.send_simple(sender, recipients, cc, bcc, subject, message, mime_type, priority, replyto, null, null, null, null, false,
+        expires_at, expires_after, headers);
 end $$;
 
 create or replace function outbox_mail.send_attach_raw(
@@ -498,11 +619,14 @@ create or replace function outbox_mail.send_attach_raw(
     att_inline    boolean default true,
     att_mime_type text    default 'application/octet',
     att_filename  text    default null,
-    replyto       text    default null)
+    replyto       text    default null,
+    expires_at    timestamptz default null,
+    expires_after interval    default null,
+    headers       text        default null)
 returns bigint language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 begin
     return outbox.send_simple(sender, recipients, cc, bcc, subject, message, mime_type, priority, replyto,
-        attachment, att_inline, att_mime_type, att_filename, true);
+        attachment, att_inline, att_mime_type, att_filename, true, expires_at, expires_after, headers);
 end $$;
 
 create or replace function outbox_mail.send_attach_varchar2(
@@ -518,12 +642,15 @@ create or replace function outbox_mail.send_attach_varchar2(
     att_inline    boolean default true,
     att_mime_type text    default 'text/plain; charset=us-ascii',
     att_filename  text    default null,
-    replyto       text    default null)
+    replyto       text    default null,
+    expires_at    timestamptz default null,
+    expires_after interval    default null,
+    headers       text        default null)
 returns bigint language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 begin
     return outbox.send_simple(sender, recipients, cc, bcc, subject, message, mime_type, priority, replyto,
         convert_to(attachment, 'UTF8'), att_inline,
-        regexp_replace(att_mime_type, 'charset\s*=\s*[^;]*', 'charset=utf-8', 'i'), att_filename, true);
+        regexp_replace(att_mime_type, 'charset\s*=\s*[^;]*', 'charset=utf-8', 'i'), att_filename, true, expires_at, expires_after, headers);
 end $$;
 
 ------------------------------------------------------------------------------------------------
@@ -535,6 +662,7 @@ end $$;
 -- profile: which entry of the worker's Outbox:Profiles sends it (its accounts, in order);
 -- null: the profile whose SenderDomains has the sender's domain, else "default".
 drop function if exists outbox_mail.create_mail(text, text, text, text, text, integer, timestamptz, text);
+drop function if exists outbox_mail.create_mail(text, text, text, text, text, integer, timestamptz, text, text);
 
 create or replace function outbox_mail.create_mail(
     sender          text,
@@ -545,10 +673,33 @@ create or replace function outbox_mail.create_mail(
     priority        integer     default 3,
     send_after      timestamptz default null,
     idempotency_key text        default null,
-    profile         text        default null)
+    profile         text        default null,
+    expires_at      timestamptz default null,
+    expires_after   interval    default null,
+    headers         text        default null)
 returns bigint language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 begin
-    return outbox.new_message('mime', sender, subject, text_body, html_body, replyto, priority, send_after, idempotency_key, profile);
+    return outbox.new_message('mime', sender, subject, text_body, html_body, replyto, priority, send_after, idempotency_key, profile, false,
+        outbox.expiry(expires_at, expires_after, send_after), outbox.check_headers(headers));
+end $$;
+
+-- One more extra header for a draft (see section 1 for what headers are refused).
+create or replace function outbox_mail.add_header(
+    mail_id bigint,
+    name    text,
+    value   text)
+returns void language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
+declare
+    v_line text;
+begin
+    if not outbox.lock_draft(mail_id, 'mime') then
+        return;
+    end if;
+    v_line := outbox.check_header_line('name', 'value', name, value);
+    update outbox.outbox_message m
+       set headers = outbox.check_headers_size(case when m.headers is null then v_line else m.headers || E'\n' || v_line end)
+     where m.id = mail_id;
+    perform outbox.check_stored_size(mail_id);
 end $$;
 
 -- kind: 'to', 'cc' or 'bcc'. recipient may hold several addresses separated by commas.
@@ -637,10 +788,16 @@ end $$;
 --    Message-ID header when the text has none. Authentication and TLS are the worker's job.
 ------------------------------------------------------------------------------------------------
 
-create or replace function outbox_mail.open_mail(sender text)
+-- expires_at / expires_after: not sent after that time (the mail ends 'expired').
+drop function if exists outbox_mail.open_mail(text);
+
+create or replace function outbox_mail.open_mail(
+    sender        text,
+    expires_at    timestamptz default null,
+    expires_after interval    default null)
 returns bigint language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 begin
-    return outbox.new_message('raw', sender, null, null, null, null, 3, null, null);
+    return outbox.new_message('raw', sender, null, null, null, null, 3, null, null, null, false, outbox.expiry(expires_at, expires_after, null));
 end $$;
 
 create or replace function outbox_mail.rcpt(mail_id bigint, recipient text)
@@ -784,6 +941,8 @@ begin
     end if;
 end $$;
 
+drop function if exists outbox_mail.send_template(text, text, text, jsonb, text, text, text, text, integer, timestamptz, text, text);
+
 create or replace function outbox_mail.send_template(
     sender          text,
     recipients      text,
@@ -796,7 +955,10 @@ create or replace function outbox_mail.send_template(
     priority        integer     default 3,
     send_after      timestamptz default null,
     idempotency_key text        default null,
-    profile         text        default null)
+    profile         text        default null,
+    expires_at      timestamptz default null,
+    expires_after   interval    default null,
+    headers         text        default null)
 returns bigint language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
     v_template outbox.outbox_template;
@@ -809,7 +971,8 @@ begin
     v_template := outbox.find_template(template, locale);
     v_data := outbox.check_template_data(data);
     v_id := outbox.new_message('mime', sender, v_template.subject, v_template.text_body, v_template.html_body,
-        replyto, priority, send_after, idempotency_key, profile);
+        replyto, priority, send_after, idempotency_key, profile, false,
+        outbox.expiry(expires_at, expires_after, send_after), outbox.check_headers(headers));
     -- A key this role used before: its mail, already queued, is the answer.
     if not outbox.lock_draft(v_id, 'mime') then
         return v_id;

@@ -14,7 +14,7 @@ pragma journal_mode = wal;
 create table if not exists outbox_message (
     id               integer primary key,
     status           text    not null default 'draft'
-        check (status in ('draft', 'queued', 'sending', 'sent', 'unconfirmed', 'failed', 'cancelled')),
+        check (status in ('draft', 'queued', 'sending', 'sent', 'unconfirmed', 'failed', 'cancelled', 'expired')),
     kind             text    not null default 'mime' check (kind in ('mime', 'raw')),
     sender           text    not null,
     reply_to         text,
@@ -41,12 +41,16 @@ create table if not exists outbox_message (
     template         text,
     template_locale  text,
     template_data    text,
-    rendered_subject text
+    rendered_subject text,
+    expires_at       text,
+    headers          text
 );
 -- template, template_locale, template_data came with schema version 3, data_started_at with 4,
 -- rendered_subject (the subject the worker rendered from the template, written with
--- data_started_at) with 5;
--- `outbox` adds them to a file made before (SQLite has no "add column if not exists").
+-- data_started_at) with 5, expires_at and headers with 6;
+-- `outbox` adds them to a file made before (SQLite has no "add column if not exists"). The
+-- status 'expired' came with 6 too: SQLite cannot widen a check in place, so `outbox` makes
+-- the table again once with upgrade_message_status.sql.
 
 -- Only waiting and leased rows are in the claim's index (see the PostgreSQL script).
 create index if not exists outbox_message_due_ix
@@ -165,10 +169,10 @@ insert or ignore into outbox_setting (name, value, description) values
     ('max_recipients', '1000', 'Most recipients (to, cc and bcc together) one mail may have; Exchange Online''s own limit. 0 means no limit.'),
     ('max_address_chars', '500', 'Longest address accepted at enqueue, display name included (an address itself is at most 254). 0 means no limit.'),
     ('max_header_chars', '1000', 'Longest header value accepted at enqueue: subject, attachment names, MIME types, content ids (a header line is at most 998). 0 means no limit.'),
-    ('schema_version', '5', 'The version of the outbox schema the install scripts made; `outbox check db` compares it with the version the program expects.');
+    ('schema_version', '6', 'The version of the outbox schema the install scripts made; `outbox check db` compares it with the version the program expects.');
 
 -- A DBA's limits stay as set; the schema version is always this script's.
-update outbox_setting set value = '5' where name = 'schema_version' and value <> '5';
+update outbox_setting set value = '6' where name = 'schema_version' and value <> '6';
 
 -- Views for DBAs (the same in every database): mails per status with the age of the oldest,
 -- and the mails that will not go out with their last error.
@@ -183,4 +187,4 @@ select status,
 create view if not exists outbox_failed as
 select m.id, m.status, m.sender, m.subject, m.attempt_count, m.last_attempt_at, m.smtp_code, m.smtp_reply, m.last_error
   from outbox_message m
- where m.status in ('failed', 'unconfirmed');
+ where m.status in ('failed', 'unconfirmed', 'expired');

@@ -36,6 +36,9 @@ internal static partial class Log
     [LoggerMessage(Level = LogLevel.Warning, Message = "Mail {Id} was taken over from worker {Worker} after it had begun sending it, and is held for an operator as unconfirmed (LostReplyPolicy Hold)")]
     public static partial void TakenOverAndHeld(ILogger logger, long id, string? worker);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "Mail {Id} expired before it could be sent (its expires_at had passed): recorded 'expired', not sent")]
+    public static partial void Expired(ILogger logger, long id);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Mail {Id} was taken over from worker {Worker}, whose lease ran out")]
     public static partial void TakenOver(ILogger logger, long id, string? worker);
 

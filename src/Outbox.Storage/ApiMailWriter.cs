@@ -47,10 +47,14 @@ internal static class ApiMailWriter
             var id = await connection.ExecuteScalarAsync<long>(Command(
                 """
                 select outbox_mail.create_mail(sender => @Sender, subject => @Subject, text_body => @TextBody, html_body => @HtmlBody,
-                    replyto => @ReplyTo, priority => @Priority, send_after => @SendAfter, idempotency_key => @IdempotencyKey, profile => @Profile)
+                    replyto => @ReplyTo, priority => @Priority, send_after => @SendAfter, idempotency_key => @IdempotencyKey, profile => @Profile,
+                    expires_at => @ExpiresAt, expires_after => @ExpiresAfter, headers => @Headers)
                 """,
                 new
                 {
+                    ExpiresAt = request.ExpiresAt?.ToUniversalTime(),
+                    request.ExpiresAfter,
+                    Headers = MailHeaderRules.Normalize(request.Headers),
                     request.Sender,
                     request.Subject,
                     request.TextBody,

@@ -8,7 +8,7 @@ public sealed record MailState
 {
     public long Id { get; init; }
 
-    /// <summary>draft, queued, sending, sent, unconfirmed, failed or cancelled.</summary>
+    /// <summary>draft, queued, sending, sent, unconfirmed, failed, cancelled or expired.</summary>
     public string Status { get; init; } = string.Empty;
 
     public string CreatedAt { get; init; } = string.Empty;

@@ -49,16 +49,22 @@ internal static class OracleApiMailWriter
                 HtmlBody = dialect.LargeText(request.HtmlBody),
                 request.ReplyTo,
                 request.Priority,
-                SendAfter = request.SendAfter is { } after ? dialect.TimestampParameter(after) : null,
+                // The package takes TIMESTAMP WITH TIME ZONE: a DateTimeOffset binds as one, where a
+                // DateTime would be read in the session's time zone.
+                SendAfter = request.SendAfter?.ToUniversalTime(),
                 request.IdempotencyKey,
                 request.Profile,
+                ExpiresAt = request.ExpiresAt?.ToUniversalTime(),
+                request.ExpiresAfter,
+                Headers = MailHeaderRules.Normalize(request.Headers),
             });
             created.Add("Id", dbType: DbType.Int64, direction: ParameterDirection.Output);
             await ExecuteAsync(connection, transaction,
                 $"""
                 begin
                     :Id := {Package(dialect)}.create_mail(sender => :Sender, subject => :Subject, text_body => :TextBody, html_body => :HtmlBody,
-                        replyto => :ReplyTo, priority => :Priority, send_after => :SendAfter, idempotency_key => :IdempotencyKey, profile => :Profile);
+                        replyto => :ReplyTo, priority => :Priority, send_after => :SendAfter, idempotency_key => :IdempotencyKey, profile => :Profile,
+                        expires_at => :ExpiresAt, expires_after => :ExpiresAfter, headers => :Headers);
                 end;
                 """, created, cancellationToken).ConfigureAwait(false);
             var id = Number(created.Get<object>("Id"));

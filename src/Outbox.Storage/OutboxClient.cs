@@ -146,7 +146,7 @@ public sealed class OutboxClient
 
         // Everything stored for the mail, as outbox.stored_bytes counts it in PostgreSQL.
         string?[] texts = [request.Sender.Trim(), request.ReplyTo?.Trim(), template?.Subject ?? request.Subject, template?.TextBody ?? request.TextBody,
-            template?.HtmlBody ?? request.HtmlBody, template is null ? null : request.TemplateData ?? "{}",
+            template?.HtmlBody ?? request.HtmlBody, template is null ? null : request.TemplateData ?? "{}", MailHeaderRules.Normalize(request.Headers),
             .. request.To.Concat(request.Cc).Concat(request.Bcc).Select(a => a.Trim()), .. attachments.Select(a => a.Name)];
         limits.CheckSize(texts.Sum(t => (long)Encoding.UTF8.GetByteCount(t ?? string.Empty)) + attachments.Sum(a => a.Length));
 
@@ -227,9 +227,9 @@ public sealed class OutboxClient
             $"""
             insert into {sqlite.Table("outbox_message")}
                 (status, kind, sender, reply_to, subject, text_body, html_body, priority, send_after, idempotency_key, profile, mime_message_id,
-                 template, template_locale, template_data)
+                 template, template_locale, template_data, expires_at, headers)
             values ('draft', 'mime', @Sender, @ReplyTo, @Subject, @TextBody, @HtmlBody, @Priority, @SendAfter, @IdempotencyKey, @Profile, @MimeMessageId,
-                    @Template, @TemplateLocale, @TemplateData)
+                    @Template, @TemplateLocale, @TemplateData, @ExpiresAt, @Headers)
             """)),
             new
             {
@@ -243,6 +243,10 @@ public sealed class OutboxClient
                 TemplateData = sqlite.LargeText(template is null ? null : request.TemplateData ?? "{}"),
                 request.Priority,
                 SendAfter = request.SendAfter is { } after ? sqlite.TimestampParameter(after) : null,
+                // On this machine's clock, which is SQLite's too.
+                ExpiresAt = MailRequestValidator.CheckExpiry(request.ExpiresAt, request.ExpiresAfter, request.SendAfter, DateTimeOffset.UtcNow) is { } expires
+                    ? sqlite.TimestampParameter(expires) : null,
+                Headers = MailHeaderRules.Normalize(request.Headers),
                 request.IdempotencyKey,
                 request.Profile,
                 MimeMessageId = NewMessageId(request.Sender),

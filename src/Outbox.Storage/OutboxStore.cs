@@ -47,38 +47,54 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
                 new { ByPriority = ByPriority(batchSize), ByAge = batchSize - ByPriority(batchSize), Worker = _worker, LeaseSeconds = lease.TotalSeconds },
                 transaction,
                 cancellationToken: cancellationToken)).ConfigureAwait(false)).OrderBy(m => m.Priority).ThenBy(m => m.Id).ToList();
-            if (messages.Any(m => m.TakenOverFrom is not null))
+            if (messages.Any(m => m.TakenOverFrom is not null || m.Expired))
             {
-                await RecordTakeOversAsync(connection, transaction, messages, holdTakenOver, cancellationToken).ConfigureAwait(false);
+                await RecordTakeOversAndExpiriesAsync(connection, transaction, messages, holdTakenOver, cancellationToken).ConfigureAwait(false);
             }
 
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        if (messages.Count == 0)
+        var toSend = messages.Where(m => !m.Expired || m.Held).ToList();
+        if (toSend.Count > 0)
         {
-            return messages;
+            await ReadPartsAsync(connection, toSend, cancellationToken).ConfigureAwait(false);
         }
 
-        await ReadPartsAsync(connection, messages, cancellationToken).ConfigureAwait(false);
         return messages;
     }
 
     // In the claim's transaction, so no later hand-back, stop or crash can lose it: a mail taken
     // over after the worker that died had begun its SMTP transaction gets that worker's attempt
     // recorded 'unconfirmed'; under Hold it stops in 'unconfirmed' for an operator. A mail whose
-    // transaction never began was never tried and is simply this claim's.
-    private async Task RecordTakeOversAsync(DbConnection connection, DbTransaction transaction, List<ClaimedMessage> messages, bool hold, CancellationToken cancellationToken)
+    // transaction never began was never tried and is simply this claim's. A mail whose expiry
+    // had passed is then recorded 'expired' instead of being sent (a held one stays unconfirmed:
+    // the server may have it).
+    private async Task RecordTakeOversAndExpiriesAsync(DbConnection connection, DbTransaction transaction, List<ClaimedMessage> messages, bool hold, CancellationToken cancellationToken)
     {
         var ids = messages.Where(m => m.TakenOverFrom is not null).Select(m => m.Id).ToList();
-        await connection.ExecuteAsync(new CommandDefinition(_sql.RecordLostAttempts, new { Ids = ids }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        if (!hold)
+        var held = new HashSet<long>();
+        if (ids.Count > 0)
         {
-            await connection.ExecuteAsync(new CommandDefinition(_sql.ResendTakenOver, new { Ids = ids }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-            return;
+            await connection.ExecuteAsync(new CommandDefinition(_sql.RecordLostAttempts, new { Ids = ids }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            if (hold)
+            {
+                held = (await connection.QueryAsync<long>(new CommandDefinition(_sql.HoldTakenOver, new { Ids = ids }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToHashSet();
+            }
         }
 
-        var held = (await connection.QueryAsync<long>(new CommandDefinition(_sql.HoldTakenOver, new { Ids = ids }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToHashSet();
+        // Before ResendTakenOver clears data_started_at, which says whether the claim counted an attempt.
+        var expired = messages.Where(m => m.Expired && !held.Contains(m.Id)).Select(m => m.Id).ToList();
+        if (expired.Count > 0)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(_sql.Expire, new { Ids = expired, Worker = _worker }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
+
+        if (ids.Count > 0 && !hold)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(_sql.ResendTakenOver, new { Ids = ids }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
+
         foreach (var message in messages.Where(m => held.Contains(m.Id)))
         {
             message.Held = true;
@@ -420,7 +436,7 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
             $"""
             select id, kind, sender, reply_to as ReplyTo, subject, text_body as TextBody, html_body as HtmlBody, priority,
                    mime_message_id as MimeMessageId, attempt_count as AttemptCount, profile,
-                   template, template_locale as TemplateLocale, template_data as TemplateData
+                   template, template_locale as TemplateLocale, template_data as TemplateData, headers
               from {d.Table("outbox_message")} where id = @Id
             """);
 
@@ -482,6 +498,21 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
                    last_error = {LostReason} || '; held for an operator (LostReplyPolicy Hold)'
              where {d.InList("id", "@Ids")} and data_started_at is not null
             """));
+
+        // Not sent: its expires_at passed before this claim. The claim counted no attempt for it
+        // unless it took it over from a worker that had begun sending it (whose attempt is recorded
+        // 'unconfirmed' before this); that count is taken back here. The guard sits in a CASE, as
+        // in MarkDataStarting: written plainly, "status = 'sending'" led PostgreSQL to read every
+        // waiting and leased mail in the claim's index instead of these few by primary key.
+        public string Expire { get; } = d.Sql(
+            $"""
+            update {d.Table("outbox_message")}
+               set status = 'expired', due_at = null, lease_owner = null,
+                   attempt_count = attempt_count - case when data_started_at is null then 0 else 1 end, data_started_at = null,
+                   last_error = 'expired at ' || {d.AsIsoText("expires_at")} || ' (its expires_at) before it could be sent: not sent'
+             where {d.InList("id", "@Ids")}
+               and case when status = 'sending' and lease_owner = @Worker then 1 else 0 end = 1
+            """);
 
         // Handing back: the worker knows the mail's data did not reach the server whole (never
         // begun, or cut before its end), so the mark goes with the lease.

@@ -42,7 +42,7 @@ public sealed class SchemaInstaller
 
     // Columns added after the first release. The PostgreSQL and Oracle scripts add them
     // themselves; SQLite has no "add column if not exists", so it is done here.
-    private static readonly (string Table, string Column)[] AddedColumns = [("outbox_message", "profile"), ("outbox_attempt", "account"), ("outbox_message", "template"), ("outbox_message", "template_locale"), ("outbox_message", "template_data"), ("outbox_message", "data_started_at"), ("outbox_message", "rendered_subject")];
+    private static readonly (string Table, string Column)[] AddedColumns = [("outbox_message", "profile"), ("outbox_attempt", "account"), ("outbox_message", "template"), ("outbox_message", "template_locale"), ("outbox_message", "template_data"), ("outbox_message", "data_started_at"), ("outbox_message", "rendered_subject"), ("outbox_message", "expires_at"), ("outbox_message", "headers")];
 
     /// <summary>
     /// The connecting user's name when it may use the outbox but not install it, so the scripts
@@ -259,6 +259,18 @@ public sealed class SchemaInstaller
 
         await RebuildUnlessAsync(connection, "outbox_recipient", "'deferred'", "sql/sqlite/upgrade_recipient_status.sql", cancellationToken).ConfigureAwait(false);
         await RebuildUnlessAsync(connection, "outbox_attempt", "'cancelled'", "sql/sqlite/upgrade_attempt_outcome.sql", cancellationToken).ConfigureAwait(false);
+
+        // Four tables reference outbox_message: with foreign keys on, dropping it would delete
+        // their rows. The pragma has no effect inside a transaction, so it is set around it.
+        await connection.ExecuteAsync(new CommandDefinition("pragma foreign_keys = off", cancellationToken: cancellationToken)).ConfigureAwait(false);
+        try
+        {
+            await RebuildUnlessAsync(connection, "outbox_message", "'expired'", "sql/sqlite/upgrade_message_status.sql", cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await connection.ExecuteAsync(new CommandDefinition("pragma foreign_keys = on", cancellationToken: CancellationToken.None)).ConfigureAwait(false);
+        }
     }
 
     // SQLite cannot widen a check in place: a table whose definition lacks the value is made

@@ -24,7 +24,7 @@ public sealed class CommandLineContractTests : IDisposable
     [InlineData("ID: \"abc\" is not a whole number", "show", "abc")]
     [InlineData("--older-than: \"soon\" is not a duration: write 90s, 5m (or 5min: minutes), 1h, 30d, 2w, hh:mm:ss or d.hh:mm:ss", "purge", "--older-than", "soon")]
     [InlineData("--older-than: \"1mo\": months and years differ in length, so they are not a duration here: write days (30d)", "purge", "--older-than", "1mo")]
-    [InlineData("--status: \"bogus\" is not one of draft, queued, sending, sent, unconfirmed, failed, cancelled", "list", "--status", "bogus")]
+    [InlineData("--status: \"bogus\" is not one of draft, queued, sending, sent, unconfirmed, failed, cancelled, expired", "list", "--status", "bogus")]
     [InlineData("--older-than: \"30\" is ambiguous: write 30s, 30m, 30h, 30d or hh:mm:ss", "purge", "--older-than", "30")]
     [InlineData("--send-after: \"tomorrow\" is not a time: write a date (2026-12-01), a time (2026-12-01T10:00:00Z) or a delay from now (90m, 2h, 7d)", "send", "--from", "a@example.com", "--to", "b@example.com", "--send-after", "tomorrow")]
     [InlineData("--priority: must be from 1 to 5, not 9", "send", "--from", "a@example.com", "--to", "b@example.com", "--priority", "9")]

@@ -74,7 +74,7 @@ public sealed class FirstUseTests(PostgresServer postgres) : IDisposable
 
         var counts = JsonDocument.Parse((await Cli.RunApartAsync("status", "--config", config, "--json")).Out).RootElement.GetProperty("counts");
 
-        Assert.Equal(["draft", "queued", "sending", "sent", "unconfirmed", "failed", "cancelled"], counts.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["draft", "queued", "sending", "sent", "unconfirmed", "failed", "cancelled", "expired"], counts.EnumerateObject().Select(p => p.Name));
         Assert.Equal(1, counts.GetProperty("queued").GetInt64());
         Assert.Equal(0, counts.GetProperty("failed").GetInt64());
     }

@@ -34,6 +34,33 @@ public sealed class StatementPlanTests(PostgresServer postgres)
         Assert.True(await store.MarkDataStartingAsync(claimed[^1], null, Ct), "the mark found no row it may write");
     }
 
+    // Expiry adds no condition to the claim's WHERE (the claim only reports expires_at): it keeps
+    // reading the claim's partial indexes however much expired history the table holds, and the
+    // claim's expired mails are then recorded by primary key.
+    [Fact]
+    public async Task The_claim_keeps_its_indexes_and_records_expired_mails_by_primary_key()
+    {
+        await using var outbox = await TestOutbox.PostgresAsync(postgres);
+        await outbox.ExecuteAsync("select outbox_mail.send('app@example.com', 'to@example.com', subject => 'm' || g, message => 'x', expires_after => interval '1 hour') from generate_series(1, 3000) g");
+        await outbox.ExecuteAsync("update outbox.outbox_message set status = 'expired', due_at = null where id % 10 <> 0");
+        await outbox.ExecuteAsync("update outbox.outbox_message set expires_at = now() - interval '1 second' where id % 20 = 0");
+        await outbox.ExecuteAsync("analyze outbox.outbox_message");
+        var store = new OutboxStore(outbox.Database, "planner-worker");
+        await using var connection = await outbox.OpenAsync();
+
+        var claimPlan = string.Join("\n", await connection.QueryAsync<string>(
+            "explain " + StatementText(store, "Claim"), new { ByPriority = 30, ByAge = 10, Worker = "planner-worker", LeaseSeconds = 300.0 }));
+        var claimed = await store.ClaimAsync(40, TimeSpan.FromMinutes(5), holdTakenOver: false, Ct);
+        var expirePlan = string.Join("\n", await connection.QueryAsync<string>(
+            "explain " + StatementText(store, "Expire"), new { Ids = claimed.Select(m => m.Id).ToList(), Worker = "planner-worker" }));
+
+        // Both choices (by priority, by age) read a partial index of waiting and leased mails.
+        Assert.Equal(2, System.Text.RegularExpressions.Regex.Count(claimPlan, "Index Scan using outbox_message_(priority|due)_ix"));
+        Assert.Contains("outbox_message_pkey", expirePlan, StringComparison.Ordinal);
+        Assert.Equal(20, claimed.Count(m => m.Expired));
+        Assert.Equal(20, await outbox.ScalarAsync<long>("select count(*) from outbox.outbox_message where status = 'sending'"));
+    }
+
     // The store's statement as it sends it (its statements are private to it).
     private static string StatementText(OutboxStore store, string name)
     {

@@ -189,10 +189,23 @@ public sealed class Dispatcher
         {
             while (!stop.Requested.IsCancellationRequested)
             {
-                var batch = await _store.ClaimAsync(_options.BatchSize, _options.LeaseDuration, _transport.LostReplyPolicy == LostReplyPolicy.Hold, CancellationToken.None).ConfigureAwait(false);
-                if (batch.Count == 0)
+                var claimed = await _store.ClaimAsync(_options.BatchSize, _options.LeaseDuration, _transport.LostReplyPolicy == LostReplyPolicy.Hold, CancellationToken.None).ConfigureAwait(false);
+                if (claimed.Count == 0)
                 {
                     break;
+                }
+
+                // The claim recorded these 'expired' (a held one stays unconfirmed): never sent.
+                foreach (var mail in claimed.Where(m => m.Expired && !m.Held))
+                {
+                    Log.Expired(_logger, mail.Id);
+                    OutboxMetrics.Expired.Add(1);
+                }
+
+                IReadOnlyList<ClaimedMessage> batch = [.. claimed.Where(m => !m.Expired || m.Held)];
+                if (batch.Count == 0)
+                {
+                    continue;
                 }
 
                 var result = await SendBatchAsync(batch, connection, stop).ConfigureAwait(false);

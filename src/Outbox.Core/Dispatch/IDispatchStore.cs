@@ -16,7 +16,9 @@ public interface IDispatchStore
     /// Claims up to batchSize due mails (queued and due, or leased and expired). In the same
     /// transaction, a mail taken over from a worker that had begun its SMTP transaction gets that
     /// worker's attempt recorded 'unconfirmed'; with holdTakenOver it stops in 'unconfirmed' and
-    /// comes back <see cref="ClaimedMessage.Held"/>, not to be sent.
+    /// comes back <see cref="ClaimedMessage.Held"/>, not to be sent. A mail whose expires_at has
+    /// passed is recorded 'expired' in the same transaction and comes back
+    /// <see cref="ClaimedMessage.Expired"/>, not to be sent.
     /// </summary>
     Task<IReadOnlyList<ClaimedMessage>> ClaimAsync(int batchSize, TimeSpan lease, bool holdTakenOver, CancellationToken cancellationToken);
 

@@ -37,6 +37,18 @@ public sealed class ClaimedMessage
     /// </summary>
     public bool Held { get; set; }
 
+    /// <summary>
+    /// Set when the mail's expires_at had passed when it was claimed: the claim recorded it
+    /// 'expired' (unless it was <see cref="Held"/>), and it is not sent.
+    /// </summary>
+    public bool Expired { get; init; }
+
+    /// <summary>
+    /// The caller's extra header lines ("Name: value", one per line, checked at enqueue by
+    /// <see cref="Validation.MailHeaderRules"/>), or null.
+    /// </summary>
+    public string? Headers { get; init; }
+
     /// <summary>The Outbox:Profiles entry named at enqueue, if any.</summary>
     public string? Profile { get; init; }
 

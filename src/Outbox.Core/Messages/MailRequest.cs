@@ -29,6 +29,18 @@ public sealed class MailRequest
     /// <summary>Not sent before this time (UTC).</summary>
     public DateTimeOffset? SendAfter { get; init; }
 
+    /// <summary>
+    /// Not sent after this time: a worker that claims the mail later records it 'expired'.
+    /// Later than now and than <see cref="SendAfter"/>, at most <see cref="Validation.MailRequestValidator.MaxExpiry"/> ahead.
+    /// </summary>
+    public DateTimeOffset? ExpiresAt { get; init; }
+
+    /// <summary>The same as <see cref="ExpiresAt"/>, counted from the enqueue; give one of the two.</summary>
+    public TimeSpan? ExpiresAfter { get; init; }
+
+    /// <summary>Extra headers, e.g. List-Unsubscribe and List-Unsubscribe-Post (checked by <see cref="Validation.MailHeaderRules"/>).</summary>
+    public IList<MailHeader> Headers { get; init; } = [];
+
     /// <summary>A key no other mail may use: a second enqueue with it is refused.</summary>
     public string? IdempotencyKey { get; init; }
 

@@ -172,6 +172,12 @@ public sealed class MimeMessageFactory
         message.To.AddRange(HeaderRecipients(mail, "to"));
         message.Cc.AddRange(HeaderRecipients(mail, "cc"));
 
+        // The caller's extra headers, checked at enqueue: none of them is one set above.
+        foreach (var header in Validation.MailHeaderRules.Parse(mail.Headers))
+        {
+            message.Headers.Add(header.Name, header.Value);
+        }
+
         var body = TextBodies(mail);
         var inline = mail.Attachments.Where(a => a.ContentId is not null).ToList();
         if (inline.Count > 0)
@@ -230,6 +236,7 @@ public sealed class MimeMessageFactory
             AttemptCount = mail.AttemptCount,
             TakenOverFrom = mail.TakenOverFrom,
             Profile = mail.Profile,
+            Headers = mail.Headers,
             Recipients = mail.Recipients,
             Attachments = mail.Attachments,
         };

@@ -9,6 +9,9 @@ public static partial class MailRequestValidator
     /// <summary>The longest idempotency key, in characters (the Oracle column's size; PostgreSQL's index needs a bound too).</summary>
     public const int MaxKeyLength = 400;
 
+    /// <summary>How far ahead a mail's expiry may be (expires_at / expires_after), as outbox_mail checks it.</summary>
+    public static readonly TimeSpan MaxExpiry = TimeSpan.FromDays(366);
+
     /// <summary>Throws <see cref="MailValidationException"/> naming the first field at fault.</summary>
     public static void Validate(MailRequest request)
     {
@@ -46,6 +49,8 @@ public static partial class MailRequestValidator
         {
             throw new MailValidationException("send_after", $"must be a point in time, got {after:O}", "Pass a time such as an hour from now, or null to send at once");
         }
+        CheckExpiry(request.ExpiresAt, request.ExpiresAfter, request.SendAfter, DateTimeOffset.UtcNow);
+        MailHeaderRules.Normalize(request.Headers);
         if (request.Profile is not null && !ProfileName().IsMatch(request.Profile))
         {
             throw new MailValidationException("profile", $"\"{request.Profile}\" is not a profile name",
@@ -81,6 +86,46 @@ public static partial class MailRequestValidator
             MailAddressRules.CheckHeader("content_id", attachment.ContentId);
             MimeTypeRules.Check("mime_type", attachment.MimeType);
         }
+    }
+
+    /// <summary>
+    /// The expiry as stored (expires_at), or null: at most one of the two given, later than now
+    /// and than sendAfter, and at most <see cref="MaxExpiry"/> ahead. The same rule is in
+    /// outbox.expiry (PostgreSQL) and OUTBOX_MAIL.expiry (Oracle), on the database's clock.
+    /// </summary>
+    public static DateTimeOffset? CheckExpiry(DateTimeOffset? expiresAt, TimeSpan? expiresAfter, DateTimeOffset? sendAfter, DateTimeOffset now)
+    {
+        if (expiresAt is not null && expiresAfter is not null)
+        {
+            throw new MailValidationException("expires_after", "was given with expires_at", "Give one of the two");
+        }
+
+        if (expiresAfter is { } after && (after <= TimeSpan.Zero || after > MaxExpiry))
+        {
+            throw new MailValidationException("expires_after", $"must be more than 0 and at most {MaxExpiry.TotalDays:0} days, got {after}",
+                "Give how long the mail stays worth sending, e.g. 2 hours");
+        }
+
+        var at = expiresAt ?? (expiresAfter is { } span ? now + span : null);
+        if (at is not { } expiry)
+        {
+            return null;
+        }
+
+        var field = expiresAt is null ? "expires_after" : "expires_at";
+        if (expiresAt is not null && (expiry <= now || expiry > now + MaxExpiry))
+        {
+            throw new MailValidationException(field, $"must be later than now and at most {MaxExpiry.TotalDays:0} days ahead, got {expiry.ToUniversalTime():yyyy-MM-dd'T'HH:mm:ss'Z'}",
+                "Give a time when the mail stops being worth sending, or leave it out for a mail that never expires");
+        }
+
+        if (sendAfter is { } start && expiry <= start)
+        {
+            throw new MailValidationException(field, $"is not later than send_after ({start.ToUniversalTime():yyyy-MM-dd'T'HH:mm:ss'Z'})",
+                "A mail that expires before it may be sent would never go out; move one of the two");
+        }
+
+        return expiry;
     }
 
     // A template gives the subject and bodies; its data is bounded before the database sees it.

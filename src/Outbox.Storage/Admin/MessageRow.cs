@@ -33,6 +33,12 @@ public sealed record MessageRow
 
     public string? SendAfter { get; init; }
 
+    /// <summary>Not sent after this time (expires_at), or null.</summary>
+    public string? ExpiresAt { get; init; }
+
+    /// <summary>The caller's extra header lines ("Name: value", one per line), or null.</summary>
+    public string? Headers { get; init; }
+
     public string? QueuedAt { get; init; }
 
     public string? DueAt { get; init; }

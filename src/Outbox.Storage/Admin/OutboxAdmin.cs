@@ -137,6 +137,7 @@ public sealed class OutboxAdmin
             select id, status, kind, sender, reply_to as ReplyTo, {SubjectShown} as subject, template, template_locale as TemplateLocale,
                    template_data as TemplateData, priority, mime_message_id as MimeMessageId,
                    idempotency_key as IdempotencyKey, {D.AsIsoText("created_at")} as CreatedAt, {D.AsIsoText("send_after")} as SendAfter,
+                   {D.AsIsoText("expires_at")} as ExpiresAt, headers,
                    {D.AsIsoText("queued_at")} as QueuedAt, {D.AsIsoText("due_at")} as DueAt, lease_owner as LeaseOwner,
                    attempt_count as AttemptCount, {D.AsIsoText("sent_at")} as SentAt, smtp_code as SmtpCode, smtp_reply as SmtpReply,
                    last_error as LastError, case when text_body is not null then 1 else 0 end as HasTextBody,
@@ -264,7 +265,7 @@ public sealed class OutboxAdmin
             "cancel", cancellationToken);
 
     /// <summary>
-    /// Deletes sent, failed and cancelled mails created before now minus olderThan, with their
+    /// Deletes sent, failed, cancelled and expired mails created before now minus olderThan, with their
     /// recipients, attachments and attempts, in batches of batchSize rows: each batch is its own
     /// short transaction, so the purge never holds long locks. Mails another transaction holds
     /// (a retry queueing them) are skipped, not waited for.
@@ -280,7 +281,7 @@ public sealed class OutboxAdmin
             D.Sql($"select count(*) from {Messages} where {Older(FinishedStatuses)}"), new { Seconds = -olderThan.TotalSeconds }, cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
-    private const string FinishedStatuses = "'sent', 'failed', 'cancelled'";
+    private const string FinishedStatuses = "'sent', 'failed', 'cancelled', 'expired'";
 
     private string Older(string statuses) => $"status in ({statuses}) and created_at < {D.NowPlusSeconds("@Seconds")}";
 

@@ -106,12 +106,12 @@ public sealed partial class OracleDialect : SqlDialect
                 update {Table("outbox_message")} m
                    set m.status = 'sending', m.lease_owner = :Worker, m.due_at = {NowPlusSeconds(":LeaseSeconds")},
                        m.taken_over_from = case when m.status = 'sending' then m.lease_owner end,
-                       m.attempt_count = m.attempt_count + case when m.status = 'sending' and m.data_started_at is null then 0 else 1 end, m.last_attempt_at = sys_extract_utc(systimestamp)
+                       m.attempt_count = m.attempt_count + case when m.data_started_at is null and (m.status = 'sending' or m.expires_at <= sys_extract_utc(systimestamp)) then 0 else 1 end, m.last_attempt_at = sys_extract_utc(systimestamp)
                  where m.id = ids(i);
             open result for
                 select m.id, m.kind, m.sender, m.reply_to as ReplyTo, m.subject, m.text_body as TextBody, m.html_body as HtmlBody,
                        m.priority, m.mime_message_id as MimeMessageId, m.attempt_count as AttemptCount, m.taken_over_from as TakenOverFrom, m.profile,
-                       m.template, m.template_locale as TemplateLocale, m.template_data as TemplateData
+                       m.template, m.template_locale as TemplateLocale, m.template_data as TemplateData, m.headers, case when m.expires_at <= sys_extract_utc(systimestamp) then 1 else 0 end as Expired
                   from {Table("outbox_message")} m
                  where m.id in (select column_value from table(ids));
             dbms_sql.return_result(result);

@@ -32,12 +32,12 @@ public sealed class PostgreSqlDialect : SqlDialect
         update outbox.outbox_message m
            set status = 'sending', lease_owner = @Worker, due_at = now() + make_interval(secs => @LeaseSeconds),
                taken_over_from = case when m.status = 'sending' then m.lease_owner end,
-               attempt_count = m.attempt_count + case when m.status = 'sending' and m.data_started_at is null then 0 else 1 end, last_attempt_at = now()
+               attempt_count = m.attempt_count + case when m.data_started_at is null and (m.status = 'sending' or m.expires_at <= now()) then 0 else 1 end, last_attempt_at = now()
           from due
          where m.id = due.id
         returning m.id, m.kind, m.sender, m.reply_to as ReplyTo, m.subject, m.text_body as TextBody, m.html_body as HtmlBody,
                   m.priority, m.mime_message_id as MimeMessageId, m.attempt_count as AttemptCount, m.taken_over_from as TakenOverFrom, m.profile,
-                  m.template, m.template_locale as TemplateLocale, m.template_data as TemplateData
+                  m.template, m.template_locale as TemplateLocale, m.template_data as TemplateData, m.headers, coalesce(m.expires_at <= now(), false) as Expired
         """;
 
     public override string SentGroupStatement => """

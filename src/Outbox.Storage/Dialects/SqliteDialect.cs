@@ -21,7 +21,7 @@ public sealed class SqliteDialect : SqlDialect
         update outbox_message
            set status = 'sending', lease_owner = @Worker, due_at = {NowPlusSeconds("@LeaseSeconds")},
                taken_over_from = case when status = 'sending' then lease_owner end,
-               attempt_count = attempt_count + case when status = 'sending' and data_started_at is null then 0 else 1 end, last_attempt_at = {IsoNow}
+               attempt_count = attempt_count + case when data_started_at is null and (status = 'sending' or expires_at <= {IsoNow}) then 0 else 1 end, last_attempt_at = {IsoNow}
          where id in (select id from (select id from outbox_message
                                        where status in ('queued', 'sending') and due_at <= {IsoNow}
                                        order by priority, due_at, id
@@ -37,7 +37,7 @@ public sealed class SqliteDialect : SqlDialect
                                        limit @ByAge))
         returning id, kind, sender, reply_to as ReplyTo, subject, text_body as TextBody, html_body as HtmlBody,
                   priority, mime_message_id as MimeMessageId, attempt_count as AttemptCount, taken_over_from as TakenOverFrom, profile,
-                  template, template_locale as TemplateLocale, template_data as TemplateData
+                  template, template_locale as TemplateLocale, template_data as TemplateData, headers, coalesce(expires_at <= {IsoNow}, 0) as Expired
         """;
 
     // One writer at a time: a transaction's rows are not locked one by one.

@@ -10,8 +10,8 @@ public static class ListCommand
 {
     public static Command Create(CliContext context)
     {
-        var status = new Option<string?>("--status") { Description = "Only mails in this status (draft, queued, sending, sent, unconfirmed, failed, cancelled)" };
-        status.AcceptOnlyFromAmong("draft", "queued", "sending", "sent", "unconfirmed", "failed", "cancelled");
+        var status = new Option<string?>("--status") { Description = "Only mails in this status (draft, queued, sending, sent, unconfirmed, failed, cancelled, expired)" };
+        status.AcceptOnlyFromAmong("draft", "queued", "sending", "sent", "unconfirmed", "failed", "cancelled", "expired");
         var limit = new Option<int>("--limit") { Description = "How many, newest first", DefaultValueFactory = _ => 50 }.Between(1, 100_000);
         var to = Text(new Option<string?>("--to") { Description = "Only mails with a recipient (To, Cc, Bcc) containing this text, e.g. an address or @example.com" });
         var subject = Text(new Option<string?>("--subject") { Description = "Only mails whose subject contains this text (case ignored)" });

@@ -12,11 +12,11 @@ public static class PurgeCommand
     public static Command Create(CliContext context)
     {
         var olderThan = CliArguments.Duration("--older-than");
-        olderThan.Description = "Delete sent, failed and cancelled mails created longer ago than this (e.g. 90d, 2w, 12h, 30min; m is minutes, months are not taken: write days)";
+        olderThan.Description = "Delete sent, failed, cancelled and expired mails created longer ago than this (e.g. 90d, 2w, 12h, 30min; m is minutes, months are not taken: write days)";
         olderThan.Required = true;
         var batchSize = new Option<int?>("--batch-size") { Description = "Mails deleted per statement (default: Outbox:Retention:BatchSize)" }.Between(1, 100_000);
         var dryRun = new Option<bool>("--dry-run") { Description = "Print how many mails would be deleted, and before which time, and delete nothing" };
-        var command = new Command("purge", "Delete finished (sent, failed, cancelled) mails older than an age, with their recipients, attachments and attempts; says how many, and before which time, first. Example: outbox purge --older-than 90d --dry-run") { olderThan, batchSize, dryRun, context.JsonOutput };
+        var command = new Command("purge", "Delete finished (sent, failed, cancelled, expired) mails older than an age, with their recipients, attachments and attempts; says how many, and before which time, first. Example: outbox purge --older-than 90d --dry-run") { olderThan, batchSize, dryRun, context.JsonOutput };
         command.SetAction((parse, cancellationToken) => context.RunAsync(parse, async options =>
         {
             var age = parse.GetValue(olderThan);

@@ -26,6 +26,11 @@ public static class SendCommand
         var priority = new Option<int>("--priority") { Description = "X-Priority, 1 (highest) to 5", DefaultValueFactory = _ => 3 }.Between(1, 5);
         var sendAfter = CliArguments.PointInTime("--send-after", TimeProvider.System, ahead: true);
         sendAfter.Description = "Do not send before this time: a date (2026-12-01, midnight UTC), a time (2026-12-01T10:00:00Z) or a delay from now (90m, 2h, 7d)";
+        var expiresAt = CliArguments.PointInTime("--expires-at", TimeProvider.System, ahead: true);
+        expiresAt.Description = "Do not send after this time (the mail ends 'expired'): a date, a time (2026-12-01T10:00:00Z) or a delay from now (2h, 7d)";
+        var expiresAfter = CliArguments.Duration("--expires-after");
+        expiresAfter.Description = "Do not send later than this long after the enqueue, on the database's clock (90m, 2h, 7d; at most 366d)";
+        var header = new Option<string[]>("--header") { Description = "An extra header \"Name: value\" (repeatable), e.g. --header \"List-Unsubscribe: <https://example.com/u/42>\"; not one the worker writes (From, To, Date, Content-*, ...)" };
         var key = new Option<string?>("--idempotency-key") { Description = "A key for this mail: a second send with the same key queues nothing and prints the first mail's id" };
         var profile = new Option<string?>("--profile") { Description = "The Outbox:Profiles entry to send through (default: by the sender's domain, else \"default\")" };
         var template = new Option<string?>("--template") { Description = "Make the mail from this outbox_template (it gives subject and bodies; see outbox template list)" };
@@ -33,7 +38,7 @@ public static class SendCommand
         var locale = new Option<string?>("--locale") { Description = "With --template: use the template's row for this locale (else its language's, else the default row)" };
         var command = new Command("send", "Enqueue a mail and print its id. Examples: outbox send --from app@example.com --to dba@example.com --subject Hello --text \"It works\"; outbox send --from shop@example.com --to customer@example.com --template order_confirmation --data order.json")
         {
-            from, to, cc, bcc, replyTo, subject, text, textFile, htmlFile, attach, priority, sendAfter, key, profile, template, data, locale, context.JsonOutput,
+            from, to, cc, bcc, replyTo, subject, text, textFile, htmlFile, attach, priority, sendAfter, expiresAt, expiresAfter, header, key, profile, template, data, locale, context.JsonOutput,
         };
 
         command.SetAction((parse, cancellationToken) => context.RunAsync(parse, async options =>
@@ -69,6 +74,9 @@ public static class SendCommand
                     HtmlBody = await CliFiles.ReadTextAsync(parse.GetValue(htmlFile), "--html-file", long.MaxValue, cancellationToken).ConfigureAwait(false),
                     Priority = parse.GetValue(priority),
                     SendAfter = parse.GetValue(sendAfter),
+                    ExpiresAt = parse.GetValue(expiresAt),
+                    ExpiresAfter = parse.GetResult(expiresAfter) is { Implicit: false } ? parse.GetValue(expiresAfter) : null,
+                    Headers = [.. (parse.GetValue(header) ?? []).Select(line => MailHeaderRules.ParseLine("--header", line))],
                     IdempotencyKey = parse.GetValue(key),
                     Profile = parse.GetValue(profile),
                     Attachments = attachments,
@@ -143,6 +151,9 @@ public static class SendCommand
         "filename" or "mime_type" or "content_id" => "--attach",
         "priority" => "--priority",
         "send_after" => "--send-after",
+        "expires_at" => "--expires-at",
+        "expires_after" => "--expires-after",
+        "headers" or "name" or "value" => "--header",
         "profile" => "--profile",
         "subject" when !fromTemplate => "--subject",
         "text_body" when !fromTemplate => "--text",

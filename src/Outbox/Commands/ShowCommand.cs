@@ -100,6 +100,17 @@ public static class ShowCommand
             output.WriteLine($"  Send after:  {m.SendAfter}");
         }
 
+        if (m.ExpiresAt is not null)
+        {
+            output.WriteLine($"  Expires at:  {m.ExpiresAt}");
+        }
+
+        // Checked at enqueue: printable, one line each.
+        foreach (var header in Core.Validation.MailHeaderRules.Parse(m.Headers))
+        {
+            output.WriteLine($"  {header.Name}: {header.Value}");
+        }
+
         if (m.DueAt is not null)
         {
             output.WriteLine($"  Due:         {m.DueAt}{(m.LeaseOwner is null ? string.Empty : " (leased by " + m.LeaseOwner + ")")}");

@@ -8,7 +8,7 @@ namespace Outbox.Commands;
 /// <summary>`outbox status`: counts per status, the age of the oldest waiting mail, recent errors.</summary>
 public static class StatusCommand
 {
-    private static readonly string[] Statuses = ["draft", "queued", "sending", "sent", "unconfirmed", "failed", "cancelled"];
+    private static readonly string[] Statuses = ["draft", "queued", "sending", "sent", "unconfirmed", "failed", "cancelled", "expired"];
 
     public static Command Create(CliContext context)
     {

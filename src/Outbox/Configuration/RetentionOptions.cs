@@ -3,7 +3,7 @@ namespace Outbox.Configuration;
 /// <summary>The scheduled purge of finished mail and abandoned drafts (section Outbox:Retention).</summary>
 public sealed class RetentionOptions
 {
-    /// <summary>Sent, failed and cancelled mails created longer ago than this are deleted; null keeps everything.</summary>
+    /// <summary>Sent, failed, cancelled and expired mails created longer ago than this are deleted; null keeps everything.</summary>
     public TimeSpan? KeepFor { get; set; }
 
     /// <summary>

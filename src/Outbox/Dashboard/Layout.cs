@@ -48,7 +48,7 @@ public static class Layout
         table { border-collapse: collapse; margin: .5em 0 1.5em; }
         th, td { border-bottom: 1px solid #ddd; padding: .25em .6em; text-align: left; vertical-align: top; }
         td.n { text-align: right; }
-        .status-sent, .ok { color: #1a7f37; } .status-failed, .status-unconfirmed, .fail { color: #c62828; } .recovered { color: #777; }
+        .status-sent, .ok { color: #1a7f37; } .status-expired { color: #8a5a00; } .status-failed, .status-unconfirmed, .fail { color: #c62828; } .recovered { color: #777; }
         .refresh { color: #777; font-size: 90%; } .verdict { font-weight: bold; }
         .error { background: #fdecea; border: 1px solid #c62828; padding: .5em 1em; }
         .notice { background: #e8f5e9; border: 1px solid #1a7f37; padding: .5em 1em; }

@@ -12,7 +12,7 @@ namespace Outbox.Dashboard;
 /// </summary>
 public sealed record ListFilter(MailFilter Mail, IReadOnlyDictionary<string, string> Given)
 {
-    public static readonly string[] Statuses = ["draft", "queued", "sending", "sent", "failed", "unconfirmed", "cancelled"];
+    public static readonly string[] Statuses = ["draft", "queued", "sending", "sent", "failed", "unconfirmed", "cancelled", "expired"];
 
     private static readonly string[] Keys = ["status", "to", "subject", "since", "until"];
 

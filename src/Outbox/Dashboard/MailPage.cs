@@ -29,6 +29,8 @@ public static class MailPage
             Field("Idempotency key", m.IdempotencyKey),
             Field("Created", m.CreatedAt),
             Field("Send after", m.SendAfter),
+            Field("Expires at", m.ExpiresAt),
+            .. Core.Validation.MailHeaderRules.Parse(m.Headers).Select(h => Field(h.Name, h.Value)),
             Field("Due", m.DueAt is null ? null : m.DueAt + (m.LeaseOwner is null ? string.Empty : $" (leased by {m.LeaseOwner})")),
             Field("Sent", m.SentAt),
             Field("Last reply", m.SmtpCode is null && m.SmtpReply is null ? null : $"{m.SmtpCode} {m.SmtpReply}"),

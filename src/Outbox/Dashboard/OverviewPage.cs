@@ -9,7 +9,7 @@ namespace Outbox.Dashboard;
 /// <summary>The queue at a glance: mails per status, the oldest waiting, sent and failed per hour, the accounts.</summary>
 public static class OverviewPage
 {
-    private static readonly string[] Statuses = ["draft", "queued", "sending", "sent", "failed", "unconfirmed", "cancelled"];
+    private static readonly string[] Statuses = ["draft", "queued", "sending", "sent", "failed", "unconfirmed", "cancelled", "expired"];
 
     /// <summary>How often the overview reloads itself.</summary>
     public const int RefreshSeconds = 30;

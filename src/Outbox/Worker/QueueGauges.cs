@@ -14,7 +14,7 @@ namespace Outbox.Worker;
 /// </summary>
 public sealed class QueueGauges : BackgroundService
 {
-    private static readonly string[] Statuses = ["draft", "queued", "sending", "sent", "unconfirmed", "failed", "cancelled"];
+    private static readonly string[] Statuses = ["draft", "queued", "sending", "sent", "unconfirmed", "failed", "cancelled", "expired"];
 
     private readonly OutboxAdmin _admin;
     private readonly TimeSpan _interval;

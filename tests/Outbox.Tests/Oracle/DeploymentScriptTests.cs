@@ -115,7 +115,7 @@ public sealed partial class DeploymentScriptTests
         Assert.DoesNotContain("drop constraint ' || p_name", widen, StringComparison.Ordinal);
         Assert.DoesNotContain("constraint_name = upper(p_name)", widen, StringComparison.Ordinal);
         var calls = Regex.Matches(tables, @"widen_check\('(\w+)', '\w+', '(\w+)', '\w+',\s*q'\[(\w+) in \(");
-        Assert.Equal(2, calls.Count);
+        Assert.Equal(3, calls.Count);
         foreach (Match call in calls)
         {
             Assert.Equal(call.Groups[2].Value, call.Groups[3].Value);

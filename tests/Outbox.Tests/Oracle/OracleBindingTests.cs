@@ -57,6 +57,8 @@ public sealed class OracleBindingTests
             Cc = ["c@example.com"],
             Bcc = ["d@example.com"],
             Subject = "report",
+            SendAfter = DateTimeOffset.UtcNow.AddHours(1),
+            ExpiresAfter = TimeSpan.FromDays(2),
             Attachments = [new MailAttachment { FileName = "r.pdf", Content = new MemoryStream(bytes), MimeType = "application/pdf", Inline = true }],
         }, Ct);
 
@@ -65,6 +67,11 @@ public sealed class OracleBindingTests
             command.StartsWith("savepoint ", StringComparison.Ordinal) || command.TrimStart().StartsWith("begin", StringComparison.Ordinal) && command.Contains("outbox_mail.", StringComparison.Ordinal),
             command));
         Assert.DoesNotContain(source.Commands, command => command.Contains("insert into", StringComparison.OrdinalIgnoreCase));
+        // TIMESTAMP WITH TIME ZONE parameters get a DateTimeOffset (a DateTime would be read in the
+        // session's time zone); the interval a TimeSpan.
+        var created = Assert.Single(Bound("outbox_mail.create_mail(", source));
+        Assert.IsType<DateTimeOffset>(created.Single(p => p.Name == "SendAfter").Value);
+        Assert.Equal(TimeSpan.FromDays(2), created.Single(p => p.Name == "ExpiresAfter").Value);
         Assert.Equal(["to", "cc", "bcc"], Bound("outbox_mail.add_recipient(", source).Select(bound => (string)bound.Single(p => p.Name == "Kind").Value!));
         var opened = Assert.Single(Bound("outbox_mail.open_attachment(", source));
         Assert.Equal(1, opened.Single(p => p.Name == "Inline").Value);

@@ -43,6 +43,8 @@ public sealed class OracleDialectTests
         Assert.Contains(source.Commands, c => c.Contains("for update skip locked", StringComparison.Ordinal) && c.Contains("limit :ByPriority", StringComparison.Ordinal) && c.Contains("by_age pls_integer := :ByAge", StringComparison.Ordinal));
         Assert.Contains(source.Commands, c => c.Contains("from dual", StringComparison.Ordinal) && c.Contains("outbox_attempt", StringComparison.Ordinal));
         Assert.Contains(source.Commands, c => c.Contains("fetch first :Limit rows only", StringComparison.Ordinal));
+        Assert.Contains(source.Commands, c => c.Contains("set status = 'expired'", StringComparison.Ordinal) && c.Contains("to_char(expires_at,", StringComparison.Ordinal));
+        Assert.Contains(source.Commands, c => c.Contains("outbox_mail.create_mail(", StringComparison.Ordinal) && c.Contains("expires_at => :ExpiresAt, expires_after => :ExpiresAfter, headers => :Headers)", StringComparison.Ordinal));
         // A 1 MB + 5 byte attachment: one call of 32 pieces, one of 1 piece.
         Assert.Equal(2, source.Commands.Count(c => c.Contains("outbox_mail.write_attachment(", StringComparison.Ordinal)));
     }
@@ -140,14 +142,16 @@ public sealed class OracleDialectTests
 
             if (text.Contains("as TakenOverFrom", StringComparison.Ordinal) && text.Contains("for update skip locked", StringComparison.Ordinal))
             {
-                // The claim takes a mail over from a worker that died: the take-over statements run too.
+                // The claim takes a mail over from a worker that died, and one whose expiry has
+                // passed: the take-over and expiry statements run too.
                 var claimed = new DataTable();
-                foreach (var (column, type) in new[] { ("id", typeof(long)), ("kind", typeof(string)), ("sender", typeof(string)), ("MimeMessageId", typeof(string)), ("AttemptCount", typeof(int)), ("TakenOverFrom", typeof(string)) })
+                foreach (var (column, type) in new[] { ("id", typeof(long)), ("kind", typeof(string)), ("sender", typeof(string)), ("MimeMessageId", typeof(string)), ("AttemptCount", typeof(int)), ("TakenOverFrom", typeof(string)), ("headers", typeof(string)), ("Expired", typeof(int)) })
                 {
                     claimed.Columns.Add(column, type);
                 }
 
-                claimed.Rows.Add(1L, "mime", "a@example.com", "<1@example.com>", 2, "worker-0");
+                claimed.Rows.Add(1L, "mime", "a@example.com", "<1@example.com>", 2, "worker-0", "List-Unsubscribe: <https://example.com/u/1>", 0);
+                claimed.Rows.Add(2L, "mime", "a@example.com", "<2@example.com>", 0, null, null, 1);
                 return claimed;
             }
 
@@ -178,7 +182,9 @@ public sealed class OracleDialectTests
         var rejected = new RecipientRejection("b@example.com", 550, "no such user");
         var failure = new SendFailure(FailureKind.Transient, 451, "try later", false, [rejected]);
 
-        await store.ClaimAsync(10, TimeSpan.FromMinutes(5), holdTakenOver: true, Ct);
+        var claimedMails = await store.ClaimAsync(10, TimeSpan.FromMinutes(5), holdTakenOver: true, Ct);
+        Assert.Equal([false, true], claimedMails.Select(m => m.Expired));
+        Assert.Equal("List-Unsubscribe: <https://example.com/u/1>", claimedMails[0].Headers);
         await store.MarkDataStartingAsync(mail, null, Ct);
         await store.ExtendLeaseAsync([mail], TimeSpan.FromMinutes(5), Ct);
         await store.MarkSentAsync([new SentMail(mail, new DeliveryResult(250, "ok", [rejected]))], Ct);
@@ -209,6 +215,8 @@ public sealed class OracleDialectTests
             TextBody = LongText,
             HtmlBody = "<p>" + LongText + "</p>",
             Attachments = [new MailAttachment { FileName = "r.pdf", Content = attachment, MimeType = "application/pdf" }],
+            ExpiresAfter = TimeSpan.FromHours(2),
+            Headers = [new MailHeader("List-Unsubscribe", "<https://example.com/u/1>")],
         }, Ct);
 
         var templates = new TemplateStore(database.Dialect);

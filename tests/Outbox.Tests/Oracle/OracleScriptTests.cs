@@ -76,7 +76,9 @@ public sealed class OracleScriptTests
             "subject in varchar2 default null", "message in varchar2 default null",
             "mime_type in varchar2 default 'text/plain; charset=us-ascii'", "priority in pls_integer default 3",
         ];
-        var expected = common.Concat(attachmentParameters.Split('|', StringSplitOptions.RemoveEmptyEntries)).Append("replyto in varchar2 default null").ToList();
+        // Then what UTL_MAIL lacks, last and with defaults, so that UTL_MAIL's calls compile unchanged.
+        string[] added = ["expires_at in timestamp with time zone default null", "expires_after in interval day to second default null", "headers in varchar2 default null"];
+        var expected = common.Concat(attachmentParameters.Split('|', StringSplitOptions.RemoveEmptyEntries)).Append("replyto in varchar2 default null").Concat(added).ToList();
 
         var overloads = Oracle.OracleSubprograms().Where(s => s.Name == name).Select(s => s.Parameters).ToList();
 
