@@ -37,6 +37,8 @@ begin
     drop_if_there('TABLE', 'outbox_recipient', 'drop table outbox_recipient purge');
     drop_if_there('TABLE', 'outbox_message', 'drop table outbox_message purge');
     drop_if_there('TABLE', 'outbox_setting', 'drop table outbox_setting purge');
+    drop_if_there('TABLE', 'outbox_pause', 'drop table outbox_pause purge');
+    drop_if_there('TABLE', 'outbox_worker', 'drop table outbox_worker purge');
     drop_if_there('TABLE', 'outbox_template', 'drop table outbox_template purge');
     drop_if_there('TABLE', 'outbox_rate_slot', 'drop table outbox_rate_slot purge');
     drop_if_there('TABLE', 'outbox_rate_account', 'drop table outbox_rate_account purge');

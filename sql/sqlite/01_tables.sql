@@ -152,6 +152,31 @@ begin
     update outbox_template set changed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') where id = new.id;
 end;
 
+-- Pauses and the running workers (schema version 6): see the PostgreSQL script. Times are UTC
+-- ISO 8601 text.
+create table if not exists outbox_pause (
+    scope       text primary key check (scope = '*' or (length(scope) between 1 and 100 and scope not glob '*[^A-Za-z0-9_.-]*')),
+    paused_by   text not null check (length(paused_by) <= 200),
+    paused_at   text not null default (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    reason      text check (length(reason) <= 500),
+    resumed_by  text check (length(resumed_by) <= 200),
+    resumed_at  text
+);
+
+create table if not exists outbox_worker (
+    name          text primary key,
+    host          text not null,
+    pid           integer not null,
+    version       text not null,
+    poll_seconds  integer not null,
+    started_at    text not null,
+    last_seen_at  text not null,
+    last_pass_at  text,
+    last_result   text,
+    paused        text,
+    stopped_at    text
+);
+
 -- Limits checked at enqueue by OutboxClient (see the PostgreSQL script). Change them with UPDATE.
 create table if not exists outbox_setting (
     name         text primary key,
@@ -165,10 +190,10 @@ insert or ignore into outbox_setting (name, value, description) values
     ('max_recipients', '1000', 'Most recipients (to, cc and bcc together) one mail may have; Exchange Online''s own limit. 0 means no limit.'),
     ('max_address_chars', '500', 'Longest address accepted at enqueue, display name included (an address itself is at most 254). 0 means no limit.'),
     ('max_header_chars', '1000', 'Longest header value accepted at enqueue: subject, attachment names, MIME types, content ids (a header line is at most 998). 0 means no limit.'),
-    ('schema_version', '5', 'The version of the outbox schema the install scripts made; `outbox check db` compares it with the version the program expects.');
+    ('schema_version', '6', 'The version of the outbox schema the install scripts made; `outbox check db` compares it with the version the program expects.');
 
 -- A DBA's limits stay as set; the schema version is always this script's.
-update outbox_setting set value = '5' where name = 'schema_version' and value <> '5';
+update outbox_setting set value = '6' where name = 'schema_version' and value <> '6';
 
 -- Views for DBAs (the same in every database): mails per status with the age of the oldest,
 -- and the mails that will not go out with their last error.

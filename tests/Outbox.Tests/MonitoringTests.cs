@@ -80,14 +80,17 @@ public sealed class MonitoringTests : IDisposable
 
         Assert.Equal((true, "starting"), health.Evaluate(poll));
         health.PassStarted();
-        health.PassEnded(null);
+        health.PassEnded(null, []);
         time.Advance(TimeSpan.FromSeconds(30));
         Assert.True(health.Evaluate(poll).Healthy);
         health.PassStarted();
-        health.PassEnded("connection refused");
+        health.PassEnded("connection refused", []);
         Assert.Equal((false, "the last pass could not reach the database: connection refused"), health.Evaluate(poll));
         health.PassStarted();
-        health.PassEnded(null);
+        health.PassEnded(null, []);
+        health.PassStarted();
+        health.PassEnded(null, [new Core.Dispatch.Pause("*", "ops", "2026-11-29T10:00:30.000Z", "database upgrade")]);
+        Assert.Equal((true, "polling; last pass 00:00:00 ago; all sending paused by ops at 2026-11-29T10:00:30.000Z (database upgrade)"), health.Evaluate(poll));
         time.Advance(TimeSpan.FromMinutes(2));
         Assert.False(health.Evaluate(poll).Healthy);
         Assert.StartsWith("no dispatch pass for 00:02:00", health.Evaluate(poll).Status, StringComparison.Ordinal);

@@ -1,0 +1,34 @@
+namespace Outbox.Core.Dispatch;
+
+/// <summary>
+/// A pause an operator set (outbox_pause): of all sending (scope "*") or of one profile's mail.
+/// Workers send no mail it covers and hand back, uncharged, what they hold of it.
+/// </summary>
+/// <param name="Scope">"*", or a profile name.</param>
+/// <param name="PausedBy">Who paused: the database user, the dashboard's user or the command line's OS user.</param>
+/// <param name="PausedAt">When, as ISO 8601 UTC text.</param>
+/// <param name="Reason">What the operator said, if anything.</param>
+public sealed record Pause(string Scope, string PausedBy, string PausedAt, string? Reason)
+{
+    public const string All = "*";
+
+    /// <summary>The profile a worker without Outbox:Profiles sends every mail through, unless it names another.</summary>
+    public const string DefaultProfile = "default";
+
+    public bool IsAll => Scope == All;
+
+    /// <summary>The pause that holds a mail of this profile, if any: a pause of all sending first.</summary>
+    public static Pause? Of(IReadOnlyList<Pause> pauses, string profile)
+    {
+        ArgumentNullException.ThrowIfNull(pauses);
+        return pauses.FirstOrDefault(p => p.IsAll) ?? pauses.FirstOrDefault(p => string.Equals(p.Scope, profile, StringComparison.OrdinalIgnoreCase));
+    }
+
+    /// <summary>The scopes as one short text: "*", "marketing, bulk"; null when nothing is paused.</summary>
+    public static string? Scopes(IReadOnlyList<Pause> pauses) =>
+        pauses is { Count: > 0 } ? string.Join(", ", pauses.Select(p => p.Scope).Order(StringComparer.Ordinal)) : null;
+
+    /// <summary>One line, for the log, a handed-back mail's last error and status.</summary>
+    public override string ToString() =>
+        $"{(IsAll ? "all sending" : $"profile \"{Scope}\"")} paused by {PausedBy} at {PausedAt}{(Reason is null ? string.Empty : $" ({Reason})")}";
+}
