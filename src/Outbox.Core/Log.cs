@@ -45,7 +45,7 @@ internal static partial class Log
     [LoggerMessage(Level = LogLevel.Error, Message = "Stopping: {Reason}. Another worker takes these mails over when their lease ends and records each one it finds begun as unconfirmed")]
     public static partial void NotRecordedAtStop(ILogger logger, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Paused: {Pause}. Its mail waits until `outbox resume`")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Not sending: {Pause}; its mail waits until `outbox resume`")]
     public static partial void Paused(ILogger logger, string pause);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Resumed: {Scope} may send again")]

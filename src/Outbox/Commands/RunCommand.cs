@@ -44,11 +44,6 @@ public static class RunCommand
                     await context.Out.WriteLineAsync($"sent {summary.Sent}, retry later {summary.Retried}, failed {summary.Failed}, not tried {summary.Released}{unconfirmed}").ConfigureAwait(false);
                 }
 
-                foreach (var pause in dispatcher.Pauses)
-                {
-                    await context.Error.WriteLineAsync($"outbox: {pause}; its mail waits (outbox resume)").ConfigureAwait(false);
-                }
-
                 if (summary.PausedBecause is not null)
                 {
                     await context.Error.WriteLineAsync($"outbox: {summary.PausedBecause}").ConfigureAwait(false);
