@@ -145,6 +145,8 @@ public sealed class PauseTests(PostgresServer postgres) : IDisposable
             var refused = await Assert.ThrowsAsync<Npgsql.PostgresException>(() => Dapper.SqlMapper.ExecuteScalarAsync<string>(connection, "select outbox.pause()"));
             Assert.Equal("42501", refused.SqlState);
             await Dapper.SqlMapper.ExecuteAsync(connection, "reset role");
+            // Refused by the grant itself, not only by schema outbox being out of the sender's reach.
+            Assert.False(await Dapper.SqlMapper.ExecuteScalarAsync<bool>(connection, "select has_function_privilege('outbox_sender', 'outbox.pause(text, text)', 'execute') or has_function_privilege('outbox_sender', 'outbox.resume(text)', 'execute')"));
 
             await Dapper.SqlMapper.ExecuteAsync(connection, $"set role {role}_ops");
             var paused = await Dapper.SqlMapper.ExecuteScalarAsync<string>(connection, "select outbox.pause('bulk', 'provider incident')");
