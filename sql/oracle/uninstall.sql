@@ -27,6 +27,7 @@ declare
             null;
     end drop_role;
 begin
+    drop_if_there('PACKAGE', 'outbox_control', 'drop package outbox_control');
     drop_if_there('PACKAGE', 'outbox_mail', 'drop package outbox_mail');
     drop_if_there('PACKAGE', 'outbox_mail_session', 'drop package outbox_mail_session');
     drop_if_there('VIEW', 'outbox_queue_summary', 'drop view outbox_queue_summary');
