@@ -15,6 +15,7 @@ public sealed record Pause(string Scope, string PausedBy, string PausedAt, strin
     /// <summary>The profile a worker without Outbox:Profiles sends every mail through, unless it names another.</summary>
     public const string DefaultProfile = "default";
 
+    [System.Text.Json.Serialization.JsonIgnore]
     public bool IsAll => Scope == All;
 
     /// <summary>The pause that holds a mail of this profile, if any: a pause of all sending first.</summary>
