@@ -117,7 +117,7 @@ public sealed class MonitoringTests : IDisposable
         health.PassStarted();
         health.PassEnded(null, []);
         health.PassStarted();
-        health.PassEnded(null, [new Core.Dispatch.Pause("*", "ops", "2026-11-29T10:00:30.000Z", "database upgrade")]);
+        health.PassEnded(null, [new Core.Dispatch.Pause { Scope = "*", PausedBy = "ops", PausedAt = "2026-11-29T10:00:30.000Z", Reason = "database upgrade" }]);
         Assert.Equal((true, "polling; last pass 00:00:00 ago; all sending paused by ops at 2026-11-29T10:00:30.000Z (database upgrade)"), health.Evaluate(poll));
         time.Advance(TimeSpan.FromMinutes(2));
         Assert.False(health.Evaluate(poll).Healthy);

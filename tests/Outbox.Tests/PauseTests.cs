@@ -107,7 +107,7 @@ public sealed class PauseTests(PostgresServer postgres) : IDisposable
 
         var pauses = new PauseControl(outbox.Database, "ops");
         Assert.StartsWith("profile \"bulk\" paused by ops at ", await pauses.PauseAsync("bulk", null, Ct), StringComparison.Ordinal);
-        var options = new DispatchOptions { PollInterval = TimeSpan.FromMilliseconds(300), BatchSize = 10 };
+        var options = new DispatchOptions { PollInterval = TimeSpan.FromSeconds(3), BatchSize = 10 };
         var dispatcher = outbox.SmtpDispatcher(smtp.Options(), options);
 
         var summary = await dispatcher.DispatchDueAsync(Ct);

@@ -4,13 +4,21 @@ namespace Outbox.Core.Dispatch;
 /// A pause an operator set (outbox_pause): of all sending (scope "*") or of one profile's mail.
 /// Workers send no mail it covers and hand back, uncharged, what they hold of it.
 /// </summary>
-/// <param name="Scope">"*", or a profile name.</param>
-/// <param name="PausedBy">Who paused: the database user, the dashboard's user or the command line's OS user.</param>
-/// <param name="PausedAt">When, as ISO 8601 UTC text.</param>
-/// <param name="Reason">What the operator said, if anything.</param>
-public sealed record Pause(string Scope, string PausedBy, string PausedAt, string? Reason)
+public sealed record Pause
 {
     public const string All = "*";
+
+    /// <summary>"*", or a profile name.</summary>
+    public required string Scope { get; init; }
+
+    /// <summary>Who paused: the database user, the dashboard's user or the command line's OS user.</summary>
+    public required string PausedBy { get; init; }
+
+    /// <summary>When, as ISO 8601 UTC text.</summary>
+    public required string PausedAt { get; init; }
+
+    /// <summary>What the operator said, if anything.</summary>
+    public string? Reason { get; init; }
 
     /// <summary>The profile a worker without Outbox:Profiles sends every mail through, unless it names another.</summary>
     public const string DefaultProfile = "default";
