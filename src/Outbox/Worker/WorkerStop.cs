@@ -15,9 +15,12 @@ public sealed partial class WorkerStop(WorkerRecord record, ILogger<WorkerStop> 
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        // A database that is away must not hold up the stop: a few seconds, then the row ages out.
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bounded.CancelAfter(TimeSpan.FromSeconds(5));
         try
         {
-            await record.StoppedAsync(cancellationToken).ConfigureAwait(false);
+            await record.StoppedAsync(bounded.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is DbException or OperationCanceledException)
         {
