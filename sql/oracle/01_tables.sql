@@ -268,6 +268,34 @@ begin
     create_index('outbox_template_name_uq',
         q'[create unique index outbox_template_name_uq on outbox_template (name, nvl(locale, '-'))]');
 
+    -- Pauses and the running workers (schema version 6): see sql/postgresql/01_tables.sql.
+    create_table('outbox_pause', q'[
+        create table outbox_pause (
+            scope       varchar2(100 char) primary key,
+            paused_by   varchar2(200 char) not null,
+            paused_at   timestamp          default sys_extract_utc(systimestamp) not null,
+            reason      varchar2(500 char),
+            resumed_by  varchar2(200 char),
+            resumed_at  timestamp,
+            constraint outbox_pause_scope_ck
+                check (scope = '*' or regexp_like(scope, '^[0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_.-]{1,100}$'))
+        )]');
+
+    create_table('outbox_worker', q'[
+        create table outbox_worker (
+            name          varchar2(200 char)  primary key,
+            host          varchar2(200 char)  not null,
+            pid           number(10)          not null,
+            version       varchar2(100 char)  not null,
+            poll_seconds  number(10)          not null,
+            started_at    timestamp           not null,
+            last_seen_at  timestamp           not null,
+            last_pass_at  timestamp,
+            last_result   varchar2(1000 char),
+            paused        varchar2(1000 char),
+            stopped_at    timestamp
+        )]');
+
     -- Limits checked at enqueue, by OUTBOX_MAIL and by OutboxClient alike. Change them with
     -- UPDATE; running this script again keeps the values a DBA set.
     create_table('outbox_setting', q'[

@@ -1,4 +1,5 @@
--- Outbox for Oracle, part 4: the package OUTBOX_MAIL, body.
+-- Outbox for Oracle, part 4: the package OUTBOX_MAIL, body; then OUTBOX_CONTROL, the
+-- operators' pause and resume.
 --
 -- Run after 03_outbox_mail_spec.sql, as the owner. Safe to run again (CREATE OR REPLACE).
 -- The rules are those of sql/postgresql/02_api.sql and of Outbox.Core's MailAddressRules, so
@@ -1068,6 +1069,105 @@ begin
     select count(*) into v_errors from user_errors where name = 'OUTBOX_MAIL' and attribute = 'ERROR';
     if v_errors > 0 then
         raise_application_error(-20000, 'OUTBOX_MAIL did not compile: see the errors above, or select * from user_errors where name = ''OUTBOX_MAIL''.');
+    end if;
+end;
+/
+
+-- Pausing and resuming sending (schema version 6), as outbox.pause / outbox.resume do on
+-- PostgreSQL and `outbox pause` / `outbox resume` everywhere: a package of its own, because
+-- OUTBOX_MAIL is granted to every sender and this is an operator's (05_roles.sql grants it to
+-- OUTBOX_WORKER alone). Recorded in the caller's name (SESSION_USER). Each worker stops sending
+-- the paused mail between mails within its poll interval.
+--   select outbox_control.pause from dual;                              -- all sending
+--   select outbox_control.pause('bulk', 'provider incident') from dual;  -- one profile's mail
+--   select outbox_control.resume from dual;                             -- everything paused
+create or replace package outbox_control authid definer as
+    function pause(profile varchar2 default null, reason varchar2 default null) return varchar2;
+    function resume(profile varchar2 default null) return varchar2;
+end outbox_control;
+/
+
+show errors package outbox_control
+
+create or replace package body outbox_control as
+
+    function scope_text(p_scope varchar2) return varchar2 is
+    begin
+        return case when p_scope = '*' then 'all sending' else 'profile "' || p_scope || '"' end;
+    end scope_text;
+
+    -- An autonomous transaction: a SELECT may call it, and the pause holds whatever the
+    -- caller's transaction does next.
+    function do_pause(p_profile varchar2, p_reason varchar2) return varchar2 is
+        pragma autonomous_transaction;
+        v_scope varchar2(100 char);
+        v_row outbox_pause%rowtype;
+    begin
+        if p_profile is not null and (length(p_profile) > 100
+                or not regexp_like(p_profile, '^[0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_.-]{1,100}$')) then
+            raise_application_error(-20001, 'profile: "' || substr(p_profile, 1, 60) || '" is not a profile name. '
+                || 'Give the name of an entry of Outbox:Profiles (letters, digits, _ . -, at most 100), or default; null pauses all sending.');
+        end if;
+        if length(p_reason) > 500 or regexp_like(p_reason, '[[:cntrl:]]') then
+            raise_application_error(-20001, 'reason: is ' || length(p_reason) || ' characters or holds control characters. Say why in one line of at most 500 characters.');
+        end if;
+        v_scope := nvl(p_profile, '*');
+        -- A pause in force stands as it is; a scope resumed earlier is paused again in its row.
+        merge into outbox_pause p
+        using (select v_scope as scope from dual) d
+           on (p.scope = d.scope)
+         when matched then update
+              set p.paused_by = sys_context('userenv', 'session_user'), p.paused_at = sys_extract_utc(systimestamp),
+                  p.reason = trim(p_reason), p.resumed_by = null, p.resumed_at = null
+            where p.resumed_at is not null
+         when not matched then insert (scope, paused_by, paused_at, reason)
+              values (d.scope, sys_context('userenv', 'session_user'), sys_extract_utc(systimestamp), trim(p_reason));
+        select * into v_row from outbox_pause p where p.scope = v_scope;
+        commit;
+        return scope_text(v_scope) || ' paused by ' || v_row.paused_by || ' at '
+            || to_char(v_row.paused_at, 'YYYY-MM-DD"T"HH24:MI:SS.FF3"Z"')
+            || case when v_row.reason is not null then ' (' || v_row.reason || ')' end;
+    end do_pause;
+
+    function do_resume(p_profile varchar2) return varchar2 is
+        pragma autonomous_transaction;
+        v_resumed varchar2(4000 char);
+    begin
+        for p in (select scope from outbox_pause
+                   where resumed_at is null and (p_profile is null or scope = p_profile)
+                   order by scope
+                     for update) loop
+            update outbox_pause set resumed_by = sys_context('userenv', 'session_user'), resumed_at = sys_extract_utc(systimestamp)
+             where scope = p.scope;
+            v_resumed := case when v_resumed is not null then v_resumed || ', ' end || scope_text(p.scope);
+        end loop;
+        commit;
+        if v_resumed is null then
+            return case when p_profile is null then 'nothing is paused' else 'profile "' || substr(p_profile, 1, 100) || '" is not paused' end;
+        end if;
+        return 'resumed ' || v_resumed;
+    end do_resume;
+
+    function pause(profile varchar2 default null, reason varchar2 default null) return varchar2 is
+    begin
+        return do_pause(profile, reason);
+    end pause;
+
+    function resume(profile varchar2 default null) return varchar2 is
+    begin
+        return do_resume(profile);
+    end resume;
+end outbox_control;
+/
+
+show errors package body outbox_control
+
+declare
+    v_errors pls_integer;
+begin
+    select count(*) into v_errors from user_errors where name = 'OUTBOX_CONTROL' and attribute = 'ERROR';
+    if v_errors > 0 then
+        raise_application_error(-20000, 'OUTBOX_CONTROL did not compile: see the errors above, or select * from user_errors where name = ''OUTBOX_CONTROL''.');
     end if;
 end;
 /

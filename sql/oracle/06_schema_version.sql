@@ -11,7 +11,7 @@ whenever sqlerror exit failure rollback
 
 begin
     for e in (select e.name, e.type, e.line, e.text from user_errors e
-               where e.name in ('OUTBOX_MAIL', 'OUTBOX_MAIL_SESSION') and e.attribute = 'ERROR'
+               where e.name in ('OUTBOX_MAIL', 'OUTBOX_MAIL_SESSION', 'OUTBOX_CONTROL') and e.attribute = 'ERROR'
                order by e.name, e.type, e.sequence
                fetch first 1 rows only) loop
         raise_application_error(-20000, e.name || ' ' || lower(e.type) || ' line ' || e.line || ': '

@@ -27,6 +27,7 @@ declare
             null;
     end drop_role;
 begin
+    drop_if_there('PACKAGE', 'outbox_control', 'drop package outbox_control');
     drop_if_there('PACKAGE', 'outbox_mail', 'drop package outbox_mail');
     drop_if_there('PACKAGE', 'outbox_mail_session', 'drop package outbox_mail_session');
     drop_if_there('VIEW', 'outbox_queue_summary', 'drop view outbox_queue_summary');
@@ -37,6 +38,8 @@ begin
     drop_if_there('TABLE', 'outbox_recipient', 'drop table outbox_recipient purge');
     drop_if_there('TABLE', 'outbox_message', 'drop table outbox_message purge');
     drop_if_there('TABLE', 'outbox_setting', 'drop table outbox_setting purge');
+    drop_if_there('TABLE', 'outbox_pause', 'drop table outbox_pause purge');
+    drop_if_there('TABLE', 'outbox_worker', 'drop table outbox_worker purge');
     drop_if_there('TABLE', 'outbox_template', 'drop table outbox_template purge');
     drop_if_there('TABLE', 'outbox_rate_slot', 'drop table outbox_rate_slot purge');
     drop_if_there('TABLE', 'outbox_rate_account', 'drop table outbox_rate_account purge');

@@ -349,6 +349,42 @@ create trigger outbox_template_changed
     before update on outbox.outbox_template
     for each row execute function outbox.template_changed()$ddl$);
 
+-- Pauses (schema version 6): one row per scope that was ever paused, '*' for all sending or a
+-- profile name (an entry of the worker's Outbox:Profiles; a worker without profiles sends all
+-- its mail as "default"). A scope is paused while resumed_at is null. Written by outbox.pause /
+-- outbox.resume (outbox_worker only), `outbox pause` / `outbox resume` and the dashboard; each
+-- worker reads the paused rows at most once per poll interval and stops between mails.
+create table if not exists outbox.outbox_pause (
+    scope       text        primary key,
+    paused_by   text        not null,
+    paused_at   timestamptz not null default now(),
+    reason      text,
+    resumed_by  text,
+    resumed_at  timestamptz,
+    constraint outbox_pause_scope_ck check (scope = '*' or scope ~ '^[A-Za-z0-9_.-]{1,100}$'),
+    constraint outbox_pause_reason_ck check (length(reason) <= 500),
+    constraint outbox_pause_by_ck check (length(paused_by) <= 200 and length(resumed_by) <= 200)
+);
+
+-- The running workers (schema version 6), one row per worker name (Outbox:Dispatch:WorkerName,
+-- else host:pid), written by the worker itself: at start, then at most once per poll interval
+-- after a pass, never per mail. A worker that stops cleanly sets stopped_at; a worker starting
+-- deletes the rows not seen for a day. poll_seconds lets a reader tell a stale row (not seen for
+-- two poll intervals and a minute) from a live one.
+create table if not exists outbox.outbox_worker (
+    name          text        primary key,
+    host          text        not null,
+    pid           integer     not null,
+    version       text        not null,
+    poll_seconds  integer     not null,
+    started_at    timestamptz not null,
+    last_seen_at  timestamptz not null,
+    last_pass_at  timestamptz,
+    last_result   text,                             -- what the last pass did, or why it failed: one line
+    paused        text,                             -- the pauses the worker last read ('*', profile names), null when none
+    stopped_at    timestamptz
+);
+
 -- Limits checked at enqueue, by outbox_mail and by OutboxClient alike. Change them with UPDATE;
 -- re-running this script keeps the values a DBA set.
 create table if not exists outbox.outbox_setting (

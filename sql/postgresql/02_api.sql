@@ -1051,3 +1051,62 @@ language sql stable security definer set search_path = pg_catalog, pg_temp as $$
      where m.id = mail_recipients.mail_id and m.created_by = session_user
      order by r.id
 $$;
+
+------------------------------------------------------------------------------------------------
+-- 6. Pausing and resuming sending (operators only)
+------------------------------------------------------------------------------------------------
+-- In schema outbox, not outbox_mail, whose functions every outbox_sender may call: 03_roles.sql
+-- grants these to outbox_worker alone. The same as `outbox pause` / `outbox resume`, recorded in
+-- the caller's name (session_user). Each worker stops sending the paused mail between mails
+-- within its poll interval, and hands back what it holds of it, uncharged.
+--   select outbox.pause();                                   -- all sending
+--   select outbox.pause('bulk', 'provider incident');         -- one profile's mail
+--   select outbox.resume();                                  -- everything paused
+--   select outbox.resume('bulk');
+
+create or replace function outbox.pause(profile text default null, reason text default null)
+returns text language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
+declare
+    v_scope text := coalesce(pause.profile, '*');
+    v_row outbox.outbox_pause;
+begin
+    if pause.profile is not null and pause.profile !~ '^[A-Za-z0-9_.-]{1,100}$' then
+        raise exception using errcode = '22023', message = format('profile: "%s" is not a profile name', left(pause.profile, 60)),
+            hint = 'Give the name of an entry of Outbox:Profiles (letters, digits, _ . -, at most 100), or default; null pauses all sending.';
+    end if;
+    if length(pause.reason) > 500 or pause.reason ~ '[[:cntrl:]]' then
+        raise exception using errcode = '22023', message = format('reason: is %s characters or holds control characters', length(pause.reason)),
+            hint = 'Say why in one line of at most 500 characters.';
+    end if;
+    -- A pause in force stands as it is (its author and time stay true); a scope resumed earlier
+    -- is paused again in its row.
+    insert into outbox.outbox_pause as p (scope, paused_by, paused_at, reason)
+    values (v_scope, session_user, now(), nullif(btrim(pause.reason), ''))
+    on conflict (scope) do update
+        set paused_by = excluded.paused_by, paused_at = excluded.paused_at, reason = excluded.reason, resumed_by = null, resumed_at = null
+      where p.resumed_at is not null;
+    select * into v_row from outbox.outbox_pause p where p.scope = v_scope;
+    return format('%s paused by %s at %s%s', case when v_scope = '*' then 'all sending' else format('profile "%s"', v_scope) end,
+                  v_row.paused_by, to_char(v_row.paused_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                  coalesce(format(' (%s)', v_row.reason), ''));
+end $$;
+
+-- Resumes one profile, or (null) everything paused; says what, or that nothing was paused.
+create or replace function outbox.resume(profile text default null)
+returns text language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
+declare
+    v_resumed text;
+begin
+    with resumed as (
+        update outbox.outbox_pause p set resumed_by = session_user, resumed_at = now()
+         where p.resumed_at is null and (resume.profile is null or p.scope = resume.profile)
+        returning p.scope)
+    select string_agg(case when scope = '*' then 'all sending' else format('profile "%s"', scope) end, ', ' order by scope)
+      into v_resumed from resumed;
+    if v_resumed is null then
+        return case when resume.profile is null then 'nothing is paused' else format('profile "%s" is not paused', left(resume.profile, 100)) end;
+    end if;
+    -- Workers listening for new mail look at once.
+    perform pg_notify('outbox_mail', '');
+    return 'resumed ' || v_resumed;
+end $$;

@@ -8,7 +8,8 @@
 --                  For application and trigger code that enqueues mail, and for .NET code
 --                  that enqueues with OutboxClient (it calls the same functions).
 --   outbox_worker  reads and updates the tables: for the worker (outbox run) and the CLI; it
---                  holds outbox_sender too, for `outbox send`.
+--                  holds outbox_sender too, for `outbox send`. It alone may call outbox.pause
+--                  and outbox.resume.
 --   outbox_reader  reads the tables, every application's mail: for DBAs, monitoring and
 --                  `outbox status / list / show`.
 --
@@ -41,6 +42,8 @@ grant execute on all functions in schema outbox_mail to outbox_sender;
 
 grant usage on schema outbox to outbox_worker, outbox_reader;
 grant select, insert, update, delete on all tables in schema outbox to outbox_worker;
+-- Pausing and resuming sending is an operator's, never an application's (outbox_sender's).
+grant execute on function outbox.pause(text, text), outbox.resume(text) to outbox_worker;
 grant select on all tables in schema outbox to outbox_reader;
 -- `outbox send` enqueues through OutboxClient, which calls outbox_mail. Granted only when
 -- missing: granting a role takes CREATEROLE or its admin option even when nothing changes, so

@@ -156,6 +156,31 @@ begin
     update outbox_template set changed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') where id = new.id;
 end;
 
+-- Pauses and the running workers (schema version 6): see the PostgreSQL script. Times are UTC
+-- ISO 8601 text.
+create table if not exists outbox_pause (
+    scope       text primary key check (scope = '*' or (length(scope) between 1 and 100 and scope not glob '*[^A-Za-z0-9_.-]*')),
+    paused_by   text not null check (length(paused_by) <= 200),
+    paused_at   text not null default (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    reason      text check (length(reason) <= 500),
+    resumed_by  text check (length(resumed_by) <= 200),
+    resumed_at  text
+);
+
+create table if not exists outbox_worker (
+    name          text primary key,
+    host          text not null,
+    pid           integer not null,
+    version       text not null,
+    poll_seconds  integer not null,
+    started_at    text not null,
+    last_seen_at  text not null,
+    last_pass_at  text,
+    last_result   text,
+    paused        text,
+    stopped_at    text
+);
+
 -- Limits checked at enqueue by OutboxClient (see the PostgreSQL script). Change them with UPDATE.
 create table if not exists outbox_setting (
     name         text primary key,

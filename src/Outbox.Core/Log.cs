@@ -47,4 +47,13 @@ internal static partial class Log
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Stopping: {Reason}. Another worker takes these mails over when their lease ends and records each one it finds begun as unconfirmed")]
     public static partial void NotRecordedAtStop(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Not sending: {Pause}; its mail waits until `outbox resume`")]
+    public static partial void Paused(ILogger logger, string pause);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Resumed: {Scope} may send again")]
+    public static partial void Resumed(ILogger logger, string scope);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not read the pauses between mails ({Reason}); the last ones read stand until the next pass")]
+    public static partial void PausesNotRead(ILogger logger, string reason);
 }

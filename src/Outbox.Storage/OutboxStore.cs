@@ -278,6 +278,12 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
             cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
+    public async Task<IReadOnlyList<Pause>> ReadPausesAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return (await connection.QueryAsync<Pause>(new CommandDefinition(_sql.Pauses, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToList();
+    }
+
     public Task<Stream> OpenAttachmentAsync(ClaimedAttachment attachment, CancellationToken cancellationToken) =>
         _database.Dialect.OpenAttachmentAsync(_database.DataSource, attachment, cancellationToken);
 
@@ -524,6 +530,9 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
                    smtp_code = coalesce(@Code, smtp_code), smtp_reply = case when @Code is null then smtp_reply else @Reply end
              where {d.InList("id", "@Ids")} and status = 'sending' and lease_owner = @Worker
             """);
+
+        public string Pauses { get; } = d.Sql(
+            $"select scope, paused_by as PausedBy, {d.AsIsoText("paused_at")} as PausedAt, reason from {d.Table("outbox_pause")} where resumed_at is null");
 
         public string InsertAttempt { get; } = d.Sql(
             $"""

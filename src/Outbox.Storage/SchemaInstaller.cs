@@ -12,7 +12,7 @@ public sealed class SchemaInstaller
 {
     /// <summary>Every table the install scripts create; a test keeps it in step with them.</summary>
     internal static readonly string[] RequiredTables =
-        ["outbox_message", "outbox_recipient", "outbox_attachment", "outbox_raw_part", "outbox_attempt", "outbox_rate_account", "outbox_rate_slot", "outbox_setting", "outbox_template"];
+        ["outbox_message", "outbox_recipient", "outbox_attachment", "outbox_raw_part", "outbox_attempt", "outbox_rate_account", "outbox_rate_slot", "outbox_setting", "outbox_template", "outbox_pause", "outbox_worker"];
 
     private readonly OutboxDatabase _database;
 

@@ -139,6 +139,8 @@ public sealed class DeliveryGuaranteeTests
 
         public Task MarkFailedAsync(ClaimedMessage message, Core.Dispatch.SendFailure failure, CancellationToken cancellationToken) => store.MarkFailedAsync(message, failure, cancellationToken);
 
+        public Task<IReadOnlyList<Core.Dispatch.Pause>> ReadPausesAsync(CancellationToken cancellationToken) => store.ReadPausesAsync(cancellationToken);
+
         /// <summary>Handing mails back fails as a full disk would, until told otherwise.</summary>
         public bool ReleaseFails { get; set; }
 

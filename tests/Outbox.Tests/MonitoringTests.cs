@@ -44,6 +44,34 @@ public sealed class MonitoringTests : IDisposable
     }
 
     [Fact]
+    public async Task A_paused_worker_is_healthy_and_says_so_in_health_and_metrics()
+    {
+        var (metricsPort, healthPort) = (LoopbackPort.Free(), LoopbackPort.Free());
+        var config = WorkerProcess.WriteConfig(_dir.FullName, new
+        {
+            Database = new { Provider = "sqlite", ConnectionString = $"Data Source={Path.Combine(_dir.FullName, "outbox.db")}" },
+            Transport = "pickup",
+            Pickup = new { Directory = Path.Combine(_dir.FullName, "pickup") },
+            Dispatch = new { PollInterval = "00:00:00.500" },
+            Monitoring = new { PrometheusUrl = $"http://localhost:{metricsPort}/", HealthUrl = $"http://localhost:{healthPort}/" },
+        });
+        await Outbox.Commands.OutboxCli.RunAsync(["pause", "--profile", "bulk", "--reason", "provider incident", "--config", config], TextWriter.Null, TextWriter.Null, Ct);
+        using var worker = WorkerProcess.Start(_dir.FullName, null, "run", "--config", config);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+
+        var health = await PollAsync(http, $"http://localhost:{healthPort}/health", text => text.Contains("\"paused\"", StringComparison.Ordinal), worker);
+        var metrics = await PollAsync(http, $"http://localhost:{metricsPort}/metrics", text => text.Contains("outbox_paused", StringComparison.Ordinal), worker);
+
+        Assert.Matches("^\\{\"status\":\"healthy\",\"detail\":\"polling; last pass [^\"]+; profile \\\\u0022bulk\\\\u0022 paused by [^\"]+ \\(provider incident\\)\",\"paused\":\"bulk\"\\}$", health);
+        Assert.Matches(@"outbox_paused\{[^}]*scope=""bulk""[^}]*\} 1", metrics);
+        await Outbox.Commands.OutboxCli.RunAsync(["resume", "--config", config], TextWriter.Null, TextWriter.Null, Ct);
+        health = await PollAsync(http, $"http://localhost:{healthPort}/health", text => !text.Contains("\"paused\"", StringComparison.Ordinal), worker);
+        Assert.Contains("\"status\":\"healthy\"", health, StringComparison.Ordinal);
+        await worker.TerminateAsync();
+        await worker.WaitForExitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
     public async Task Health_answers_any_host_and_both_endpoints_listen_on_every_address_when_told()
     {
         var (metricsPort, healthPort) = (LoopbackPort.Free(), LoopbackPort.Free());
@@ -80,14 +108,17 @@ public sealed class MonitoringTests : IDisposable
 
         Assert.Equal((true, "starting"), health.Evaluate(poll));
         health.PassStarted();
-        health.PassEnded(null);
+        health.PassEnded(null, []);
         time.Advance(TimeSpan.FromSeconds(30));
         Assert.True(health.Evaluate(poll).Healthy);
         health.PassStarted();
-        health.PassEnded("connection refused");
+        health.PassEnded("connection refused", []);
         Assert.Equal((false, "the last pass could not reach the database: connection refused"), health.Evaluate(poll));
         health.PassStarted();
-        health.PassEnded(null);
+        health.PassEnded(null, []);
+        health.PassStarted();
+        health.PassEnded(null, [new Core.Dispatch.Pause { Scope = "*", PausedBy = "ops", PausedAt = "2026-11-29T10:00:30.000Z", Reason = "database upgrade" }]);
+        Assert.Equal((true, "polling; last pass 00:00:00 ago; all sending paused by ops at 2026-11-29T10:00:30.000Z (database upgrade)"), health.Evaluate(poll));
         time.Advance(TimeSpan.FromMinutes(2));
         Assert.False(health.Evaluate(poll).Healthy);
         Assert.StartsWith("no dispatch pass for 00:02:00", health.Evaluate(poll).Status, StringComparison.Ordinal);

@@ -24,6 +24,7 @@ public sealed class Dispatcher
     // Writes of this worker's own outcomes (a retry, a failure, an unconfirmed mail, a hand-back)
     // that the database did not take, in the order they were made.
     private readonly List<Func<Task>> _unrecorded = [];
+    private readonly PauseWatch _pauses;
 
     public Dispatcher(IDispatchStore store, IMailTransport transport, DispatchOptions options, TimeProvider time, ILogger<Dispatcher> logger)
     {
@@ -34,7 +35,12 @@ public sealed class Dispatcher
         _options = options;
         _retry = new RetryPolicy(options, Random.Shared);
         _logger = logger;
+        _pauses = new PauseWatch(store, options.PollInterval, time);
+        OutboxMetrics.WatchPauses(() => _pauses.Current);
     }
+
+    /// <summary>The pauses this worker last read: what it holds back (for status, health and the worker record).</summary>
+    public IReadOnlyList<Pause> Pauses => _pauses.Current;
 
     /// <summary>
     /// Sends everything due. Cancelling the token is a stop: no more claims and no new mail; the
@@ -48,6 +54,12 @@ public sealed class Dispatcher
         using var stopping = cancellationToken.Register(() => abort.CancelAfter(_options.StopTimeout));
         await RecordUnwrittenAsync(cancellationToken).ConfigureAwait(false);
         await RecordKeptAsync().ConfigureAwait(false);
+        // Read once per pass: an operator's pause or resume takes effect at the next poll at the latest.
+        await RefreshPausesAsync().ConfigureAwait(false);
+        if (Pause.Of(_pauses.Current, string.Empty) is { IsAll: true })
+        {
+            return DispatchSummary.Empty;
+        }
 
         // One recorder for all lanes: the more mails pile up while a group is written, the
         // fewer writes per mail.
@@ -189,6 +201,11 @@ public sealed class Dispatcher
         {
             while (!stop.Requested.IsCancellationRequested)
             {
+                if (await PausedAsync(string.Empty).ConfigureAwait(false) is { IsAll: true })
+                {
+                    break;
+                }
+
                 var claimed = await _store.ClaimAsync(_options.BatchSize, _options.LeaseDuration, _transport.LostReplyPolicy == LostReplyPolicy.Hold, CancellationToken.None).ConfigureAwait(false);
                 if (claimed.Count == 0)
                 {
@@ -254,6 +271,27 @@ public sealed class Dispatcher
                 Log.LeaseLost(_logger, lost);
                 await HandBackAsync(untried, TimeSpan.Zero, null, null).ConfigureAwait(false);
                 return summary.Add(new(0, 0, 0, untried.Count, lost));
+            }
+
+            if (await PausedAsync(ProfileOf(mail)).ConfigureAwait(false) is { } pause)
+            {
+                if (pause.IsAll)
+                {
+                    // Between mails, never in one: the rest goes back at once, uncharged, due for
+                    // whichever worker looks first after the resume.
+                    var untried = Untried(batch, index);
+                    await HandBackAsync(untried, TimeSpan.Zero, pause.ToString(), null).ConfigureAwait(false);
+                    OutboxMetrics.Deferred.Add(untried.Count);
+                    return summary.Add(new(0, 0, 0, untried.Count, null));
+                }
+
+                // Only this profile's mail waits, a poll interval at a time, so a resume finds it
+                // due; the other profiles' mail goes on.
+                await HandBackAsync([mail], _options.PollInterval, pause.ToString(), null).ConfigureAwait(false);
+                OutboxMetrics.Deferred.Add(1);
+                heartbeat.Finished(mail);
+                summary = summary.Add(new(0, 0, 0, 1, null));
+                continue;
             }
 
             var scope = _transport.PauseScope(mail);
@@ -325,6 +363,45 @@ public sealed class Dispatcher
         }
 
         return summary;
+    }
+
+    // The profile an operator pauses a mail by: the one it is routed through, else the one it
+    // names, else "default".
+    private string ProfileOf(ClaimedMessage mail) => _transport.PauseScope(mail) ?? mail.Profile ?? Pause.DefaultProfile;
+
+    // The pause holding a profile's mail ("" for: is all sending paused), read again once a poll
+    // interval has passed. A read that fails between mails keeps the last one: the next pass's
+    // read reports the database's trouble.
+    private async Task<Pause?> PausedAsync(string profile)
+    {
+        if (_pauses.TakeStale())
+        {
+            try
+            {
+                await RefreshPausesAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is System.Data.Common.DbException or TimeoutException)
+            {
+                Log.PausesNotRead(_logger, ex.Message);
+            }
+        }
+
+        return Pause.Of(_pauses.Current, profile);
+    }
+
+    private async Task RefreshPausesAsync()
+    {
+        var before = await _pauses.ReadAsync().ConfigureAwait(false);
+        var now = _pauses.Current;
+        foreach (var pause in now.Where(p => !before.Any(b => b.Scope == p.Scope)))
+        {
+            Log.Paused(_logger, pause.ToString());
+        }
+
+        foreach (var pause in before.Where(b => !now.Any(p => p.Scope == b.Scope)))
+        {
+            Log.Resumed(_logger, pause.IsAll ? "all sending" : $"profile \"{pause.Scope}\"");
+        }
     }
 
     // Stopping: the untried mails go back for the next worker at once, uncharged.

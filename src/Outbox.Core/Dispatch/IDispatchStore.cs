@@ -43,6 +43,9 @@ public interface IDispatchStore
 
     Task MarkFailedAsync(ClaimedMessage message, SendFailure failure, CancellationToken cancellationToken);
 
+    /// <summary>The pauses in force (outbox_pause rows not resumed): a few rows, read at most once per poll interval.</summary>
+    Task<IReadOnlyList<Pause>> ReadPausesAsync(CancellationToken cancellationToken);
+
     /// <summary>
     /// Hands mails back untried (no attempt charged), due again after delay; the reason, and
     /// the server's reply code when a reply was the reason, are recorded.

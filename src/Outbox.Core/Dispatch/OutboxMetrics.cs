@@ -31,6 +31,15 @@ public static class OutboxMetrics
 
     internal static readonly Counter<long> Replies = Meter.CreateCounter<long>("outbox.smtp.replies", "{reply}", "The server's final reply to each mail, by class (2xx, 4xx, 5xx)");
 
+    private static Func<IReadOnlyList<Pause>> _pauses = () => [];
+
+    // 1 for each scope this worker last read as paused ("*" for all sending, else a profile).
+    private static readonly ObservableGauge<int> Paused = Meter.CreateObservableGauge(
+        "outbox.paused", () => _pauses().Select(p => new Measurement<int>(1, new KeyValuePair<string, object?>("scope", p.Scope))), "{pause}", "Pauses this worker honours, by scope (* for all sending, else a profile)");
+
+    /// <summary>Where the paused gauge reads the pauses from: the process's dispatcher.</summary>
+    internal static void WatchPauses(Func<IReadOnlyList<Pause>> pauses) => _pauses = pauses;
+
     internal static KeyValuePair<string, object?> Account(string? account) => new("account", account ?? "unknown");
 
     internal static void Reply(int? code, string? account)

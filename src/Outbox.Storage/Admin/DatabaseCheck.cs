@@ -33,6 +33,8 @@ public sealed class DatabaseCheck(OutboxDatabase database)
         ("outbox_rate_account", "account"),
         ("outbox_rate_slot", "account, done_at"),
         ("outbox_template", "name, subject"),
+        ("outbox_pause", "paused_by, scope"),
+        ("outbox_worker", "host, pid, version, poll_seconds, started_at, last_seen_at, name"),
     ];
 
     /// <summary>The one line that ends a check, the same in `outbox check db` and on the dashboard.</summary>

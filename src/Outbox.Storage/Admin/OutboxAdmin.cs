@@ -72,6 +72,20 @@ public sealed class OutboxAdmin
         return new QueueStatus { Counts = counts, OldestQueuedSeconds = oldest, NextDueAt = next, RecentErrors = errors.ToList() };
     }
 
+    /// <summary>The workers' rows (outbox_worker), running ones first, then by name.</summary>
+    public async Task<IReadOnlyList<WorkerRow>> WorkersAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return (await connection.QueryAsync<WorkerRow>(new CommandDefinition(D.Sql(
+            $"""
+            select name, host, pid, version, poll_seconds as PollSeconds, {D.AsIsoText("started_at")} as StartedAt,
+                   {D.AsIsoText("last_seen_at")} as LastSeenAt, {D.AsIsoText("last_pass_at")} as LastPassAt, last_result as LastResult,
+                   paused, {D.AsIsoText("stopped_at")} as StoppedAt, {D.SecondsSince("last_seen_at")} as SecondsSinceSeen
+              from {D.Table("outbox_worker")}
+            """), cancellationToken: cancellationToken)).ConfigureAwait(false))
+            .OrderBy(w => w.State == "running" ? 0 : 1).ThenBy(w => w.Name, StringComparer.Ordinal).ToList();
+    }
+
     // A template mail by the subject the worker rendered and sent it with; its Liquid subject
     // until it is sent (it has none other before).
     private const string SubjectShown = "coalesce(rendered_subject, subject)";

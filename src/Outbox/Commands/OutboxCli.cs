@@ -68,6 +68,8 @@ public static class OutboxCli
             ShowCommand.Create(context),
             MailActionCommand.Retry(context),
             MailActionCommand.Cancel(context),
+            PauseCommand.Pause(context),
+            PauseCommand.Resume(context),
             PurgeCommand.Create(context),
             CheckCommand.Create(context),
             ConfigCommand.Create(context),

@@ -26,7 +26,7 @@ namespace Outbox.Dashboard;
 public sealed partial class DashboardApp : IAsyncDisposable
 {
     private const string ActorKey = "outbox.actor";
-    private const string ReadOnly = "This dashboard is read-only: set Outbox:Dashboard:AllowActions to true to retry, cancel and run check smtp from it.";
+    private const string ReadOnly = "This dashboard is read-only: set Outbox:Dashboard:AllowActions to true to retry, cancel, pause, resume and run check smtp from it.";
 
     /// <summary>Downloads handed out at once, each from a temporary file of at most MaxDownloadBytes.</summary>
     public const int Downloads = 4;
@@ -152,6 +152,19 @@ public sealed partial class DashboardApp : IAsyncDisposable
                 var done = await new OutboxAdmin(database, request.Actor).RetryMatchingAsync(filter.Mail, 1000, null, context.RequestAborted).ConfigureAwait(false);
                 return $"/mails{(filter with { Given = new Dictionary<string, string>(filter.Given) { ["status"] = "queued" } }).QueryString()}&retried={done.Queued}";
             }));
+            // Pause and resume: actions, recorded as the dashboard user's; the overview shows them.
+            app.MapPost("/pause", Post(isAction: true, async (context, request) =>
+            {
+                var form = await context.Request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false);
+                await new PauseControl(database, request.Actor).PauseAsync(Field(form, "profile"), Field(form, "reason"), context.RequestAborted).ConfigureAwait(false);
+                return "/#sending";
+            }));
+            app.MapPost("/resume", Post(isAction: true, async (context, request) =>
+            {
+                var form = await context.Request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false);
+                await new PauseControl(database, request.Actor).ResumeAsync(Field(form, "profile"), context.RequestAborted).ConfigureAwait(false);
+                return "/#sending";
+            }));
             app.MapGet("/checks", Page((context, request) => Task.FromResult(ChecksPage.Render(_checks, request,
                 context.Request.Query["busy"] == "1" ? "Another check is still running; its result shows here when it is done." : null))));
             // check smtp makes the worker log in to every account: an action, as a retry is.
@@ -160,6 +173,10 @@ public sealed partial class DashboardApp : IAsyncDisposable
             app.MapPost("/checks/db", Post(isAction: false, async (context, _) =>
                 await _checks.RunAsync("db", context.RequestAborted).ConfigureAwait(false) ? "/checks" : "/checks?busy=1"));
         }
+
+        // A form field, null when empty (an empty profile means all sending).
+        private static string? Field(IFormCollection form, string name) =>
+            form.TryGetValue(name, out var value) && !string.IsNullOrWhiteSpace(value.ToString()) ? value.ToString().Trim() : null;
 
         // Before anything else: the security headers, then who may come in.
         private async Task GuardAsync(HttpContext context, RequestDelegate next)

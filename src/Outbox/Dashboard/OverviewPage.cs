@@ -6,7 +6,7 @@ using Outbox.Storage.Admin;
 
 namespace Outbox.Dashboard;
 
-/// <summary>The queue at a glance: mails per status, the oldest waiting, sent and failed per hour, the accounts.</summary>
+/// <summary>The queue at a glance: mails per status, the oldest waiting, what is paused, the workers, sent and failed per hour, the accounts.</summary>
 public static class OverviewPage
 {
     private static readonly string[] Statuses = ["draft", "queued", "sending", "sent", "failed", "unconfirmed", "cancelled", "expired"];
@@ -21,6 +21,7 @@ public static class OverviewPage
         var status = await new OutboxAdmin(database).StatusAsync(cancellationToken).ConfigureAwait(false);
         var activity = new OutboxActivity(database);
         var hourly = await activity.HourlyAsync(cancellationToken).ConfigureAwait(false);
+        var sending = await WorkersSection.RenderAsync(database, request, cancellationToken).ConfigureAwait(false);
         var accounts = new List<Markup>();
         foreach (var (name, smtp) in AccountsOf(options))
         {
@@ -54,6 +55,7 @@ public static class OverviewPage
             <table><tr><th>status</th><th>mails</th></tr>{counts}</table>
             <p id="oldest">{oldest}</p>
             <p class="refresh">This page reloads every {RefreshSeconds} s.</p></section>
+            {sending}
             <section id="hourly"><h2>Sent and failed per hour (UTC, last day)</h2>{Chart(hourly, clock.GetUtcNow())}</section>
             <section id="accounts"><h2>Accounts</h2>{accountTable}</section>
             <section id="errors"><h2>Recent errors</h2>{errors}</section>

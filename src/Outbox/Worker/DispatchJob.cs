@@ -12,7 +12,7 @@ namespace Outbox.Worker;
 /// one process; other processes are kept apart by the database's claim.
 /// </summary>
 [DisallowConcurrentExecution]
-public sealed partial class DispatchJob(Dispatcher dispatcher, OutboxDatabase database, WakeSignal signal, WorkerHealth health, IHostApplicationLifetime lifetime, ILogger<DispatchJob> logger) : IJob
+public sealed partial class DispatchJob(Dispatcher dispatcher, OutboxDatabase database, WakeSignal signal, WorkerHealth health, WorkerRecord record, IHostApplicationLifetime lifetime, ILogger<DispatchJob> logger) : IJob
 {
     public static readonly JobKey Key = new("dispatch", "outbox");
 
@@ -28,12 +28,14 @@ public sealed partial class DispatchJob(Dispatcher dispatcher, OutboxDatabase da
         {
             var summary = await dispatcher.DispatchDueAsync(stopping.Token).ConfigureAwait(false);
             signal.PassEnded(woken, summary != DispatchSummary.Empty);
-            health.PassEnded(null);
+            health.PassEnded(null, dispatcher.Pauses);
+            await RecordAsync(Describe(summary), failed: false).ConfigureAwait(false);
         }
         catch (OutcomesNotRecordedException ex)
         {
             OutcomesNotRecorded(logger, ex.Message);
-            health.PassEnded(ex.Message);
+            health.PassEnded(ex.Message, dispatcher.Pauses);
+            await RecordAsync(ex.Message, failed: true).ConfigureAwait(false);
             // The sent mails wait for the next pass, within their lease: on new connections, not
             // on the dead ones a restart left in the pool, one failed pass each.
             database.ForgetIdleConnections();
@@ -44,10 +46,36 @@ public sealed partial class DispatchJob(Dispatcher dispatcher, OutboxDatabase da
             // again at the next poll. Outcomes this pass could not write are written first then;
             // mails it had claimed and not tried come back when their lease ends.
             DatabaseUnavailable(logger, ex.Message);
-            health.PassEnded(ex.Message);
+            health.PassEnded(ex.Message, dispatcher.Pauses);
             database.ForgetIdleConnections();
         }
     }
+
+    /// <summary>A pass in one line, for the worker's row: "sent 3, retry later 0, failed 0, not tried 1".</summary>
+    public static string Describe(DispatchSummary summary)
+    {
+        ArgumentNullException.ThrowIfNull(summary);
+        var unconfirmed = summary.Unconfirmed > 0 ? $", held unconfirmed {summary.Unconfirmed}" : string.Empty;
+        var paused = summary.PausedBecause is { } reason ? $"; {reason}" : string.Empty;
+        return $"sent {summary.Sent}, retry later {summary.Retried}, failed {summary.Failed}, not tried {summary.Released}{unconfirmed}{paused}";
+    }
+
+    // The row says what the last pass did; a database that is away is said by the health
+    // endpoint and the log, and the row's last_seen_at growing old.
+    private async Task RecordAsync(string result, bool failed)
+    {
+        try
+        {
+            await record.PassAsync(result, Pause.Scopes(dispatcher.Pauses), failed, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (DbException ex)
+        {
+            WorkerNotRecorded(logger, ex.Message);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not update this worker's row in outbox_worker: {Reason}")]
+    private static partial void WorkerNotRecorded(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Stopped sending: {Reason}. Trying again at the next poll.")]
     private static partial void OutcomesNotRecorded(ILogger logger, string reason);

@@ -14,8 +14,8 @@ namespace Outbox.Worker;
 
 /// <summary>
 /// The worker's read-only HTTP endpoints, on Kestrel: GET /health at Outbox:Monitoring:HealthUrl
-/// (200 and {"status":"healthy"} while the worker polls and reaches its database, else 503 with
-/// the reason) and GET /metrics at PrometheusUrl (OpenTelemetry's Prometheus exporter). Each
+/// (200 and {"status":"healthy"} while the worker polls and reaches its database, with "paused"
+/// naming the paused scopes while it honours a pause; else 503 with the reason) and GET /metrics at PrometheusUrl (OpenTelemetry's Prometheus exporter). Each
 /// listens where <see cref="MonitoringAddress"/> says and answers any Host: a probe, a balancer
 /// or Prometheus on another host names the worker as it likes.
 /// </summary>
@@ -129,7 +129,13 @@ public sealed class MonitoringEndpoints(WorkerHealth health, OutboxOptions optio
         var (healthy, status) = health.Evaluate(options.Dispatch.PollInterval);
         context.Response.StatusCode = healthy ? 200 : 503;
         context.Response.ContentType = "application/json; charset=utf-8";
-        await context.Response.Body.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(
-            new Dictionary<string, string> { ["status"] = healthy ? "healthy" : "unhealthy", ["detail"] = status })).ConfigureAwait(false);
+        var answer = new Dictionary<string, string> { ["status"] = healthy ? "healthy" : "unhealthy", ["detail"] = status };
+        if (Core.Dispatch.Pause.Scopes(health.Pauses) is { } paused)
+        {
+            // A paused worker is healthy (it polls and would send); this says what it holds back.
+            answer["paused"] = paused;
+        }
+
+        await context.Response.Body.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(answer)).ConfigureAwait(false);
     }
 }

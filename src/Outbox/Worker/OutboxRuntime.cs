@@ -14,11 +14,17 @@ public static class OutboxRuntime
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggers);
-        var worker = string.IsNullOrWhiteSpace(options.Dispatch.WorkerName)
+        var store = new OutboxStore(database, WorkerName(options));
+        return new Dispatcher(store, CreateTransport(options, database, loggers), options.Dispatch, TimeProvider.System, loggers.CreateLogger<Dispatcher>());
+    }
+
+    /// <summary>This worker's name in leases, the attempt log and outbox_worker: Dispatch:WorkerName, else host:pid.</summary>
+    public static string WorkerName(OutboxOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return string.IsNullOrWhiteSpace(options.Dispatch.WorkerName)
             ? $"{Environment.MachineName}:{Environment.ProcessId}"
             : options.Dispatch.WorkerName;
-        var store = new OutboxStore(database, worker);
-        return new Dispatcher(store, CreateTransport(options, database, loggers), options.Dispatch, TimeProvider.System, loggers.CreateLogger<Dispatcher>());
     }
 
     /// <summary>Where mail goes, in one line: "smtp to mail.example.com:587 (StartTls)", or the pickup directory.</summary>

@@ -1,3 +1,5 @@
+using Outbox.Core.Dispatch;
+
 namespace Outbox.Worker;
 
 /// <summary>
@@ -9,12 +11,24 @@ public sealed class WorkerHealth(TimeProvider time)
     private readonly DateTimeOffset _started = time.GetUtcNow();
     private DateTimeOffset? _lastPass;
     private string? _databaseError;
+    private IReadOnlyList<Pause> _pauses = [];
 
     public void PassStarted() => _lastPass = time.GetUtcNow();
 
-    public void PassEnded(string? databaseError) => _databaseError = databaseError;
+    /// <summary>The end of a pass: the database's error if it failed on it, and the pauses the worker honours.</summary>
+    public void PassEnded(string? databaseError, IReadOnlyList<Pause> pauses)
+    {
+        _databaseError = databaseError;
+        _pauses = pauses;
+    }
 
-    /// <summary>Healthy when a pass started within two poll intervals (plus a minute's grace) and the last one reached the database.</summary>
+    /// <summary>The pauses the worker honoured at its last pass.</summary>
+    public IReadOnlyList<Pause> Pauses => _pauses;
+
+    /// <summary>
+    /// Healthy when a pass started within two poll intervals (plus a minute's grace) and the last
+    /// one reached the database. A paused worker is healthy: it polls, and says it is paused.
+    /// </summary>
     public (bool Healthy, string Status) Evaluate(TimeSpan pollInterval)
     {
         var now = time.GetUtcNow();
@@ -27,6 +41,7 @@ public sealed class WorkerHealth(TimeProvider time)
 
         return _databaseError is { } error
             ? (false, $"the last pass could not reach the database: {error}")
-            : (true, _lastPass is null ? "starting" : $"polling; last pass {now - _lastPass.Value:hh\\:mm\\:ss} ago");
+            : (true, (_lastPass is null ? "starting" : $"polling; last pass {now - _lastPass.Value:hh\\:mm\\:ss} ago")
+                + string.Concat(_pauses.Select(p => $"; {p}")));
     }
 }

@@ -40,6 +40,9 @@ public static partial class WorkerHost
             builder.Services.AddSingleton(options);
             builder.Services.AddSingleton(new WakeSignal(TimeProvider.System, options.Dispatch.PollInterval));
             builder.Services.AddSingleton(new WorkerHealth(TimeProvider.System));
+            builder.Services.AddSingleton(new Storage.WorkerRecord(database, OutboxRuntime.WorkerName(options), options.Dispatch.PollInterval, TimeProvider.System));
+            // Before Quartz's: stopped after it, once the last pass is over.
+            builder.Services.AddHostedService<WorkerStop>();
             AddMonitoring(builder.Services, options);
             builder.Services.AddQuartz(quartz =>
             {

@@ -42,6 +42,19 @@ public sealed partial class DeploymentScriptTests
         }
     }
 
+    // Pausing sending is an operator's: OUTBOX_CONTROL goes to the worker role, never to senders,
+    // and an install whose OUTBOX_CONTROL did not compile is not taken for a finished one.
+    [Fact]
+    public void Oracle_pause_and_resume_are_granted_to_the_worker_role_alone()
+    {
+        var roles = SchemaInstaller.ReadScript("sql/oracle/05_roles.sql");
+
+        Assert.Equal(["outbox_worker"], Regex.Matches(roles, @"grant execute on outbox_control to (\w+)").Select(m => m.Groups[1].Value));
+        Assert.Contains("'OUTBOX_CONTROL'", SchemaInstaller.ReadScript("sql/oracle/06_schema_version.sql"), StringComparison.Ordinal);
+        Assert.Matches(@"function pause\(profile varchar2 default null, reason varchar2 default null\) return varchar2;\s+function resume\(profile varchar2 default null\) return varchar2;",
+            SchemaInstaller.ReadScript("sql/oracle/04_outbox_mail_body.sql"));
+    }
+
     [Fact]
     public void Postgresql_roles_are_granted_every_table_of_schema_outbox()
     {

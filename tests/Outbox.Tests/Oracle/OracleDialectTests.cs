@@ -203,6 +203,16 @@ public sealed class OracleDialectTests
         await Assert.ThrowsAsync<MailValidationException>(() => admin.RetryAsync(7, Ct));
         await admin.RetryAllAsync("failed", 2500, null, Ct);
         await admin.PurgeAsync(TimeSpan.FromDays(30), 1000, null, Ct);
+        await admin.WorkersAsync(Ct);
+        await store.ReadPausesAsync(Ct);
+        var pauses = new PauseControl(database, "operator");
+        await pauses.PauseAsync("bulk", "provider incident", Ct);
+        await pauses.ResumeAsync(null, Ct);
+        await pauses.ResumeAsync("bulk", Ct);
+        await pauses.PausesAsync(Ct);
+        var record = new WorkerRecord(database, "worker-1", TimeSpan.FromSeconds(10), TimeProvider.System);
+        await record.PassAsync("sent 1, retry later 0, failed 0, not tried 0", "*", failed: false, Ct);
+        await record.StoppedAsync(Ct);
 
         await using var connection = await source.OpenConnectionAsync(Ct);
         await using var attachment = new MemoryStream(new byte[(OracleDialect.PieceSize * OracleDialect.PiecesPerCall) + 5]);
