@@ -7,7 +7,8 @@
 --   OUTBOX_SENDER  may only execute OUTBOX_MAIL: no access to the tables.
 --                  For application and trigger code that enqueues mail.
 --   OUTBOX_WORKER  reads and changes the tables: for the worker (`outbox run`), the CLI and .NET
---                  code that enqueues with OutboxClient (it writes the tables directly).
+--                  code that enqueues with OutboxClient (it writes the tables directly). It
+--                  alone may execute OUTBOX_CONTROL (pause and resume sending).
 --   OUTBOX_READER  reads the tables and views: for DBAs, monitoring, `outbox status / list / show`.
 --                  READ, not SELECT: SELECT would also allow SELECT ... FOR UPDATE, which locks
 --                  the rows the worker claims.
@@ -48,6 +49,8 @@ begin
     create_role('outbox_reader');
 
     execute immediate 'grant execute on outbox_mail to outbox_sender';
+    -- Pausing and resuming sending is an operator's, never an application's.
+    execute immediate 'grant execute on outbox_control to outbox_worker';
 
     grant_on_tables('select, insert, update, delete', 'outbox_worker');
     execute immediate 'grant select on outbox_queue_summary to outbox_worker';

@@ -30,8 +30,8 @@ public sealed partial class PauseControl
 
     private Dialects.SqlDialect D => _database.Dialect;
 
-    /// <summary>The scope of a profile name ("*" for null), refused with the field named when it cannot be one.</summary>
-    public static string ScopeOf(string? profile, string field = "--profile")
+    /// <summary>The scope of a profile name ("*" for null), refused naming the field (the CLI's option, the form's field) when it cannot be one.</summary>
+    public static string ScopeOf(string? profile, string field)
     {
         if (profile is null)
         {
@@ -50,12 +50,8 @@ public sealed partial class PauseControl
     /// <summary>Pauses a scope; says so in one line, or that it was already paused (and by whom: that pause stands).</summary>
     public async Task<string> PauseAsync(string? profile, string? reason, CancellationToken cancellationToken)
     {
-        var scope = ScopeOf(profile);
-        if (reason is not null && (reason.Length > MaxReasonChars || reason.Any(char.IsControl)))
-        {
-            throw new MailValidationException("--reason", $"is {reason.Length} characters{(reason.Any(char.IsControl) ? " with control characters (line breaks, tabs)" : string.Empty)}",
-                $"Say why in one line of at most {MaxReasonChars} characters");
-        }
+        var scope = ScopeOf(profile, "profile");
+        CheckReason(reason, "reason");
 
         reason = string.IsNullOrWhiteSpace(reason) ? null : reason.Trim();
         var table = D.Table("outbox_pause");
@@ -87,13 +83,23 @@ public sealed partial class PauseControl
         return $"{pause}; every worker stops sending its mail between mails within its poll interval";
     }
 
+    /// <summary>Refuses a reason that is not one line of at most <see cref="MaxReasonChars"/> characters, naming the field.</summary>
+    public static void CheckReason(string? reason, string field)
+    {
+        if (reason is not null && (reason.Length > MaxReasonChars || reason.Any(char.IsControl)))
+        {
+            throw new MailValidationException(field, $"is {reason.Length} characters{(reason.Any(char.IsControl) ? " with control characters (line breaks, tabs)" : string.Empty)}",
+                $"Say why in one line of at most {MaxReasonChars} characters");
+        }
+    }
+
     /// <summary>
     /// Resumes one profile, or (null) everything paused; the lines say what was resumed, or that
     /// nothing was paused. Workers are woken where the database can (PostgreSQL's NOTIFY).
     /// </summary>
     public async Task<(int Resumed, IReadOnlyList<string> Lines)> ResumeAsync(string? profile, CancellationToken cancellationToken)
     {
-        string? scope = profile is null ? null : ScopeOf(profile);
+        string? scope = profile is null ? null : ScopeOf(profile, "profile");
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         var paused = (await connection.QueryAsync<Pause>(new CommandDefinition(

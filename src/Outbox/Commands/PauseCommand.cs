@@ -22,7 +22,8 @@ public static class PauseCommand
         command.SetAction((parse, cancellationToken) => context.RunAsync(parse, async options =>
         {
             var scope = parse.GetValue(profile);
-            PauseControl.ScopeOf(scope);
+            PauseControl.ScopeOf(scope, "--profile");
+            PauseControl.CheckReason(parse.GetValue(reason), "--reason");
             var database = await OutboxDatabases.OpenAsync(options.Database, ConnectionUse.Cli, cancellationToken).ConfigureAwait(false);
             await using (database.ConfigureAwait(false))
             {
@@ -46,7 +47,7 @@ public static class PauseCommand
             var scope = parse.GetValue(profile);
             if (scope is not null)
             {
-                PauseControl.ScopeOf(scope);
+                PauseControl.ScopeOf(scope, "--profile");
             }
 
             var database = await OutboxDatabases.OpenAsync(options.Database, ConnectionUse.Cli, cancellationToken).ConfigureAwait(false);

@@ -32,7 +32,7 @@ public sealed partial class DashboardPauseTests(PostgresServer postgres)
 
         using var bad = await client.PostAsync("/pause", new FormUrlEncodedContent([new("csrf", token), new("profile", "bulk; drop")]), Ct);
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
-        Assert.Contains("profile: &quot;bulk; drop&quot; is not a profile name", await bad.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        Assert.Contains("<p class=\"error\">profile: &quot;bulk; drop&quot; is not a profile name", await bad.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
 
         using var resume = await client.PostAsync("/resume", new FormUrlEncodedContent([new("csrf", token), new("profile", "bulk")]), Ct);
         Assert.Equal(HttpStatusCode.SeeOther, resume.StatusCode);
