@@ -69,6 +69,7 @@ public static class OutboxCli
             MailActionCommand.Retry(context),
             MailActionCommand.Cancel(context),
             PurgeCommand.Create(context),
+            AdoptCommand.Create(context),
             CheckCommand.Create(context),
             ConfigCommand.Create(context),
             DashboardCommand.Create(context),

@@ -19,11 +19,22 @@ public static class StatusCommand
             await using (database.ConfigureAwait(false))
             {
                 var status = await new OutboxAdmin(database).StatusAsync(cancellationToken).ConfigureAwait(false);
+                var identity = await DatabaseIdentity.ReadAsync(database, cancellationToken).ConfigureAwait(false);
                 if (parse.GetValue(context.JsonOutput))
                 {
                     // Every status, 0 included, as the text lists them: a script need not know which are missing.
-                    context.WriteJson(new { counts = Statuses.ToDictionary(name => name, name => status.Counts.GetValueOrDefault(name)), status.OldestQueuedSeconds, status.NextDueAt, status.RecentErrors });
+                    context.WriteJson(new
+                    {
+                        counts = Statuses.ToDictionary(name => name, name => status.Counts.GetValueOrDefault(name)), status.OldestQueuedSeconds, status.NextDueAt, status.RecentErrors,
+                        database = new { identity = identity.Current, recorded = identity.Recorded, copy = identity.IsCopy, adopted = identity.Adopted },
+                    });
                     return 0;
+                }
+
+                // First, loudly: a copy of the database sends nothing, whatever the counts say.
+                if (identity.Problem is { } problem)
+                {
+                    context.Out.WriteLine($"NOT SENDING: {problem}. {identity.Remedy}");
                 }
 
                 foreach (var name in Statuses)

@@ -40,6 +40,7 @@ public static partial class WorkerHost
             builder.Services.AddSingleton(options);
             builder.Services.AddSingleton(new WakeSignal(TimeProvider.System, options.Dispatch.PollInterval));
             builder.Services.AddSingleton(new WorkerHealth(TimeProvider.System));
+            builder.Services.AddSingleton(services => new CopyGuard(database, services.GetRequiredService<ILogger<CopyGuard>>()));
             AddMonitoring(builder.Services, options);
             builder.Services.AddQuartz(quartz =>
             {
