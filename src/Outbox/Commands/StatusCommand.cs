@@ -27,6 +27,7 @@ public static class StatusCommand
                     {
                         counts = Statuses.ToDictionary(name => name, name => status.Counts.GetValueOrDefault(name)), status.OldestQueuedSeconds, status.NextDueAt, status.RecentErrors,
                         database = new { identity = identity.Current, recorded = identity.Recorded, copy = identity.IsCopy, adopted = identity.Adopted },
+                        safety = options.Safety.Describe(),
                     });
                     return 0;
                 }
@@ -35,6 +36,12 @@ public static class StatusCommand
                 if (identity.Problem is { } problem)
                 {
                     context.Out.WriteLine($"NOT SENDING: {problem}. {identity.Remedy}");
+                }
+
+                // As loudly: this configuration's worker does not send mail as addressed.
+                if (options.Safety.Describe() is { } safety)
+                {
+                    context.Out.WriteLine($"NOT AS ADDRESSED: {safety}");
                 }
 
                 foreach (var name in Statuses)
