@@ -17,12 +17,13 @@ public sealed class SafetyOptions
     /// <summary>Domains whose recipients get the mail as addressed ("example.com": exactly that domain, not its subdomains).</summary>
     public IList<string> AllowedDomains { get; } = [];
 
-    public bool IsActive => RedirectTo.Count > 0 || AllowedDomains.Count > 0;
+    // A method, not a property: every property of an options class is a configuration key.
+    public bool IsActive() => RedirectTo.Count > 0 || AllowedDomains.Count > 0;
 
     /// <summary>What the worker does with recipients, in one line for `run`'s start line, status and the dashboard; null when it sends as addressed.</summary>
     public string? Describe()
     {
-        if (!IsActive)
+        if (!IsActive())
         {
             return null;
         }

@@ -20,7 +20,7 @@ public static class OutboxRuntime
         var store = new OutboxStore(database, worker);
         var transport = CreateTransport(options, database, loggers);
         // Outside production, mail goes only where Outbox:Safety lets it, whatever the transport.
-        if (options.Safety.IsActive)
+        if (options.Safety.IsActive())
         {
             transport = new SafetyTransport(transport, options.Safety);
         }
