@@ -43,6 +43,8 @@ public sealed class OracleDialectTests
         Assert.Contains(source.Commands, c => c.Contains("for update skip locked", StringComparison.Ordinal) && c.Contains("limit :ByPriority", StringComparison.Ordinal) && c.Contains("by_age pls_integer := :ByAge", StringComparison.Ordinal));
         Assert.Contains(source.Commands, c => c.Contains("from dual", StringComparison.Ordinal) && c.Contains("outbox_attempt", StringComparison.Ordinal));
         Assert.Contains(source.Commands, c => c.Contains("fetch first :Limit rows only", StringComparison.Ordinal));
+        Assert.Contains(source.Commands, c => c.Contains("sys_context('userenv', 'con_dbid')", StringComparison.Ordinal));
+        Assert.Contains(source.Commands, c => c.StartsWith("update outbox_message set status = 'cancelled'", StringComparison.Ordinal) && c.Contains("id in (:Ids", StringComparison.Ordinal));
         // A 1 MB + 5 byte attachment: one call of 32 pieces, one of 1 piece.
         Assert.Equal(2, source.Commands.Count(c => c.Contains("dbms_lob.writeappend", StringComparison.Ordinal)));
     }
@@ -151,6 +153,16 @@ public sealed class OracleDialectTests
                 return claimed;
             }
 
+            if (text.Contains("status in ('queued', 'sending', 'unconfirmed') order by id", StringComparison.Ordinal))
+            {
+                // The mails `adopt --cancel-waiting` cancels.
+                var waiting = new DataTable();
+                waiting.Columns.Add("id", typeof(long));
+                waiting.Rows.Add(1L);
+                waiting.Rows.Add(2L);
+                return waiting;
+            }
+
             if (text.StartsWith("select m.id from", StringComparison.Ordinal))
             {
                 var ids = new DataTable();
@@ -225,6 +237,8 @@ public sealed class OracleDialectTests
         }, Ct);
 
         await new DatabaseCheck(database).RunAsync(Ct);
+        await DatabaseIdentity.ReadAsync(database, Ct);
+        await new DatabaseAdoption(database, "operator (outbox adopt)").AdoptAsync(cancelWaiting: true, Ct);
         var limiter = new DatabaseRateLimiter(database);
         var reservation = await limiter.ReserveAsync("primary", [new RateLimit { Messages = 10, Per = TimeSpan.FromMinutes(1) }], TimeSpan.FromMinutes(1), Ct);
         await limiter.ReleaseAsync(reservation, used: true, Ct);
