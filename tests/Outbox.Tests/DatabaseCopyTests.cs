@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Npgsql;
 using Outbox.Commands;
 using Outbox.Tests.Infrastructure;
@@ -117,6 +118,55 @@ public sealed class DatabaseCopyTests(PostgresServer postgres) : IDisposable
         // The original file is still the original: its worker sends (its own copy of the mail).
         Assert.Equal((0, "sent 1, retry later 0, failed 0, not tried 0"), Trimmed(await RunAsync("run", "--once", "--config", production)));
         Assert.NotEmpty(waiting);
+    }
+
+    // The database under a running worker becomes another (a restore in place, the connection
+    // string's host switched): the next pass sends nothing, says so once, and sends again when
+    // the copy is adopted.
+    [Fact]
+    public async Task A_running_worker_checks_each_pass_says_so_once_and_sends_again_once_adopted()
+    {
+        var file = Path.Combine(_dir.FullName, "outbox.db");
+        var config = WorkerProcess.WriteConfig(_dir.FullName, new
+        {
+            Database = new { Provider = "sqlite", ConnectionString = $"Data Source={file}" },
+            Transport = "pickup",
+            Pickup = new { Directory = Path.Combine(_dir.FullName, "pickup") },
+            Dispatch = new { PollInterval = "00:00:01" },
+        });
+        await SendAsync(config);
+        using var worker = WorkerProcess.Start(_dir.FullName, null, "run", "--config", config);
+        await UntilAsync(() => Emls() == 1, worker);
+
+        await using (var outbox = TestOutbox.Existing("sqlite", $"Data Source={file}"))
+        {
+            await outbox.ExecuteAsync("update outbox_setting set value = 'SQLite file /srv/production/outbox.db' where name = 'database_identity'");
+        }
+
+        var waiting = await SendAsync(config);
+        await UntilAsync(() => worker.Output.Contains("Not sending: this database is a copy", StringComparison.Ordinal), worker);
+        await Task.Delay(TimeSpan.FromSeconds(3), Ct);
+        Assert.Equal(1, Emls());
+        Assert.Single(Regex.Matches(worker.Output, "Not sending: this database is a copy: the outbox was installed in SQLite file /srv/production/outbox.db"));
+
+        Assert.Equal(0, (await RunAsync("adopt", "--keep-queue", "--config", config)).Code);
+        await UntilAsync(() => Emls() == 2, worker);
+        Assert.Contains("Sending again: the database is SQLite file", worker.Output, StringComparison.Ordinal);
+        await worker.TerminateAsync();
+        await worker.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        Assert.NotEmpty(waiting);
+
+        int Emls() => Directory.Exists(Path.Combine(_dir.FullName, "pickup")) ? Directory.GetFiles(Path.Combine(_dir.FullName, "pickup"), "*.eml").Length : 0;
+    }
+
+    private static async Task UntilAsync(Func<bool> condition, WorkerProcess worker)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline && !worker.HasExited, $"gave up waiting; the worker said:\n{worker.Output}");
+            await Task.Delay(200, Ct);
+        }
     }
 
     // CREATE DATABASE ... TEMPLATE, as a DBA clones a database in the same cluster.
