@@ -132,12 +132,15 @@ public sealed class DatabaseCopyTests(PostgresServer postgres) : IDisposable
     public async Task A_running_worker_checks_each_pass_says_so_once_and_sends_again_once_adopted()
     {
         var file = Path.Combine(_dir.FullName, "outbox.db");
+        var healthPort = LoopbackPort.Free();
+        using var http = new HttpClient();
         var config = WorkerProcess.WriteConfig(_dir.FullName, new
         {
             Database = new { Provider = "sqlite", ConnectionString = $"Data Source={file}" },
             Transport = "pickup",
             Pickup = new { Directory = Path.Combine(_dir.FullName, "pickup") },
             Dispatch = new { PollInterval = "00:00:01" },
+            Monitoring = new { HealthUrl = $"http://127.0.0.1:{healthPort}/" },
         });
         await SendAsync(config);
         using var worker = WorkerProcess.Start(_dir.FullName, null, "run", "--config", config);
@@ -153,11 +156,21 @@ public sealed class DatabaseCopyTests(PostgresServer postgres) : IDisposable
         var waiting = await SendAsync(config);
         await Task.Delay(TimeSpan.FromSeconds(3), Ct);
         Assert.True(Emls() == 1, worker.Output);
+        var refusing = await http.GetAsync(new Uri($"http://127.0.0.1:{healthPort}/health"), Ct);
+        Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, refusing.StatusCode);
+        Assert.Contains("not sending: this database is a copy", await refusing.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
         Assert.Single(Regex.Matches(worker.Output, "Not sending: this database is a copy: the outbox was installed in SQLite file /srv/production/outbox.db"));
 
         Assert.Equal(0, (await RunAsync("adopt", "--keep-queue", "--config", config)).Code);
         await UntilAsync(() => Emls() == 2, worker);
         Assert.Contains("Sending again: the database is SQLite file", worker.Output, StringComparison.Ordinal);
+        // Healthy again once the pass that sent it has ended.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while ((await http.GetAsync(new Uri($"http://127.0.0.1:{healthPort}/health"), Ct)).StatusCode != System.Net.HttpStatusCode.OK)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the health endpoint stayed unhealthy after the copy was adopted");
+            await Task.Delay(200, Ct);
+        }
         await worker.TerminateAsync();
         await worker.WaitForExitAsync(TimeSpan.FromSeconds(60));
         Assert.NotEmpty(waiting);

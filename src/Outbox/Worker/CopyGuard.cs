@@ -14,6 +14,9 @@ public sealed partial class CopyGuard(OutboxDatabase database, ILogger<CopyGuard
 {
     private string? _refused;
 
+    /// <summary>Why the last check refused to send, or null.</summary>
+    public string? Refused => _refused;
+
     public async Task<bool> MaySendAsync(CancellationToken cancellationToken)
     {
         var identity = await DatabaseIdentity.ReadAsync(database, cancellationToken).ConfigureAwait(false);

@@ -28,7 +28,7 @@ public sealed partial class DispatchJob(Dispatcher dispatcher, OutboxDatabase da
         {
             if (!await copyGuard.MaySendAsync(stopping.Token).ConfigureAwait(false))
             {
-                health.PassEnded(null);
+                health.PassRefused(copyGuard.Refused!);
                 return;
             }
 

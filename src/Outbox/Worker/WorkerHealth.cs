@@ -2,7 +2,8 @@ namespace Outbox.Worker;
 
 /// <summary>
 /// What the health endpoint reports: whether dispatch passes keep starting (Quartz is alive) and
-/// whether the last one reached the database. Written by DispatchJob.
+/// whether the last one reached the database (and was allowed to send: not in a copy of the
+/// database). Written by DispatchJob.
 /// </summary>
 public sealed class WorkerHealth(TimeProvider time)
 {
@@ -12,7 +13,20 @@ public sealed class WorkerHealth(TimeProvider time)
 
     public void PassStarted() => _lastPass = time.GetUtcNow();
 
-    public void PassEnded(string? databaseError) => _databaseError = databaseError;
+    private string? _refused;
+
+    public void PassEnded(string? databaseError)
+    {
+        _databaseError = databaseError;
+        _refused = null;
+    }
+
+    /// <summary>The pass sent nothing on purpose: the database is a copy that was not adopted.</summary>
+    public void PassRefused(string reason)
+    {
+        _databaseError = null;
+        _refused = reason;
+    }
 
     /// <summary>Healthy when a pass started within two poll intervals (plus a minute's grace) and the last one reached the database.</summary>
     public (bool Healthy, string Status) Evaluate(TimeSpan pollInterval)
@@ -23,6 +37,11 @@ public sealed class WorkerHealth(TimeProvider time)
         if (now - last > allowed)
         {
             return (false, $"no dispatch pass for {now - last:hh\\:mm\\:ss} (expected every {pollInterval:c})");
+        }
+
+        if (_refused is { } refused)
+        {
+            return (false, $"not sending: {refused}");
         }
 
         return _databaseError is { } error
