@@ -28,9 +28,13 @@ public sealed class SafetyOptions
             return null;
         }
 
-        var others = RedirectTo.Count > 0 ? $"redirected to {string.Join(", ", RedirectTo)}" : "dropped (recorded rejected)";
+        var others = RedirectTo.Count > 0 ? $"redirected to {Listed(RedirectTo)}" : "dropped (recorded rejected)";
         return AllowedDomains.Count > 0
-            ? $"Outbox:Safety: only recipients in {string.Join(", ", AllowedDomains)} get mail; every other recipient is {others}"
+            ? $"Outbox:Safety: only recipients in {Listed(AllowedDomains)} get mail; every other recipient is {others}"
             : $"Outbox:Safety: every mail is {others}, not sent to its recipients";
     }
+
+    // One line, however long the lists: the first five, then how many more.
+    private static string Listed(IList<string> values) =>
+        string.Join(", ", values.Take(5).Select(v => v.Trim())) + (values.Count > 5 ? $" and {values.Count - 5} more" : string.Empty);
 }

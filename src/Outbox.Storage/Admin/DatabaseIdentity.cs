@@ -27,9 +27,12 @@ public sealed record DatabaseIdentity(string? Recorded, string Current, string? 
     public string? Problem => Recorded switch
     {
         _ when !IsCopy => null,
-        null => $"no database identity is recorded in outbox_setting (this is {Current}), so the worker cannot tell whether this database is a copy; it sends nothing",
-        _ => $"this database is a copy: the outbox was installed in {Recorded}, and this is {Current}; it sends nothing until adopted",
+        null => $"no database identity is recorded in outbox_setting (this is {Shown(Current)}), so the worker cannot tell whether this database is a copy; it sends nothing",
+        _ => $"this database is a copy: the outbox was installed in {Shown(Recorded)}, and this is {Shown(Current)}; it sends nothing until adopted",
     };
+
+    // The recorded value is anybody's UPDATE away from any length: a line stays a line.
+    private static string Shown(string text) => text.Length <= 300 ? text : text[..299] + "…";
 
     /// <summary>What to run about <see cref="Problem"/>.</summary>
     public string Remedy => Recorded is null
