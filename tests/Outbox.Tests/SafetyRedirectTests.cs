@@ -73,6 +73,24 @@ public sealed class SafetyRedirectTests : IDisposable
         Assert.Contains("not sent: Outbox:Safety sends only to ourcompany.example", failed.GetProperty("lastError").GetString(), StringComparison.Ordinal);
     }
 
+    // The server's refusal of the redirect address is the answer for the recipients it replaced.
+    [Fact]
+    public async Task A_refused_redirect_address_is_recorded_for_the_recipients_it_replaced()
+    {
+        await using var smtp = ScriptedSmtpServer.Start(step => step.Phase == "RCPT" && step.Line.Contains("qa@", StringComparison.Ordinal)
+            ? SmtpFault.Reply("550 5.1.1 <qa@test.example>: mailbox unavailable") : null);
+        var config = Config(smtp, new { RedirectTo = new[] { "qa@test.example" }, AllowedDomains = new[] { "ourcompany.example" } });
+        var id = await SendAsync(config, "--to", "colleague@ourcompany.example", "--cc", "customer@bank.example");
+
+        Assert.Equal("sent 1, retry later 0, failed 0, not tried 0", (await RunAsync("run", "--once", "--config", config)).Out.Trim());
+
+        Assert.Equal(["colleague@ourcompany.example"], Assert.Single(smtp.Received).To);
+        var recipients = JsonDocument.Parse((await RunAsync("show", id, "--json", "--config", config)).Out).RootElement.GetProperty("recipients").EnumerateArray()
+            .ToDictionary(r => r.GetProperty("address").GetString()!, r => (r.GetProperty("status").GetString(), r.GetProperty("smtpReply").GetString()));
+        Assert.Equal("accepted", recipients["colleague@ourcompany.example"].Item1);
+        Assert.Equal(("rejected", "550 redirected by Outbox:Safety to qa@test.example, which was refused: 5.1.1 <qa@test.example>: mailbox unavailable"), recipients["customer@bank.example"]);
+    }
+
     [Fact]
     public async Task Status_says_loudly_where_mail_goes_and_a_bad_safety_value_is_one_line_naming_the_key()
     {
