@@ -25,6 +25,18 @@ begin
        on (s.name = d.name)
      when matched then update set s.value = d.value
      when not matched then insert (name, value, description) values (d.name, d.value, d.description);
+
+    -- The database this outbox was installed in. A clone (a PDB cloned, RMAN DUPLICATE, a Data
+    -- Pump import elsewhere) reads another identity, and its worker sends nothing until an
+    -- operator adopts it with `outbox adopt`. Never overwritten here: running the scripts on a
+    -- copy must not adopt it. The expression is the worker's (OracleDialect.IdentityExpression).
+    merge into outbox_setting s
+    using (select 'database_identity' as name,
+                  'Oracle DBID ' || sys_context('userenv', 'con_dbid') || ', container ' || sys_context('userenv', 'con_name') as value,
+                  'The database the outbox was installed in or last adopted in; a worker in another (a copy) sends nothing until `outbox adopt`.' as description
+             from dual) d
+       on (s.name = d.name)
+     when not matched then insert (name, value, description) values (d.name, d.value, d.description);
     commit;
 end;
 /

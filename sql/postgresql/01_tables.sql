@@ -405,6 +405,18 @@ on conflict (name) do nothing;
 -- A DBA's limits stay as set; the schema version is always this script's.
 update outbox.outbox_setting set value = '6' where name = 'schema_version' and value <> '6';
 
+-- The database this outbox was installed in (schema version 6). A copy of the database (CREATE
+-- DATABASE ... TEMPLATE, a dump restored elsewhere) reads another identity, and its worker sends
+-- nothing until an operator adopts it with `outbox adopt`, which records the new identity. Never
+-- overwritten here: running this script on a copy must not adopt it. The expression is the
+-- worker's (PostgreSqlDialect.IdentityExpression).
+insert into outbox.outbox_setting (name, value, description)
+select 'database_identity', 'PostgreSQL system ' || s.system_identifier || ', database oid ' || d.oid,
+       'The database the outbox was installed in or last adopted in; a worker in another (a copy) sends nothing until `outbox adopt`.'
+  from pg_catalog.pg_control_system() s, pg_catalog.pg_database d
+ where d.datname = current_database()
+on conflict (name) do nothing;
+
 -- Views for DBAs (the same in every database):
 --   select * from outbox.outbox_queue_summary;   -- mails per status, and how old the oldest is
 --   select * from outbox.outbox_failed;          -- mails that will not go out (failed, unconfirmed, expired), with the last error

@@ -271,6 +271,19 @@ public sealed class SchemaInstaller
         {
             await connection.ExecuteAsync(new CommandDefinition("pragma foreign_keys = on", cancellationToken: CancellationToken.None)).ConfigureAwait(false);
         }
+
+        // The file this outbox was made in: its path, which SQL cannot know, so it is recorded
+        // here. Never overwritten: opening a copied file must not adopt it (`outbox adopt` does).
+        var d = new Dialects.SqliteDialect();
+        await connection.ExecuteAsync(new CommandDefinition(
+            "insert or ignore into outbox_setting (name, value, description) values (@Name, @Value, @Description)",
+            new
+            {
+                Name = Admin.DatabaseIdentity.SettingName,
+                Value = await Admin.DatabaseIdentity.CurrentAsync(connection, d, null, cancellationToken).ConfigureAwait(false),
+                Description = Admin.DatabaseIdentity.SettingDescription,
+            },
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
     // SQLite cannot widen a check in place: a table whose definition lacks the value is made

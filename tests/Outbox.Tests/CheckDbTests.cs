@@ -29,7 +29,8 @@ public sealed class CheckDbTests(PostgresServer postgres) : IDisposable
         Assert.Contains("ok   queue            queued 1; oldest waiting mail", output, StringComparison.Ordinal);
         Assert.Contains("verdict: the worker can use this database", output, StringComparison.Ordinal);
         Assert.True(json.GetProperty("ok").GetBoolean());
-        Assert.Equal(5, json.GetProperty("steps").GetArrayLength());
+        Assert.Equal(6, json.GetProperty("steps").GetArrayLength());
+        Assert.Matches("ok   identity +PostgreSQL system [0-9]+, database oid [0-9]+, as recorded", output);
         Assert.Contains("ok   roles            outbox_sender, outbox_worker and outbox_reader exist with their grants", output, StringComparison.Ordinal);
     }
 

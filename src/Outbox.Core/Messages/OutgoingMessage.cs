@@ -28,7 +28,10 @@ public sealed class OutgoingMessage : IAsyncDisposable
     public MailboxAddress Sender { get; }
 
     /// <summary>The envelope recipients (RCPT TO), Bcc included.</summary>
-    public IReadOnlyList<MailboxAddress> Recipients { get; }
+    public IReadOnlyList<MailboxAddress> Recipients { get; private set; }
+
+    /// <summary>Outbox:Safety's envelope instead of the mail's own (<see cref="Sending.SafetyTransport"/>).</summary>
+    internal void Readdress(IReadOnlyList<MailboxAddress> recipients) => Recipients = recipients;
 
     /// <summary>
     /// Set by the dispatcher: what must happen before any of the mail can reach the server (it

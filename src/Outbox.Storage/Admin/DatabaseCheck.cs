@@ -108,6 +108,18 @@ public sealed class DatabaseCheck(OutboxDatabase database)
                 steps.Add(new("schema", false, $"installed, but the configured user may not read outbox_setting ({ex.Message.Trim()}). Grant it the worker role (outbox_worker; see sql/README.md)"));
             }
 
+            // A copy of the database (a clone, a restore elsewhere) is installed and usable, but
+            // its worker sends nothing until it is adopted.
+            var original = true;
+            if (versionOk)
+            {
+                var identity = await DatabaseIdentity.ReadAsync(connection, d, null, cancellationToken).ConfigureAwait(false);
+                original = identity.Problem is null;
+                steps.Add(new("identity", original, identity.Problem is { } problem
+                    ? $"{problem}. {identity.Remedy}"
+                    : $"{identity.Current}, as recorded" + (identity.Adopted is { } adopted ? $"; adopted {adopted}" : string.Empty)));
+            }
+
             var privilegesOk = await CheckPrivilegesAsync(connection, d, steps, cancellationToken).ConfigureAwait(false);
             var rolesOk = true;
             if (d is Dialects.PostgreSqlDialect)
@@ -136,7 +148,7 @@ public sealed class DatabaseCheck(OutboxDatabase database)
                 return (steps, false, installed);
             }
 
-            return (steps, versionOk && privilegesOk && rolesOk, installed);
+            return (steps, versionOk && original && privilegesOk && rolesOk, installed);
         }
     }
 

@@ -122,6 +122,13 @@ public sealed partial class OracleDialect : SqlDialect
         ? "select table_name from user_tables"
         : $"select table_name from all_tables where owner = upper('{_schema}')";
 
+    // The container's DBID is new in a clone (CREATE PLUGGABLE DATABASE ... FROM, RMAN DUPLICATE,
+    // a Data Pump import into another database); its name tells PDBs apart. SYS_CONTEXT needs
+    // no privilege. An RMAN restore of the same database keeps both.
+    public const string IdentityExpression = "'Oracle DBID ' || sys_context('userenv', 'con_dbid') || ', container ' || sys_context('userenv', 'con_name')";
+
+    public override string DatabaseIdentityQuery => $"select {IdentityExpression} from dual";
+
     // A user other than the owner sees another schema's errors only for objects it may use.
     public override string CompileErrorsQuery => $"""
         select e.name || ' ' || lower(e.type) || ' line ' || e.line || ': ' || e.text

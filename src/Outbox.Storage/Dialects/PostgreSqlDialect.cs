@@ -141,6 +141,17 @@ public sealed class PostgreSqlDialect : SqlDialect
          where n.nspname = 'outbox' and c.relkind in ('r', 'p')
         """;
 
+    // The cluster's system identifier (pg_control_system is executable by PUBLIC) tells another
+    // server, restored from a dump; the database's oid tells a CREATE DATABASE ... TEMPLATE copy
+    // in the same cluster. A physical copy (pg_basebackup, a file-system snapshot) keeps both.
+    public const string IdentityExpression = "'PostgreSQL system ' || s.system_identifier || ', database oid ' || d.oid";
+
+    public override string DatabaseIdentityQuery => $"""
+        select {IdentityExpression}
+          from pg_catalog.pg_control_system() s, pg_catalog.pg_database d
+         where d.datname = current_database()
+        """;
+
     /// <summary>The connecting user, when schema outbox exists and belongs to a role it is not a member of.</summary>
     public const string OtherOwnerQuery = """
         select current_user::text from pg_catalog.pg_namespace n

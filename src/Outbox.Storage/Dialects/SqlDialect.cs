@@ -131,6 +131,18 @@ public abstract class SqlDialect
     public abstract string TablesQuery { get; }
 
     /// <summary>
+    /// One row, one text naming the database the connection is in, such that a copy of it (a
+    /// clone, a restore into another database or server) reads differently: the install records
+    /// it in outbox_setting 'database_identity' and the worker sends only while it matches. Any
+    /// user that may connect can run it. The install scripts hold the same expression (a test
+    /// checks).
+    /// </summary>
+    public abstract string DatabaseIdentityQuery { get; }
+
+    /// <summary>The identity as recorded, from what <see cref="DatabaseIdentityQuery"/> returned (SQLite adds the machine).</summary>
+    public virtual string IdentityOf(string queried) => queried;
+
+    /// <summary>
     /// The statements of one install script, in order, for running through ADO.NET. PostgreSQL
     /// and SQLite take a script as one command.
     /// </summary>

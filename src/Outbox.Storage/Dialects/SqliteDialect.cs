@@ -63,6 +63,28 @@ public sealed class SqliteDialect : SqlDialect
 
     public override string TablesQuery => "select name from sqlite_master where type = 'table'";
 
+    // The file's absolute path as SQLite opened it: a copy is another file. The same path on
+    // another machine is told apart by the machine's id (Linux's /etc/machine-id, hashed: it is
+    // not to be shown); without one (Windows, some containers) the path alone.
+    public override string DatabaseIdentityQuery => "select file from pragma_database_list where name = 'main'";
+
+    public override string IdentityOf(string queried) => MachineId is { } machine ? $"SQLite file {queried} on machine {machine}" : $"SQLite file {queried}";
+
+    private static readonly string? MachineId = ReadMachineId();
+
+    private static string? ReadMachineId()
+    {
+        try
+        {
+            var id = File.ReadAllText("/etc/machine-id").Trim();
+            return id.Length == 0 ? null : Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes("outbox:" + id)))[..12];
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     public override object TimestampParameter(DateTimeOffset value) =>
         value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
 

@@ -80,6 +80,14 @@ public static class InitCommand
                 }
 
                 await context.Out.WriteLineAsync($"Outbox schema installed and verified ({options.Database.Provider}); ran {string.Join(", ", installer.Scripts.Select(Path.GetFileName))}.").ConfigureAwait(false);
+                // The scripts never adopt a copy; whoever runs them on one learns it here, not
+                // from a worker that will not send.
+                var identity = await DatabaseIdentity.ReadAsync(database, cancellationToken).ConfigureAwait(false);
+                if (identity.Problem is { } copy)
+                {
+                    await context.Error.WriteLineAsync($"outbox: Outbox:Database: {copy}. {identity.Remedy}").ConfigureAwait(false);
+                }
+
                 return 0;
             }
         }));

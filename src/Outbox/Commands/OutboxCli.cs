@@ -71,6 +71,7 @@ public static class OutboxCli
             PauseCommand.Pause(context),
             PauseCommand.Resume(context),
             PurgeCommand.Create(context),
+            AdoptCommand.Create(context),
             CheckCommand.Create(context),
             ConfigCommand.Create(context),
             DashboardCommand.Create(context),

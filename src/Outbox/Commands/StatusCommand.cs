@@ -22,11 +22,31 @@ public static class StatusCommand
                 var status = await admin.StatusAsync(cancellationToken).ConfigureAwait(false);
                 var pauses = await new PauseControl(database, "outbox status").PausesAsync(cancellationToken).ConfigureAwait(false);
                 var workers = await admin.WorkersAsync(cancellationToken).ConfigureAwait(false);
+                var identity = await DatabaseIdentity.ReadAsync(database, cancellationToken).ConfigureAwait(false);
                 if (parse.GetValue(context.JsonOutput))
                 {
                     // Every status, 0 included, as the text lists them: a script need not know which are missing.
-                    context.WriteJson(new { counts = Statuses.ToDictionary(name => name, name => status.Counts.GetValueOrDefault(name)), status.OldestQueuedSeconds, status.NextDueAt, status.RecentErrors, pauses, workers });
+                    context.WriteJson(new
+                    {
+                        counts = Statuses.ToDictionary(name => name, name => status.Counts.GetValueOrDefault(name)), status.OldestQueuedSeconds, status.NextDueAt, status.RecentErrors,
+                        pauses,
+                        workers,
+                        database = new { identity = identity.Current, recorded = identity.Recorded, copy = identity.IsCopy, adopted = identity.Adopted },
+                        safety = options.Safety.Describe(),
+                    });
                     return 0;
+                }
+
+                // First, loudly: a copy of the database sends nothing, whatever the counts say.
+                if (identity.Problem is { } problem)
+                {
+                    context.Out.WriteLine($"NOT SENDING: {problem}. {identity.Remedy}");
+                }
+
+                // As loudly: this configuration's worker does not send mail as addressed.
+                if (options.Safety.Describe() is { } safety)
+                {
+                    context.Out.WriteLine($"NOT AS ADDRESSED: {safety}");
                 }
 
                 foreach (var name in Statuses)

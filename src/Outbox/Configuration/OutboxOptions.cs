@@ -31,4 +31,7 @@ public sealed class OutboxOptions
     public MonitoringOptions Monitoring { get; set; } = new();
 
     public DashboardOptions Dashboard { get; set; } = new();
+
+    /// <summary>Outside production: who may get mail, and where the rest goes instead.</summary>
+    public SafetyOptions Safety { get; set; } = new();
 }

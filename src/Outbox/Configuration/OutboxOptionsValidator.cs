@@ -74,9 +74,47 @@ public sealed partial class OutboxOptionsValidator(string? smtpFilesNeededBy = "
         }
 
         ValidateRetention(options.Retention, failures);
+        ValidateSafety(options.Safety, failures);
         Dashboard.DashboardBinding.Validate(options.Dashboard, failures);
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
+
+    private static void ValidateSafety(SafetyOptions safety, List<string> failures)
+    {
+        foreach (var (key, list) in new[] { ("RedirectTo", safety.RedirectTo), ("AllowedDomains", safety.AllowedDomains) })
+        {
+            if (list.Count > SafetyOptions.MaxEntries)
+            {
+                failures.Add($"Outbox:Safety:{key}: holds {list.Count} entries; give at most {SafetyOptions.MaxEntries}.");
+            }
+        }
+
+        foreach (var (address, index) in safety.RedirectTo.Take(SafetyOptions.MaxEntries).Select((a, i) => (a, i)))
+        {
+            var shown = address.Length <= 100 ? address : address[..100] + "…";
+            if (address.Length > 254 || !BareAddress().IsMatch(address.Trim()))
+            {
+                failures.Add($"Outbox:Safety:RedirectTo:{index}: \"{Printable(shown)}\" is not a mail address; write it as qa@test.example.com.");
+            }
+        }
+
+        foreach (var (domain, index) in safety.AllowedDomains.Take(SafetyOptions.MaxEntries).Select((d, i) => (d, i)))
+        {
+            var shown = domain.Length <= 100 ? domain : domain[..100] + "…";
+            if (domain.Length > 253 || !DomainName().IsMatch(domain.Trim()))
+            {
+                failures.Add($"Outbox:Safety:AllowedDomains:{index}: \"{Printable(shown)}\" is not a domain; write it as example.com (no @, no wildcard; an internationalized domain in its xn-- form).");
+            }
+        }
+    }
+
+    private static string Printable(string text) => new(text.Select(c => char.IsControl(c) ? '?' : c).ToArray());
+
+    [GeneratedRegex("""^[^\s@<>(),;:"\[\]\\]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$""")]
+    private static partial Regex BareAddress();
+
+    [GeneratedRegex("^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")]
+    private static partial Regex DomainName();
 
     private void ValidateSmtp(SmtpOptions smtp, string key, List<string> failures)
     {

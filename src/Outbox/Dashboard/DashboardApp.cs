@@ -249,7 +249,8 @@ public sealed partial class DashboardApp : IAsyncDisposable
         private DashboardRequest RequestOf(HttpContext context)
         {
             var tokens = _antiforgery.GetAndStoreTokens(context);
-            return new DashboardRequest((string)context.Items[ActorKey]!, options.Dashboard.AllowActions, tokens.FormFieldName, tokens.RequestToken ?? string.Empty);
+            return new DashboardRequest((string)context.Items[ActorKey]!, options.Dashboard.AllowActions, tokens.FormFieldName, tokens.RequestToken ?? string.Empty,
+                options.Safety.Describe() is { } safety ? $"Not sent as addressed: {safety}" : null);
         }
 
         private RequestDelegate Page(Func<HttpContext, DashboardRequest, Task<Markup>> render) => async context =>

@@ -23,6 +23,7 @@ public static class Layout
             <nav><a href="/">Overview</a> <a href="/mails">Mails</a> <a href="/mails?status=failed">Failed</a> <a href="/checks">Checks</a></nav>
             <p class="who">{request.Actor} · {mode}</p>
             </header>
+            {(request.Banner is { } banner ? Html.Of($"""<p class="banner">{banner}</p>""") : Markup.Empty)}
             <main>
             <h1>{title}</h1>
             {body}
@@ -50,6 +51,7 @@ public static class Layout
         td.n { text-align: right; }
         .status-sent, .ok { color: #1a7f37; } .status-expired { color: #8a5a00; } .status-failed, .status-unconfirmed, .fail { color: #c62828; } .recovered { color: #777; }
         .refresh { color: #777; font-size: 90%; } .verdict { font-weight: bold; }
+        .banner { margin: 0; background: #c62828; color: #fff; font-weight: bold; padding: .6em 1em; }
         .error { background: #fdecea; border: 1px solid #c62828; padding: .5em 1em; }
         .notice { background: #e8f5e9; border: 1px solid #1a7f37; padding: .5em 1em; }
         form.filter label { margin-right: .8em; }

@@ -50,7 +50,11 @@ public static class OverviewPage
                 {Html.Join(accounts)}
                 </table>
                 """);
+        // A copy of the database sends nothing until adopted: first thing on the page.
+        var identity = await DatabaseIdentity.ReadAsync(database, cancellationToken).ConfigureAwait(false);
+        var copy = identity.Problem is { } problem ? Html.Of($"""<p class="error" id="copy">Not sending: {problem}. {identity.Remedy}</p>""") : Markup.Empty;
         var body = Html.Of($"""
+            {copy}
             <section id="queue"><h2>Queue</h2>
             <table><tr><th>status</th><th>mails</th></tr>{counts}</table>
             <p id="oldest">{oldest}</p>

@@ -12,7 +12,7 @@ namespace Outbox.Worker;
 /// one process; other processes are kept apart by the database's claim.
 /// </summary>
 [DisallowConcurrentExecution]
-public sealed partial class DispatchJob(Dispatcher dispatcher, OutboxDatabase database, WakeSignal signal, WorkerHealth health, WorkerRecord record, IHostApplicationLifetime lifetime, ILogger<DispatchJob> logger) : IJob
+public sealed partial class DispatchJob(Dispatcher dispatcher, OutboxDatabase database, CopyGuard copyGuard, WakeSignal signal, WorkerHealth health, WorkerRecord record, IHostApplicationLifetime lifetime, ILogger<DispatchJob> logger) : IJob
 {
     public static readonly JobKey Key = new("dispatch", "outbox");
 
@@ -26,6 +26,12 @@ public sealed partial class DispatchJob(Dispatcher dispatcher, OutboxDatabase da
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
         try
         {
+            if (!await copyGuard.MaySendAsync(stopping.Token).ConfigureAwait(false))
+            {
+                health.PassRefused(copyGuard.Refused!);
+                return;
+            }
+
             var summary = await dispatcher.DispatchDueAsync(stopping.Token).ConfigureAwait(false);
             signal.PassEnded(woken, summary != DispatchSummary.Empty);
             health.PassEnded(null, dispatcher.Pauses);

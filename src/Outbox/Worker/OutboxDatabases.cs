@@ -7,7 +7,8 @@ namespace Outbox.Worker;
 /// <summary>
 /// Opens the configured database for a command. SQLite is installed on first use (the embedded
 /// default needs no setup); PostgreSQL and Oracle are installed by a DBA or `outbox init`, and every other
-/// command only checks that it is there.
+/// command only checks that it is there. The worker also checks that the database is the one the
+/// outbox was installed in (or adopted), not a copy.
 /// </summary>
 public static class OutboxDatabases
 {
@@ -37,6 +38,13 @@ public static class OutboxDatabases
                     throw new MailValidationException("Outbox:Database", $"the outbox schema is version {version?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "(none)"}, but this program needs version {DatabaseCheck.ExpectedSchemaVersion}",
                         $"Run `outbox init`, or have a DBA run the scripts in sql/{database.Dialect.ScriptFolder}/ of this release again (they are safe to run again)");
                 }
+            }
+
+            // A copy of the database (a clone into test, a restore elsewhere) holds mail that is
+            // not this worker's to send: it refuses to start until an operator adopts the copy.
+            if (use == ConnectionUse.Worker)
+            {
+                await DatabaseIdentity.RequireOriginalAsync(database, cancellationToken).ConfigureAwait(false);
             }
 
             return database;

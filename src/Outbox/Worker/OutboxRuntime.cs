@@ -15,7 +15,14 @@ public static class OutboxRuntime
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggers);
         var store = new OutboxStore(database, WorkerName(options));
-        return new Dispatcher(store, CreateTransport(options, database, loggers), options.Dispatch, TimeProvider.System, loggers.CreateLogger<Dispatcher>());
+        var transport = CreateTransport(options, database, loggers);
+        // Outside production, mail goes only where Outbox:Safety lets it, whatever the transport.
+        if (options.Safety.IsActive())
+        {
+            transport = new SafetyTransport(transport, options.Safety);
+        }
+
+        return new Dispatcher(store, transport, options.Dispatch, TimeProvider.System, loggers.CreateLogger<Dispatcher>());
     }
 
     /// <summary>This worker's name in leases, the attempt log and outbox_worker: Dispatch:WorkerName, else host:pid.</summary>
@@ -27,10 +34,19 @@ public static class OutboxRuntime
             : options.Dispatch.WorkerName;
     }
 
-    /// <summary>Where mail goes, in one line: "smtp to mail.example.com:587 (StartTls)", or the pickup directory.</summary>
+    /// <summary>
+    /// Where mail goes, in one line: "smtp to mail.example.com:587 (StartTls)", or the pickup
+    /// directory; then, loudly, what Outbox:Safety does to the recipients when it is set.
+    /// </summary>
     public static string DescribeTransport(OutboxOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        var transport = DescribeServer(options);
+        return options.Safety.Describe() is { } safety ? $"{transport}; NOT AS ADDRESSED: {safety}" : transport;
+    }
+
+    private static string DescribeServer(OutboxOptions options)
+    {
         if (!options.Transport.Trim().Equals("smtp", StringComparison.OrdinalIgnoreCase))
         {
             return $"pickup: .eml files written to {Path.GetFullPath(options.Pickup.Directory)}, not sent anywhere (set Outbox:Transport to smtp to send)";

@@ -4,7 +4,8 @@ namespace Outbox.Worker;
 
 /// <summary>
 /// What the health endpoint reports: whether dispatch passes keep starting (Quartz is alive) and
-/// whether the last one reached the database. Written by DispatchJob.
+/// whether the last one reached the database (and was allowed to send: not in a copy of the
+/// database). Written by DispatchJob.
 /// </summary>
 public sealed class WorkerHealth(TimeProvider time)
 {
@@ -12,6 +13,7 @@ public sealed class WorkerHealth(TimeProvider time)
     private DateTimeOffset? _lastPass;
     private string? _databaseError;
     private IReadOnlyList<Pause> _pauses = [];
+    private string? _refused;
 
     public void PassStarted() => _lastPass = time.GetUtcNow();
 
@@ -20,6 +22,14 @@ public sealed class WorkerHealth(TimeProvider time)
     {
         _databaseError = databaseError;
         _pauses = pauses;
+        _refused = null;
+    }
+
+    /// <summary>The pass sent nothing on purpose: the database is a copy that was not adopted.</summary>
+    public void PassRefused(string reason)
+    {
+        _databaseError = null;
+        _refused = reason;
     }
 
     /// <summary>The pauses the worker honoured at its last pass.</summary>
@@ -37,6 +47,11 @@ public sealed class WorkerHealth(TimeProvider time)
         if (now - last > allowed)
         {
             return (false, $"no dispatch pass for {now - last:hh\\:mm\\:ss} (expected every {pollInterval:c})");
+        }
+
+        if (_refused is { } refused)
+        {
+            return (false, $"not sending: {refused}");
         }
 
         return _databaseError is { } error

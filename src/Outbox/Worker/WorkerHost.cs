@@ -43,6 +43,7 @@ public static partial class WorkerHost
             builder.Services.AddSingleton(new Storage.WorkerRecord(database, OutboxRuntime.WorkerName(options), options.Dispatch.PollInterval, TimeProvider.System));
             // Before Quartz's: stopped after it, once the last pass is over.
             builder.Services.AddHostedService<WorkerStop>();
+            builder.Services.AddSingleton(services => new CopyGuard(database, services.GetRequiredService<ILogger<CopyGuard>>()));
             AddMonitoring(builder.Services, options);
             builder.Services.AddQuartz(quartz =>
             {
@@ -111,8 +112,19 @@ public static partial class WorkerHost
         var text = new ConfigurationText(options);
         LogEffectiveConfiguration(logger, text);
         var transport = OutboxRuntime.DescribeTransport(options);
-        LogTransport(logger, transport);
+        if (options.Safety.IsActive())
+        {
+            LogTransportNotAsAddressed(logger, transport);
+        }
+        else
+        {
+            LogTransport(logger, transport);
+        }
     }
+
+    // Loud: mail does not go where its senders addressed it (Outbox:Safety).
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Mail goes by {Transport}")]
+    private static partial void LogTransportNotAsAddressed(ILogger logger, string transport);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Mail goes by {Transport}")]
     private static partial void LogTransport(ILogger logger, string transport);

@@ -59,7 +59,7 @@ public sealed class DashboardHost : IAsyncDisposable
     }
 
     /// <summary>The dashboard over the outbox, connected as the given connection string's user.</summary>
-    public static async Task<DashboardHost> StartAsync(string connectionString, Action<DashboardOptions> dashboard, IPAddress? address = null)
+    public static async Task<DashboardHost> StartAsync(string connectionString, Action<DashboardOptions> dashboard, IPAddress? address = null, Action<OutboxOptions>? configure = null)
     {
         var port = LoopbackPort.Free();
         var url = $"http://{(address is null ? "127.0.0.1" : address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString())}:{port}/";
@@ -71,6 +71,7 @@ public sealed class DashboardHost : IAsyncDisposable
             Dashboard = { Url = url },
         };
         dashboard(options.Dashboard);
+        configure?.Invoke(options);
         var problems = new OutboxOptionsValidator().Validate(null, options);
         Assert.False(problems.Failed, string.Join("; ", problems.Failures ?? []));
         var database = OutboxDatabase.Create(options.Database, ConnectionUse.Dashboard(options.Dashboard.DatabaseConnections));

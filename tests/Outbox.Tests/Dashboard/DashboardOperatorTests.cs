@@ -28,6 +28,25 @@ public sealed class DashboardOperatorTests(PostgresServer postgres)
     }
 
     [Fact]
+    public async Task A_redirect_is_a_banner_on_every_page_and_a_copy_of_the_database_is_said_first_on_the_overview()
+    {
+        await using var outbox = await TestOutbox.PostgresAsync(postgres);
+        await using var dashboard = await DashboardHost.StartAsync(outbox.ConnectionString, _ => { }, configure: o => o.Safety.RedirectTo.Add("qa@test.example"));
+        using var client = new HttpClient { BaseAddress = new Uri(dashboard.Url) };
+        const string Banner = "<p class=\"banner\">Not sent as addressed: Outbox:Safety: every mail is redirected to qa@test.example, not sent to its recipients</p>";
+
+        var original = await client.GetStringAsync("/", Ct);
+        Assert.Contains(Banner, original, StringComparison.Ordinal);
+        Assert.Contains(Banner, await client.GetStringAsync("/mails", Ct), StringComparison.Ordinal);
+        Assert.DoesNotContain("id=\"copy\"", original, StringComparison.Ordinal);
+
+        // As a restore elsewhere would look: the recorded identity is not this database's.
+        await outbox.ExecuteAsync("update outbox.outbox_setting set value = 'PostgreSQL system 1, database oid 1' where name = 'database_identity'");
+        var copy = await client.GetStringAsync("/", Ct);
+        Assert.Matches("<p class=\"error\" id=\"copy\">Not sending: this database is a copy: the outbox was installed in PostgreSQL system 1, database oid 1, and this is PostgreSQL system [0-9]+, database oid [0-9]+; it sends nothing until adopted. Run `outbox adopt --keep-queue`", copy);
+    }
+
+    [Fact]
     public async Task An_account_that_sent_after_its_last_error_shows_its_last_success_and_the_error_as_past()
     {
         var (outbox, _, _, _) = await DashboardHost.MailsAsync(postgres);

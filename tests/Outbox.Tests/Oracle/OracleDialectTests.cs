@@ -45,6 +45,8 @@ public sealed class OracleDialectTests
         Assert.Contains(source.Commands, c => c.Contains("fetch first :Limit rows only", StringComparison.Ordinal));
         Assert.Contains(source.Commands, c => c.Contains("set status = 'expired'", StringComparison.Ordinal) && c.Contains("to_char(expires_at,", StringComparison.Ordinal));
         Assert.Contains(source.Commands, c => c.Contains("outbox_mail.create_mail(", StringComparison.Ordinal) && c.Contains("expires_at => :ExpiresAt, expires_after => :ExpiresAfter, headers => :Headers)", StringComparison.Ordinal));
+        Assert.Contains(source.Commands, c => c.Contains("sys_context('userenv', 'con_dbid')", StringComparison.Ordinal));
+        Assert.Contains(source.Commands, c => c.StartsWith("update outbox_message set status = 'cancelled'", StringComparison.Ordinal) && c.Contains("id in (:Ids", StringComparison.Ordinal));
         // A 1 MB + 5 byte attachment: one call of 32 pieces, one of 1 piece.
         Assert.Equal(2, source.Commands.Count(c => c.Contains("outbox_mail.write_attachment(", StringComparison.Ordinal)));
     }
@@ -155,6 +157,16 @@ public sealed class OracleDialectTests
                 return claimed;
             }
 
+            if (text.Contains("status in ('queued', 'sending', 'unconfirmed') order by id", StringComparison.Ordinal))
+            {
+                // The mails `adopt --cancel-waiting` cancels.
+                var waiting = new DataTable();
+                waiting.Columns.Add("id", typeof(long));
+                waiting.Rows.Add(1L);
+                waiting.Rows.Add(2L);
+                return waiting;
+            }
+
             if (text.StartsWith("select m.id from", StringComparison.Ordinal))
             {
                 var ids = new DataTable();
@@ -243,6 +255,8 @@ public sealed class OracleDialectTests
         }, Ct);
 
         await new DatabaseCheck(database).RunAsync(Ct);
+        await DatabaseIdentity.ReadAsync(database, Ct);
+        await new DatabaseAdoption(database, "operator (outbox adopt)").AdoptAsync(cancelWaiting: true, Ct);
         var limiter = new DatabaseRateLimiter(database);
         var reservation = await limiter.ReserveAsync("primary", [new RateLimit { Messages = 10, Per = TimeSpan.FromMinutes(1) }], TimeSpan.FromMinutes(1), Ct);
         await limiter.ReleaseAsync(reservation, used: true, Ct);

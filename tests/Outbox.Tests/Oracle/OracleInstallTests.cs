@@ -32,6 +32,21 @@ public sealed class OracleInstallTests
         Assert.Matches(@"'schema_version' as name, '" + DatabaseCheck.ExpectedSchemaVersion + "'", last);
     }
 
+    // A copy of the database keeps the row: running the scripts on it must not adopt it.
+    [Fact]
+    public void The_install_records_the_identity_the_worker_reads_and_never_overwrites_it()
+    {
+        var last = SchemaInstaller.ReadScript(SchemaInstaller.ScriptsOf("oracle")[^1]);
+        var merge = last[last.IndexOf("'database_identity' as name", StringComparison.Ordinal)..];
+        merge = merge[..merge.IndexOf("commit;", StringComparison.Ordinal)];
+
+        Assert.Contains(OracleDialect.IdentityExpression, merge, StringComparison.Ordinal);
+        Assert.Contains("when not matched then insert", merge, StringComparison.Ordinal);
+        Assert.DoesNotContain("when matched", merge, StringComparison.Ordinal);
+        Assert.Equal($"select {OracleDialect.IdentityExpression} from dual", new OracleDialect().DatabaseIdentityQuery);
+        OracleSyntax.AssertRunnable(new OracleDialect().DatabaseIdentityQuery, "the identity query");
+    }
+
     // ODP.NET raises ORA-24344 for a CREATE that compiled with errors, and the scripts' check
     // block ORA-20000: either way init names the first error and writes no schema version.
     [Theory]
