@@ -304,6 +304,6 @@ public sealed class PostgresTemplateTests(PostgresServer postgres)
 
         Assert.Equal(1L, await outbox.ScalarAsync<long>(
             "select count(*) from information_schema.columns where table_schema = 'outbox' and table_name = 'outbox_message' and column_name = 'rendered_subject'"));
-        Assert.Equal("5", await outbox.ScalarAsync<string>("select value from outbox.outbox_setting where name = 'schema_version'"));
+        Assert.Equal($"{Outbox.Storage.Admin.DatabaseCheck.ExpectedSchemaVersion}", await outbox.ScalarAsync<string>("select value from outbox.outbox_setting where name = 'schema_version'"));
     }
 }

@@ -170,7 +170,7 @@ public sealed partial class SqliteTemplateTests
 
         Assert.Equal(("Order 42 confirmed", PostgresTemplateTests.Subject), (await outbox.QueryAsync<(string, string)>(
             "select rendered_subject, subject from outbox_message where id = @id", new { id })).Single());
-        Assert.Equal("5", await outbox.ScalarAsync<string>("select value from outbox_setting where name = 'schema_version'"));
+        Assert.Equal($"{Outbox.Storage.Admin.DatabaseCheck.ExpectedSchemaVersion}", await outbox.ScalarAsync<string>("select value from outbox_setting where name = 'schema_version'"));
         await outbox.DisposeAsync();
         SqliteConnection.ClearAllPools();
         foreach (var path in new[] { file, file + "-wal", file + "-shm" })
