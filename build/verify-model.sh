@@ -2,7 +2,7 @@
 # Model-checks the delivery protocol (src/Outbox.Storage/DeliveryProtocol.pml) with Spin:
 # exhaustively, for Resend and Hold, its safety properties (every extra copy of a mail explained by
 # an 'unconfirmed' attempt, at most one copy under Hold, a take-over recorded unconfirmed only
-# where the dead worker had begun sending) and its liveness (every mail ends sent, failed or
+# where the dead worker had begun sending) and its liveness (every mail ends sent, failed, expired or
 # unconfirmed, under weak fairness). Then each mutant, which takes one fix out, must fail: Spin's
 # counterexample is printed as the model's own account of each step.
 #

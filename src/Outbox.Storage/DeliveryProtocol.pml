@@ -7,7 +7,7 @@
  * DeliveryProtocolModelTests fails when a name here is no statement of the store, or a statement
  * of the store is missing here.
  *
- * statements: Claim RecordLostAttempts ResendTakenOver HoldTakenOver MarkDataStarting ExtendLease MarkSent MarkRetry MarkFailed MarkUnconfirmed Release
+ * statements: Claim RecordLostAttempts ResendTakenOver HoldTakenOver Expire MarkDataStarting ExtendLease MarkSent MarkRetry MarkFailed MarkUnconfirmed Release
  * parts of the statements above (the attempt row and recipients of an outcome): InsertAttempt AcceptOwed RefuseRecipient UnconfirmOwed
  * reads, which change nothing: Read RecipientsOf AttachmentsOf RawPartsOf
  *
@@ -36,7 +36,7 @@
 #define M 2          /* mails */
 #define FAULTS 2     /* faults that may happen in one run, of all kinds: a paused worker, a failed database write, a server fault */
 
-mtype = { QUEUED, SENDING, SENT, FAILED, UNCONFIRMED };
+mtype = { QUEUED, SENDING, SENT, FAILED, UNCONFIRMED, EXPIRED };
 
 /* The rows of outbox_message. */
 mtype status[M];
@@ -55,7 +55,7 @@ bool dead[W];
 byte crashes, faults;
 
 #define mine(m, w) (status[m] == SENDING && owner[m] == w + 1)
-#define final(m) (status[m] == SENT || status[m] == FAILED || status[m] == UNCONFIRMED)
+#define final(m) (status[m] == SENT || status[m] == FAILED || status[m] == UNCONFIRMED || status[m] == EXPIRED)
 
 /* The database may fail any write (a bounded number of times): it then changes nothing. */
 #define DBFAIL faults < FAULTS -> faults++
@@ -81,7 +81,9 @@ inline Claim(w, i) {   /* fills the calling worker's batch */
                     :: else -> skip
                     fi;
 #endif
+                    /* The mail's expires_at may have passed by any claim (the claim reports it). */
                     if
+                    :: status[i] != UNCONFIRMED -> Expire(i)
                     :: status[i] != UNCONFIRMED ->
                         status[i] = SENDING; owner[i] = w + 1; leaseOk[i] = true; batch[i] = true; working[i] = true
                     :: else -> skip
@@ -118,6 +120,9 @@ inline RecordLostAttempts(i) {
 inline ResendTakenOver(i) { mark[i] = false; marked[i] = false }
 
 inline HoldTakenOver(i) { status[i] = UNCONFIRMED; owner[i] = 0; mark[i] = false; marked[i] = false }
+
+/* In the claim's transaction, after the take-over's attempt: expired, never sent by this claim. */
+inline Expire(i) { status[i] = EXPIRED; owner[i] = 0; mark[i] = false; marked[i] = false; printf("  Expire: mail %d expired\n", i) }
 
 /* Before the mail's SMTP transaction: the mark, if the lease still holds. */
 inline MarkDataStarting(m, w, ok) {
@@ -393,5 +398,5 @@ active proctype Invariant() {
 end: atomic { !(once(0) && once(1)) -> assert(once(0) && once(1)) }
 }
 
-/* With faults bounded, every mail ends sent, failed or unconfirmed, and nothing stays sending. */
+/* With faults bounded, every mail ends sent, failed, unconfirmed or expired, and nothing stays sending. */
 ltl ends { <> [] (final(0) && final(1)) }

@@ -260,7 +260,7 @@ public sealed class ExpiryTests(PostgresServer postgres) : IDisposable
         Assert.Equal([7L], await outbox.QueryAsync<long>("select id from outbox_failed"));
         Assert.Equal(1L, await outbox.ScalarAsync<long>("select count(*) from sqlite_master where name = 'outbox_message_due_ix'"));
         Assert.Equal(0L, await outbox.ScalarAsync<long>("select count(*) from pragma_foreign_key_check"));
-        Assert.Equal("6", await outbox.ScalarAsync<string>("select value from outbox_setting where name = 'schema_version'"));
+        Assert.Equal($"{Outbox.Storage.Admin.DatabaseCheck.ExpectedSchemaVersion}", await outbox.ScalarAsync<string>("select value from outbox_setting where name = 'schema_version'"));
         // Deleting a mail still deletes its parts: the children's references hold.
         await outbox.ExecuteAsync("delete from outbox_message where id = 7");
         Assert.Equal(0L, await outbox.ScalarAsync<long>("select count(*) from outbox_recipient"));
@@ -283,7 +283,7 @@ public sealed class ExpiryTests(PostgresServer postgres) : IDisposable
         var id = await outbox.EnqueueAsync(Mail("after the upgrade", expiresAfter: TimeSpan.FromHours(1)));
         await outbox.ExecuteAsync("update outbox.outbox_message set status = 'expired' where id = @id", new { id });
         Assert.Equal(1L, await outbox.ScalarAsync<long>("select count(*) from pg_constraint where conname = 'outbox_message_status_ck'"));
-        Assert.Equal("6", await outbox.ScalarAsync<string>("select value from outbox.outbox_setting where name = 'schema_version'"));
+        Assert.Equal($"{Outbox.Storage.Admin.DatabaseCheck.ExpectedSchemaVersion}", await outbox.ScalarAsync<string>("select value from outbox.outbox_setting where name = 'schema_version'"));
     }
 
     private async Task<(TestOutbox Outbox, string ConnectionString)> OutboxAsync(string provider)

@@ -108,6 +108,47 @@ public sealed class ExtraHeaderTests(PostgresServer postgres) : IDisposable
         Assert.Equal(0L, await outbox.ScalarAsync<long>("select count(*) from outbox.outbox_message"));
     }
 
+    // Accepted alike, and stored as the same line, by OutboxClient (SQLite) and outbox_mail; the worker sends them.
+    [Theory]
+    [InlineData("X-Tab", "a\tb", "X-Tab: a\tb")]
+    [InlineData("X-Unicode", "Grüße 👋", "X-Unicode: Grüße 👋")]
+    [InlineData("X-Odd!#$%&'*+.^_`|~", "v", "X-Odd!#$%&'*+.^_`|~: v")]
+    [InlineData("x-lower", "  padded  ", "x-lower: padded")]
+    [InlineData("List-Unsubscribe-Post", "List-Unsubscribe=One-Click", "List-Unsubscribe-Post: List-Unsubscribe=One-Click")]
+    public async Task An_accepted_header_is_stored_alike_by_every_caller_and_sent(string name, string value, string stored)
+    {
+        await using var sqlite = await TestOutbox.SqliteAsync();
+        await using var pg = await TestOutbox.PostgresAsync(postgres);
+        await using var smtp = TestSmtpServer.Start();
+        var id = await sqlite.EnqueueAsync(new MailRequest { Sender = "a@example.com", To = ["b@example.com"], TextBody = "x", Headers = [new(name, value)] });
+        await using (var connection = await pg.OpenAsync())
+        {
+            await connection.ExecuteAsync("select outbox_mail.send('a@example.com', 'b@example.com', headers => @Headers)", new { Headers = $"{name}:{value}\r\n" });
+        }
+
+        Assert.Equal([stored], await sqlite.QueryAsync<string>("select headers from outbox_message"));
+        Assert.Equal([stored], await pg.QueryAsync<string>("select headers from outbox.outbox_message"));
+        await sqlite.SmtpDispatcher(TestOutbox.SmtpFor(smtp)).DispatchDueAsync(Ct);
+        await sqlite.AssertStatusAsync(id, "sent");
+        var mail = MimeKit.MimeMessage.Load(new MemoryStream(Assert.Single(smtp.Received).Data), Ct);
+        Assert.Equal(stored[(name.Length + 2)..], mail.Headers[name]);
+    }
+
+    // The headers the worker owns are listed once in each language: the lists must agree.
+    [Fact]
+    public void Csharp_plpgsql_and_plsql_refuse_the_same_owned_headers()
+    {
+        var owned = (HashSet<string>)typeof(MailHeaderRules).GetField("Owned", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!.GetValue(null)!;
+        var expected = owned.Select(n => n.ToLowerInvariant()).Order().ToList();
+        foreach (var script in new[] { "sql/postgresql/02_api.sql", "sql/oracle/04_outbox_mail_body.sql" })
+        {
+            var text = Outbox.Storage.SchemaInstaller.ReadScript(script);
+            var list = System.Text.RegularExpressions.Regex.Match(text, @"lower\(p_name\) in \(([^)]*)\)").Groups[1].Value;
+            Assert.Equal(expected, System.Text.RegularExpressions.Regex.Matches(list, "'([^']*)'").Select(m => m.Groups[1].Value).Order().ToList());
+            Assert.Contains("lower(p_name) like 'content-%' or lower(p_name) like 'resent-%'", text, StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public async Task Outbox_mail_add_header_checks_each_header_and_the_total_naming_the_parameter()
     {

@@ -43,6 +43,9 @@ public sealed class OracleDialectTests
         Assert.Contains(source.Commands, c => c.Contains("for update skip locked", StringComparison.Ordinal) && c.Contains("limit :ByPriority", StringComparison.Ordinal) && c.Contains("by_age pls_integer := :ByAge", StringComparison.Ordinal));
         Assert.Contains(source.Commands, c => c.Contains("from dual", StringComparison.Ordinal) && c.Contains("outbox_attempt", StringComparison.Ordinal));
         Assert.Contains(source.Commands, c => c.Contains("fetch first :Limit rows only", StringComparison.Ordinal));
+        // The claim hands back the headers and whether the expiry has passed, on the database clock.
+        Assert.Contains(source.Commands, c => c.Contains("for update skip locked", StringComparison.Ordinal)
+            && c.Contains("m.headers, case when m.expires_at <= sys_extract_utc(systimestamp) then 1 else 0 end as Expired", StringComparison.Ordinal));
         Assert.Contains(source.Commands, c => c.Contains("set status = 'expired'", StringComparison.Ordinal) && c.Contains("to_char(expires_at,", StringComparison.Ordinal));
         Assert.Contains(source.Commands, c => c.Contains("outbox_mail.create_mail(", StringComparison.Ordinal) && c.Contains("expires_at => :ExpiresAt, expires_after => :ExpiresAfter, headers => :Headers)", StringComparison.Ordinal));
         Assert.Contains(source.Commands, c => c.Contains("sys_context('userenv', 'con_dbid')", StringComparison.Ordinal));
