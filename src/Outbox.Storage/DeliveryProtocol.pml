@@ -9,7 +9,7 @@
  *
  * statements: Claim RecordLostAttempts ResendTakenOver HoldTakenOver Expire MarkDataStarting ExtendLease MarkSent MarkRetry MarkFailed MarkUnconfirmed Release
  * parts of the statements above (the attempt row and recipients of an outcome): InsertAttempt AcceptOwed RefuseRecipient UnconfirmOwed
- * reads, which change nothing: Read RecipientsOf AttachmentsOf RawPartsOf
+ * reads, which change nothing: Read RecipientsOf AttachmentsOf RawPartsOf Pauses
  *
  * Faults, each one at any step where it can strike: kill -9 (all workers but one), a pause past
  * the lease (a live worker's lease runs out), SIGTERM between mails, a failed database write, a
