@@ -192,6 +192,86 @@ public sealed class GraphTests
         Assert.Equal(["relay"], await outbox.QueryAsync<string>("select distinct account from outbox_attempt"));
     }
 
+    [Fact]
+    public async Task Check_graph_gets_a_token_and_finds_the_mailbox_without_sending_or_showing_a_secret()
+    {
+        await using var tokens = await TestTokenServer.StartAsync();
+        await using var graph = await TestGraphServer.StartAsync(Mailbox, token => token == tokens.LastToken);
+        using var dir = new TempDirectory();
+        var (code, output) = await Cli.RunAsync("check", "graph", "--config", GraphConfig(dir.Path, graph, tokens, Mailbox));
+        var (wrongCode, wrongOutput) = await Cli.RunAsync("check", "graph", "--config", GraphConfig(dir.Path, graph, tokens, "nobody@contoso.com"));
+
+        Assert.True(code == 0, output);
+        Assert.Contains($"ok   token            from the token endpoint {tokens.TokenEndpoint}", output, StringComparison.Ordinal);
+        Assert.Contains($"ok   mailbox          {graph.BaseUrl} knows {Mailbox} (user {Mailbox})", output, StringComparison.Ordinal);
+        Assert.Contains("nothing was sent", output, StringComparison.Ordinal);
+        Assert.Equal(0, graph.SendRequests);
+        Assert.DoesNotContain(TestTokenServer.ClientSecret, output, StringComparison.Ordinal);
+        Assert.DoesNotContain(tokens.LastToken, output, StringComparison.Ordinal);
+        Assert.Equal(1, wrongCode);
+        Assert.Contains("verdict: mail would NOT go out: Graph has no mailbox nobody@contoso.com (HTTP 404 ErrorInvalidUser", wrongOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Graph_configuration_mistakes_are_reported_at_once_one_line_each_naming_their_keys()
+    {
+        using var dir = new TempDirectory();
+        var config = WorkerProcess.WriteConfig(dir.Path, new
+        {
+            Transport = "graph",
+            Graph = new { BaseUrl = "http://graph.example.com/v1.0", SaveToSentItems = false },
+            Accounts = new { m365 = new { Transport = "graph", Mailbox = "a@contoso.com", OAuth2 = new { Provider = "Microsoft", TenantId = "contoso", ClientId = "app", ClientSecret = "s" } } },
+        });
+        var accounts = WorkerProcess.WriteConfig(dir.Path, new
+        {
+            Transport = "smtp",
+            Accounts = new { m365 = new { Transport = "graph", Host = "smtp.office365.com", Mailbox = "a@contoso.com", OAuth2 = new { Provider = "Microsoft", TenantId = "contoso", ClientId = "app" } } },
+        });
+        var (code, output) = await Cli.RunAsync("status", "--config", config);
+        var (accountsCode, accountsOutput) = await Cli.RunAsync("status", "--config", accounts);
+        output += accountsOutput;
+
+        Assert.Equal((Outbox.Commands.ExitCodes.Configuration, Outbox.Commands.ExitCodes.Configuration), (code, accountsCode));
+        foreach (var expected in new[]
+        {
+            "Outbox:Graph:Mailbox: is empty; name the mailbox mail goes out as",
+            "Outbox:Graph:BaseUrl: \"http://graph.example.com/v1.0\" is not an https URL",
+            "Outbox:Graph:SaveToSentItems: false cannot be honoured: a MIME sendMail always saves a copy in Sent Items",
+            "Outbox:Graph:OAuth2:Provider: is None; Graph takes only the app's own token",
+            "Outbox:Accounts: is used with Outbox:Transport smtp",
+            "Outbox:Accounts:m365:Host: is not used with Transport graph",
+            "Outbox:Accounts:m365:OAuth2:ClientSecret: give exactly one of ClientSecret",
+        })
+        {
+            Assert.Contains(expected, output, StringComparison.Ordinal);
+        }
+
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+    }
+
+    private static string GraphConfig(string dir, TestGraphServer graph, TestTokenServer tokens, string mailbox) =>
+        WorkerProcess.WriteConfig(dir, new
+        {
+            Transport = "graph",
+            Database = new { Provider = "sqlite", ConnectionString = $"Data Source={System.IO.Path.Combine(dir, "outbox.db")}" },
+            Graph = new
+            {
+                Mailbox = mailbox,
+                graph.BaseUrl,
+                CaFile = TestCertificates.CaFile,
+                OAuth2 = new { Provider = "TokenEndpoint", tokens.TokenEndpoint, ClientId = TestTokenServer.ClientId, ClientSecret = TestTokenServer.ClientSecret },
+            },
+        });
+
+    private sealed class TempDirectory : IDisposable
+    {
+        private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("outbox-graph-");
+
+        public string Path => _dir.FullName;
+
+        public void Dispose() => _dir.Delete(recursive: true);
+    }
+
     internal static GraphTransport Transport(TestGraphServer graph, TestTokenServer tokens, Action<GraphOptions>? change = null)
     {
         var options = new GraphOptions

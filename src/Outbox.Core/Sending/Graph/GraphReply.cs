@@ -56,7 +56,7 @@ internal sealed record GraphReply(int Status, string? Code, string? Message, str
         return new GraphReply(status, Bound(code, MaxCodeLength), Bound(secrets.Scrub(message), MaxMessageLength), requestId, retryAfter);
     }
 
-    private static async Task<byte[]> ReadBoundedAsync(HttpContent content, CancellationToken cancellationToken)
+    internal static async Task<byte[]> ReadBoundedAsync(HttpContent content, CancellationToken cancellationToken)
     {
         var stream = await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
