@@ -142,6 +142,48 @@ public sealed class GraphTests
     }
 
     [Fact]
+    public async Task A_graph_silent_after_the_body_is_cut_off_at_the_timeout_and_the_mail_is_unconfirmed()
+    {
+        await using var tokens = await TestTokenServer.StartAsync();
+        await using var graph = await TestGraphServer.StartAsync(Mailbox, token => token == tokens.LastToken);
+        await using var outbox = await TestOutbox.SqliteAsync();
+        var id = await outbox.EnqueueAsync(new MailRequest { Sender = Mailbox, To = ["to@example.com"], Subject = "silence", TextBody = "x" });
+        graph.Then(GraphBehaviour.SilentAfterBody);
+        var transport = Transport(graph, tokens, o => (o.LostReplyPolicy, o.Timeout) = (LostReplyPolicy.Hold, TimeSpan.FromSeconds(2)));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        await outbox.Dispatcher(transport).DispatchDueAsync(Ct);
+
+        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(15));
+        await outbox.AssertStatusAsync(id, "unconfirmed");
+        var error = await outbox.ScalarAsync<string>("select last_error from outbox_message where id = @id", new { id });
+        Assert.Contains("no reply within 00:00:02, Outbox:Graph:Timeout", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_endless_error_body_is_read_only_to_its_bound_and_a_repeated_secret_is_scrubbed()
+    {
+        await using var tokens = await TestTokenServer.StartAsync();
+        await using var graph = await TestGraphServer.StartAsync(Mailbox, token => token == tokens.LastToken);
+        await using var outbox = await TestOutbox.SqliteAsync();
+        var flooded = await outbox.EnqueueAsync(new MailRequest { Sender = Mailbox, To = ["to@example.com"], Subject = "flood", TextBody = "x" });
+        var echoed = await outbox.EnqueueAsync(new MailRequest { Sender = Mailbox, To = ["to@example.com"], Subject = "echo", TextBody = "x" });
+        graph.EchoedSecret = TestTokenServer.ClientSecret;
+        graph.Then(GraphBehaviour.EndlessErrorBody, GraphBehaviour.EchoSecret);
+
+        var summary = await outbox.Dispatcher(Transport(graph, tokens)).DispatchDueAsync(Ct);
+
+        Assert.Equal(2, summary.Failed);
+        Assert.True(graph.BytesFlooded < 16L * 1024 * 1024, $"the client read {graph.BytesFlooded:N0} bytes of an endless body");
+        var floodError = await outbox.ScalarAsync<string>("select last_error from outbox_message where id = @flooded", new { flooded });
+        Assert.StartsWith("Microsoft Graph refused the mail (HTTP 400", floodError, StringComparison.Ordinal);
+        Assert.True(floodError.Length < 1000, floodError);
+        var echoError = await outbox.ScalarAsync<string>("select last_error from outbox_message where id = @echoed", new { echoed });
+        Assert.Contains("ErrorInvalidRequest", echoError, StringComparison.Ordinal);
+        Assert.DoesNotContain(TestTokenServer.ClientSecret, echoError, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_mail_over_graphs_4_MB_request_limit_fails_with_one_line_and_nothing_is_sent()
     {
         await using var tokens = await TestTokenServer.StartAsync();
