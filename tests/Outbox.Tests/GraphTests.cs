@@ -235,6 +235,38 @@ public sealed class GraphTests
     }
 
     [Fact]
+    public async Task A_throttled_graph_account_is_passed_over_until_its_retry_after_while_the_profiles_smtp_account_sends()
+    {
+        await using var tokens = await TestTokenServer.StartAsync();
+        await using var graph = await TestGraphServer.StartAsync(Mailbox, token => token == tokens.LastToken);
+        await using var smtp = ScriptedSmtpServer.Start();
+        await using var outbox = await TestOutbox.SqliteAsync();
+        graph.Then(GraphBehaviour.Throttle);
+        var options = new OutboxOptions { Transport = "smtp" };
+        options.Accounts["m365"] = GraphAccount(graph, tokens);
+        options.Accounts["relay"] = smtp.Options();
+        options.Profiles["default"] = new MailProfile();
+        options.Profiles["default"].Accounts.Add("m365");
+        options.Profiles["default"].Accounts.Add("relay");
+        options.Profiles["graph-only"] = new MailProfile();
+        options.Profiles["graph-only"].Accounts.Add("m365");
+        var transport = OutboxRuntime.CreateRoutedTransport(options, new DatabaseRateLimiter(outbox.Database), NullLoggerFactory.Instance);
+
+        var first = await outbox.EnqueueAsync(new MailRequest { Sender = Mailbox, To = ["to@example.com"], Subject = "one", TextBody = "x" });
+        var second = await outbox.EnqueueAsync(new MailRequest { Sender = Mailbox, To = ["to@example.com"], Subject = "two", TextBody = "x" });
+        var waiting = await outbox.EnqueueAsync(new MailRequest { Sender = Mailbox, To = ["to@example.com"], Subject = "three", TextBody = "x", Profile = "graph-only" });
+        await outbox.Dispatcher(transport).DispatchDueAsync(Ct);
+
+        await outbox.AssertStatusAsync(first, "sent");
+        await outbox.AssertStatusAsync(second, "sent");
+        Assert.Equal(2, smtp.Received.Count);
+        Assert.Equal(1, graph.SendRequests);
+        var row = (await outbox.QueryAsync<(string Status, long Attempts, string LastError)>("select status, attempt_count, last_error from outbox_message where id = @waiting", new { waiting })).Single();
+        Assert.Equal(("queued", 0L), (row.Status, row.Attempts));
+        Assert.Contains("Microsoft Graph throttles mailbox", row.LastError, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Check_graph_gets_a_token_and_finds_the_mailbox_without_sending_or_showing_a_secret()
     {
         await using var tokens = await TestTokenServer.StartAsync();

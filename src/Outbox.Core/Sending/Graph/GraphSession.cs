@@ -102,7 +102,7 @@ internal sealed class GraphSession(GraphTransport transport) : IMailSession
         }
         catch (HttpRequestException ex)
         {
-            throw new GraphUnavailableException($"could not reach Microsoft Graph at {where} ({ex.GetBaseException().Message.TrimEnd('.')}); nothing was sent", ex);
+            throw new GraphUnavailableException($"could not reach Microsoft Graph at {where} ({ex.GetBaseException().Message.TrimEnd('.')}); nothing was sent. Check {transport.Key}:BaseUrl and that this host may reach it", ex);
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
