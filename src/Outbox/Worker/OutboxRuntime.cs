@@ -31,7 +31,7 @@ public static class OutboxRuntime
             case "graph":
                 return $"graph: Microsoft Graph sendMail as {Mailbox(options.Graph.Mailbox, options.Graph.BaseUrl)}";
             case not "smtp":
-                return $"pickup: .eml files written to {Path.GetFullPath(options.Pickup.Directory)}, not sent anywhere (set Outbox:Transport to smtp or graph to send)";
+                return $"pickup: .eml files written to {Path.GetFullPath(options.Pickup.Directory)}, not sent anywhere (set Outbox:Transport to smtp to send)";
         }
 
         static string Mailbox(string? mailbox, string baseUrl) => $"{mailbox} ({baseUrl})";
