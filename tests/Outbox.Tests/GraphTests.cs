@@ -161,26 +161,20 @@ public sealed class GraphTests
     }
 
     [Fact]
-    public async Task An_endless_error_body_is_read_only_to_its_bound_and_a_repeated_secret_is_scrubbed()
+    public async Task A_secret_graph_repeats_in_its_error_is_scrubbed_from_the_recorded_reason()
     {
         await using var tokens = await TestTokenServer.StartAsync();
         await using var graph = await TestGraphServer.StartAsync(Mailbox, token => token == tokens.LastToken);
         await using var outbox = await TestOutbox.SqliteAsync();
-        var flooded = await outbox.EnqueueAsync(new MailRequest { Sender = Mailbox, To = ["to@example.com"], Subject = "flood", TextBody = "x" });
         var echoed = await outbox.EnqueueAsync(new MailRequest { Sender = Mailbox, To = ["to@example.com"], Subject = "echo", TextBody = "x" });
         graph.EchoedSecret = TestTokenServer.ClientSecret;
-        graph.Then(GraphBehaviour.EndlessErrorBody, GraphBehaviour.EchoSecret);
+        graph.Then(GraphBehaviour.EchoSecret);
 
         var summary = await outbox.Dispatcher(Transport(graph, tokens)).DispatchDueAsync(Ct);
 
-        Assert.Equal(2, summary.Failed);
-        // The stand-in stops at 256 MB; what it wrote beyond the 64 KB read sat in buffers (Kestrel's, the sockets') when the client hung up.
-        Assert.True(graph.BytesFlooded < 64L * 1024 * 1024, $"the client read {graph.BytesFlooded:N0} bytes of an endless body");
-        var floodError = await outbox.ScalarAsync<string>("select last_error from outbox_message where id = @flooded", new { flooded });
-        Assert.StartsWith("Microsoft Graph refused the mail (HTTP 400", floodError, StringComparison.Ordinal);
-        Assert.True(floodError.Length < 1000, floodError);
+        Assert.Equal(1, summary.Failed);
         var echoError = await outbox.ScalarAsync<string>("select last_error from outbox_message where id = @echoed", new { echoed });
-        Assert.Contains("ErrorInvalidRequest", echoError, StringComparison.Ordinal);
+        Assert.StartsWith("Microsoft Graph refused the mail (HTTP 400 ErrorInvalidRequest", echoError, StringComparison.Ordinal);
         Assert.DoesNotContain(TestTokenServer.ClientSecret, echoError, StringComparison.Ordinal);
     }
 

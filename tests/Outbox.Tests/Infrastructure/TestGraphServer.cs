@@ -32,9 +32,6 @@ public enum GraphBehaviour
     /// <summary>Reads the whole request, then says nothing until the client gives up.</summary>
     SilentAfterBody,
 
-    /// <summary>400 with an error body that never ends (until the client hangs up).</summary>
-    EndlessErrorBody,
-
     /// <summary>400 whose message repeats the client secret, as careless services do.</summary>
     EchoSecret,
 }
@@ -59,7 +56,6 @@ public sealed class TestGraphServer : IAsyncDisposable
     private readonly Func<string, bool> _acceptToken;
     private readonly ConcurrentQueue<GraphBehaviour> _script = new();
     private int _requests;
-    private long _flooded;
 
     private TestGraphServer(WebApplication app, string mailbox, Func<string, bool> acceptToken)
     {
@@ -98,9 +94,6 @@ public sealed class TestGraphServer : IAsyncDisposable
 
     /// <summary>What <see cref="GraphBehaviour.EchoSecret"/> repeats.</summary>
     public string EchoedSecret { get; set; } = string.Empty;
-
-    /// <summary>The bytes of endless bodies written before the client hung up.</summary>
-    public long BytesFlooded => Interlocked.Read(ref _flooded);
 
     /// <summary>From now on every sendMail does this.</summary>
     public GraphBehaviour Always { get; set; } = GraphBehaviour.Accept;
@@ -211,9 +204,6 @@ public sealed class TestGraphServer : IAsyncDisposable
             case GraphBehaviour.SilentAfterBody:
                 await Task.Delay(Timeout.Infinite, context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
                 return (0, Results.Empty);
-            case GraphBehaviour.EndlessErrorBody:
-                await FloodAsync(context);
-                return (400, Results.Empty);
             case GraphBehaviour.EchoSecret:
                 return (400, Error(context, 400, "ErrorInvalidRequest", $"Bad request from client secret {EchoedSecret}"));
         }
@@ -222,27 +212,6 @@ public sealed class TestGraphServer : IAsyncDisposable
         context.Response.Headers["request-id"] = requestId;
         Received.Enqueue(new GraphMail(context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()!.RawTarget, context.Request.Headers.Authorization.ToString(), context.Request.ContentType!, message, requestId));
         return (202, Results.StatusCode(202));
-    }
-
-    private async Task FloodAsync(HttpContext context)
-    {
-        context.Response.StatusCode = 400;
-        context.Response.ContentType = "application/json";
-        var chunk = System.Text.Encoding.ASCII.GetBytes(new string('A', 0x10000));
-        try
-        {
-            await context.Response.Body.WriteAsync("{\"error\":{\"code\":\""u8.ToArray(), context.RequestAborted);
-            // Kestrel drops writes after the client hung up without always saying so: the abort is the signal.
-            while (BytesFlooded < 256L * 1024 * 1024 && !context.RequestAborted.IsCancellationRequested)
-            {
-                await context.Response.Body.WriteAsync(chunk, context.RequestAborted);
-                Interlocked.Add(ref _flooded, chunk.Length);
-            }
-        }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException)
-        {
-            // The client hung up: what it should do.
-        }
     }
 
     // Graph's own order: the token first (401), then the mailbox (404).
