@@ -49,7 +49,10 @@ internal sealed class GraphSession(GraphTransport transport) : IMailSession
         }
         finally
         {
-            message.Message.Bcc.Clear();
+            foreach (var added in bcc)
+            {
+                message.Message.Bcc.Remove(added);
+            }
         }
     }
 
@@ -77,7 +80,8 @@ internal sealed class GraphSession(GraphTransport transport) : IMailSession
                 $"{delivered.Address} already has this mail and Microsoft Graph sends a MIME message to every address in its To and Cc headers, so it cannot go to the others alone. Route this mail's profile through an SMTP account, or send it anew to the recipients left");
         }
 
-        var inHeaders = headers.Select(h => h.Address).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        // A raw mail may carry its own Bcc header: those addresses are there already.
+        var inHeaders = headers.Concat(message.Message.Bcc.Mailboxes).Select(h => h.Address).ToHashSet(StringComparer.OrdinalIgnoreCase);
         return message.Recipients.Where(r => !inHeaders.Contains(r.Address)).ToList();
     }
 
