@@ -22,7 +22,8 @@ public static class FailureClassifier
         {
             TransportConfigurationException configuration => new(FailureKind.Configuration, configuration.SmtpCode, exception.Message, true, []),
             RateLimitedException limited => new(FailureKind.RateLimited, null, limited.Message, false, []) { RetryAfter = limited.RetryAfter },
-            AccountsUnavailableException => new(FailureKind.ServerUnavailable, null, exception.Message, false, []),
+            AccountsUnavailableException or Sending.Graph.GraphUnavailableException => new(FailureKind.ServerUnavailable, null, exception.Message, false, []),
+            Sending.Graph.GraphRefusedException refused => new(refused.IsPermanent ? FailureKind.Permanent : FailureKind.Transient, null, refused.Message, false, []),
             ReplyLostException => new(FailureKind.ReplyLost, null, exception.Message, true, []),
             MessageTooLargeException or UnsendableMailException => new(FailureKind.Permanent, null, exception.Message, false, []),
             UnroutableMailException => new(FailureKind.Unroutable, null, exception.Message, false, []),

@@ -64,4 +64,31 @@ public sealed class SmtpOptions
 
     /// <summary>The name sent with EHLO; the machine's name when empty.</summary>
     public string? LocalDomain { get; set; }
+
+    /// <summary>An Outbox:Accounts entry only: smtp (the default) or graph (Microsoft Graph sendMail as Mailbox, with OAuth2).</summary>
+    public string Transport { get; set; } = "smtp";
+
+    /// <summary>Transport graph: the mailbox the account sends as (as Outbox:Graph:Mailbox).</summary>
+    public string? Mailbox { get; set; }
+
+    /// <summary>Transport graph: Graph's address (as Outbox:Graph:BaseUrl).</summary>
+    public string BaseUrl { get; set; } = Graph.GraphOptions.PublicCloud;
+
+    /// <summary>Transport graph: as Outbox:Graph:SaveToSentItems.</summary>
+    public bool SaveToSentItems { get; set; } = true;
+
+    /// <summary>Whether this account sends through Microsoft Graph rather than SMTP.</summary>
+    public bool UsesGraph() => Transport.Trim().Equals("graph", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The Graph settings of a Transport graph account; the SMTP ones (Host, UserName, ...) play no part.</summary>
+    public Graph.GraphOptions ToGraph() => new()
+    {
+        Mailbox = Mailbox,
+        BaseUrl = BaseUrl,
+        SaveToSentItems = SaveToSentItems,
+        OAuth2 = OAuth2,
+        CaFile = CaFile,
+        Timeout = Timeout,
+        LostReplyPolicy = LostReplyPolicy,
+    };
 }

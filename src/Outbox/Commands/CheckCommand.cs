@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Outbox.Core.Sending;
+using Outbox.Core.Sending.Graph;
 using Outbox.Core.Validation;
 using Outbox.Storage;
 using Outbox.Storage.Admin;
@@ -7,8 +8,8 @@ using Outbox.Storage.Admin;
 namespace Outbox.Commands;
 
 /// <summary>
-/// `outbox check smtp` and `outbox check db`: each connects as the worker would and says, step by
-/// step, whether it would work and why not.
+/// `outbox check smtp`, `outbox check graph` and `outbox check db`: each connects as the worker
+/// would and says, step by step, whether it would work and why not.
 /// </summary>
 public static class CheckCommand
 {
@@ -33,6 +34,11 @@ public static class CheckCommand
             }
 
             var server = ServerOf(options, parse.GetValue(account));
+            if (server.UsesGraph())
+            {
+                throw new MailValidationException("--account", "names an account with Transport graph, which has no SMTP server", "Check it with outbox check graph --account NAME");
+            }
+
             var sender = parse.GetValue(from) ?? (server.UserName?.Contains('@', StringComparison.Ordinal) == true ? server.UserName : null);
             if (sender is not null)
             {
@@ -50,6 +56,25 @@ public static class CheckCommand
             var verdict = SmtpCheck.Verdict(server, steps, wouldSend);
             await WriteAsync(context, parse, steps.Select(s => (s.Step, s.Ok, s.Detail)), wouldSend, verdict).ConfigureAwait(false);
             return wouldSend ? 0 : 1;
+        }));
+        var graphAccount = new Option<string?>("--account") { Description = "Which of Outbox:Accounts (with Transport graph) to check (default: Outbox:Graph, or the only such account)" };
+        var graph = new Command("graph", "Get the app's OAuth2 token and ask Microsoft Graph for the mailbox, as the worker would; nothing is sent; exit 0 only when both work. Example: outbox check graph --account m365")
+        {
+            context.JsonOutput,
+            graphAccount,
+        };
+        graph.SetAction((parse, cancellationToken) => context.RunAsync(parse, async options =>
+        {
+            var (settings, key, name) = GraphOf(options, parse.GetValue(graphAccount));
+            using var transport = new GraphTransport(settings, key, name);
+            (IReadOnlyList<SmtpCheckStep> Steps, bool Ok) result;
+            using (new WaitingNotice(context.Error, TimeSpan.FromSeconds(Math.Min(3, settings.Timeout.TotalSeconds / 2)), $"{key}:Timeout, {settings.Timeout:c}"))
+            {
+                result = await new GraphCheck(transport).RunAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            await WriteAsync(context, parse, result.Steps.Select(s => (s.Step, s.Ok, s.Detail)), result.Ok, GraphCheck.Verdict(settings, result.Steps, result.Ok)).ConfigureAwait(false);
+            return result.Ok ? 0 : 1;
         }));
         var db = new Command("db", "Check the database as the worker uses it: connection, schema and its version, the user's privileges, the queue; exit 0 only when the worker could run. Example: outbox check db --json")
         {
@@ -73,7 +98,31 @@ public static class CheckCommand
                 return usable ? ExitCodes.Ok : installed ? ExitCodes.Failed : ExitCodes.Configuration;
             }
         }));
-        return new Command("check", "Diagnostics that say, step by step, why mail would not go out. Examples: outbox check smtp; outbox check db") { smtp, db };
+        return new Command("check", "Diagnostics that say, step by step, why mail would not go out. Examples: outbox check smtp; outbox check graph; outbox check db") { smtp, graph, db };
+    }
+
+    // The Graph settings to check: Outbox:Graph when it is the transport, else an account with Transport graph.
+    private static (GraphOptions Settings, string Key, string Account) GraphOf(Configuration.OutboxOptions options, string? account)
+    {
+        var graphAccounts = options.Accounts.Where(a => a.Value.UsesGraph()).Select(a => a.Key).ToList();
+        if (account is not null)
+        {
+            return options.Accounts.TryGetValue(account, out var named) && named.UsesGraph()
+                ? (named.ToGraph(), $"Outbox:Accounts:{account}", account)
+                : throw new MailValidationException("--account", $"\"{account}\" is not an account of Outbox:Accounts with Transport graph", graphAccounts.Count == 0 ? "There are none; leave --account out to check Outbox:Graph" : $"Name one of {string.Join(", ", graphAccounts)}");
+        }
+
+        if (options.Transport.Trim().Equals("graph", StringComparison.OrdinalIgnoreCase))
+        {
+            return (options.Graph, "Outbox:Graph", SmtpTransport.DefaultAccount);
+        }
+
+        return graphAccounts.Count switch
+        {
+            1 => (options.Accounts[graphAccounts[0]].ToGraph(), $"Outbox:Accounts:{graphAccounts[0]}", graphAccounts[0]),
+            0 => throw new MailValidationException("Outbox:Transport", $"is {options.Transport} and no account of Outbox:Accounts has Transport graph, so Microsoft Graph is not used", "Set Outbox:Transport to graph (with Outbox:Graph), or add an account with Transport graph"),
+            _ => throw new MailValidationException("--account", "is required: several accounts of Outbox:Accounts use Graph", $"Name one of {string.Join(", ", graphAccounts)}"),
+        };
     }
 
     private static SmtpOptions ServerOf(Configuration.OutboxOptions options, string? account)

@@ -79,6 +79,11 @@ public static class EffectiveConfiguration
                 return "inferred (Outbox:Smtp:Host or Outbox:Accounts is set)";
             }
 
+            if (found && key == "Outbox:Transport" && value is "graph" && set != "graph")
+            {
+                return "inferred (Outbox:Graph:Mailbox is set)";
+            }
+
             if (found || provider.GetChildKeys([], key).Any())
             {
                 return provider switch

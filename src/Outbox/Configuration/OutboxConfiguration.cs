@@ -62,6 +62,10 @@ public static class OutboxConfiguration
         {
             options.Transport = "smtp";
         }
+        else if (!SetBeyondTheDefault(configuration, "Outbox:Transport") && !string.IsNullOrWhiteSpace(options.Graph.Mailbox))
+        {
+            options.Transport = "graph";
+        }
 
         var result = new OutboxOptionsValidator(smtpFilesNeededBy).Validate(null, options);
         if (result.Failed)

@@ -11,10 +11,15 @@ public sealed class OutboxOptions
 
     public DatabaseOptions Database { get; set; } = new();
 
-    /// <summary>smtp (send through Outbox:Smtp) or pickup (write .eml files to Outbox:Pickup:Directory).</summary>
+    /// <summary>
+    /// smtp (send through Outbox:Smtp, or Outbox:Accounts, each smtp or graph), graph (Microsoft
+    /// Graph sendMail through Outbox:Graph) or pickup (write .eml files to Outbox:Pickup:Directory).
+    /// </summary>
     public string Transport { get; set; } = "pickup";
 
     public SmtpOptions Smtp { get; set; } = new();
+
+    public Core.Sending.Graph.GraphOptions Graph { get; set; } = new();
 
     /// <summary>Several SMTP accounts by name (instead of Outbox:Smtp), each with its own server, credentials, connections and rate limits.</summary>
     public Dictionary<string, SmtpOptions> Accounts { get; set; } = new(StringComparer.OrdinalIgnoreCase);

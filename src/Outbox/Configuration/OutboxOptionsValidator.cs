@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
 using Outbox.Core.Sending;
+using Outbox.Core.Sending.Graph;
 using Outbox.Core.Sending.OAuth;
 
 namespace Outbox.Configuration;
@@ -41,8 +42,21 @@ public sealed partial class OutboxOptionsValidator(string? smtpFilesNeededBy = "
 
         switch (options.Transport?.Trim().ToLowerInvariant())
         {
+            case "graph":
+                ValidateGraph(options.Graph, "Outbox:Graph", failures);
+                if (options.Accounts.Count > 0)
+                {
+                    failures.Add("Outbox:Accounts: is used with Outbox:Transport smtp, whose accounts may each be smtp or graph; set Transport to smtp, or remove Outbox:Accounts to send only through Outbox:Graph.");
+                }
+
+                break;
             case "smtp" when options.Accounts.Count == 0:
                 ValidateSmtp(options.Smtp, "Outbox:Smtp", failures);
+                if (!options.Smtp.Transport.Trim().Equals("smtp", StringComparison.OrdinalIgnoreCase))
+                {
+                    failures.Add("Outbox:Smtp:Transport: is for Outbox:Accounts entries; to send through Microsoft Graph set Outbox:Transport to graph and fill Outbox:Graph.");
+                }
+
                 break;
             case "smtp":
                 ValidateAccounts(options, failures);
@@ -55,7 +69,7 @@ public sealed partial class OutboxOptionsValidator(string? smtpFilesNeededBy = "
 
                 break;
             default:
-                failures.Add($"Outbox:Transport: \"{options.Transport}\" is not a transport; use smtp or pickup.");
+                failures.Add($"Outbox:Transport: \"{options.Transport}\" is not a transport; use smtp, graph or pickup.");
                 break;
         }
 
@@ -164,6 +178,49 @@ public sealed partial class OutboxOptionsValidator(string? smtpFilesNeededBy = "
         ValidateRateLimits(smtp, key, failures);
     }
 
+    // An account that sends through Graph: Graph's settings, and none of SMTP's, which it would ignore.
+    private void ValidateGraphAccount(SmtpOptions account, string key, List<string> failures)
+    {
+        foreach (var (name, value) in new[] { ("Host", account.Host), ("UserName", account.UserName), ("Password", account.Password), ("PasswordFile", account.PasswordFile) })
+        {
+            if (!string.IsNullOrEmpty(value))
+            {
+                failures.Add($"{key}:{name}: is not used with Transport graph (the account sends as {key}:Mailbox with an OAuth2 token); remove it.");
+            }
+        }
+
+        ValidateGraph(account.ToGraph(), key, failures);
+        ValidateRateLimits(account, key, failures);
+    }
+
+    private void ValidateGraph(GraphOptions graph, string key, List<string> failures)
+    {
+        if (string.IsNullOrWhiteSpace(graph.Mailbox))
+        {
+            failures.Add($"{key}:Mailbox: is empty; name the mailbox mail goes out as (its user principal name, e.g. outbox@contoso.com, or its object id).");
+        }
+
+        RequireHttps($"{key}:BaseUrl", graph.BaseUrl, required: true, failures);
+        if (!graph.SaveToSentItems)
+        {
+            failures.Add($"{key}:SaveToSentItems: false cannot be honoured: a MIME sendMail always saves a copy in Sent Items (Graph's saveToSentItems is for JSON messages only); remove it or set it to true.");
+        }
+
+        if (graph.Timeout <= TimeSpan.Zero)
+        {
+            failures.Add($"{key}:Timeout: must be positive, e.g. \"00:01:00\".");
+        }
+
+        RequireFile($"{key}:CaFile", graph.CaFile, failures);
+        if (graph.OAuth2.Provider == OAuth2Provider.None)
+        {
+            failures.Add($"{key}:OAuth2:Provider: is None; Graph takes only the app's own token: set Microsoft (TenantId, ClientId, ClientSecret or CertificateFile) or TokenEndpoint.");
+            return;
+        }
+
+        ValidateOAuth2Credentials(graph.OAuth2, $"{key}:OAuth2", failures);
+    }
+
     private void AddSecretFileProblem(string key, string? file, List<string> failures)
     {
         if (smtpFilesNeededBy is not null && SecretFile.Problem(key, file) is { } problem)
@@ -199,6 +256,12 @@ public sealed partial class OutboxOptionsValidator(string? smtpFilesNeededBy = "
             failures.Add($"{key}:Password: is not used with OAuth2 (the token replaces it); remove Password and PasswordFile.");
         }
 
+        ValidateOAuth2Credentials(oauth, oauthKey, failures);
+    }
+
+    // The app's credentials, for SMTP's XOAUTH2 and for Graph alike.
+    private void ValidateOAuth2Credentials(OAuth2Options oauth, string oauthKey, List<string> failures)
+    {
         if (string.IsNullOrWhiteSpace(oauth.ClientId))
         {
             failures.Add($"{oauthKey}:ClientId: is empty; give the application (client) id.");
@@ -224,7 +287,7 @@ public sealed partial class OutboxOptionsValidator(string? smtpFilesNeededBy = "
             RequireHttps($"{oauthKey}:TokenEndpoint", oauth.TokenEndpoint, required: true, failures);
             if (string.IsNullOrEmpty(oauth.ClientSecret) && string.IsNullOrEmpty(oauth.ClientSecretFile))
             {
-                failures.Add($"{oauthKey}:ClientSecret: is empty; give ClientSecret (better: Outbox__Smtp__OAuth2__ClientSecret) or ClientSecretFile.");
+                failures.Add($"{oauthKey}:ClientSecret: is empty; give ClientSecret (better: {oauthKey.Replace(":", "__", StringComparison.Ordinal)}__ClientSecret) or ClientSecretFile.");
             }
 
             if (!string.IsNullOrEmpty(oauth.CertificateFile))
@@ -254,7 +317,19 @@ public sealed partial class OutboxOptionsValidator(string? smtpFilesNeededBy = "
 
         foreach (var (name, account) in options.Accounts)
         {
-            ValidateSmtp(account, $"Outbox:Accounts:{name}", failures);
+            var key = $"Outbox:Accounts:{name}";
+            if (account.UsesGraph())
+            {
+                ValidateGraphAccount(account, key, failures);
+            }
+            else if (account.Transport.Trim().Equals("smtp", StringComparison.OrdinalIgnoreCase))
+            {
+                ValidateSmtp(account, key, failures);
+            }
+            else
+            {
+                failures.Add($"{key}:Transport: \"{account.Transport}\" is not an account's transport; use smtp or graph.");
+            }
         }
 
         if (options.Accounts.Count > 1 && !options.Profiles.ContainsKey(Core.Sending.Accounts.RoutedTransport.DefaultProfile))

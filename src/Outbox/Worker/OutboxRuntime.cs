@@ -3,6 +3,7 @@ using Outbox.Configuration;
 using Outbox.Core.Dispatch;
 using Outbox.Core.Sending;
 using Outbox.Core.Sending.Accounts;
+using Outbox.Core.Sending.Graph;
 using Outbox.Storage;
 
 namespace Outbox.Worker;
@@ -35,8 +36,8 @@ public static class OutboxRuntime
     }
 
     /// <summary>
-    /// Where mail goes, in one line: "smtp to mail.example.com:587 (StartTls)", or the pickup
-    /// directory; then, loudly, what Outbox:Safety does to the recipients when it is set.
+    /// Where mail goes, in one line: "smtp to mail.example.com:587 (StartTls)", Graph's mailbox, or
+    /// the pickup directory; then, loudly, what Outbox:Safety does to the recipients when it is set.
     /// </summary>
     public static string DescribeTransport(OutboxOptions options)
     {
@@ -47,12 +48,16 @@ public static class OutboxRuntime
 
     private static string DescribeServer(OutboxOptions options)
     {
-        if (!options.Transport.Trim().Equals("smtp", StringComparison.OrdinalIgnoreCase))
+        switch (options.Transport.Trim().ToLowerInvariant())
         {
-            return $"pickup: .eml files written to {Path.GetFullPath(options.Pickup.Directory)}, not sent anywhere (set Outbox:Transport to smtp to send)";
+            case "graph":
+                return $"graph: Microsoft Graph sendMail as {Mailbox(options.Graph.Mailbox, options.Graph.BaseUrl)}";
+            case not "smtp":
+                return $"pickup: .eml files written to {Path.GetFullPath(options.Pickup.Directory)}, not sent anywhere (set Outbox:Transport to smtp to send)";
         }
 
-        static string Server(SmtpOptions smtp) => $"{smtp.Host}:{smtp.Port} ({smtp.Security})";
+        static string Mailbox(string? mailbox, string baseUrl) => $"{mailbox} ({baseUrl})";
+        static string Server(SmtpOptions smtp) => smtp.UsesGraph() ? $"graph {Mailbox(smtp.Mailbox, smtp.BaseUrl)}" : $"{smtp.Host}:{smtp.Port} ({smtp.Security})";
         return options.Accounts.Count == 0
             ? $"smtp to {Server(options.Smtp)}"
             : $"smtp through accounts {string.Join(", ", options.Accounts.Select(a => $"{a.Key} {Server(a.Value)}"))}";
@@ -60,9 +65,12 @@ public static class OutboxRuntime
 
     private static IMailTransport CreateTransport(OutboxOptions options, OutboxDatabase database, ILoggerFactory loggers)
     {
-        if (!options.Transport.Trim().Equals("smtp", StringComparison.OrdinalIgnoreCase))
+        switch (options.Transport.Trim().ToLowerInvariant())
         {
-            return new PickupDirectoryTransport(options.Pickup.Directory);
+            case "graph":
+                return new GraphTransport(options.Graph);
+            case not "smtp":
+                return new PickupDirectoryTransport(options.Pickup.Directory);
         }
 
         if (options.Accounts.Count == 0 && options.Smtp.RateLimits.Count == 0)
@@ -93,12 +101,20 @@ public static class OutboxRuntime
         }
 
         return new RoutedTransport(
-            accounts.ToDictionary(a => a.Key, a => new SmtpTransport(a.Value, loggers.CreateLogger<SmtpTransport>(), account: a.Key), StringComparer.OrdinalIgnoreCase),
+            accounts.ToDictionary(a => a.Key, a => Account(a.Key, a.Value, loggers), StringComparer.OrdinalIgnoreCase),
             profiles,
             limiter,
             new AccountRest(options.Dispatch.RetryBaseDelay, options.Dispatch.ConfigurationErrorPause),
             options.Dispatch.LeaseDuration,
             TimeProvider.System,
             loggers.CreateLogger<RoutedTransport>());
+    }
+
+    private static RoutedAccount Account(string name, SmtpOptions account, ILoggerFactory loggers)
+    {
+        IMailTransport transport = account.UsesGraph()
+            ? new GraphTransport(account.ToGraph(), $"Outbox:Accounts:{name}", name)
+            : new SmtpTransport(account, loggers.CreateLogger<SmtpTransport>(), account: name);
+        return new RoutedAccount(transport, account.RateLimits, account.MaxConnections);
     }
 }

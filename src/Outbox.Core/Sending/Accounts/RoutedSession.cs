@@ -25,11 +25,21 @@ internal sealed class RoutedSession(RoutedTransport transport) : IMailSession
         var (profile, accounts) = transport.Route(message);
         var unusable = new List<Exception>();
         TimeSpan? wait = null;
+        RateLimitedException? throttled = null;
         foreach (var account in accounts)
         {
-            if (transport.IsResting(account, out var reason))
+            if (transport.IsResting(account, out var reason, out var left))
             {
-                unusable.Add(reason!);
+                if (reason is RateLimitedException limited)
+                {
+                    throttled = limited;
+                    wait = wait is null || left < wait ? left : wait;
+                }
+                else
+                {
+                    unusable.Add(reason!);
+                }
+
                 continue;
             }
 
@@ -73,6 +83,14 @@ internal sealed class RoutedSession(RoutedTransport transport) : IMailSession
                 transport.Rest(account, ex);
                 unusable.Add(ex);
             }
+            catch (RateLimitedException ex)
+            {
+                // The server throttles this account (Graph's 429): it took nothing; the next account may.
+                used = false;
+                transport.Throttle(account, ex);
+                throttled = ex;
+                wait = wait is null || ex.RetryAfter < wait ? ex.RetryAfter : wait;
+            }
             finally
             {
                 await transport.ReleaseAsync(account, slot, used).ConfigureAwait(false);
@@ -81,8 +99,9 @@ internal sealed class RoutedSession(RoutedTransport transport) : IMailSession
 
         if (wait is { } retryAfter)
         {
+            var why = throttled is null ? string.Empty : $" ({throttled.Message})";
             throw new RateLimitedException(
-                $"every usable account of profile \"{profile}\" is at its rate limit; the next slot frees in {retryAfter:hh\\:mm\\:ss}", retryAfter);
+                $"every usable account of profile \"{profile}\" is at its rate limit{why}; the next slot frees in {retryAfter:hh\\:mm\\:ss}", retryAfter);
         }
 
         if (unusable.Count > 0 && unusable.All(e => e is TransportConfigurationException))

@@ -5,10 +5,10 @@ using Microsoft.Extensions.Logging;
 namespace Outbox.Core.Sending.Accounts;
 
 /// <summary>
-/// Several SMTP accounts behind one transport. Each mail goes through the accounts of its
+/// Several accounts (SMTP servers, Graph mailboxes) behind one transport. Each mail goes through the accounts of its
 /// profile in order of preference, as SQL Server Database Mail does: an account that cannot be
-/// reached, refuses service (421) or fails to log in rests for a while and the next one is
-/// tried; an account at one of its rate limits is passed over; at most MaxConnections sessions
+/// reached, refuses service (421, Graph's 503) or fails to log in rests for a while and the next one is
+/// tried; an account at one of its rate limits, or throttled by Graph, is passed over; at most MaxConnections sessions
 /// per account are open at once in this worker. A refusal of the mail itself (4xx/5xx) or a
 /// lost reply does not move the mail to another account: the first server may have it.
 /// </summary>
@@ -29,7 +29,7 @@ public sealed partial class RoutedTransport : IMailTransport
     /// <param name="accounts">Each account's transport and options, by name.</param>
     /// <param name="rest">How long an account rests after it could not be used.</param>
     /// <param name="holdFor">The longest one send may take (a rate-limit slot counts at least this long unless released).</param>
-    public RoutedTransport(IReadOnlyDictionary<string, SmtpTransport> accounts, IReadOnlyDictionary<string, MailProfile> profiles, IRateLimiter? limiter, AccountRest rest, TimeSpan holdFor, TimeProvider time, ILogger<RoutedTransport> logger)
+    public RoutedTransport(IReadOnlyDictionary<string, RoutedAccount> accounts, IReadOnlyDictionary<string, MailProfile> profiles, IRateLimiter? limiter, AccountRest rest, TimeSpan holdFor, TimeProvider time, ILogger<RoutedTransport> logger)
     {
         ArgumentNullException.ThrowIfNull(accounts);
         ArgumentNullException.ThrowIfNull(rest);
@@ -84,16 +84,26 @@ public sealed partial class RoutedTransport : IMailTransport
             .Select(p => p.Key).Order(StringComparer.Ordinal).FirstOrDefault() ?? DefaultProfile;
     }
 
-    internal bool IsResting(Account account, out Exception? reason)
+    /// <param name="left">How much of the rest is left.</param>
+    internal bool IsResting(Account account, out Exception? reason, out TimeSpan left)
     {
         if (_resting.TryGetValue(account.Name, out var rest) && rest.Until > _time.GetUtcNow())
         {
             reason = rest.Reason;
+            left = rest.Until - _time.GetUtcNow();
             return true;
         }
 
         reason = null;
+        left = TimeSpan.Zero;
         return false;
+    }
+
+    /// <summary>The server throttles this account (Graph's 429): it is passed over until the time the server named.</summary>
+    internal void Throttle(Account account, RateLimitedException throttled)
+    {
+        _resting[account.Name] = (_time.GetUtcNow() + throttled.RetryAfter, throttled);
+        Log.AccountResting(_logger, account.Name, throttled.RetryAfter, throttled.Message);
     }
 
     internal void Rest(Account account, Exception reason)
@@ -105,9 +115,9 @@ public sealed partial class RoutedTransport : IMailTransport
 
     /// <summary>A rate-limit slot for one mail through the account; null when the account has no limits.</summary>
     internal async Task<RateReservation?> ReserveAsync(Account account, CancellationToken cancellationToken) =>
-        _limiter is null || account.Transport.Options.RateLimits.Count == 0
+        _limiter is null || account.RateLimits.Count == 0
             ? null
-            : await _limiter.ReserveAsync(account.Name, account.Transport.Options.RateLimits, _holdFor, cancellationToken).ConfigureAwait(false);
+            : await _limiter.ReserveAsync(account.Name, account.RateLimits, _holdFor, cancellationToken).ConfigureAwait(false);
 
     // Bookkeeping after a send: its failure never changes the mail's outcome (a mail the server
     // accepted stays accepted). A slot not given back counts until its hold ends.
@@ -131,17 +141,19 @@ public sealed partial class RoutedTransport : IMailTransport
     }
 
     /// <summary>Whether a failure says the account (not the mail) is unusable now, so the next account may take the mail.</summary>
-    internal static bool AccountUnusable(Exception ex) => ex is TransportConfigurationException or SmtpConnectException
+    internal static bool AccountUnusable(Exception ex) => ex is TransportConfigurationException or SmtpConnectException or Graph.GraphUnavailableException
         or SmtpCommandException { StatusCode: SmtpStatusCode.ServiceNotAvailable };
 
-    /// <summary>One account: its transport, and the cap on its open sessions in this worker.</summary>
-    internal sealed class Account(string name, SmtpTransport transport)
+    /// <summary>One account: its transport, its rate limits, and the cap on its open sessions in this worker.</summary>
+    internal sealed class Account(string name, RoutedAccount account)
     {
         public string Name { get; } = name;
 
-        public SmtpTransport Transport { get; } = transport;
+        public IMailTransport Transport { get; } = account.Transport;
 
-        public SemaphoreSlim? Connections { get; } = transport.Options.MaxConnections > 0 ? new SemaphoreSlim(transport.Options.MaxConnections) : null;
+        public IList<RateLimit> RateLimits { get; } = account.RateLimits;
+
+        public SemaphoreSlim? Connections { get; } = account.MaxConnections > 0 ? new SemaphoreSlim(account.MaxConnections) : null;
     }
 
     private static partial class Log
@@ -153,6 +165,9 @@ public sealed partial class RoutedTransport : IMailTransport
         public static partial void SlotNotReleased(ILogger logger, string account, string reason);
     }
 }
+
+/// <summary>An account as the configuration gives it: where its mail goes, its rate limits (shared by every worker), at most how many sessions at once in this worker (0: no cap).</summary>
+public sealed record RoutedAccount(IMailTransport Transport, IList<RateLimit> RateLimits, int MaxConnections);
 
 /// <summary>How long an account rests after it could not be used.</summary>
 public sealed record AccountRest(TimeSpan AfterOutage, TimeSpan AfterConfigurationError);

@@ -7,11 +7,18 @@ public static class AccessTokenSources
     public static IAccessTokenSource? Create(SmtpOptions options, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var oauth = options.OAuth2;
+        return Create(options.OAuth2, options.CaFile, options.Timeout, TokenPurpose.Smtp("Outbox:Smtp:OAuth2"), time);
+    }
+
+    /// <summary>Null when the provider is None.</summary>
+    /// <param name="caFile">CA certificates trusted for the token endpoint besides the system's.</param>
+    public static IAccessTokenSource? Create(OAuth2Options oauth, string? caFile, TimeSpan timeout, TokenPurpose purpose, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(oauth);
         return oauth.Provider switch
         {
-            OAuth2Provider.Microsoft => new MicrosoftTokenSource(oauth, TokenHttp.Create(options.CaFile, options.Timeout)),
-            OAuth2Provider.TokenEndpoint => new TokenEndpointTokenSource(oauth, TokenHttp.Create(options.CaFile, options.Timeout), time ?? TimeProvider.System),
+            OAuth2Provider.Microsoft => new MicrosoftTokenSource(oauth, TokenHttp.Create(caFile, timeout), purpose),
+            OAuth2Provider.TokenEndpoint => new TokenEndpointTokenSource(oauth, TokenHttp.Create(caFile, timeout), time ?? TimeProvider.System, purpose),
             _ => null,
         };
     }

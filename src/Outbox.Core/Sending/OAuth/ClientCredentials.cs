@@ -3,6 +3,7 @@ namespace Outbox.Core.Sending.OAuth;
 /// <summary>Reads the client secret: ClientSecret (config or environment), else ClientSecretFile.</summary>
 internal static class ClientCredentials
 {
-    public static string? Secret(OAuth2Options options) =>
-        SmtpPassword.Secret(options.ClientSecret, options.ClientSecretFile, "Outbox:Smtp:OAuth2:ClientSecretFile");
+    /// <param name="key">The OAuth2 section, for the error when the file cannot be read.</param>
+    public static string? Secret(OAuth2Options options, string key = "Outbox:Smtp:OAuth2") =>
+        SmtpPassword.Secret(options.ClientSecret, options.ClientSecretFile, $"{key}:ClientSecretFile");
 }

@@ -14,13 +14,15 @@ internal sealed class MicrosoftTokenSource : IAccessTokenSource
     private readonly string[] _scopes;
     private readonly string _authority;
     private readonly Secrets.SecretScrubber _scrubber;
+    private readonly TokenPurpose _purpose;
 
-    public MicrosoftTokenSource(OAuth2Options options, HttpClient http)
+    public MicrosoftTokenSource(OAuth2Options options, HttpClient http, TokenPurpose purpose)
     {
+        _purpose = purpose;
         _authority = string.IsNullOrWhiteSpace(options.Authority)
             ? $"https://login.microsoftonline.com/{options.TenantId}"
             : options.Authority.TrimEnd('/');
-        _scopes = [string.IsNullOrWhiteSpace(options.Scope) ? OAuth2Options.MicrosoftSmtpScope : options.Scope];
+        _scopes = [string.IsNullOrWhiteSpace(options.Scope) ? purpose.DefaultScope : options.Scope];
         var builder = ConfidentialClientApplicationBuilder.Create(options.ClientId)
             .WithHttpClientFactory(new SingleHttpClient(http));
         // A configured authority (a sovereign cloud, or a test's) is taken as given, without
@@ -29,10 +31,10 @@ internal sealed class MicrosoftTokenSource : IAccessTokenSource
             ? builder.WithAuthority(_authority)
             : builder.WithAuthority(_authority, validateAuthority: false).WithInstanceDiscovery(false);
         builder = string.IsNullOrWhiteSpace(options.CertificateFile)
-            ? builder.WithClientSecret(ClientCredentials.Secret(options) ?? string.Empty)
-            : builder.WithCertificate(LoadCertificate(options));
+            ? builder.WithClientSecret(ClientCredentials.Secret(options, purpose.Key) ?? string.Empty)
+            : builder.WithCertificate(LoadCertificate(options, purpose.Key));
         _app = builder.Build();
-        _scrubber = new Secrets.SecretScrubber([ClientCredentials.Secret(options), options.CertificatePassword]);
+        _scrubber = new Secrets.SecretScrubber([ClientCredentials.Secret(options, purpose.Key), options.CertificatePassword]);
     }
 
     public string Describe => $"Microsoft Entra ({_authority})";
@@ -47,12 +49,11 @@ internal sealed class MicrosoftTokenSource : IAccessTokenSource
         catch (MsalException ex)
         {
             throw new TransportConfigurationException(
-                $"OAuth2: {Describe} gave no token ({ex.ErrorCode}: {_scrubber.Scrub(Reason(ex))}). Check Outbox:Smtp:OAuth2:TenantId, ClientId and the secret or certificate; "
-                + "the app needs the SMTP.SendAsApp permission (Office 365 Exchange Online) with admin consent", ex);
+                $"OAuth2: {Describe} gave no token ({ex.ErrorCode}: {_scrubber.Scrub(Reason(ex))}). Check {_purpose.Key}:TenantId, ClientId and the secret or certificate; {_purpose.MicrosoftPermission}", ex);
         }
     }
 
-    private static X509Certificate2 LoadCertificate(OAuth2Options options)
+    private static X509Certificate2 LoadCertificate(OAuth2Options options, string key)
     {
         var path = options.CertificateFile!;
         try
@@ -63,7 +64,7 @@ internal sealed class MicrosoftTokenSource : IAccessTokenSource
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException)
         {
-            throw new TransportConfigurationException($"Outbox:Smtp:OAuth2:CertificateFile: cannot load {path} ({ex.Message.TrimEnd('.')}); it must be a PFX, or a PEM file holding the certificate and its private key", ex);
+            throw new TransportConfigurationException($"{key}:CertificateFile: cannot load {path} ({ex.Message.TrimEnd('.')}); it must be a PFX, or a PEM file holding the certificate and its private key", ex);
         }
     }
 

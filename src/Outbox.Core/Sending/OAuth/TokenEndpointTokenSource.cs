@@ -13,11 +13,13 @@ internal sealed class TokenEndpointTokenSource : IAccessTokenSource, IDisposable
     private readonly OAuth2Options _options;
     private readonly HttpClient _http;
     private readonly TimeProvider _time;
+    private readonly TokenPurpose _purpose;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private AccessToken? _token;
 
-    public TokenEndpointTokenSource(OAuth2Options options, HttpClient http, TimeProvider time)
+    public TokenEndpointTokenSource(OAuth2Options options, HttpClient http, TimeProvider time, TokenPurpose purpose)
     {
+        _purpose = purpose;
         _options = options;
         _http = http;
         _time = time;
@@ -58,11 +60,12 @@ internal sealed class TokenEndpointTokenSource : IAccessTokenSource, IDisposable
         {
             ["grant_type"] = "client_credentials",
             ["client_id"] = _options.ClientId ?? string.Empty,
-            ["client_secret"] = ClientCredentials.Secret(_options) ?? string.Empty,
+            ["client_secret"] = ClientCredentials.Secret(_options, _purpose.Key) ?? string.Empty,
         };
-        if (!string.IsNullOrWhiteSpace(_options.Scope))
+        var scope = string.IsNullOrWhiteSpace(_options.Scope) ? _purpose.EndpointDefaultScope : _options.Scope;
+        if (scope is not null)
         {
-            form["scope"] = _options.Scope;
+            form["scope"] = scope;
         }
 
         HttpResponseMessage response;
@@ -74,7 +77,7 @@ internal sealed class TokenEndpointTokenSource : IAccessTokenSource, IDisposable
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
         {
             throw new TransportConfigurationException(
-                $"OAuth2: cannot get a token from {_options.TokenEndpoint} ({ex.GetBaseException().Message.TrimEnd('.')}). Check Outbox:Smtp:OAuth2:TokenEndpoint and that this host can reach it", ex);
+                $"OAuth2: cannot get a token from {_options.TokenEndpoint} ({ex.GetBaseException().Message.TrimEnd('.')}). Check {_purpose.Key}:TokenEndpoint and that this host can reach it", ex);
         }
 
         using (response)
@@ -92,12 +95,12 @@ internal sealed class TokenEndpointTokenSource : IAccessTokenSource, IDisposable
             if (!response.IsSuccessStatusCode || string.IsNullOrEmpty(body?.AccessToken))
             {
                 // The endpoint's words may repeat the secret it was sent.
-                var scrubber = new Secrets.SecretScrubber([ClientCredentials.Secret(_options)]);
+                var scrubber = new Secrets.SecretScrubber([ClientCredentials.Secret(_options, _purpose.Key)]);
                 var reason = body?.Error is null
                     ? $"HTTP {(int)response.StatusCode} {response.ReasonPhrase}"
                     : scrubber.Scrub($"HTTP {(int)response.StatusCode}, {body.Error}{(body.ErrorDescription is null ? string.Empty : ": " + body.ErrorDescription)}");
                 throw new TransportConfigurationException(
-                    $"OAuth2: {_options.TokenEndpoint} gave no token ({reason}). Check Outbox:Smtp:OAuth2:ClientId, ClientSecret (or ClientSecretFile) and Scope");
+                    $"OAuth2: {_options.TokenEndpoint} gave no token ({reason}). Check {_purpose.Key}:ClientId, ClientSecret (or ClientSecretFile) and Scope");
             }
 
             return new AccessToken(body.AccessToken, _time.GetUtcNow().AddSeconds(body.ExpiresIn is > 0 ? body.ExpiresIn.Value : 3600));

@@ -3,8 +3,8 @@ using System.Net.Security;
 namespace Outbox.Core.Sending.OAuth;
 
 /// <summary>
-/// The HTTP client token requests go through: certificates are checked as the SMTP server's
-/// are, against the system store plus Outbox:Smtp:CaFile (for a company's own identity provider
+/// The HTTP client token requests and Graph's requests go through: certificates are checked as the SMTP server's
+/// are, against the system store plus the CaFile of Outbox:Smtp or Outbox:Graph (for a company's own identity provider
 /// or a TLS-inspecting proxy).
 /// </summary>
 internal static class TokenHttp
@@ -17,6 +17,9 @@ internal static class TokenHttp
         var extraRoots = CertificateValidator.LoadCaFile(caFile);
         var handler = new SocketsHttpHandler
         {
+            // A body left unread (the rest of an error page) closes the connection rather than
+            // being read to reuse it: a server that keeps sending is cut off.
+            MaxResponseDrainSize = 0,
             SslOptions = new SslClientAuthenticationOptions
             {
                 RemoteCertificateValidationCallback = (sender, certificate, chain, errors) =>
