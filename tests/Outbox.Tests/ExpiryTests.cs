@@ -266,6 +266,28 @@ public sealed class ExpiryTests(PostgresServer postgres) : IDisposable
         Assert.Equal(0L, await outbox.ScalarAsync<long>("select count(*) from outbox_recipient"));
     }
 
+    // The rebuild script repeats outbox_message's definition (SQLite has no ALTER for a check): a
+    // column or constraint added to 01_tables.sql and not to it would be lost by the upgrade.
+    [Fact]
+    public void The_sqlite_rebuild_makes_outbox_message_as_a_fresh_install_does()
+    {
+        // The first table of each script, named alike.
+        static string Table(string script)
+        {
+            var text = SchemaInstaller.ReadScript(script);
+            var start = text.IndexOf("create table", StringComparison.Ordinal);
+            return text[start..(text.IndexOf(");", start, StringComparison.Ordinal) + 2)]
+                .Replace("if not exists ", string.Empty, StringComparison.Ordinal)
+                .Replace("outbox_message_v6", "outbox_message", StringComparison.Ordinal);
+        }
+
+        var fresh = Table("sql/sqlite/01_tables.sql");
+
+        Assert.Contains("create table outbox_message (", fresh, StringComparison.Ordinal);
+        Assert.Contains("expires_at", fresh, StringComparison.Ordinal);
+        Assert.Equal(fresh, Table("sql/sqlite/upgrade_message_status.sql"));
+    }
+
     // PostgreSQL: running the scripts again on a version 5 install adds the columns and widens the check once.
     [Fact]
     public async Task A_postgresql_install_of_schema_version_5_takes_expired_when_the_scripts_run_again()
