@@ -13,9 +13,16 @@
 --   outbox_reader  reads the tables, every application's mail: for DBAs, monitoring and
 --                  `outbox status / list / show`.
 --
--- Give them to login roles with, for example:
+-- Roles belong to the cluster, schemas to one database: a role that could use the schemas
+-- would let a login granted outbox_sender for one database send through the outbox of every
+-- other database of the cluster. So the roles carry the privileges on the objects, and each
+-- database lets in its own logins with a grant on its schemas (the second key):
 --   grant outbox_sender to app_user;
+--   grant usage on schema outbox_mail to app_user;
 --   grant outbox_worker to outbox_service;
+--   grant usage on schema outbox, outbox_mail to outbox_service;
+--   grant outbox_reader to monitoring;
+--   grant usage on schema outbox to monitoring;
 
 do $$
 declare
@@ -37,10 +44,39 @@ end $$;
 revoke all on all functions in schema outbox_mail from public;
 revoke all on all functions in schema outbox from public;
 
-grant usage on schema outbox_mail to outbox_sender;
 grant execute on all functions in schema outbox_mail to outbox_sender;
 
-grant usage on schema outbox to outbox_worker, outbox_reader;
+-- Before schema version 7 the roles themselves held USAGE on the schemas. Their members keep
+-- it as logins of this database (who of them belongs to another database cannot be told: review
+-- them with the query in sql/README.md), then the roles give it up. A worker's login gets
+-- outbox_mail too (outbox_worker holds outbox_sender); the outbox roles themselves never do.
+do $$
+declare
+    g record;
+    member_name text;
+begin
+    for g in
+        select r.rolname as role_name, n.nspname as schema_name
+          from pg_catalog.pg_namespace n
+         cross join lateral pg_catalog.aclexplode(n.nspacl) a
+          join pg_catalog.pg_roles r on r.oid = a.grantee
+         where n.nspname in ('outbox', 'outbox_mail') and a.privilege_type = 'USAGE'
+           and r.rolname in ('outbox_sender', 'outbox_worker', 'outbox_reader')
+    loop
+        for member_name in
+            select m.rolname from pg_catalog.pg_roles m
+             where m.rolname not in ('outbox_sender', 'outbox_worker', 'outbox_reader')
+               and exists (select 1 from pg_catalog.pg_auth_members am join pg_catalog.pg_roles r on r.oid = am.roleid
+                            where am.member = m.oid and r.rolname in ('outbox_sender', 'outbox_worker', 'outbox_reader'))
+               and pg_catalog.pg_has_role(m.oid, g.role_name, 'MEMBER')
+        loop
+            raise notice 'outbox roles: % keeps usage on schema % (it held %; revoke it if it belongs to another database)', member_name, g.schema_name, g.role_name;
+            execute format('grant usage on schema %I to %I', g.schema_name, member_name);
+        end loop;
+        execute format('revoke usage on schema %I from %I', g.schema_name, g.role_name);
+    end loop;
+end $$;
+
 grant select, insert, update, delete on all tables in schema outbox to outbox_worker;
 -- Pausing and resuming sending is an operator's, never an application's (outbox_sender's).
 grant execute on function outbox.pause(text, text), outbox.resume(text) to outbox_worker;

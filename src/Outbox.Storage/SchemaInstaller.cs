@@ -82,7 +82,8 @@ public sealed class SchemaInstaller
     /// Runs the install scripts. On an installed schema of this release they change nothing and
     /// take no lock a caller or a worker would wait behind. A change that must run (an upgrade)
     /// waits at most lockTimeout for its lock (PostgreSQL), and says first what it does through
-    /// progress; when the wait runs out, the error names the sessions holding the tables.
+    /// progress, a line each; when the wait runs out, the error names the sessions holding the
+    /// tables. A grant handed from a role to its logins (03_roles.sql) is said there too.
     /// </summary>
     public async Task InstallAsync(TimeSpan lockTimeout, Action<string>? progress, CancellationToken cancellationToken)
     {
@@ -124,8 +125,13 @@ public sealed class SchemaInstaller
                 changing = e.Notice.MessageText["outbox:".Length..].Trim();
                 if (!fresh)
                 {
-                    progress?.Invoke(changing);
+                    progress?.Invoke($"{changing} (waits up to {lockTimeout.TotalSeconds:0.###} s for transactions using the table)");
                 }
+            }
+            else if (e.Notice.MessageText.StartsWith("outbox roles:", StringComparison.Ordinal))
+            {
+                // Takes no table lock: a DBA's review item, not something waited for.
+                progress?.Invoke(e.Notice.MessageText["outbox roles:".Length..].Trim());
             }
         }
 

@@ -19,9 +19,7 @@ public sealed class CallerIsolationTests(PostgresServer postgres)
     /// <summary>A new login role granted only <paramref name="grant"/>; returns a connection string for it.</summary>
     private static async Task<string> LoginRoleAsync(TestOutbox outbox, string grant = "outbox_sender")
     {
-        var role = $"caller_{Guid.NewGuid():N}"[..20];
-        await outbox.ExecuteAsync($"create role {role} login; grant {grant} to {role}");
-        return new NpgsqlConnectionStringBuilder(outbox.ConnectionString) { Username = role, Pooling = false }.ConnectionString;
+        return outbox.As(await outbox.LoginAsync(grant, "caller"));
     }
 
     private static async Task<NpgsqlConnection> OpenAsync(string connectionString)

@@ -32,8 +32,11 @@ public sealed class DatabaseCopyTests(PostgresServer postgres) : IDisposable
         Assert.Equal(0, (await RunAsync("cancel", cancelledBefore, "--config", production)).Code);
         var waiting = new[] { await SendAsync(production), await SendAsync(production) };
         var draft = await SendAsync(production);
+        string workerLogin;
         await using (var source = TestOutbox.Existing("postgresql", original))
         {
+            // Copied with the database: its schema grants are the database's own.
+            workerLogin = await source.LoginAsync("outbox_worker", "worker");
             // Waiting for an operator counts as waiting; a draft an application never queued does not.
             await source.ExecuteAsync("update outbox.outbox_message set status = 'unconfirmed' where id = @id", new { id = long.Parse(waiting[1], System.Globalization.CultureInfo.InvariantCulture) });
             await source.ExecuteAsync("update outbox.outbox_message set status = 'draft' where id = @id", new { id = long.Parse(draft, System.Globalization.CultureInfo.InvariantCulture) });
@@ -41,7 +44,7 @@ public sealed class DatabaseCopyTests(PostgresServer postgres) : IDisposable
 
         var copy = await CopyAsync(original);
         // As the worker's role, which is no superuser: what the identity reads is readable to it.
-        var test = Config("postgresql", new NpgsqlConnectionStringBuilder(copy) { Options = "-c role=outbox_worker", Pooling = false }.ConnectionString, "test");
+        var test = Config("postgresql", new NpgsqlConnectionStringBuilder(copy) { Username = workerLogin, Pooling = false }.ConnectionString, "test");
         await using var copied = TestOutbox.Existing("postgresql", copy);
 
         // The install scripts run again on the copy (an upgrade, say) do not adopt it, and say so.

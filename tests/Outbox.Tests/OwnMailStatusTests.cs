@@ -18,9 +18,7 @@ public sealed class OwnMailStatusTests(PostgresServer postgres)
 
     private static async Task<NpgsqlConnection> SenderAsync(TestOutbox outbox)
     {
-        var role = $"app_{Guid.NewGuid():N}"[..20];
-        await outbox.ExecuteAsync($"create role {role} login; grant outbox_sender to {role}");
-        var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(outbox.ConnectionString) { Username = role, Pooling = false }.ConnectionString);
+        var connection = new NpgsqlConnection(outbox.As(await outbox.LoginAsync("outbox_sender", "app")));
         await connection.OpenAsync(Ct);
         return connection;
     }

@@ -138,7 +138,7 @@ public sealed class PauseTests(PostgresServer postgres) : IDisposable
         await using var outbox = await TestOutbox.PostgresAsync(postgres);
         await using var connection = await outbox.OpenAsync();
         var role = $"pause_{Guid.NewGuid():N}"[..20];
-        await Dapper.SqlMapper.ExecuteAsync(connection, $"create role {role}_app; grant outbox_sender to {role}_app; create role {role}_ops; grant outbox_worker to {role}_ops");
+        await Dapper.SqlMapper.ExecuteAsync(connection, $"create role {role}_app; grant outbox_sender to {role}_app; grant usage on schema outbox_mail to {role}_app; create role {role}_ops; grant outbox_worker to {role}_ops; grant usage on schema outbox, outbox_mail to {role}_ops");
         try
         {
             await Dapper.SqlMapper.ExecuteAsync(connection, $"set role {role}_app");

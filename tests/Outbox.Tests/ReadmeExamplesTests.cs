@@ -17,10 +17,12 @@ public sealed partial class ReadmeExamplesTests(PostgresServer postgres)
     {
         await using var outbox = await TestOutbox.PostgresAsync(postgres);
         var role = $"readme_{Guid.NewGuid():N}"[..20];
-        // What the examples assume the application has: its own tables, and outbox_sender.
+        // The logins the README's grants name, then those grants as written.
+        var logins = new Dictionary<string, string> { ["app_user"] = role, ["outbox_service"] = $"{role}_svc", ["monitoring"] = $"{role}_mon" };
+        await outbox.ExecuteAsync(string.Concat(logins.Values.Select(login => $"create role {login} login;")));
+        await outbox.ExecuteAsync(logins.Aggregate(Block("### Who may use the outbox (PostgreSQL)", "sql"), (sql, login) => Regex.Replace(sql, $@"\b{login.Key}\b", login.Value)));
+        // What the examples assume the application has besides: its own tables.
         await outbox.ExecuteAsync($"""
-            create role {role} login;
-            grant outbox_sender to {role};
             grant create on schema public to {role};
             create table report (name text primary key, content bytea not null);
             create table brand (name text primary key, image bytea not null);

@@ -17,7 +17,7 @@ public sealed record DatabaseCheckStep(string Step, bool Ok, string Detail);
 public sealed class DatabaseCheck(OutboxDatabase database)
 {
     /// <summary>The schema version (outbox_setting 'schema_version') this program's statements are written for.</summary>
-    public const int ExpectedSchemaVersion = 6;
+    public const int ExpectedSchemaVersion = 7;
 
     // Each table with columns that are neither identities (which may not be written) nor
     // optional: enough for an INSERT ... SELECT and an UPDATE that would be valid statements.
@@ -86,6 +86,13 @@ public sealed class DatabaseCheck(OutboxDatabase database)
                 return (steps, false, false);
             }
 
+            // Roles are cluster-wide, so on PostgreSQL each database lets its own logins use its
+            // schemas: a login with the worker's role may still be shut out of this database.
+            var schemaRefused = d is Dialects.PostgreSqlDialect
+                ? await connection.ExecuteScalarAsync<string?>(new CommandDefinition(Dialects.PostgreSqlDialect.SchemaRefusedQuery, cancellationToken: cancellationToken)).ConfigureAwait(false)
+                : null;
+            var grantRemedy = schemaRefused is null ? "Grant it the worker role (outbox_worker; see sql/README.md)" : $"User {schemaRefused}";
+
             // A user without the worker's role (a sender, say) sees the tables but may not read
             // them: each step says so instead of the check ending in a database error.
             bool versionOk;
@@ -105,7 +112,7 @@ public sealed class DatabaseCheck(OutboxDatabase database)
             catch (DbException ex)
             {
                 versionOk = false;
-                steps.Add(new("schema", false, $"installed, but the configured user may not read outbox_setting ({ex.Message.Trim()}). Grant it the worker role (outbox_worker; see sql/README.md)"));
+                steps.Add(new("schema", false, $"installed, but the configured user may not read outbox_setting ({ex.Message.Trim()}). {grantRemedy}"));
             }
 
             // A copy of the database (a clone, a restore elsewhere) is installed and usable, but
@@ -120,16 +127,18 @@ public sealed class DatabaseCheck(OutboxDatabase database)
                     : $"{identity.Current}, as recorded" + (identity.Adopted is { } adopted ? $"; adopted {adopted}" : string.Empty)));
             }
 
-            var privilegesOk = await CheckPrivilegesAsync(connection, d, steps, cancellationToken).ConfigureAwait(false);
+            var privilegesOk = await CheckPrivilegesAsync(connection, d, steps, grantRemedy, cancellationToken).ConfigureAwait(false);
             var rolesOk = true;
             if (d is Dialects.PostgreSqlDialect)
             {
                 // The owner may use every table without them, but the worker's, the readers' and
                 // the applications' logins get their rights only through these roles.
                 var lacking = (await connection.QueryAsync<string>(new CommandDefinition(Dialects.PostgreSqlDialect.MissingGrantsQuery, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToList();
-                steps.Add(new("roles", lacking.Count == 0, lacking.Count == 0
+                var users = (await connection.QueryAsync<string>(new CommandDefinition(Dialects.PostgreSqlDialect.SchemaUsersQuery, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToList();
+                steps.Add(new("roles", lacking.Count == 0, (lacking.Count == 0
                     ? "outbox_sender, outbox_worker and outbox_reader exist with their grants"
-                    : $"{string.Join("; ", lacking)}: run outbox init as the owner with CREATEROLE (or a superuser), or have a DBA run sql/postgresql/03_roles.sql"));
+                    : $"{string.Join("; ", lacking)}: run outbox init as the owner with CREATEROLE (or a superuser), or have a DBA run sql/postgresql/03_roles.sql")
+                    + "; this database lets in " + SchemaUsers(users)));
                 rolesOk = lacking.Count == 0;
                 installed &= rolesOk;
             }
@@ -152,6 +161,16 @@ public sealed class DatabaseCheck(OutboxDatabase database)
         }
     }
 
+    // Bounded: a DBA reviews the list, a cluster with thousands of logins must not make the line endless.
+    private static string SchemaUsers(List<string> users) => users.Count switch
+    {
+        0 => "no login but the owner (grant usage on schema outbox_mail to each application's login, outbox and outbox_mail to the worker's)",
+        <= MaxSchemaUsersShown => string.Join(", ", users),
+        _ => $"{string.Join(", ", users.Take(MaxSchemaUsersShown))} … ({users.Count - MaxSchemaUsersShown} more)",
+    };
+
+    private const int MaxSchemaUsersShown = 20;
+
     /// <summary>The schema version the install scripts wrote (outbox_setting 'schema_version'), or null.</summary>
     public static async Task<int?> SchemaVersionAsync(OutboxDatabase database, CancellationToken cancellationToken)
     {
@@ -167,7 +186,7 @@ public sealed class DatabaseCheck(OutboxDatabase database)
         return int.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var version) ? version : null;
     }
 
-    private static async Task<bool> CheckPrivilegesAsync(DbConnection connection, Dialects.SqlDialect d, List<DatabaseCheckStep> steps, CancellationToken cancellationToken)
+    private static async Task<bool> CheckPrivilegesAsync(DbConnection connection, Dialects.SqlDialect d, List<DatabaseCheckStep> steps, string remedy, CancellationToken cancellationToken)
     {
         var refused = new List<string>();
         foreach (var (table, columns) in Tables)
@@ -201,7 +220,7 @@ public sealed class DatabaseCheck(OutboxDatabase database)
 
         steps.Add(new("privileges", refused.Count == 0, refused.Count == 0
             ? "the configured user may select, insert, update and delete in every outbox table"
-            : $"the configured user may not {string.Join("; ", refused)}. Grant it the worker role (outbox_worker; see sql/README.md)"));
+            : $"the configured user may not {string.Join("; ", refused)}. {remedy}"));
         return refused.Count == 0;
     }
 }

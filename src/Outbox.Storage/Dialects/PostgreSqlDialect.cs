@@ -186,10 +186,11 @@ public sealed class PostgreSqlDialect : SqlDialect
         """;
 
     /// <summary>
-    /// What 03_roles.sql grants that is missing now, one row of text per role and privilege: a
+    /// What differs from the grants 03_roles.sql leaves, one row of text per role and privilege: a
     /// role that does not exist, outbox_worker without select, insert, update or delete on a
-    /// table or without outbox_sender, outbox_reader without select, outbox_sender without the API. Empty when the roles
-    /// are as the scripts leave them.
+    /// table or without outbox_sender, outbox_reader without select, outbox_sender without the API,
+    /// a role that itself holds USAGE on a schema (roles are cluster-wide: that opens this outbox to
+    /// every database's logins). Empty when the roles are as the scripts leave them.
     /// </summary>
     public const string MissingGrantsQuery = """
         with role_name(name) as (values ('outbox_sender'), ('outbox_worker'), ('outbox_reader')),
@@ -202,10 +203,15 @@ public sealed class PostgreSqlDialect : SqlDialect
          where exists (select 1 from present where name = 'outbox_worker') and exists (select 1 from present where name = 'outbox_sender')
            and not pg_catalog.pg_has_role('outbox_worker', 'outbox_sender', 'MEMBER')
         union all
-        select format('%s may not use schema %s', p.name, s.schema)
-          from present p join (values ('outbox_worker', 'outbox'), ('outbox_reader', 'outbox'), ('outbox_sender', 'outbox_mail')) s(name, schema) on s.name = p.name
-         where exists (select 1 from pg_catalog.pg_namespace where nspname = s.schema)
-           and not pg_catalog.has_schema_privilege(p.name, s.schema, 'USAGE')
+        select format('%s itself may use schema %s, so a login granted it in any database of this cluster may too', r.rolname, n.nspname)
+          from pg_catalog.pg_namespace n cross join lateral pg_catalog.aclexplode(n.nspacl) a
+          join pg_catalog.pg_roles r on r.oid = a.grantee
+         where n.nspname in ('outbox', 'outbox_mail') and a.privilege_type = 'USAGE'
+           and r.rolname in ('outbox_sender', 'outbox_worker', 'outbox_reader')
+        union all
+        select format('PUBLIC may use schema %s, so every login of this cluster may', n.nspname)
+          from pg_catalog.pg_namespace n cross join lateral pg_catalog.aclexplode(n.nspacl) a
+         where n.nspname in ('outbox', 'outbox_mail') and a.privilege_type = 'USAGE' and a.grantee = 0
         union all
         select format('%s may not %s on %s', n.name, n.privilege, string_agg(c.relname, ', ' order by c.relname))
           from needs n join present p on p.name = n.name
@@ -219,6 +225,36 @@ public sealed class PostgreSqlDialect : SqlDialect
          where p.name = 'outbox_sender' and ns.nspname = 'outbox_mail'
            and not pg_catalog.has_function_privilege(p.name, f.oid, 'EXECUTE')
         having count(*) > 0
+        """;
+
+    /// <summary>
+    /// One row when the connecting user may not use schema outbox (the tables) in this database,
+    /// with the grant that lets a worker in (outbox_mail too, for `outbox send`). The roles carry
+    /// the privileges on the objects, but each database lets its own logins in with USAGE on its
+    /// schemas (03_roles.sql says why), so a login with the right role can still be refused here.
+    /// </summary>
+    public const string SchemaRefusedQuery = """
+        select format('%s may not use schema outbox in database %s: %sgrant usage on schema outbox, outbox_mail to %s (see sql/README.md)',
+                      current_user, current_database(),
+                      case when exists (select 1 from pg_catalog.pg_roles where rolname = 'outbox_worker')
+                                and pg_catalog.pg_has_role('outbox_worker', 'MEMBER') then ''
+                           else format('grant outbox_worker to %s; ', quote_ident(current_user)) end,
+                      quote_ident(current_user))
+         where exists (select 1 from pg_catalog.pg_namespace where nspname = 'outbox')
+           and not pg_catalog.has_schema_privilege('outbox', 'USAGE')
+        """;
+
+    /// <summary>
+    /// The roles this database lets use its outbox (USAGE on schema outbox or outbox_mail, the
+    /// owner left out), each with its schemas: for a DBA to review who may send or read here.
+    /// </summary>
+    public const string SchemaUsersQuery = """
+        select coalesce(r.rolname, 'PUBLIC') || ' (' || string_agg(n.nspname, ', ' order by n.nspname) || ')'
+          from pg_catalog.pg_namespace n cross join lateral pg_catalog.aclexplode(n.nspacl) a
+          left join pg_catalog.pg_roles r on r.oid = a.grantee
+         where n.nspname in ('outbox', 'outbox_mail') and a.privilege_type = 'USAGE' and a.grantee <> n.nspowner
+         group by r.rolname
+         order by r.rolname nulls first
         """;
 
     public override object TimestampParameter(DateTimeOffset value) => value.ToUniversalTime();

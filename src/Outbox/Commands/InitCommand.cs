@@ -33,7 +33,7 @@ public static class InitCommand
                         throw new Core.Validation.MailValidationException("--lock-timeout", "must be positive", "For example 30s");
                     }
 
-                    await installer.InstallAsync(timeout, change => context.Error.WriteLine($"outbox: {change} (waits up to {timeout.TotalSeconds:0.###} s for transactions using the table)"), cancellationToken).ConfigureAwait(false);
+                    await installer.InstallAsync(timeout, change => context.Error.WriteLine($"outbox: {change}"), cancellationToken).ConfigureAwait(false);
                 }
 
                 var missing = await installer.MissingTablesAsync(cancellationToken).ConfigureAwait(false);
@@ -65,7 +65,7 @@ public static class InitCommand
                         throw new Core.Validation.MailValidationException(
                             "Outbox:Database:ConnectionString",
                             $"user {otherOwner} may not read the outbox's tables ({ex.Message.Split('\n')[0].Trim()}), so init cannot verify schema {owner}",
-                            $"Run outbox init as the schema's owner; for the worker or the command line, grant outbox_worker to {otherOwner}");
+                            $"Run outbox init as the schema's owner; for the worker or the command line, grant outbox_worker to {otherOwner} and grant usage on schema outbox, outbox_mail to {otherOwner}");
                     }
 
 

@@ -174,8 +174,7 @@ public sealed partial class DashboardSecurityTests(PostgresServer postgres)
     {
         var (outbox, sent, failed, _) = await DashboardHost.MailsAsync(postgres);
         await using var _ = outbox;
-        var reader = $"reader_{Guid.NewGuid():N}"[..20];
-        await outbox.ExecuteAsync($"create role {reader} login; grant outbox_reader to {reader}");
+        var reader = await outbox.LoginAsync("outbox_reader", "reader");
         var asReader = new Npgsql.NpgsqlConnectionStringBuilder(outbox.ConnectionString) { Username = reader }.ConnectionString;
         await using var dashboard = await DashboardHost.StartAsync(asReader, d => d.AllowActions = true);
         using var client = Client(dashboard);

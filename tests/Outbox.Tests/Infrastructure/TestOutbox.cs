@@ -106,6 +106,29 @@ public sealed class TestOutbox : IAsyncDisposable
         await connection.ExecuteAsync(sql, parameters);
     }
 
+    /// <summary>
+    /// A new PostgreSQL login granted <paramref name="role"/> and let into this database's outbox
+    /// with the schema grants the README gives for that role (roles are the cluster's, the schemas
+    /// this database's). Returns the login's name.
+    /// </summary>
+    public async Task<string> LoginAsync(string role, string prefix = "login")
+    {
+        var login = $"{prefix}_{Guid.NewGuid():N}"[..20];
+        var schemas = role switch
+        {
+            "outbox_sender" => "outbox_mail",
+            "outbox_worker" => "outbox, outbox_mail",
+            "outbox_reader" => "outbox",
+            _ => throw new ArgumentOutOfRangeException(nameof(role), role, "not an outbox role"),
+        };
+        await ExecuteAsync($"create role {login} login; grant {role} to {login}; grant usage on schema {schemas} to {login}");
+        return login;
+    }
+
+    /// <summary>This outbox's connection string, logged in as <paramref name="login"/>, unpooled.</summary>
+    public string As(string login) =>
+        new Npgsql.NpgsqlConnectionStringBuilder(ConnectionString) { Username = login, Pooling = false }.ConnectionString;
+
     public Task<string> StatusOfAsync(long id) => ScalarAsync<string>($"select status from {T("outbox_message")} where id = @id", new { id });
 
     /// <summary>Asserts a mail's status, showing its last error when it differs.</summary>

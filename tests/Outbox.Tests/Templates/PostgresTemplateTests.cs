@@ -174,8 +174,7 @@ public sealed class PostgresTemplateTests(PostgresServer postgres)
     {
         await using var outbox = await TestOutbox.PostgresAsync(postgres);
         await PutAsync(outbox);
-        var editor = $"editor_{Guid.NewGuid():N}"[..20];
-        await outbox.ExecuteAsync($"create role {editor} login; grant outbox_worker to {editor}");
+        var editor = await outbox.LoginAsync("outbox_worker", "editor");
         await outbox.ExecuteAsync("update outbox.outbox_template set changed_at = now() - interval '1 day'");
 
         await using (var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(outbox.ConnectionString) { Username = editor, Pooling = false }.ConnectionString))
@@ -237,9 +236,9 @@ public sealed class PostgresTemplateTests(PostgresServer postgres)
     {
         await using var outbox = await TestOutbox.PostgresAsync(postgres);
         await PutAsync(outbox);
-        var sender = $"sender_{Guid.NewGuid():N}"[..20];
+        var sender = await outbox.LoginAsync("outbox_sender", "sender");
         var stranger = $"nobody_{Guid.NewGuid():N}"[..20];
-        await outbox.ExecuteAsync($"create role {sender} login; grant outbox_sender to {sender}; create role {stranger} login");
+        await outbox.ExecuteAsync($"create role {stranger} login");
         string As(string role) => new NpgsqlConnectionStringBuilder(outbox.ConnectionString) { Username = role, Pooling = false }.ConnectionString;
 
         await using (var connection = new NpgsqlConnection(As(sender)))

@@ -18,8 +18,7 @@ public sealed partial class ReadmeTemplateTests(PostgresServer postgres)
         Assert.Equal(2, blocks.Count);
         await using var outbox = await TestOutbox.PostgresAsync(postgres);
         await using var smtp = TestSmtpServer.Start();
-        var role = $"readme_{Guid.NewGuid():N}"[..20];
-        await outbox.ExecuteAsync($"create role {role} login; grant outbox_sender to {role}");
+        var role = await outbox.LoginAsync("outbox_sender", "readme");
 
         await outbox.ExecuteAsync(blocks[0]);
         await using (var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(outbox.ConnectionString) { Username = role, Pooling = false }.ConnectionString))
