@@ -171,6 +171,12 @@ public sealed class DatabaseCopyTests(PostgresServer postgres) : IDisposable
         Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, refusing.StatusCode);
         Assert.Contains("not sending: this database is a copy", await refusing.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
         Assert.Single(Regex.Matches(worker.Output, "Not sending: this database is a copy: the outbox was installed in SQLite file /srv/production/outbox.db"));
+        await using (var outbox = TestOutbox.Existing("sqlite", $"Data Source={file}"))
+        {
+            // The worker's row says it too, for the dashboard and `outbox status`.
+            Assert.StartsWith("not sending: this database is a copy: the outbox was installed in SQLite file /srv/production/outbox.db",
+                await outbox.ScalarAsync<string>("select last_result from outbox_worker"), StringComparison.Ordinal);
+        }
 
         Assert.Equal(0, (await RunAsync("adopt", "--keep-queue", "--config", config)).Code);
         await UntilAsync(() => Emls() == 2, worker);

@@ -29,6 +29,8 @@ public sealed partial class DispatchJob(Dispatcher dispatcher, OutboxDatabase da
             if (!await copyGuard.MaySendAsync(stopping.Token).ConfigureAwait(false))
             {
                 health.PassRefused(copyGuard.Refused!);
+                // In the copy's own outbox_worker, so its dashboard and status say why nothing goes.
+                await RecordAsync($"not sending: {copyGuard.Refused}", failed: true).ConfigureAwait(false);
                 return;
             }
 
