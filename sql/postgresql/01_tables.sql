@@ -311,6 +311,26 @@ create table if not exists outbox.outbox_rate_slot (
 select pg_temp.outbox_change(pg_temp.outbox_missing('outbox_rate_slot_account_ix'), $ddl$
     create index outbox_rate_slot_account_ix on outbox.outbox_rate_slot (account, done_at)$ddl$);
 
+-- A limit counted by recipients (schema version 7) sums them; a slot of an older release counts one.
+select pg_temp.outbox_change(pg_temp.outbox_column_missing('outbox_rate_slot', 'recipients'), $ddl$
+    alter table outbox.outbox_rate_slot add column recipients integer$ddl$);
+
+-- Connection limits shared by every worker (schema version 7): one row per open SMTP session
+-- (or Graph request stream) per account, taken before connecting and deleted when the session
+-- closes, under the same lock on outbox_rate_account as the rate slots. lease_until is on the
+-- database clock and renewed while the session lives, so a crashed worker's row stops counting
+-- one lease after its last renewal.
+create table if not exists outbox.outbox_connection_slot (
+    id           bigint generated always as identity primary key,
+    account      text        not null,
+    worker       text        not null,
+    taken_at     timestamptz not null default now(),
+    lease_until  timestamptz not null
+);
+
+select pg_temp.outbox_change(pg_temp.outbox_missing('outbox_connection_slot_account_ix'), $ddl$
+    create index outbox_connection_slot_account_ix on outbox.outbox_connection_slot (account, lease_until)$ddl$);
+
 -- Mail templates (Liquid), put by a DBA with plain SQL or `outbox template put`, used by
 -- outbox_mail.send_template / set_template and OutboxClient. One row per name and locale; the row
 -- without a locale is the default a mail falls back to. Only `outbox template put` checks the
@@ -399,11 +419,11 @@ insert into outbox.outbox_setting (name, value, description) values
     ('max_recipients', '1000', 'Most recipients (to, cc and bcc together) one mail may have; Exchange Online''s own limit. 0 means no limit.'),
     ('max_address_chars', '500', 'Longest address accepted at enqueue, display name included (an address itself is at most 254). 0 means no limit.'),
     ('max_header_chars', '1000', 'Longest header value accepted at enqueue: subject, attachment names, MIME types, content ids (a header line is at most 998). 0 means no limit.'),
-    ('schema_version', '6', 'The version of the outbox schema the install scripts made; `outbox check db` compares it with the version the program expects.')
+    ('schema_version', '7', 'The version of the outbox schema the install scripts made; `outbox check db` compares it with the version the program expects.')
 on conflict (name) do nothing;
 
 -- A DBA's limits stay as set; the schema version is always this script's.
-update outbox.outbox_setting set value = '6' where name = 'schema_version' and value <> '6';
+update outbox.outbox_setting set value = '7' where name = 'schema_version' and value <> '7';
 
 -- The database this outbox was installed in (schema version 6). A copy of the database (CREATE
 -- DATABASE ... TEMPLATE, a dump restored elsewhere) reads another identity, and its worker sends

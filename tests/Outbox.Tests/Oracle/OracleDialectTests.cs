@@ -260,10 +260,13 @@ public sealed class OracleDialectTests
         await new DatabaseCheck(database).RunAsync(Ct);
         await DatabaseIdentity.ReadAsync(database, Ct);
         await new DatabaseAdoption(database, "operator (outbox adopt)").AdoptAsync(cancelWaiting: true, Ct);
-        var limiter = new DatabaseRateLimiter(database);
-        var reservation = await limiter.ReserveAsync("primary", [new RateLimit { Messages = 10, Per = TimeSpan.FromMinutes(1) }], TimeSpan.FromMinutes(1), Ct);
+        var limiter = new DatabaseRateLimiter(database, "worker-1");
+        var reservation = await limiter.ReserveAsync("primary", [new RateLimit { Messages = 10, Per = TimeSpan.FromMinutes(1) }, new RateLimit { Messages = 10_000, Per = TimeSpan.FromDays(1), CountBy = RateCount.Recipients }], 50, TimeSpan.FromMinutes(1), Ct);
         await limiter.ReleaseAsync(reservation, used: true, Ct);
         await limiter.ReleaseAsync(reservation, used: false, Ct);
+        var slot = await limiter.TakeConnectionAsync("primary", 3, TimeSpan.FromMinutes(1), Ct);
+        await limiter.RenewConnectionAsync(slot ?? 0, TimeSpan.FromMinutes(1), Ct);
+        await limiter.ReleaseConnectionAsync(slot ?? 0, Ct);
         return source;
     }
 
