@@ -237,7 +237,8 @@ begin
             id           number(19)         generated always as identity primary key,
             account      varchar2(100 char) not null,
             reserved_at  timestamp          default sys_extract_utc(systimestamp) not null,
-            done_at      timestamp          not null
+            done_at      timestamp          not null,
+            recipients   number(10)
         )]');
 
     create_index('outbox_rate_slot_account_ix',

@@ -305,7 +305,8 @@ create table if not exists outbox.outbox_rate_slot (
     id           bigint generated always as identity primary key,
     account      text        not null,
     reserved_at  timestamptz not null default now(),
-    done_at      timestamptz not null
+    done_at      timestamptz not null,
+    recipients   integer                                -- the mail's recipients, for a limit counted by recipients
 );
 
 select pg_temp.outbox_change(pg_temp.outbox_missing('outbox_rate_slot_account_ix'), $ddl$

@@ -102,7 +102,7 @@ public sealed class DatabaseRateLimiter(OutboxDatabase database, string worker) 
                  where account = @Account and lease_until < {d.Now}
                 """), new { Account = account }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             var held = await connection.QuerySingleAsync<long>(new CommandDefinition(d.Sql(
-                $"select count(*) from {d.Table("outbox_connection_slot")} where account = @Account"),
+                $"select count(*) as Held from {d.Table("outbox_connection_slot")} where account = @Account"),
                 new { Account = account }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             if (held >= maxConnections)
             {
