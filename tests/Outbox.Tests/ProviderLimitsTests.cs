@@ -1,0 +1,301 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Outbox.Configuration;
+using Outbox.Core.Messages;
+using Outbox.Core.Sending;
+using Outbox.Core.Sending.Accounts;
+using Outbox.Storage;
+using Outbox.Tests.Infrastructure;
+using Outbox.Worker;
+
+namespace Outbox.Tests;
+
+/// <summary>
+/// Limits that hold across every worker sharing a database: an account's MaxConnections counted
+/// in the database (real worker processes against a server that counts its open sessions), a
+/// dead worker's connection slot taken over after its lease, throttling replies taken as the
+/// account's rate limit and never charged to the mail, provider presets, and rate limits counted
+/// by recipients.
+/// </summary>
+public sealed class ProviderLimitsTests(PostgresServer postgres) : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("outbox-limits-");
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public void Dispose() => _dir.Delete(recursive: true);
+
+    [Fact]
+    public async Task Three_workers_with_three_lanes_each_never_open_more_sessions_than_the_accounts_MaxConnections()
+    {
+        // Each reply to the data takes a while, so every lane wants its session at the same time.
+        await using var smtp = ScriptedSmtpServer.Start(step => step.Phase == "dot" ? SmtpFault.Delay(TimeSpan.FromMilliseconds(150)) : null);
+        await using var outbox = await TestOutbox.PostgresAsync(postgres);
+        const int Mails = 36;
+        for (var i = 0; i < Mails; i++)
+        {
+            await outbox.EnqueueAsync(new MailRequest { Sender = "app@example.com", To = ["someone@example.com"], Subject = $"limited {i}", TextBody = "hello" });
+        }
+
+        var config = WorkerProcess.WriteConfig(_dir.FullName, new
+        {
+            Database = new { Provider = "postgresql", outbox.ConnectionString },
+            Transport = "smtp",
+            Accounts = new { limited = new { Host = "127.0.0.1", smtp.Port, Security = "None", AllowInsecure = true, Timeout = "00:00:05", MaxConnections = 3 } },
+            Dispatch = new { PollInterval = "00:00:00.200", Connections = 3, BatchSize = 2, LeaseDuration = "00:00:30", StopTimeout = "00:00:02" },
+        });
+        var workers = Enumerable.Range(1, 3).Select(n => WorkerProcess.Start(
+            _dir.FullName, new Dictionary<string, string> { ["Outbox__Dispatch__WorkerName"] = $"worker-{n}" }, "run", "--config", config)).ToList();
+        try
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(90);
+            while (smtp.Received.Count < Mails && DateTime.UtcNow < deadline && workers.All(w => !w.HasExited))
+            {
+                await Task.Delay(200, Ct);
+            }
+
+            Assert.True(smtp.Received.Count == Mails, $"{smtp.Received.Count} of {Mails} sent; {string.Join(" | ", workers.Select(w => w.Output))}");
+            Assert.InRange(smtp.MostOpenSessions, 2, 3);
+            // All three workers sent, and none was charged an attempt for a full account.
+            Assert.Equal(0L, await outbox.ScalarAsync<long>("select count(*) from outbox.outbox_attempt where outcome <> 'sent'"));
+            Assert.True(await outbox.ScalarAsync<long>("select count(distinct worker) from outbox.outbox_attempt") >= 2, "the mails went through more than one worker");
+        }
+        finally
+        {
+            foreach (var worker in workers)
+            {
+                await worker.TerminateAsync();
+            }
+
+            foreach (var worker in workers)
+            {
+                await worker.WaitForExitAsync(TimeSpan.FromSeconds(30));
+                worker.Dispose();
+            }
+        }
+
+        Assert.Equal(0L, await outbox.ScalarAsync<long>("select count(*) from outbox.outbox_connection_slot"));
+    }
+
+    [Fact]
+    public async Task A_killed_workers_connection_slot_counts_until_its_lease_ends_and_is_then_taken_over()
+    {
+        // The first session never gets its reply to the data: the worker holds it until killed.
+        await using var smtp = ScriptedSmtpServer.Start(step => step is { Phase: "dot", Connection: 0 } ? SmtpFault.Silence : null);
+        await using var outbox = await TestOutbox.PostgresAsync(postgres);
+        await outbox.EnqueueAsync(new MailRequest { Sender = "app@example.com", To = ["a@example.com"], Subject = "held", TextBody = "x" });
+        var lease = TimeSpan.FromSeconds(10);
+        var config = WorkerProcess.WriteConfig(_dir.FullName, new
+        {
+            Database = new { Provider = "postgresql", outbox.ConnectionString },
+            Transport = "smtp",
+            Accounts = new { limited = new { Host = "127.0.0.1", smtp.Port, Security = "None", AllowInsecure = true, Timeout = "00:01:00", MaxConnections = 1 } },
+            Dispatch = new { PollInterval = "00:00:00.200", LeaseDuration = "00:00:10" },
+        });
+        using var doomed = WorkerProcess.Start(_dir.FullName, new Dictionary<string, string> { ["Outbox__Dispatch__WorkerName"] = "doomed" }, "run", "--config", config);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (smtp.DataReceived.IsEmpty && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100, Ct);
+        }
+
+        Assert.False(smtp.DataReceived.IsEmpty, doomed.Output);
+        Assert.Equal(["doomed"], await outbox.QueryAsync<string>("select worker from outbox.outbox_connection_slot"));
+        doomed.Kill();
+        await doomed.WaitForExitAsync(TimeSpan.FromSeconds(10));
+        var killedAt = DateTime.UtcNow;
+
+        // Another worker, with its own limiter: while the dead one's lease runs, the account is full.
+        var next = await outbox.EnqueueAsync(new MailRequest { Sender = "app@example.com", To = ["b@example.com"], Subject = "next", TextBody = "x" });
+        var options = Options(("limited", smtp));
+        options.Accounts["limited"].MaxConnections = 1;
+        var dispatcher = outbox.Dispatcher(Transport(options, outbox, "survivor"), TestOutbox.FastRetries(d => d.LeaseDuration = lease), "survivor");
+        await dispatcher.DispatchDueAsync(Ct);
+        var waiting = (await outbox.QueryAsync<(string Status, long AttemptCount, string LastError)>(
+            "select status, attempt_count, last_error from outbox.outbox_message where id = @next", new { next })).Single();
+        Assert.Equal(("queued", 0L), (waiting.Status, waiting.AttemptCount));
+        Assert.Contains("account limited has all its 1 connections open", waiting.LastError, StringComparison.Ordinal);
+
+        while (await outbox.StatusOfAsync(next) != "sent" && DateTime.UtcNow < killedAt.AddSeconds(30))
+        {
+            await outbox.MakeDueAsync(next);
+            await dispatcher.DispatchDueAsync(Ct);
+            await Task.Delay(200, Ct);
+        }
+
+        await outbox.AssertStatusAsync(next, "sent");
+        Assert.True(DateTime.UtcNow - killedAt >= lease - TimeSpan.FromSeconds(1), "the slot was taken over before the dead worker's lease ended");
+        Assert.Contains(smtp.Received, m => m.To.SequenceEqual(["b@example.com"]));
+        Assert.Equal(0L, await outbox.ScalarAsync<long>("select count(*) from outbox.outbox_connection_slot where worker = 'doomed'"));
+    }
+
+    [Theory]
+    [InlineData("dot", "432 4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded")]
+    [InlineData("connect", "421 4.7.0 Too many connections, closing transmission channel")]
+    [InlineData("MAIL", "454 4.7.0 Temporary server error. Please try again later. PRX4")]
+    [InlineData("RCPT", "451 4.7.500 Server busy: concurrent connections limit exceeded")]
+    [InlineData("MAIL", "421 4.7.66 Concurrent connections limit exceeded. Visit https://aka.ms/concurrent_sending")]
+    public async Task A_throttling_reply_is_the_accounts_rate_limit_and_never_charged_to_the_mail(string phase, string reply)
+    {
+        await using var smtp = ScriptedSmtpServer.Start(step => step.Phase == phase ? SmtpFault.Reply(reply) : null);
+        await using var outbox = await TestOutbox.SqliteAsync();
+        var options = Options(("limited", smtp));
+        var id = await outbox.EnqueueAsync(new MailRequest { Sender = "app@example.com", To = ["a@example.com"], Subject = "throttled", TextBody = "x" });
+
+        var summary = await outbox.Dispatcher(Transport(options, outbox)).DispatchDueAsync(Ct);
+
+        Assert.Equal(0, summary.Sent);
+        var row = (await outbox.QueryAsync<(string Status, long AttemptCount, string LastError, double DueInSeconds)>(
+            "select status, attempt_count, last_error, (julianday(due_at) - julianday('now')) * 86400 from outbox_message where id = @id", new { id })).Single();
+        Assert.Equal(("queued", 0L), (row.Status, row.AttemptCount));
+        Assert.Contains($"the server throttles account limited ({reply})", row.LastError, StringComparison.Ordinal);
+        // The account's own backoff starts at RetryBaseDelay (a minute here).
+        Assert.InRange(row.DueInSeconds, 50, 61);
+        Assert.Equal(0L, await outbox.ScalarAsync<long>("select count(*) from outbox_attempt"));
+        Assert.DoesNotContain(smtp.Received, m => m.Acknowledged);
+    }
+
+    [Fact]
+    public async Task A_throttled_account_waits_what_the_reply_names_else_doubles_its_backoff_and_starts_over_after_a_send()
+    {
+        var throttle = new Queue<string?>(["421 4.7.0 Too many connections", "421 4.7.0 Too many connections", null, "421 4.7.0 Too many connections, try again in 7 seconds"]);
+        string? current = null;
+        await using var smtp = ScriptedSmtpServer.Start(step => step.Phase == "connect" && current is { } line ? SmtpFault.Reply(line) : null);
+        await using var outbox = await TestOutbox.SqliteAsync();
+        var options = Options(("limited", smtp));
+        options.Dispatch.RetryBaseDelay = TimeSpan.FromSeconds(1);
+        var transport = Transport(options, outbox);
+        var waits = new List<double>();
+        while (throttle.TryDequeue(out current))
+        {
+            var id = await outbox.EnqueueAsync(new MailRequest { Sender = "app@example.com", To = ["a@example.com"], Subject = "t", TextBody = "x" });
+            await outbox.Dispatcher(transport).DispatchDueAsync(Ct);
+            if (current is null)
+            {
+                await outbox.AssertStatusAsync(id, "sent");
+                continue;
+            }
+
+            waits.Add(await outbox.ScalarAsync<double>("select (julianday(due_at) - julianday('now')) * 86400 from outbox_message where id = @id", new { id }));
+            await outbox.ExecuteAsync("update outbox_message set status = 'cancelled' where id = @id", new { id });
+            // Past the account's rest, so the next mail reaches the server again.
+            await Task.Delay(TimeSpan.FromSeconds(waits[^1] + 0.2), Ct);
+        }
+
+        Assert.Equal(4, smtp.Connections);
+        Assert.InRange(waits[0], 0.5, 1.05);
+        Assert.InRange(waits[1], 1.5, 2.05);
+        Assert.InRange(waits[2], 6.5, 7.05);
+    }
+
+    [Fact]
+    public async Task Without_accounts_a_throttling_reply_still_waits_uncharged()
+    {
+        await using var smtp = ScriptedSmtpServer.Start(step => step.Phase == "dot" ? SmtpFault.Reply("432 4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded") : null);
+        await using var outbox = await TestOutbox.SqliteAsync();
+        var id = await outbox.EnqueueAsync(new MailRequest { Sender = "app@example.com", To = ["a@example.com"], Subject = "t", TextBody = "x" });
+
+        await outbox.SmtpDispatcher(smtp.Options()).DispatchDueAsync(Ct);
+
+        var row = (await outbox.QueryAsync<(string Status, long AttemptCount, string LastError)>("select status, attempt_count, last_error from outbox_message where id = @id", new { id })).Single();
+        Assert.Equal(("queued", 0L), (row.Status, row.AttemptCount));
+        Assert.StartsWith("the server throttles account default (432 4.3.2", row.LastError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_preset_gives_the_providers_published_limits_and_each_explicit_key_overrides_its_value()
+    {
+        var file = Path.Combine(_dir.FullName, "outbox.json");
+        File.WriteAllText(file, """
+            { "Outbox": { "Accounts": {
+                "m365": { "Host": "smtp.office365.com", "Preset": "microsoft365" },
+                "tuned": { "Host": "smtp.office365.com", "Preset": "Microsoft365", "MaxConnections": 1,
+                           "RateLimits": [ { "Messages": 20, "Per": "1m" }, { "Messages": 5, "Per": "1h" } ] },
+                "graph": { "Transport": "graph", "Mailbox": "outbox@contoso.com", "Preset": "microsoft-graph",
+                           "OAuth2": { "Provider": "TokenEndpoint", "TokenEndpoint": "https://login.example.com/token", "ClientId": "app", "ClientSecret": "s" } },
+                "plain": { "Host": "mail.example.com", "MaxConnections": 0 } },
+              "Profiles": { "default": { "Accounts": [ "m365", "tuned", "graph", "plain" ] } } } }
+            """);
+
+        var accounts = OutboxConfiguration.Load(file).Accounts;
+
+        Assert.Equal(3, accounts["m365"].EffectiveMaxConnections());
+        Assert.Equal(["30 mails per 00:01:00", "10000 recipients per 1.00:00:00"], accounts["m365"].EffectiveRateLimits().Select(l => l.ToString()));
+        Assert.Equal(1, accounts["tuned"].EffectiveMaxConnections());
+        Assert.Equal(["20 mails per 00:01:00", "5 mails per 01:00:00", "10000 recipients per 1.00:00:00"], accounts["tuned"].EffectiveRateLimits().Select(l => l.ToString()));
+        Assert.Equal(4, accounts["graph"].EffectiveMaxConnections());
+        Assert.Equal(["10000 mails per 00:10:00", "10000 recipients per 1.00:00:00"], accounts["graph"].EffectiveRateLimits().Select(l => l.ToString()));
+        Assert.Equal(0, accounts["plain"].EffectiveMaxConnections());
+        Assert.Empty(accounts["plain"].EffectiveRateLimits());
+    }
+
+    [Fact]
+    public async Task An_unknown_preset_is_refused_in_one_line_naming_the_key_and_the_presets()
+    {
+        var config = WorkerProcess.WriteConfig(_dir.FullName, new
+        {
+            Database = new { Provider = "sqlite", ConnectionString = $"Data Source={Path.Combine(_dir.FullName, "outbox.db")}" },
+            Transport = "smtp",
+            Accounts = new { main = new { Host = "mail.example.com", Preset = "office365\u001b[31m" + new string('x', 500) } },
+        });
+
+        var (code, output) = await Cli.RunAsync("config", "--config", config);
+
+        Assert.NotEqual(0, code);
+        var line = Assert.Single(output.Split('\n'), l => l.Contains("Outbox:Accounts:main:Preset:", StringComparison.Ordinal));
+        Assert.Contains("is not a preset; use microsoft365 or microsoft-graph, or remove it and set MaxConnections and RateLimits.", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("\u001b", line, StringComparison.Ordinal);
+        Assert.True(line.Length < 300, line);
+    }
+
+    [Theory]
+    [InlineData("sqlite")]
+    [InlineData("postgresql")]
+    public async Task A_limit_counted_by_recipients_takes_one_for_each_recipient_of_a_mail(string provider)
+    {
+        await using var smtp = ScriptedSmtpServer.Start();
+        await using var outbox = provider == "sqlite" ? await TestOutbox.SqliteAsync() : await TestOutbox.PostgresAsync(postgres);
+        var options = Options(("limited", smtp));
+        options.Accounts["limited"].RateLimits.Add(new RateLimit { Messages = 60, Per = TimeSpan.FromHours(1), CountBy = RateCount.Recipients });
+        options.Accounts["limited"].RateLimits.Add(new RateLimit { Messages = 100, Per = TimeSpan.FromHours(1) });
+        var fifty = await outbox.EnqueueAsync(Mail(50));
+        var ten = await outbox.EnqueueAsync(Mail(10));
+        var one = await outbox.EnqueueAsync(Mail(1));
+        var transport = Transport(options, outbox);
+
+        var summary = await outbox.Dispatcher(transport).DispatchDueAsync(Ct);
+
+        // 50 + 10 fill the 60; the third mail waits, uncharged, though only two mails went out.
+        Assert.Equal(2, summary.Sent);
+        await outbox.AssertStatusAsync(fifty, "sent");
+        await outbox.AssertStatusAsync(ten, "sent");
+        var waiting = (await outbox.QueryAsync<(string Status, long AttemptCount, string LastError)>(
+            $"select status, attempt_count, last_error from {outbox.T("outbox_message")} where id = @one", new { one })).Single();
+        Assert.Equal(("queued", 0L), (waiting.Status, waiting.AttemptCount));
+        Assert.Contains("account limited has used its rate limits 60 recipients per 01:00:00, 100 mails per 01:00:00", waiting.LastError, StringComparison.Ordinal);
+        Assert.Equal([10L, 50L], (await outbox.QueryAsync<long>($"select recipients from {outbox.T("outbox_rate_slot")}")).Order());
+    }
+
+    private static MailRequest Mail(int recipients) => new()
+    {
+        Sender = "app@example.com",
+        To = [.. Enumerable.Range(0, recipients).Select(i => $"r{i}@example.com")],
+        Subject = $"to {recipients}",
+        TextBody = "x",
+    };
+
+    private static OutboxOptions Options(params (string Name, ScriptedSmtpServer Server)[] accounts)
+    {
+        var options = new OutboxOptions { Transport = "smtp" };
+        options.Dispatch.RetryBaseDelay = TimeSpan.FromMinutes(1);
+        options.Dispatch.PollInterval = TimeSpan.FromSeconds(1);
+        foreach (var (name, server) in accounts)
+        {
+            options.Accounts[name] = server.Options();
+        }
+
+        return options;
+    }
+
+    private static RoutedTransport Transport(OutboxOptions options, TestOutbox outbox, string worker = "test-worker") =>
+        OutboxRuntime.CreateRoutedTransport(options, new DatabaseRateLimiter(outbox.Database, worker), NullLoggerFactory.Instance);
+}
