@@ -151,7 +151,6 @@ public sealed class ProviderLimitsTests(PostgresServer postgres) : IDisposable
         // The account's own backoff starts at RetryBaseDelay (a minute here).
         Assert.InRange(row.DueInSeconds, 50, 61);
         Assert.Equal(0L, await outbox.ScalarAsync<long>("select count(*) from outbox_attempt"));
-        Assert.DoesNotContain(smtp.Received, m => m.Acknowledged);
     }
 
     [Fact]
@@ -275,6 +274,24 @@ public sealed class ProviderLimitsTests(PostgresServer postgres) : IDisposable
         Assert.Equal(("queued", 0L), (waiting.Status, waiting.AttemptCount));
         Assert.Contains("account limited has used its rate limits 60 recipients per 01:00:00, 100 mails per 01:00:00", waiting.LastError, StringComparison.Ordinal);
         Assert.Equal([10L, 50L], (await outbox.QueryAsync<long>($"select recipients from {outbox.T("outbox_rate_slot")}")).Order());
+    }
+
+    [Fact]
+    public async Task The_dashboard_shows_a_presets_limits_in_use_with_recipients_summed_and_the_connections_open()
+    {
+        await using var outbox = await TestOutbox.PostgresAsync(postgres);
+        var limiter = new DatabaseRateLimiter(outbox.Database, "worker-a");
+        var m365 = new SmtpOptions { Preset = "microsoft365" };
+        var slot = await limiter.ReserveAsync("default", m365.EffectiveRateLimits(), 50, TimeSpan.FromMinutes(1), Ct);
+        await limiter.ReleaseAsync(slot, used: true, Ct);
+        await limiter.TakeConnectionAsync("default", 3, TimeSpan.FromMinutes(1), Ct);
+        await using var dashboard = await Dashboard.DashboardHost.StartAsync(outbox.ConnectionString, _ => { }, configure: o => o.Smtp.Preset = "microsoft365");
+        using var client = new HttpClient { BaseAddress = new Uri(dashboard.Url) };
+
+        var overview = await client.GetStringAsync("/", Ct);
+
+        var row = overview.Split('\n').Single(l => l.Contains("<tr class=\"account\"><td>default</td>", StringComparison.Ordinal));
+        Assert.Contains("<div>1 of 30 per 00:01:00</div><div>50 of 10000 recipients per 1.00:00:00</div><div>1 of 3 connections open</div>", row, StringComparison.Ordinal);
     }
 
     private static MailRequest Mail(int recipients) => new()
