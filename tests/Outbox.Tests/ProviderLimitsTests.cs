@@ -294,6 +294,37 @@ public sealed class ProviderLimitsTests(PostgresServer postgres) : IDisposable
         Assert.Contains("<div>1 of 30 per 00:01:00</div><div>50 of 10000 recipients per 1.00:00:00</div><div>1 of 3 connections open</div>", row, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_sqlite_file_of_schema_version_6_gets_the_connection_slots_and_recipients_and_counts_a_slot_from_before_as_one()
+    {
+        var file = Path.Combine(_dir.FullName, "v6.db");
+        await using (var old = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={file};Pooling=False"))
+        {
+            await old.OpenAsync(Ct);
+            var v6 = SchemaInstaller.ReadScript("sql/sqlite/01_tables.sql")
+                .Replace("    done_at      text not null,\n    recipients   integer\n", "    done_at      text not null\n", StringComparison.Ordinal);
+            v6 = v6[..v6.IndexOf("-- Connection limits", StringComparison.Ordinal)] + v6[v6.IndexOf("-- Mail templates", StringComparison.Ordinal)..];
+            Assert.DoesNotContain("recipients   integer", v6, StringComparison.Ordinal);
+            Assert.DoesNotContain("outbox_connection_slot", v6, StringComparison.Ordinal);
+            await Dapper.SqlMapper.ExecuteAsync(old, v6 + "update outbox_setting set value = '6' where name = 'schema_version';"
+                + "insert into outbox_rate_slot (account, done_at) values ('limited', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));");
+        }
+
+        await using var outbox = TestOutbox.Existing("sqlite", $"Data Source={file}");
+        await new SchemaInstaller(outbox.Database).InstallAsync(Ct);
+        await new SchemaInstaller(outbox.Database).InstallAsync(Ct);
+
+        Assert.Empty(await new SchemaInstaller(outbox.Database).MissingTablesAsync(Ct));
+        Assert.Equal("7", await outbox.ScalarAsync<string>("select value from outbox_setting where name = 'schema_version'"));
+        var limiter = new DatabaseRateLimiter(outbox.Database, "upgraded");
+        RateLimit[] limits = [new() { Messages = 12, Per = TimeSpan.FromHours(1), CountBy = RateCount.Recipients }];
+        // The slot from before counts one: 1 + 10 fit, 1 + 10 + 2 do not.
+        Assert.True((await limiter.ReserveAsync("limited", limits, 10, TimeSpan.FromMinutes(1), Ct)).Granted);
+        Assert.False((await limiter.ReserveAsync("limited", limits, 2, TimeSpan.FromMinutes(1), Ct)).Granted);
+        Assert.NotNull(await limiter.TakeConnectionAsync("limited", 1, TimeSpan.FromMinutes(1), Ct));
+        Assert.Null(await limiter.TakeConnectionAsync("limited", 1, TimeSpan.FromMinutes(1), Ct));
+    }
+
     private static MailRequest Mail(int recipients) => new()
     {
         Sender = "app@example.com",
