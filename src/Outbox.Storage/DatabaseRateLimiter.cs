@@ -25,15 +25,8 @@ public sealed class DatabaseRateLimiter(OutboxDatabase database, string worker) 
         }
 
         var d = database.Dialect;
-        for (var attempt = 0; ; attempt++)
+        return await WithAccountLockedAsync(account, async (connection, transaction) =>
         {
-            await using var connection = await database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            if (!await TryLockAsync(connection, transaction, account, attempt, cancellationToken).ConfigureAwait(false))
-            {
-                continue;
-            }
-
             TimeSpan? wait = null;
             foreach (var limit in limits)
             {
@@ -71,7 +64,7 @@ public sealed class DatabaseRateLimiter(OutboxDatabase database, string worker) 
                 """), new { Account = account, KeepFrom = -limits.Max(l => l.Per).TotalSeconds }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             return new RateReservation(id, null);
-        }
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task ReleaseAsync(RateReservation reservation, bool used, CancellationToken cancellationToken)
@@ -87,15 +80,8 @@ public sealed class DatabaseRateLimiter(OutboxDatabase database, string worker) 
     public async Task<long?> TakeConnectionAsync(string account, int maxConnections, TimeSpan lease, CancellationToken cancellationToken)
     {
         var d = database.Dialect;
-        for (var attempt = 0; ; attempt++)
+        return await WithAccountLockedAsync(account, async (connection, transaction) =>
         {
-            await using var connection = await database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            if (!await TryLockAsync(connection, transaction, account, attempt, cancellationToken).ConfigureAwait(false))
-            {
-                continue;
-            }
-
             // A slot whose lease ran out belongs to a session that died with its worker.
             await connection.ExecuteAsync(new CommandDefinition(d.Sql($"""
                 delete from {d.Table("outbox_connection_slot")}
@@ -115,8 +101,8 @@ public sealed class DatabaseRateLimiter(OutboxDatabase database, string worker) 
                 values (@Account, @Worker, {d.Now}, {d.NowPlusSeconds("@LeaseSeconds")})
                 """)), new { Account = account, Worker = worker, LeaseSeconds = lease.TotalSeconds }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-            return id;
-        }
+            return (long?)id;
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<bool> RenewConnectionAsync(long slot, TimeSpan lease, CancellationToken cancellationToken)
@@ -136,19 +122,26 @@ public sealed class DatabaseRateLimiter(OutboxDatabase database, string worker) 
             new { Id = slot }, cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
-    // Locks the account's row; false (the transaction rolled back) when another worker added it at
-    // the same moment: the caller starts again, and then finds it.
-    private async Task<bool> TryLockAsync(DbConnection connection, DbTransaction transaction, string account, int attempt, CancellationToken cancellationToken)
+    // Runs work in a transaction that holds the account's row lock; work commits or rolls back.
+    // When another worker added the row at the same moment, the first try fails and the second
+    // finds it.
+    private async Task<T> WithAccountLockedAsync<T>(string account, Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken)
     {
-        try
+        for (var attempt = 0; ; attempt++)
         {
-            await LockAsync(connection, transaction, account, cancellationToken).ConfigureAwait(false);
-            return true;
-        }
-        catch (DbException) when (attempt == 0)
-        {
-            await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
-            return false;
+            await using var connection = await database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await LockAsync(connection, transaction, account, cancellationToken).ConfigureAwait(false);
+            }
+            catch (DbException) when (attempt == 0)
+            {
+                await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            return await work(connection, transaction).ConfigureAwait(false);
         }
     }
 
