@@ -200,6 +200,11 @@ public sealed class ProviderLimitsTests(PostgresServer postgres) : IDisposable
         var row = (await outbox.QueryAsync<(string Status, long AttemptCount, string LastError)>("select status, attempt_count, last_error from outbox_message where id = @id", new { id })).Single();
         Assert.Equal(("queued", 0L), (row.Status, row.AttemptCount));
         Assert.StartsWith("the server throttles account default (432 4.3.2", row.LastError, StringComparison.Ordinal);
+        // An operator sees why the mail waits in `outbox status`.
+        var config = WorkerProcess.WriteConfig(_dir.FullName, new { Database = new { Provider = "sqlite", outbox.ConnectionString } });
+        var (code, status) = await Cli.RunAsync("status", "--config", config);
+        Assert.Equal(0, code);
+        Assert.Contains("the server throttles account default (432 4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded)", status, StringComparison.Ordinal);
     }
 
     [Fact]
