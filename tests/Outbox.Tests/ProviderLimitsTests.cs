@@ -77,6 +77,46 @@ public sealed class ProviderLimitsTests(PostgresServer postgres) : IDisposable
     }
 
     [Fact]
+    public async Task Three_dispatchers_never_have_more_graph_requests_in_flight_than_the_presets_concurrency_overridden_to_two()
+    {
+        await using var tokens = await TestTokenServer.StartAsync();
+        await using var graph = await TestGraphServer.StartAsync("outbox@contoso.com", token => token == tokens.LastToken);
+        var (inFlight, most) = (0, 0);
+        graph.OnSendMail = async _ =>
+        {
+            var now = Interlocked.Increment(ref inFlight);
+            InterlockedMax(ref most, now);
+            await Task.Delay(100, Ct);
+            Interlocked.Decrement(ref inFlight);
+        };
+        await using var outbox = await TestOutbox.PostgresAsync(postgres);
+        const int Mails = 12;
+        for (var i = 0; i < Mails; i++)
+        {
+            await outbox.EnqueueAsync(new MailRequest { Sender = "outbox@contoso.com", To = ["to@example.com"], Subject = $"g{i}", TextBody = "x" });
+        }
+
+        var options = new OutboxOptions { Transport = "smtp" };
+        options.Dispatch.PollInterval = TimeSpan.FromMilliseconds(100);
+        options.Accounts["m365"] = GraphTests.GraphAccount(graph, tokens);
+        options.Accounts["m365"].Preset = "microsoft-graph";
+        options.Accounts["m365"].MaxConnections = 2;
+        // Three workers, each with three lanes, its own transport and limiter: only the database is shared.
+        var workers = new[] { "w1", "w2", "w3" }.Select(name => outbox.Dispatcher(
+            Transport(options, outbox, name), TestOutbox.FastRetries(d => { d.Connections = 3; d.BatchSize = 1; }), name)).ToList();
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (graph.Received.Count < Mails && DateTime.UtcNow < deadline)
+        {
+            await Task.WhenAll(workers.Select(w => w.DispatchDueAsync(Ct)));
+            await outbox.ExecuteAsync("update outbox.outbox_message set due_at = now() where status = 'queued'");
+        }
+
+        Assert.Equal(Mails, graph.Received.Count);
+        Assert.Equal(2, most);
+        Assert.Equal(0L, await outbox.ScalarAsync<long>("select count(*) from outbox.outbox_message where attempt_count > 1"));
+    }
+
+    [Fact]
     public async Task A_killed_workers_connection_slot_counts_until_its_lease_ends_and_is_then_taken_over()
     {
         // The first session never gets its reply to the data: the worker holds it until killed.
@@ -328,6 +368,14 @@ public sealed class ProviderLimitsTests(PostgresServer postgres) : IDisposable
         Assert.False((await limiter.ReserveAsync("limited", limits, 2, TimeSpan.FromMinutes(1), Ct)).Granted);
         Assert.NotNull(await limiter.TakeConnectionAsync("limited", 1, TimeSpan.FromMinutes(1), Ct));
         Assert.Null(await limiter.TakeConnectionAsync("limited", 1, TimeSpan.FromMinutes(1), Ct));
+    }
+
+    private static void InterlockedMax(ref int most, int value)
+    {
+        for (var seen = Volatile.Read(ref most); value > seen; seen = Volatile.Read(ref most))
+        {
+            Interlocked.CompareExchange(ref most, value, seen);
+        }
     }
 
     private static MailRequest Mail(int recipients) => new()
