@@ -237,11 +237,27 @@ begin
             id           number(19)         generated always as identity primary key,
             account      varchar2(100 char) not null,
             reserved_at  timestamp          default sys_extract_utc(systimestamp) not null,
-            done_at      timestamp          not null
+            done_at      timestamp          not null,
+            recipients   number(10)
         )]');
 
     create_index('outbox_rate_slot_account_ix',
         'create index outbox_rate_slot_account_ix on outbox_rate_slot (account, done_at)');
+    -- A limit counted by recipients sums them (schema version 7).
+    add_column('outbox_rate_slot', 'recipients', 'number(10)');
+
+    -- Connection limits shared by every worker (schema version 7; see sql/postgresql/01_tables.sql).
+    create_table('outbox_connection_slot', q'[
+        create table outbox_connection_slot (
+            id           number(19)         generated always as identity primary key,
+            account      varchar2(100 char) not null,
+            worker       varchar2(200 char) not null,
+            taken_at     timestamp          default sys_extract_utc(systimestamp) not null,
+            lease_until  timestamp          not null
+        )]');
+
+    create_index('outbox_connection_slot_account_ix',
+        'create index outbox_connection_slot_account_ix on outbox_connection_slot (account, lease_until)');
 
     -- Mail templates (Liquid), one row per name and locale; the row without a locale is the
     -- default (see sql/postgresql/01_tables.sql). The trigger below keeps changed_at / changed_by.

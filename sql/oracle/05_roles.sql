@@ -38,7 +38,7 @@ declare
         for t in (select table_name from user_tables
                    where table_name in ('OUTBOX_MESSAGE', 'OUTBOX_RECIPIENT', 'OUTBOX_ATTACHMENT',
                                         'OUTBOX_RAW_PART', 'OUTBOX_ATTEMPT', 'OUTBOX_SETTING',
-                                        'OUTBOX_RATE_ACCOUNT', 'OUTBOX_RATE_SLOT', 'OUTBOX_TEMPLATE',
+                                        'OUTBOX_RATE_ACCOUNT', 'OUTBOX_RATE_SLOT', 'OUTBOX_CONNECTION_SLOT', 'OUTBOX_TEMPLATE',
                                         'OUTBOX_PAUSE', 'OUTBOX_WORKER')) loop
             execute immediate 'grant ' || p_privileges || ' on ' || t.table_name || ' to ' || p_role;
         end loop;

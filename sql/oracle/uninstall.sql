@@ -41,6 +41,7 @@ begin
     drop_if_there('TABLE', 'outbox_pause', 'drop table outbox_pause purge');
     drop_if_there('TABLE', 'outbox_worker', 'drop table outbox_worker purge');
     drop_if_there('TABLE', 'outbox_template', 'drop table outbox_template purge');
+    drop_if_there('TABLE', 'outbox_connection_slot', 'drop table outbox_connection_slot purge');
     drop_if_there('TABLE', 'outbox_rate_slot', 'drop table outbox_rate_slot purge');
     drop_if_there('TABLE', 'outbox_rate_account', 'drop table outbox_rate_account purge');
     drop_role('outbox_sender');

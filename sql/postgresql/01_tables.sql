@@ -305,11 +305,32 @@ create table if not exists outbox.outbox_rate_slot (
     id           bigint generated always as identity primary key,
     account      text        not null,
     reserved_at  timestamptz not null default now(),
-    done_at      timestamptz not null
+    done_at      timestamptz not null,
+    recipients   integer                                -- the mail's recipients, for a limit counted by recipients
 );
 
 select pg_temp.outbox_change(pg_temp.outbox_missing('outbox_rate_slot_account_ix'), $ddl$
     create index outbox_rate_slot_account_ix on outbox.outbox_rate_slot (account, done_at)$ddl$);
+
+-- A limit counted by recipients (schema version 7) sums them; a slot of an older release counts one.
+select pg_temp.outbox_change(pg_temp.outbox_column_missing('outbox_rate_slot', 'recipients'), $ddl$
+    alter table outbox.outbox_rate_slot add column recipients integer$ddl$);
+
+-- Connection limits shared by every worker (schema version 7): one row per open SMTP session
+-- (or Graph request stream) per account, taken before connecting and deleted when the session
+-- closes, under the same lock on outbox_rate_account as the rate slots. lease_until is on the
+-- database clock and renewed while the session lives, so a crashed worker's row stops counting
+-- one lease after its last renewal.
+create table if not exists outbox.outbox_connection_slot (
+    id           bigint generated always as identity primary key,
+    account      text        not null,
+    worker       text        not null,
+    taken_at     timestamptz not null default now(),
+    lease_until  timestamptz not null
+);
+
+select pg_temp.outbox_change(pg_temp.outbox_missing('outbox_connection_slot_account_ix'), $ddl$
+    create index outbox_connection_slot_account_ix on outbox.outbox_connection_slot (account, lease_until)$ddl$);
 
 -- Mail templates (Liquid), put by a DBA with plain SQL or `outbox template put`, used by
 -- outbox_mail.send_template / set_template and OutboxClient. One row per name and locale; the row

@@ -124,10 +124,23 @@ create table if not exists outbox_rate_slot (
     id           integer primary key,
     account      text not null,
     reserved_at  text not null default (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-    done_at      text not null
+    done_at      text not null,
+    recipients   integer
 );
+-- recipients came with schema version 7; `outbox` adds it to a file made before.
 
 create index if not exists outbox_rate_slot_account_ix on outbox_rate_slot (account, done_at);
+
+-- Connection limits shared by every worker (schema version 7; see the PostgreSQL script).
+create table if not exists outbox_connection_slot (
+    id           integer primary key,
+    account      text not null,
+    worker       text not null,
+    taken_at     text not null default (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    lease_until  text not null
+);
+
+create index if not exists outbox_connection_slot_account_ix on outbox_connection_slot (account, lease_until);
 
 -- Mail templates (see the PostgreSQL script). SQLite has no users: created_by / changed_by are
 -- the operating system user that ran `outbox template put`. A name is 1 to 100 of letters,

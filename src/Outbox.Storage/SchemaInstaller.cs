@@ -12,7 +12,7 @@ public sealed class SchemaInstaller
 {
     /// <summary>Every table the install scripts create; a test keeps it in step with them.</summary>
     internal static readonly string[] RequiredTables =
-        ["outbox_message", "outbox_recipient", "outbox_attachment", "outbox_raw_part", "outbox_attempt", "outbox_rate_account", "outbox_rate_slot", "outbox_setting", "outbox_template", "outbox_pause", "outbox_worker"];
+        ["outbox_message", "outbox_recipient", "outbox_attachment", "outbox_raw_part", "outbox_attempt", "outbox_rate_account", "outbox_rate_slot", "outbox_connection_slot", "outbox_setting", "outbox_template", "outbox_pause", "outbox_worker"];
 
     private readonly OutboxDatabase _database;
 
@@ -42,7 +42,7 @@ public sealed class SchemaInstaller
 
     // Columns added after the first release. The PostgreSQL and Oracle scripts add them
     // themselves; SQLite has no "add column if not exists", so it is done here.
-    private static readonly (string Table, string Column)[] AddedColumns = [("outbox_message", "profile"), ("outbox_attempt", "account"), ("outbox_message", "template"), ("outbox_message", "template_locale"), ("outbox_message", "template_data"), ("outbox_message", "data_started_at"), ("outbox_message", "rendered_subject"), ("outbox_message", "expires_at"), ("outbox_message", "headers")];
+    private static readonly (string Table, string Column)[] AddedColumns = [("outbox_message", "profile"), ("outbox_attempt", "account"), ("outbox_message", "template"), ("outbox_message", "template_locale"), ("outbox_message", "template_data"), ("outbox_message", "data_started_at"), ("outbox_message", "rendered_subject"), ("outbox_message", "expires_at"), ("outbox_message", "headers"), ("outbox_rate_slot", "recipients")];
 
     /// <summary>
     /// The connecting user's name when it may use the outbox but not install it, so the scripts

@@ -373,7 +373,7 @@ public sealed class AccountsTests(PostgresServer postgres) : IDisposable
     }
 
     private static RoutedTransport Transport(OutboxOptions options, TestOutbox outbox) =>
-        OutboxRuntime.CreateRoutedTransport(options, new DatabaseRateLimiter(outbox.Database), NullLoggerFactory.Instance);
+        OutboxRuntime.CreateRoutedTransport(options, new DatabaseRateLimiter(outbox.Database, "test-worker"), NullLoggerFactory.Instance);
 
     private static async Task<long> EnqueueAsync(TestOutbox outbox, string sender, string? profile = null)
     {

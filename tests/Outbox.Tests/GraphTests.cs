@@ -216,7 +216,7 @@ public sealed class GraphTests
         options.Profiles["default"].Accounts.Add("m365");
         options.Profiles["default"].Accounts.Add("relay");
         Assert.False(new OutboxOptionsValidator(null).Validate(null, options).Failed, string.Join(" | ", new OutboxOptionsValidator(null).Validate(null, options).Failures ?? []));
-        var transport = OutboxRuntime.CreateRoutedTransport(options, new DatabaseRateLimiter(outbox.Database), NullLoggerFactory.Instance);
+        var transport = OutboxRuntime.CreateRoutedTransport(options, new DatabaseRateLimiter(outbox.Database, "test-worker"), NullLoggerFactory.Instance);
 
         var first = await outbox.EnqueueAsync(new MailRequest { Sender = Mailbox, To = ["to@example.com"], Subject = "one", TextBody = "x" });
         var second = await outbox.EnqueueAsync(new MailRequest { Sender = Mailbox, To = ["to@example.com"], Subject = "two", TextBody = "x" });
@@ -245,7 +245,7 @@ public sealed class GraphTests
         options.Profiles["default"].Accounts.Add("relay");
         options.Profiles["graph-only"] = new MailProfile();
         options.Profiles["graph-only"].Accounts.Add("m365");
-        var transport = OutboxRuntime.CreateRoutedTransport(options, new DatabaseRateLimiter(outbox.Database), NullLoggerFactory.Instance);
+        var transport = OutboxRuntime.CreateRoutedTransport(options, new DatabaseRateLimiter(outbox.Database, "test-worker"), NullLoggerFactory.Instance);
 
         var first = await outbox.EnqueueAsync(new MailRequest { Sender = Mailbox, To = ["to@example.com"], Subject = "one", TextBody = "x" });
         var second = await outbox.EnqueueAsync(new MailRequest { Sender = Mailbox, To = ["to@example.com"], Subject = "two", TextBody = "x" });

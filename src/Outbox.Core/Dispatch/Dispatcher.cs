@@ -420,7 +420,13 @@ public sealed class Dispatcher
     private async Task<DispatchSummary> ReleaseAfterConnectFailureAsync(List<ClaimedMessage> rest, Exception ex)
     {
         var failure = Scrubbed(FailureClassifier.Classify(ex));
-        var pause = failure.Kind == FailureKind.Configuration ? _options.ConfigurationErrorPause : _options.RetryBaseDelay;
+        var pause = failure.Kind switch
+        {
+            FailureKind.Configuration => _options.ConfigurationErrorPause,
+            // A server that throttles at the greeting and names its wait is taken at its word.
+            FailureKind.RateLimited => failure.RetryAfter ?? _options.RetryBaseDelay,
+            _ => _options.RetryBaseDelay,
+        };
         Log.CannotConnect(_logger, failure.Reason, rest.Count, pause);
         await HandBackAsync(rest, pause, failure.Reason, failure.SmtpCode).ConfigureAwait(false);
         OutboxMetrics.Deferred.Add(rest.Count);

@@ -22,6 +22,8 @@ public static class FailureClassifier
         {
             TransportConfigurationException configuration => new(FailureKind.Configuration, configuration.SmtpCode, exception.Message, true, []),
             RateLimitedException limited => new(FailureKind.RateLimited, null, limited.Message, false, []) { RetryAfter = limited.RetryAfter },
+            // The server's throttling (without accounts, so without their backoff): the reply's wait, else RetryBaseDelay.
+            AccountThrottledException throttled => new(FailureKind.RateLimited, null, throttled.Message, true, []) { RetryAfter = throttled.RetryAfter },
             AccountsUnavailableException or Sending.Graph.GraphUnavailableException => new(FailureKind.ServerUnavailable, null, exception.Message, false, []),
             Sending.Graph.GraphRefusedException refused => new(refused.IsPermanent ? FailureKind.Permanent : FailureKind.Transient, null, refused.Message, false, []),
             ReplyLostException => new(FailureKind.ReplyLost, null, exception.Message, true, []),

@@ -50,14 +50,25 @@ public sealed class SmtpOptions
     /// </summary>
     public int MessagesPerConnection { get; set; }
 
-    /// <summary>Limits on the mails sent through this account, shared by every worker (e.g. 30 per 00:01:00).</summary>
+    /// <summary>Limits on the mails (or recipients) sent through this account, shared by every worker (e.g. 30 per 00:01:00).</summary>
     public IList<Accounts.RateLimit> RateLimits { get; } = [];
 
     /// <summary>
-    /// At most this many sessions with this account at once in one worker (0: as many as
-    /// Outbox:Dispatch:Connections). Only for accounts under Outbox:Accounts.
+    /// At most this many sessions with this account at once, across every worker sharing the
+    /// database (0: no cap); unset: the preset's, else no cap.
     /// </summary>
-    public int MaxConnections { get; set; }
+    public int? MaxConnections { get; set; }
+
+    /// <summary>A provider's published limits as defaults: microsoft365 or microsoft-graph (<see cref="Accounts.ProviderPreset"/>).</summary>
+    public string? Preset { get; set; }
+
+    /// <summary>The connection cap in force: MaxConnections, else the preset's, else none (0).</summary>
+    public int EffectiveMaxConnections() => PresetOrNull() is { } preset ? preset.ConnectionsFor(MaxConnections) : MaxConnections ?? 0;
+
+    /// <summary>The rate limits in force: RateLimits, with the preset's that they do not replace.</summary>
+    public IList<Accounts.RateLimit> EffectiveRateLimits() => PresetOrNull() is { } preset ? preset.RateLimitsFor(RateLimits) : RateLimits;
+
+    private Accounts.ProviderPreset? PresetOrNull() => string.IsNullOrWhiteSpace(Preset) ? null : Accounts.ProviderPreset.Named(Preset);
 
     /// <summary>OAuth2 (XOAUTH2) instead of a password, e.g. for Microsoft 365.</summary>
     public OAuth.OAuth2Options OAuth2 { get; set; } = new();

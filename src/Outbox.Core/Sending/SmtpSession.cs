@@ -95,7 +95,19 @@ internal sealed class SmtpSession : IMailSession
         }
         catch (SmtpCommandException) when (_client.NoneAccepted)
         {
-            throw new AllRecipientsRejectedException(_client.TakeRejected());
+            var rejected = _client.TakeRejected();
+            if (rejected.Count > 0 && rejected.All(r => SmtpThrottling.IsThrottling(r.SmtpCode, r.Reply)))
+            {
+                // Every recipient was refused only because the account is throttled: not the mail's fault.
+                throw new AccountThrottledException($"the server throttles account {Account} ({rejected[0].SmtpCode} {rejected[0].Reply})", null, null);
+            }
+
+            throw new AllRecipientsRejectedException(rejected);
+        }
+        catch (SmtpCommandException ex) when (SmtpThrottling.Recognize(ex, Account) is { } throttled)
+        {
+            // 432 4.3.2 to MAIL FROM or after the data, 421 4.7.0: the server took nothing.
+            throw throttled;
         }
         catch (ServiceNotAuthenticatedException ex)
         {

@@ -45,7 +45,17 @@ public sealed class SmtpTransport : IMailTransport
 
     public async Task<IMailSession> OpenAsync(CancellationToken cancellationToken)
     {
-        var client = await OpenClientAsync(NewValidator(), cancellationToken).ConfigureAwait(false);
+        OutboxSmtpClient client;
+        try
+        {
+            client = await OpenClientAsync(NewValidator(), cancellationToken).ConfigureAwait(false);
+        }
+        catch (SmtpCommandException ex) when (SmtpThrottling.Recognize(ex, Account) is { } throttled)
+        {
+            // Too many sessions or logins for the account (421 4.7.0 to the greeting, 454 4.7.0).
+            throw throttled;
+        }
+
         Log.Connected(_logger, _options.Host, _options.Port, _options.Security, client.IsSecure);
         return new SmtpSession(client, _options.MessagesPerConnection, Account);
     }

@@ -1,6 +1,6 @@
 namespace Outbox.Storage.Admin;
 
-/// <summary>One account's last day: its last failed and last sent attempt, and the slots of each rate limit in use now.</summary>
+/// <summary>One account's last day: its last failed and last sent attempt, the slots of each rate limit and the connections in use now.</summary>
 public sealed class AccountActivity
 {
     public string Account { get; init; } = string.Empty;
@@ -16,6 +16,9 @@ public sealed class AccountActivity
     /// <summary>Whether a mail went out through the account after its last failure of the day: it works again.</summary>
     public bool Recovered => LastErrorAt is not null && LastSentAt is not null && string.CompareOrdinal(LastSentAt, LastErrorAt) > 0;
 
-    /// <summary>Per rate limit (as given): mails that count against it now.</summary>
+    /// <summary>Per rate limit (as given): mails, or their recipients, that count against it now.</summary>
     public IReadOnlyList<long> SlotsInUse { get; init; } = [];
+
+    /// <summary>Sessions with the account open now in every worker (connection slots whose lease runs).</summary>
+    public long ConnectionsOpen { get; init; }
 }

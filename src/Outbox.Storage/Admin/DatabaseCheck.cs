@@ -32,6 +32,7 @@ public sealed class DatabaseCheck(OutboxDatabase database)
         ("outbox_setting", "value, name"),
         ("outbox_rate_account", "account"),
         ("outbox_rate_slot", "account, done_at"),
+        ("outbox_connection_slot", "account, worker, lease_until"),
         ("outbox_template", "name, subject"),
         ("outbox_pause", "paused_by, scope"),
         ("outbox_worker", "host, pid, version, poll_seconds, started_at, last_seen_at, name"),

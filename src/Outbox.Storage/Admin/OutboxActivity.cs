@@ -30,11 +30,11 @@ public sealed class OutboxActivity(OutboxDatabase database)
         return rows.ToList();
     }
 
-    /// <summary>The account's last failed and last sent attempt of the last day, and how many slots of each of its rate limits are taken now.</summary>
-    public async Task<AccountActivity> AccountAsync(string account, IReadOnlyList<TimeSpan> ratePeriods, CancellationToken cancellationToken)
+    /// <summary>The account's last failed and last sent attempt of the last day, how much of each of its rate limits is taken now, and its sessions open in every worker.</summary>
+    public async Task<AccountActivity> AccountAsync(string account, IReadOnlyList<Core.Sending.Accounts.RateLimit> rateLimits, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(database);
-        ArgumentNullException.ThrowIfNull(ratePeriods);
+        ArgumentNullException.ThrowIfNull(rateLimits);
         var d = database.Dialect;
         await using var connection = await database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         var last = await connection.QueryFirstOrDefaultAsync<(string At, string? Error, string? Reply)>(new CommandDefinition(d.Sql(
@@ -48,13 +48,17 @@ public sealed class OutboxActivity(OutboxDatabase database)
             $"select {d.AsIsoText("max(attempted_at)")} from {d.Table("outbox_attempt")} where attempted_at >= {d.NowPlusSeconds("@From")} and account = @Account and outcome = 'sent'"),
             new { From = -Day, Account = account }, cancellationToken: cancellationToken)).ConfigureAwait(false);
         var slots = new List<long>();
-        foreach (var period in ratePeriods)
+        foreach (var limit in rateLimits)
         {
-            slots.Add(await connection.ExecuteScalarAsync<long>(new CommandDefinition(d.Sql(
-                $"select count(*) from {d.Table("outbox_rate_slot")} where account = @Account and done_at > {d.NowPlusSeconds("@WindowStart")}"),
-                new { Account = account, WindowStart = -period.TotalSeconds }, cancellationToken: cancellationToken)).ConfigureAwait(false));
+            var counted = limit.CountBy == Core.Sending.Accounts.RateCount.Recipients ? "coalesce(sum(coalesce(recipients, 1)), 0)" : "count(*)";
+            slots.Add((long)await connection.ExecuteScalarAsync<double>(new CommandDefinition(d.Sql(
+                $"select {counted} from {d.Table("outbox_rate_slot")} where account = @Account and done_at > {d.NowPlusSeconds("@WindowStart")}"),
+                new { Account = account, WindowStart = -limit.Per.TotalSeconds }, cancellationToken: cancellationToken)).ConfigureAwait(false));
         }
 
-        return new AccountActivity { Account = account, LastErrorAt = last.At, LastError = last.Error ?? last.Reply, LastSentAt = sent, SlotsInUse = slots };
+        var open = await connection.ExecuteScalarAsync<long>(new CommandDefinition(d.Sql(
+            $"select count(*) from {d.Table("outbox_connection_slot")} where account = @Account and lease_until >= {d.Now}"),
+            new { Account = account }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return new AccountActivity { Account = account, LastErrorAt = last.At, LastError = last.Error ?? last.Reply, LastSentAt = sent, SlotsInUse = slots, ConnectionsOpen = open };
     }
 }

@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
 using Outbox.Core.Sending;
+using Outbox.Core.Sending.Accounts;
 using Outbox.Core.Sending.Graph;
 using Outbox.Core.Sending.OAuth;
 
@@ -364,6 +365,12 @@ public sealed partial class OutboxOptionsValidator(string? smtpFilesNeededBy = "
         if (smtp.MaxConnections < 0)
         {
             failures.Add($"{key}:MaxConnections: must be 0 (no cap) or more.");
+        }
+
+        if (!string.IsNullOrWhiteSpace(smtp.Preset) && ProviderPreset.Named(smtp.Preset) is null)
+        {
+            var named = smtp.Preset.Length > 40 ? $"{smtp.Preset[..40]}..." : smtp.Preset;
+            failures.Add($"{key}:Preset: \"{Outbox.Core.Text.PrintableText.Escape(named)}\" is not a preset; use {string.Join(" or ", ProviderPreset.All.Select(p => p.Name))}, or remove it and set MaxConnections and RateLimits.");
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Outbox.Configuration;
 using Outbox.Core.Sending;
+using Outbox.Core.Sending.Accounts;
 using Outbox.Storage;
 using Outbox.Storage.Admin;
 
@@ -25,7 +26,7 @@ public static class OverviewPage
         var accounts = new List<Markup>();
         foreach (var (name, smtp) in AccountsOf(options))
         {
-            var state = await activity.AccountAsync(name, smtp.RateLimits.Select(l => l.Per).ToList(), cancellationToken).ConfigureAwait(false);
+            var state = await activity.AccountAsync(name, [.. smtp.EffectiveRateLimits()], cancellationToken).ConfigureAwait(false);
             accounts.Add(AccountRow(name, smtp, state));
         }
 
@@ -82,10 +83,13 @@ public static class OverviewPage
 
     private static Markup AccountRow(string name, SmtpOptions smtp, AccountActivity state)
     {
-        var limits = smtp.RateLimits.Count == 0
+        var rateLimits = smtp.EffectiveRateLimits();
+        var connections = smtp.EffectiveMaxConnections();
+        var limits = rateLimits.Count == 0 && connections == 0
             ? Html.Of($"none")
-            : Html.Join(smtp.RateLimits.Select((limit, i) => Html.Of(
-                $"<div>{state.SlotsInUse[i]} of {limit.Messages} per {limit.Per.ToString("c", CultureInfo.InvariantCulture)}</div>")));
+            : Html.Join(rateLimits.Select((limit, i) => Html.Of(
+                $"<div>{state.SlotsInUse[i]} of {limit.Messages}{(limit.CountBy == RateCount.Recipients ? " recipients" : string.Empty)} per {limit.Per.ToString("c", CultureInfo.InvariantCulture)}</div>"))
+                .Append(connections == 0 ? Html.Of($"") : Html.Of($"<div>{state.ConnectionsOpen} of {connections} connections open</div>")));
         // An account that sent after its last failure works again: its error is history, not an alarm.
         var error = state.LastError is null ? Html.Of($"""<span class="ok">none</span>""")
             : state.Recovered ? Html.Of($"""<span class="recovered">{state.LastErrorAt}: {state.LastError} (mail went out since)</span>""")

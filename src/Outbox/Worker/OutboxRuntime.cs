@@ -73,17 +73,18 @@ public static class OutboxRuntime
                 return new PickupDirectoryTransport(options.Pickup.Directory);
         }
 
-        if (options.Accounts.Count == 0 && options.Smtp.RateLimits.Count == 0)
+        // One server without limits needs no routing; limits are kept in the database, with its accounts.
+        if (options.Accounts.Count == 0 && options.Smtp.EffectiveRateLimits().Count == 0 && options.Smtp.EffectiveMaxConnections() == 0)
         {
             return new SmtpTransport(options.Smtp, loggers.CreateLogger<SmtpTransport>());
         }
 
-        return CreateRoutedTransport(options, new DatabaseRateLimiter(database), loggers);
+        return CreateRoutedTransport(options, new DatabaseRateLimiter(database, WorkerName(options)), loggers);
     }
 
     /// <summary>
     /// The accounts of Outbox:Accounts (or Outbox:Smtp as the one account "default", when only
-    /// it has rate limits) behind one transport, routed by Outbox:Profiles.
+    /// it has limits) behind one transport, routed by Outbox:Profiles.
     /// </summary>
     public static RoutedTransport CreateRoutedTransport(OutboxOptions options, IRateLimiter limiter, ILoggerFactory loggers)
     {
@@ -104,7 +105,7 @@ public static class OutboxRuntime
             accounts.ToDictionary(a => a.Key, a => Account(a.Key, a.Value, loggers), StringComparer.OrdinalIgnoreCase),
             profiles,
             limiter,
-            new AccountRest(options.Dispatch.RetryBaseDelay, options.Dispatch.ConfigurationErrorPause),
+            new AccountRest(options.Dispatch.RetryBaseDelay, options.Dispatch.ConfigurationErrorPause, options.Dispatch.PollInterval, options.Dispatch.RetryMaxDelay),
             options.Dispatch.LeaseDuration,
             TimeProvider.System,
             loggers.CreateLogger<RoutedTransport>());
@@ -115,6 +116,6 @@ public static class OutboxRuntime
         IMailTransport transport = account.UsesGraph()
             ? new GraphTransport(account.ToGraph(), $"Outbox:Accounts:{name}", name)
             : new SmtpTransport(account, loggers.CreateLogger<SmtpTransport>(), account: name);
-        return new RoutedAccount(transport, account.RateLimits, account.MaxConnections);
+        return new RoutedAccount(transport, account.EffectiveRateLimits(), account.EffectiveMaxConnections());
     }
 }

@@ -84,6 +84,8 @@ public sealed class ScriptedSmtpServer : IAsyncDisposable
     private long _flooded;
     private readonly ConcurrentBag<Task> _sessions = [];
     private int _connections;
+    private int _open;
+    private int _mostOpen;
     private int _messages = -1;
 
     private readonly X509Certificate2? _certificate;
@@ -123,6 +125,12 @@ public sealed class ScriptedSmtpServer : IAsyncDisposable
     public ConcurrentQueue<string> Commands { get; } = new();
 
     public int Connections => _connections;
+
+    /// <summary>Sessions open now (accepted, not yet closed by either side).</summary>
+    public int OpenSessions => Volatile.Read(ref _open);
+
+    /// <summary>The most sessions that were ever open at once: what a provider's connection limit counts.</summary>
+    public int MostOpenSessions => Volatile.Read(ref _mostOpen);
 
     /// <summary>The bytes of endless replies the client took before it hung up (what TCP buffered included).</summary>
     public long BytesFlooded => Interlocked.Read(ref _flooded);
@@ -182,6 +190,24 @@ public sealed class ScriptedSmtpServer : IAsyncDisposable
     }
 
     private async Task SessionAsync(TcpClient client, int connection)
+    {
+        var open = Interlocked.Increment(ref _open);
+        for (var most = _mostOpen; open > most; most = _mostOpen)
+        {
+            Interlocked.CompareExchange(ref _mostOpen, open, most);
+        }
+
+        try
+        {
+            await ServeAsync(client, connection);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _open);
+        }
+    }
+
+    private async Task ServeAsync(TcpClient client, int connection)
     {
         using var owned = client;
         Stream stream = client.GetStream();

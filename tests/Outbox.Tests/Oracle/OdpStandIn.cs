@@ -36,7 +36,8 @@ namespace Outbox.Tests.Oracle;
 /// </list>
 /// What the stand-in cannot tell: whether the server parses, resolves and runs the statement.
 /// By default a command whose text returns ids ("returning id") yields one row, id 1; a query
-/// of table names yields every outbox table; the rate limiter's window query one empty window;
+/// of table names yields every outbox table; the rate limiter's window query one empty window,
+/// its count of held connection slots none;
 /// the session user is SessionUser; any other query no rows. Answer overrides that, and Fail
 /// raises a server error for a command.
 /// </summary>
@@ -337,11 +338,16 @@ internal sealed partial class OdpStandIn : DbDataSource
                     table.Rows.Add(name);
                 }
             }
-            else if (text.Contains("as Slots", StringComparison.Ordinal))
+            else if (text.Contains("as Used", StringComparison.Ordinal))
             {
-                table.Columns.Add("Slots", typeof(long));
+                table.Columns.Add("Used", typeof(decimal));
                 table.Columns.Add("OldestAgeSeconds", typeof(double));
-                table.Rows.Add(0L, DBNull.Value);
+                table.Rows.Add(0m, DBNull.Value);
+            }
+            else if (text.Contains("as Held", StringComparison.Ordinal))
+            {
+                table.Columns.Add("Held", typeof(decimal));
+                table.Rows.Add(0m);
             }
             else
             {

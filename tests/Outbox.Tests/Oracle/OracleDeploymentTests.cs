@@ -72,7 +72,7 @@ public sealed class OracleDeploymentTests
         var options = new OutboxOptions { Transport = "smtp" };
         options.Accounts["primary"] = TestOutbox.SmtpFor(smtp);
         options.Accounts["primary"].RateLimits.Add(new RateLimit { Messages = 10, Per = TimeSpan.FromMinutes(1) });
-        var transport = OutboxRuntime.CreateRoutedTransport(options, new DatabaseRateLimiter(worker), NullLoggerFactory.Instance);
+        var transport = OutboxRuntime.CreateRoutedTransport(options, new DatabaseRateLimiter(worker, "test-worker"), NullLoggerFactory.Instance);
         var dispatcher = new Dispatcher(new OutboxStore(worker, "worker-user"), transport, TestOutbox.FastRetries(), TimeProvider.System, NullLogger<Dispatcher>.Instance);
         var summary = await dispatcher.DispatchDueAsync(Ct);
 

@@ -50,6 +50,12 @@ public sealed class OracleDialectTests
         Assert.Contains(source.Commands, c => c.Contains("outbox_mail.create_mail(", StringComparison.Ordinal) && c.Contains("expires_at => :ExpiresAt, expires_after => :ExpiresAfter, headers => :Headers)", StringComparison.Ordinal));
         Assert.Contains(source.Commands, c => c.Contains("sys_context('userenv', 'con_dbid')", StringComparison.Ordinal));
         Assert.Contains(source.Commands, c => c.StartsWith("update outbox_message set status = 'cancelled'", StringComparison.Ordinal) && c.Contains("id in (:Ids", StringComparison.Ordinal));
+        // Connection slots: leased on the database clock, expired ones cleared first; a limit by recipients sums them.
+        Assert.Contains(source.Commands, c => c.Contains("insert into outbox_connection_slot (account, worker, taken_at, lease_until)", StringComparison.Ordinal)
+            && c.Contains("sys_extract_utc(systimestamp) + numtodsinterval(:LeaseSeconds, 'SECOND')", StringComparison.Ordinal));
+        Assert.Contains(source.Commands, c => c.Contains("delete from outbox_connection_slot", StringComparison.Ordinal) && c.Contains("lease_until < sys_extract_utc(systimestamp)", StringComparison.Ordinal));
+        Assert.Contains(source.Commands, c => c.StartsWith("update outbox_connection_slot set lease_until", StringComparison.Ordinal));
+        Assert.Contains(source.Commands, c => c.Contains("coalesce(sum(coalesce(recipients, 1)), 0) as Used", StringComparison.Ordinal));
         // A 1 MB + 5 byte attachment: one call of 32 pieces, one of 1 piece.
         Assert.Equal(2, source.Commands.Count(c => c.Contains("outbox_mail.write_attachment(", StringComparison.Ordinal)));
     }
@@ -62,6 +68,7 @@ public sealed class OracleDialectTests
         var source = await RecordEveryStatementAsync(new OracleDialect("OUTBOX"));
 
         Assert.Contains(source.Commands, c => c.Contains("OUTBOX.outbox_rate_slot", StringComparison.Ordinal));
+        Assert.Contains(source.Commands, c => c.Contains("OUTBOX.outbox_connection_slot", StringComparison.Ordinal));
         Assert.Contains(source.Commands, c => c.Contains("OUTBOX.outbox_setting", StringComparison.Ordinal));
         var names = ScriptCatalog.Of("oracle").Tables.Keys.Concat(ScriptCatalog.Of("oracle").Views.Keys);
         var unqualified = new Regex($@"(?<![\w.$#])({string.Join("|", names)})\b", RegexOptions.IgnoreCase);
@@ -260,10 +267,13 @@ public sealed class OracleDialectTests
         await new DatabaseCheck(database).RunAsync(Ct);
         await DatabaseIdentity.ReadAsync(database, Ct);
         await new DatabaseAdoption(database, "operator (outbox adopt)").AdoptAsync(cancelWaiting: true, Ct);
-        var limiter = new DatabaseRateLimiter(database);
-        var reservation = await limiter.ReserveAsync("primary", [new RateLimit { Messages = 10, Per = TimeSpan.FromMinutes(1) }], TimeSpan.FromMinutes(1), Ct);
+        var limiter = new DatabaseRateLimiter(database, "worker-1");
+        var reservation = await limiter.ReserveAsync("primary", [new RateLimit { Messages = 10, Per = TimeSpan.FromMinutes(1) }, new RateLimit { Messages = 10_000, Per = TimeSpan.FromDays(1), CountBy = RateCount.Recipients }], 50, TimeSpan.FromMinutes(1), Ct);
         await limiter.ReleaseAsync(reservation, used: true, Ct);
         await limiter.ReleaseAsync(reservation, used: false, Ct);
+        var slot = await limiter.TakeConnectionAsync("primary", 3, TimeSpan.FromMinutes(1), Ct);
+        await limiter.RenewConnectionAsync(slot ?? 0, TimeSpan.FromMinutes(1), Ct);
+        await limiter.ReleaseConnectionAsync(slot ?? 0, Ct);
         return source;
     }
 

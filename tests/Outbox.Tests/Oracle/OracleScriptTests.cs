@@ -19,7 +19,7 @@ public sealed class OracleScriptTests
     public void Every_table_and_column_exists_in_all_three_databases_in_the_same_order()
     {
         Assert.Equal(
-            ["outbox_attachment", "outbox_attempt", "outbox_message", "outbox_pause", "outbox_rate_account", "outbox_rate_slot", "outbox_raw_part", "outbox_recipient", "outbox_setting", "outbox_template", "outbox_worker"],
+            ["outbox_attachment", "outbox_attempt", "outbox_connection_slot", "outbox_message", "outbox_pause", "outbox_rate_account", "outbox_rate_slot", "outbox_raw_part", "outbox_recipient", "outbox_setting", "outbox_template", "outbox_worker"],
             Postgres.Tables.Keys.Order());
         foreach (var (table, columns) in Postgres.Tables)
         {

@@ -4,12 +4,12 @@ namespace Outbox.Core.Sending.Accounts;
 
 /// <summary>
 /// A lane's sessions with several accounts, opened as mails need them and kept open. Sends
-/// each mail through the first account of its route that is not resting, has a rate-limit slot
-/// and can be reached.
+/// each mail through the first account of its route that is not resting, has a rate-limit slot,
+/// has a free connection slot (or a session open already) and can be reached.
 /// </summary>
 internal sealed class RoutedSession(RoutedTransport transport) : IMailSession
 {
-    private readonly Dictionary<RoutedTransport.Account, IMailSession> _sessions = [];
+    private readonly Dictionary<RoutedTransport.Account, (IMailSession Session, ConnectionLease? Lease)> _sessions = [];
     private IMailSession? _last;
 
     public bool IsConnected => _last?.IsConnected ?? true;
@@ -24,16 +24,21 @@ internal sealed class RoutedSession(RoutedTransport transport) : IMailSession
         ArgumentNullException.ThrowIfNull(message);
         var (profile, accounts) = transport.Route(message);
         var unusable = new List<Exception>();
+        var atLimit = new List<string>();
         TimeSpan? wait = null;
-        RateLimitedException? throttled = null;
+        void Wait(TimeSpan left, string why)
+        {
+            wait = wait is null || left < wait ? left : wait;
+            atLimit.Add(why);
+        }
+
         foreach (var account in accounts)
         {
             if (transport.IsResting(account, out var reason, out var left))
             {
                 if (reason is RateLimitedException limited)
                 {
-                    throttled = limited;
-                    wait = wait is null || left < wait ? left : wait;
+                    Wait(left, limited.Message);
                 }
                 else
                 {
@@ -43,14 +48,14 @@ internal sealed class RoutedSession(RoutedTransport transport) : IMailSession
                 continue;
             }
 
-            var slot = await transport.ReserveAsync(account, cancellationToken).ConfigureAwait(false);
-            if (slot is { Granted: false })
+            var slot = await transport.ReserveAsync(account, message.Recipients.Count, cancellationToken).ConfigureAwait(false);
+            if (slot is { Granted: false, RetryAfter: { } frees })
             {
-                wait = wait is null || slot.RetryAfter < wait ? slot.RetryAfter : wait;
+                Wait(frees, $"account {account.Name} has used its rate limits {string.Join(", ", account.RateLimits)}");
                 continue;
             }
 
-            IMailSession session;
+            IMailSession? session;
             try
             {
                 session = await SessionForAsync(account, cancellationToken).ConfigureAwait(false);
@@ -62,10 +67,26 @@ internal sealed class RoutedSession(RoutedTransport transport) : IMailSession
                 unusable.Add(ex);
                 continue;
             }
+            catch (AccountThrottledException ex)
+            {
+                // Too many sessions or logins (421 4.7.0 to the greeting, 454 4.7.0).
+                await transport.ReleaseAsync(account, slot, used: false).ConfigureAwait(false);
+                var backoff = transport.Throttle(account, ex, ex.RetryAfter);
+                Wait(backoff, ex.Message);
+                continue;
+            }
             catch
             {
                 await transport.ReleaseAsync(account, slot, used: false).ConfigureAwait(false);
                 throw;
+            }
+
+            if (session is null)
+            {
+                // Every connection the account allows is open, in this worker or another.
+                await transport.ReleaseAsync(account, slot, used: false).ConfigureAwait(false);
+                Wait(transport.ConnectionWait, $"account {account.Name} has all its {account.MaxConnections} connections open");
+                continue;
             }
 
             Account = account.Name;
@@ -73,7 +94,9 @@ internal sealed class RoutedSession(RoutedTransport transport) : IMailSession
             var used = true;
             try
             {
-                return await session.SendAsync(message, cancellationToken).ConfigureAwait(false);
+                var result = await session.SendAsync(message, cancellationToken).ConfigureAwait(false);
+                transport.Succeeded(account);
+                return result;
             }
             catch (Exception ex) when (RoutedTransport.AccountUnusable(ex))
             {
@@ -83,13 +106,19 @@ internal sealed class RoutedSession(RoutedTransport transport) : IMailSession
                 transport.Rest(account, ex);
                 unusable.Add(ex);
             }
+            catch (AccountThrottledException ex)
+            {
+                // The server throttles this account (432 4.3.2 and the like): it took nothing,
+                // and its session is given up, freeing its connection; the next account may.
+                used = false;
+                await DropAsync(account).ConfigureAwait(false);
+                Wait(transport.Throttle(account, ex, ex.RetryAfter), ex.Message);
+            }
             catch (RateLimitedException ex)
             {
-                // The server throttles this account (Graph's 429): it took nothing; the next account may.
+                // Graph's 429: it took nothing, and named its wait; the next account may.
                 used = false;
-                transport.Throttle(account, ex);
-                throttled = ex;
-                wait = wait is null || ex.RetryAfter < wait ? ex.RetryAfter : wait;
+                Wait(transport.Throttle(account, ex, ex.RetryAfter), ex.Message);
             }
             finally
             {
@@ -99,9 +128,8 @@ internal sealed class RoutedSession(RoutedTransport transport) : IMailSession
 
         if (wait is { } retryAfter)
         {
-            var why = throttled is null ? string.Empty : $" ({throttled.Message})";
             throw new RateLimitedException(
-                $"every usable account of profile \"{profile}\" is at its rate limit{why}; the next slot frees in {retryAfter:hh\\:mm\\:ss}", retryAfter);
+                $"every usable account of profile \"{profile}\" is at its rate limit ({string.Join("; ", atLimit)}); the next slot frees in {retryAfter:hh\\:mm\\:ss}", retryAfter);
         }
 
         if (unusable.Count > 0 && unusable.All(e => e is TransportConfigurationException))
@@ -121,55 +149,64 @@ internal sealed class RoutedSession(RoutedTransport transport) : IMailSession
         }
     }
 
-    private async Task<IMailSession> SessionForAsync(RoutedTransport.Account account, CancellationToken cancellationToken)
+    // The account's open session, or a new one in a connection slot; null when none is free.
+    private async Task<IMailSession?> SessionForAsync(RoutedTransport.Account account, CancellationToken cancellationToken)
     {
         if (_sessions.TryGetValue(account, out var open))
         {
-            if (open.CanSendMore)
+            if (open.Session.CanSendMore && open.Lease is not { Lost: true })
             {
-                return open;
+                return open.Session;
             }
 
             await DropAsync(account).ConfigureAwait(false);
         }
 
-        if (account.Connections is { } connections && !connections.Wait(0, CancellationToken.None))
+        var (granted, lease) = await transport.TakeConnectionAsync(account, cancellationToken).ConfigureAwait(false);
+        if (!granted)
         {
-            // Waiting while holding other accounts' connections could deadlock two lanes.
-            foreach (var other in _sessions.Keys.ToList())
-            {
-                await DropAsync(other).ConfigureAwait(false);
-            }
-
-            await connections.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return null;
         }
 
         try
         {
             var session = await account.Transport.OpenAsync(cancellationToken).ConfigureAwait(false);
-            _sessions[account] = session;
+            _sessions[account] = (session, lease);
             return session;
         }
         catch
         {
-            account.Connections?.Release();
+            if (lease is not null)
+            {
+                await lease.DisposeAsync().ConfigureAwait(false);
+            }
+
             throw;
         }
     }
 
     private async Task DropAsync(RoutedTransport.Account account)
     {
-        if (!_sessions.Remove(account, out var session))
+        if (!_sessions.Remove(account, out var open))
         {
             return;
         }
 
-        if (ReferenceEquals(_last, session))
+        if (ReferenceEquals(_last, open.Session))
         {
             _last = null;
         }
 
-        await session.DisposeAsync().ConfigureAwait(false);
-        account.Connections?.Release();
+        try
+        {
+            await open.Session.DisposeAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            if (open.Lease is not null)
+            {
+                await open.Lease.DisposeAsync().ConfigureAwait(false);
+            }
+        }
     }
 }

@@ -8,9 +8,10 @@ namespace Outbox.Core.Sending.Accounts;
 /// Several accounts (SMTP servers, Graph mailboxes) behind one transport. Each mail goes through the accounts of its
 /// profile in order of preference, as SQL Server Database Mail does: an account that cannot be
 /// reached, refuses service (421, Graph's 503) or fails to log in rests for a while and the next one is
-/// tried; an account at one of its rate limits, or throttled by Graph, is passed over; at most MaxConnections sessions
-/// per account are open at once in this worker. A refusal of the mail itself (4xx/5xx) or a
-/// lost reply does not move the mail to another account: the first server may have it.
+/// tried; an account at one of its rate limits, with all its MaxConnections open (counted in the
+/// database across every worker), or throttled by its server is passed over, and a throttled one
+/// backs off. A refusal of the mail itself (4xx/5xx) or a lost reply does not move the mail to
+/// another account: the first server may have it.
 /// </summary>
 public sealed partial class RoutedTransport : IMailTransport
 {
@@ -18,20 +19,23 @@ public sealed partial class RoutedTransport : IMailTransport
 
     private readonly Dictionary<string, Account> _accounts;
     private readonly IReadOnlyDictionary<string, MailProfile> _profiles;
-    private readonly IRateLimiter? _limiter;
+    private readonly IRateLimiter _limiter;
     private readonly TimeProvider _time;
     private readonly AccountRest _rest;
     private readonly TimeSpan _holdFor;
     private readonly ConcurrentDictionary<string, (DateTimeOffset Until, Exception Reason)> _resting = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, int> _throttledInARow = new(StringComparer.OrdinalIgnoreCase);
     private readonly ILogger _logger;
     private Secrets.SecretScrubber? _secrets;
 
     /// <param name="accounts">Each account's transport and options, by name.</param>
-    /// <param name="rest">How long an account rests after it could not be used.</param>
-    /// <param name="holdFor">The longest one send may take (a rate-limit slot counts at least this long unless released).</param>
-    public RoutedTransport(IReadOnlyDictionary<string, RoutedAccount> accounts, IReadOnlyDictionary<string, MailProfile> profiles, IRateLimiter? limiter, AccountRest rest, TimeSpan holdFor, TimeProvider time, ILogger<RoutedTransport> logger)
+    /// <param name="limiter">The rate and connection limits shared by every worker.</param>
+    /// <param name="rest">How long an account rests after it could not be used, or backs off when throttled.</param>
+    /// <param name="holdFor">The longest one send may take (a rate-limit slot counts at least this long unless released), and a connection slot's lease.</param>
+    public RoutedTransport(IReadOnlyDictionary<string, RoutedAccount> accounts, IReadOnlyDictionary<string, MailProfile> profiles, IRateLimiter limiter, AccountRest rest, TimeSpan holdFor, TimeProvider time, ILogger<RoutedTransport> logger)
     {
         ArgumentNullException.ThrowIfNull(accounts);
+        ArgumentNullException.ThrowIfNull(limiter);
         ArgumentNullException.ThrowIfNull(rest);
         _accounts = accounts.ToDictionary(a => a.Key, a => new Account(a.Key, a.Value), StringComparer.OrdinalIgnoreCase);
         _profiles = profiles;
@@ -99,12 +103,26 @@ public sealed partial class RoutedTransport : IMailTransport
         return false;
     }
 
-    /// <summary>The server throttles this account (Graph's 429): it is passed over until the time the server named.</summary>
-    internal void Throttle(Account account, RateLimitedException throttled)
+    /// <summary>How long a mail waits when every connection slot of its accounts is held.</summary>
+    internal TimeSpan ConnectionWait => _rest.WhileConnectionsFull;
+
+    /// <summary>
+    /// The server throttles this account: it is passed over for the wait the reply named (Graph's
+    /// Retry-After, an SMTP reply's "try again in 30 seconds"), else for its own backoff, which
+    /// doubles from AfterOutage with each throttling in a row up to MaxBackoff. Returns the wait.
+    /// </summary>
+    internal TimeSpan Throttle(Account account, Exception reply, TimeSpan? named)
     {
-        _resting[account.Name] = (_time.GetUtcNow() + throttled.RetryAfter, throttled);
-        Log.AccountResting(_logger, account.Name, throttled.RetryAfter, throttled.Message);
+        var inARow = _throttledInARow.AddOrUpdate(account.Name, 1, (_, n) => n + 1);
+        var backoff = _rest.AfterOutage * Math.Pow(2, Math.Min(inARow - 1, 20));
+        var wait = named ?? (backoff < _rest.MaxBackoff ? backoff : _rest.MaxBackoff);
+        _resting[account.Name] = (_time.GetUtcNow() + wait, new RateLimitedException(reply.Message, wait));
+        Log.AccountThrottled(_logger, account.Name, wait, inARow, reply.Message);
+        return wait;
     }
+
+    /// <summary>A mail went through the account: its next throttling backs off from the start again.</summary>
+    internal void Succeeded(Account account) => _throttledInARow.TryRemove(account.Name, out _);
 
     internal void Rest(Account account, Exception reason)
     {
@@ -113,17 +131,29 @@ public sealed partial class RoutedTransport : IMailTransport
         Log.AccountResting(_logger, account.Name, length, reason.Message);
     }
 
-    /// <summary>A rate-limit slot for one mail through the account; null when the account has no limits.</summary>
-    internal async Task<RateReservation?> ReserveAsync(Account account, CancellationToken cancellationToken) =>
-        _limiter is null || account.RateLimits.Count == 0
+    /// <summary>A rate-limit slot for one mail to this many recipients through the account; null when the account has no limits.</summary>
+    internal async Task<RateReservation?> ReserveAsync(Account account, int recipients, CancellationToken cancellationToken) =>
+        account.RateLimits.Count == 0
             ? null
-            : await _limiter.ReserveAsync(account.Name, account.RateLimits, _holdFor, cancellationToken).ConfigureAwait(false);
+            : await _limiter.ReserveAsync(account.Name, account.RateLimits, recipients, _holdFor, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>A connection slot for a new session with the account (no lease when it has no cap); not granted when all are held.</summary>
+    internal async Task<(bool Granted, ConnectionLease? Lease)> TakeConnectionAsync(Account account, CancellationToken cancellationToken)
+    {
+        if (account.MaxConnections == 0)
+        {
+            return (true, null);
+        }
+
+        var lease = await ConnectionLease.TakeAsync(_limiter, account.Name, account.MaxConnections, _holdFor, _logger, cancellationToken).ConfigureAwait(false);
+        return (lease is not null, lease);
+    }
 
     // Bookkeeping after a send: its failure never changes the mail's outcome (a mail the server
     // accepted stays accepted). A slot not given back counts until its hold ends.
     internal async Task ReleaseAsync(Account account, RateReservation? slot, bool used)
     {
-        if (slot is null || _limiter is null)
+        if (slot is null)
         {
             return;
         }
@@ -144,7 +174,7 @@ public sealed partial class RoutedTransport : IMailTransport
     internal static bool AccountUnusable(Exception ex) => ex is TransportConfigurationException or SmtpConnectException or Graph.GraphUnavailableException
         or SmtpCommandException { StatusCode: SmtpStatusCode.ServiceNotAvailable };
 
-    /// <summary>One account: its transport, its rate limits, and the cap on its open sessions in this worker.</summary>
+    /// <summary>One account: its transport, its rate limits, and the cap on its open sessions across every worker.</summary>
     internal sealed class Account(string name, RoutedAccount account)
     {
         public string Name { get; } = name;
@@ -153,7 +183,7 @@ public sealed partial class RoutedTransport : IMailTransport
 
         public IList<RateLimit> RateLimits { get; } = account.RateLimits;
 
-        public SemaphoreSlim? Connections { get; } = account.MaxConnections > 0 ? new SemaphoreSlim(account.MaxConnections) : null;
+        public int MaxConnections { get; } = account.MaxConnections;
     }
 
     private static partial class Log
@@ -161,13 +191,19 @@ public sealed partial class RoutedTransport : IMailTransport
         [LoggerMessage(Level = LogLevel.Warning, Message = "Account {Account} rests for {Rest}: {Reason}")]
         public static partial void AccountResting(ILogger logger, string account, TimeSpan rest, string reason);
 
+        [LoggerMessage(Level = LogLevel.Warning, Message = "Account {Account} is throttled by its server and backs off for {Wait} (throttled {InARow} time(s) in a row): {Reason}")]
+        public static partial void AccountThrottled(ILogger logger, string account, TimeSpan wait, int inARow, string reason);
+
         [LoggerMessage(Level = LogLevel.Warning, Message = "A rate-limit slot of account {Account} could not be given back ({Reason}); it counts until its hold ends")]
         public static partial void SlotNotReleased(ILogger logger, string account, string reason);
     }
 }
 
-/// <summary>An account as the configuration gives it: where its mail goes, its rate limits (shared by every worker), at most how many sessions at once in this worker (0: no cap).</summary>
+/// <summary>An account as the configuration gives it: where its mail goes, its rate limits and at most how many sessions at once (0: no cap), both shared by every worker.</summary>
 public sealed record RoutedAccount(IMailTransport Transport, IList<RateLimit> RateLimits, int MaxConnections);
 
-/// <summary>How long an account rests after it could not be used.</summary>
-public sealed record AccountRest(TimeSpan AfterOutage, TimeSpan AfterConfigurationError);
+/// <summary>
+/// How long an account rests after it could not be used; how long a mail waits while its
+/// accounts have all their connections open; the longest backoff of a throttled account.
+/// </summary>
+public sealed record AccountRest(TimeSpan AfterOutage, TimeSpan AfterConfigurationError, TimeSpan WhileConnectionsFull, TimeSpan MaxBackoff);
