@@ -19,7 +19,7 @@ begin
     end loop;
 
     merge into outbox_setting s
-    using (select 'schema_version' as name, '6' as value,
+    using (select 'schema_version' as name, '7' as value,
                   'The version of the outbox schema the install scripts made; `outbox check db` compares it with the version the program expects.' as description
              from dual) d
        on (s.name = d.name)

@@ -399,11 +399,11 @@ insert into outbox.outbox_setting (name, value, description) values
     ('max_recipients', '1000', 'Most recipients (to, cc and bcc together) one mail may have; Exchange Online''s own limit. 0 means no limit.'),
     ('max_address_chars', '500', 'Longest address accepted at enqueue, display name included (an address itself is at most 254). 0 means no limit.'),
     ('max_header_chars', '1000', 'Longest header value accepted at enqueue: subject, attachment names, MIME types, content ids (a header line is at most 998). 0 means no limit.'),
-    ('schema_version', '6', 'The version of the outbox schema the install scripts made; `outbox check db` compares it with the version the program expects.')
+    ('schema_version', '7', 'The version of the outbox schema the install scripts made; `outbox check db` compares it with the version the program expects.')
 on conflict (name) do nothing;
 
 -- A DBA's limits stay as set; the schema version is always this script's.
-update outbox.outbox_setting set value = '6' where name = 'schema_version' and value <> '6';
+update outbox.outbox_setting set value = '7' where name = 'schema_version' and value <> '7';
 
 -- The database this outbox was installed in (schema version 6). A copy of the database (CREATE
 -- DATABASE ... TEMPLATE, a dump restored elsewhere) reads another identity, and its worker sends

@@ -31,7 +31,7 @@ public sealed class StatementPlanTests(PostgresServer postgres)
 
         Assert.Contains("outbox_message_pkey", plan, StringComparison.Ordinal);
         Assert.DoesNotContain("outbox_message_due_ix", plan, StringComparison.Ordinal);
-        Assert.True(await store.MarkDataStartingAsync(claimed[^1], null, Ct), "the mark found no row it may write");
+        Assert.Equal(Core.Dispatch.DataStart.Marked, await store.MarkDataStartingAsync(claimed[^1], null, Ct));
     }
 
     // Expiry adds no condition to the claim's WHERE (the claim only reports expires_at): it keeps

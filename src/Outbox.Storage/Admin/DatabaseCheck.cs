@@ -17,7 +17,7 @@ public sealed record DatabaseCheckStep(string Step, bool Ok, string Detail);
 public sealed class DatabaseCheck(OutboxDatabase database)
 {
     /// <summary>The schema version (outbox_setting 'schema_version') this program's statements are written for.</summary>
-    public const int ExpectedSchemaVersion = 6;
+    public const int ExpectedSchemaVersion = 7;
 
     // Each table with columns that are neither identities (which may not be written) nor
     // optional: enough for an INSERT ... SELECT and an UPDATE that would be valid statements.
