@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Outbox.Core.Messages;
 using Outbox.Core.Sending;
+using Outbox.Core.Sending.Accounts;
 using Outbox.Storage;
 using Outbox.Tests.Infrastructure;
 
@@ -63,6 +64,53 @@ public sealed class ExpiryInFlightTests(PostgresServer postgres) : IDisposable
         Assert.Equal((0, null, null, null), (row.Attempts, row.Owner, row.Due, row.Started));
         Assert.Matches(@"^expired at 20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \(its expires_at\) before it could be sent: not sent$", row.Error);
         Assert.Equal(0L, await outbox.ScalarAsync<long>($"select count(*) from {outbox.T("outbox_attempt")} where message_id = @expiring", new { expiring }));
+    }
+
+    // Microsoft Graph goes through the same mark: the second mail's sendMail is never requested.
+    [Fact]
+    public async Task Over_graph_a_mail_that_expires_while_its_batch_is_sent_is_never_requested()
+    {
+        await using var tokens = await TestTokenServer.StartAsync();
+        await using var graph = await TestGraphServer.StartAsync("outbox@contoso.com", token => token == tokens.LastToken);
+        graph.OnSendMail = message => message.Subject == "slow first" ? Task.Delay(TimeSpan.FromSeconds(6), Ct) : Task.CompletedTask;
+        await using var outbox = await TestOutbox.SqliteAsync();
+        var slow = await outbox.EnqueueAsync(Mail("slow first", sender: graph.Mailbox));
+        var expiring = await outbox.EnqueueAsync(Mail("flash sale", expiresAfter: TimeSpan.FromSeconds(3), sender: graph.Mailbox));
+
+        var summary = await outbox.Dispatcher(GraphTests.Transport(graph, tokens)).DispatchDueAsync(Ct);
+
+        Assert.Equal((1, 1), (summary.Sent, summary.Expired));
+        Assert.Equal(1, graph.SendRequests);
+        Assert.Equal(["slow first"], graph.Received.Select(m => m.Message.Subject));
+        await outbox.AssertStatusAsync(slow, "sent");
+        await outbox.AssertStatusAsync(expiring, "expired");
+    }
+
+    // A mail found expired at the mark used nothing of its account: its rate-limit slot goes back,
+    // and the next mail of the batch takes it instead of waiting for the next window.
+    [Fact]
+    public async Task A_mail_expired_at_the_mark_gives_its_rate_limit_slot_back()
+    {
+        await using var smtp = ScriptedSmtpServer.Start(step => step is { Phase: "dot", Message: 0 } ? SmtpFault.Delay(TimeSpan.FromSeconds(6)) : null);
+        await using var outbox = await TestOutbox.SqliteAsync();
+        var options = new Configuration.OutboxOptions { Transport = "smtp" };
+        options.Accounts["only"] = smtp.Options(o => o.Timeout = TimeSpan.FromSeconds(20));
+        options.Accounts["only"].RateLimits.Add(new RateLimit { Messages = 2, Per = TimeSpan.FromHours(1) });
+        var profile = new MailProfile();
+        profile.Accounts.Add("only");
+        options.Profiles["default"] = profile;
+        var slow = await outbox.EnqueueAsync(Mail("slow first"));
+        var expiring = await outbox.EnqueueAsync(Mail("flash sale", expiresAfter: TimeSpan.FromSeconds(3)));
+        var next = await outbox.EnqueueAsync(Mail("next"));
+        var transport = Worker.OutboxRuntime.CreateRoutedTransport(options, new DatabaseRateLimiter(outbox.Database), NullLoggerFactory.Instance);
+
+        var summary = await outbox.Dispatcher(transport).DispatchDueAsync(Ct);
+
+        Assert.Equal((2, 1, 0, 0), (summary.Sent, summary.Expired, summary.Released, summary.Retried));
+        Assert.Equal(["slow first", "next"], smtp.DataReceived.Select(m => Subject(m.Data)));
+        await outbox.AssertStatusAsync(slow, "sent");
+        await outbox.AssertStatusAsync(expiring, "expired");
+        await outbox.AssertStatusAsync(next, "sent");
     }
 
     // The statement decides on the database clock: a mail still in time is marked, one past its
@@ -209,9 +257,9 @@ public sealed class ExpiryInFlightTests(PostgresServer postgres) : IDisposable
 
     private static string Subject(string data) => MimeKit.MimeMessage.Load(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(data)), Ct).Subject ?? string.Empty;
 
-    private static MailRequest Mail(string subject, DateTimeOffset? expiresAt = null, TimeSpan? expiresAfter = null) => new()
+    private static MailRequest Mail(string subject, DateTimeOffset? expiresAt = null, TimeSpan? expiresAfter = null, string sender = "app@example.com") => new()
     {
-        Sender = "app@example.com", To = ["to@example.com"], Subject = subject, TextBody = "Hello",
+        Sender = sender, To = ["to@example.com"], Subject = subject, TextBody = "Hello",
         ExpiresAt = expiresAt, ExpiresAfter = expiresAfter,
     };
 }

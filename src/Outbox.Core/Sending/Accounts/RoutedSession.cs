@@ -83,6 +83,12 @@ internal sealed class RoutedSession(RoutedTransport transport) : IMailSession
                 transport.Rest(account, ex);
                 unusable.Add(ex);
             }
+            catch (Dispatch.MailExpiredException)
+            {
+                // The mark found the mail expired: nothing went to the account, its slot goes back.
+                used = false;
+                throw;
+            }
             catch (RateLimitedException ex)
             {
                 // The server throttles this account (Graph's 429): it took nothing; the next account may.
