@@ -193,6 +193,12 @@ public sealed class ExpiryInFlightTests(PostgresServer postgres) : IDisposable
         Assert.Empty(smtp.DataReceived);
     }
 
+    // The worker's row (outbox workers, the dashboard) says a pass's expired mails as run --once does.
+    [Fact]
+    public void The_workers_pass_line_counts_expired_mails() =>
+        Assert.Equal("sent 1, retry later 0, failed 0, not tried 0, expired 2",
+            Worker.DispatchJob.Describe(new Core.Dispatch.DispatchSummary(1, 0, 0, 0, null) { Expired = 2 }));
+
     // What a caller reads of its own mail includes when it stops being worth sending.
     [Theory]
     [InlineData("sqlite")]
