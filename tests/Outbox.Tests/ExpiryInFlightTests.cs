@@ -29,18 +29,18 @@ public sealed class ExpiryInFlightTests(PostgresServer postgres) : IDisposable
         _dir.Delete(recursive: true);
     }
 
-    // The server holds its reply to the first mail until the second one's expires_at has passed:
-    // the second was claimed in time, but its turn came too late. It never reaches the server.
+    // The server holds its reply to the first mail until the second one's expires_at has passed
+    // (the test moves it to the past right then, on the database clock): the second was claimed in
+    // time, but its turn came too late. It never reaches the server.
     [Theory]
     [InlineData("sqlite")]
     [InlineData("postgresql")]
     public async Task A_mail_that_expires_while_its_batch_is_sent_is_recorded_expired_and_never_reaches_the_server(string provider)
     {
         await using var outbox = await OutboxAsync(provider);
-        var hold = TimeSpan.FromSeconds(6);
-        await using var smtp = ScriptedSmtpServer.Start(step => step is { Phase: "dot", Message: 0 } ? SmtpFault.Delay(hold) : null);
         var slow = await outbox.EnqueueAsync(Mail("slow first"));
-        var expiring = await outbox.EnqueueAsync(Mail("flash sale", expiresAfter: TimeSpan.FromSeconds(3)));
+        var expiring = await outbox.EnqueueAsync(Mail("flash sale", expiresAfter: TimeSpan.FromHours(1)));
+        await using var smtp = ScriptedSmtpServer.Start(step => step is { Phase: "dot", Message: 0 } ? ExpireNow(outbox, expiring) : null);
         var config = WorkerProcess.WriteConfig(_dir.FullName, new
         {
             Transport = "smtp",
@@ -72,10 +72,10 @@ public sealed class ExpiryInFlightTests(PostgresServer postgres) : IDisposable
     {
         await using var tokens = await TestTokenServer.StartAsync();
         await using var graph = await TestGraphServer.StartAsync("outbox@contoso.com", token => token == tokens.LastToken);
-        graph.OnSendMail = message => message.Subject == "slow first" ? Task.Delay(TimeSpan.FromSeconds(6), Ct) : Task.CompletedTask;
         await using var outbox = await TestOutbox.SqliteAsync();
         var slow = await outbox.EnqueueAsync(Mail("slow first", sender: graph.Mailbox));
-        var expiring = await outbox.EnqueueAsync(Mail("flash sale", expiresAfter: TimeSpan.FromSeconds(3), sender: graph.Mailbox));
+        var expiring = await outbox.EnqueueAsync(Mail("flash sale", expiresAfter: TimeSpan.FromHours(1), sender: graph.Mailbox));
+        graph.OnSendMail = message => message.Subject == "slow first" ? Task.FromResult(ExpireNow(outbox, expiring)) : Task.CompletedTask;
 
         var summary = await outbox.Dispatcher(GraphTests.Transport(graph, tokens)).DispatchDueAsync(Ct);
 
@@ -91,17 +91,17 @@ public sealed class ExpiryInFlightTests(PostgresServer postgres) : IDisposable
     [Fact]
     public async Task A_mail_expired_at_the_mark_gives_its_rate_limit_slot_back()
     {
-        await using var smtp = ScriptedSmtpServer.Start(step => step is { Phase: "dot", Message: 0 } ? SmtpFault.Delay(TimeSpan.FromSeconds(6)) : null);
         await using var outbox = await TestOutbox.SqliteAsync();
+        var slow = await outbox.EnqueueAsync(Mail("slow first"));
+        var expiring = await outbox.EnqueueAsync(Mail("flash sale", expiresAfter: TimeSpan.FromHours(1)));
+        var next = await outbox.EnqueueAsync(Mail("next"));
+        await using var smtp = ScriptedSmtpServer.Start(step => step is { Phase: "dot", Message: 0 } ? ExpireNow(outbox, expiring) : null);
         var options = new Configuration.OutboxOptions { Transport = "smtp" };
-        options.Accounts["only"] = smtp.Options(o => o.Timeout = TimeSpan.FromSeconds(20));
+        options.Accounts["only"] = smtp.Options();
         options.Accounts["only"].RateLimits.Add(new RateLimit { Messages = 2, Per = TimeSpan.FromHours(1) });
         var profile = new MailProfile();
         profile.Accounts.Add("only");
         options.Profiles["default"] = profile;
-        var slow = await outbox.EnqueueAsync(Mail("slow first"));
-        var expiring = await outbox.EnqueueAsync(Mail("flash sale", expiresAfter: TimeSpan.FromSeconds(3)));
-        var next = await outbox.EnqueueAsync(Mail("next"));
         var transport = Worker.OutboxRuntime.CreateRoutedTransport(options, new DatabaseRateLimiter(outbox.Database), NullLoggerFactory.Instance);
 
         var summary = await outbox.Dispatcher(transport).DispatchDueAsync(Ct);
@@ -256,6 +256,14 @@ public sealed class ExpiryInFlightTests(PostgresServer postgres) : IDisposable
         await sender.OpenAsync(Ct);
         var id = await sender.ExecuteScalarAsync<long>("select outbox_mail.send('a@example.com', 'b@example.com', expires_after => interval '2 hours')");
         Assert.NotNull(await sender.ExecuteScalarAsync<DateTime?>("select expires_at from outbox_mail.mail_status(@id)", new { id }));
+    }
+
+    // While the server holds the first mail: the second mail's expires_at passes, on the
+    // database clock. The server then answers as usual.
+    private static SmtpFault? ExpireNow(TestOutbox outbox, long id)
+    {
+        outbox.ExecuteAsync($"update {outbox.T("outbox_message")} set expires_at = {outbox.Database.Dialect.NowPlusSeconds("-1")} where id = @id", new { id }).GetAwaiter().GetResult();
+        return null;
     }
 
     private async Task<TestOutbox> OutboxAsync(string provider) =>
