@@ -314,7 +314,7 @@ create or replace package outbox_mail authid definer as
     -- What became of the caller's own mail: only mails this user made (created_by = the session
     -- user); another user's id opens an empty cursor, as a missing id does. No bodies or
     -- attachments. MAIL_STATUS: id, status, created_at, queued_at, sent_at, attempt_count,
-    -- last_attempt_at, smtp_code, smtp_reply, last_error. MAIL_RECIPIENTS: kind, address, status
+    -- last_attempt_at, smtp_code, smtp_reply, last_error, expires_at. MAIL_RECIPIENTS: kind, address, status
     -- (accepted, deferred, rejected, or null: not tried yet), smtp_reply.
     --   declare c sys_refcursor; begin c := outbox_mail.mail_status(outbox_mail.last_mail_id); ... end;
     function mail_status(mail_id in number) return sys_refcursor;

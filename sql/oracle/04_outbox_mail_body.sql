@@ -1037,7 +1037,8 @@ create or replace package body outbox_mail as
         v_cursor sys_refcursor;
     begin
         open v_cursor for
-            select m.id, m.status, m.created_at, m.queued_at, m.sent_at, m.attempt_count, m.last_attempt_at, m.smtp_code, m.smtp_reply, m.last_error
+            select m.id, m.status, m.created_at, m.queued_at, m.sent_at, m.attempt_count, m.last_attempt_at, m.smtp_code, m.smtp_reply, m.last_error,
+                   m.expires_at
               from outbox_message m
              where m.id = v_id and m.created_by = sys_context('userenv', 'session_user');
         return v_cursor;

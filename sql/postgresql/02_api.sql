@@ -1032,11 +1032,25 @@ $$;
 --   select * from outbox_mail.mail_status(outbox_mail.last_mail_id());
 --   select * from outbox_mail.mail_recipients(42);
 
+-- expires_at came with schema version 7. A function's result columns cannot change in place:
+-- an older install's mail_status (without it) is dropped first, and only that one, so running
+-- this script again changes nothing (03_roles.sql grants it again).
+do $$
+begin
+    if exists (select 1 from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+                where n.nspname = 'outbox_mail' and p.proname = 'mail_status'
+                  and not ('expires_at' = any (p.proargnames))) then
+        drop function outbox_mail.mail_status(bigint);
+    end if;
+end $$;
+
 create or replace function outbox_mail.mail_status(mail_id bigint)
 returns table (id bigint, status text, created_at timestamptz, queued_at timestamptz, sent_at timestamptz,
-               attempt_count integer, last_attempt_at timestamptz, smtp_code integer, smtp_reply text, last_error text)
+               attempt_count integer, last_attempt_at timestamptz, smtp_code integer, smtp_reply text, last_error text,
+               expires_at timestamptz)
 language sql stable security definer set search_path = pg_catalog, pg_temp as $$
-    select m.id, m.status, m.created_at, m.queued_at, m.sent_at, m.attempt_count, m.last_attempt_at, m.smtp_code, m.smtp_reply, m.last_error
+    select m.id, m.status, m.created_at, m.queued_at, m.sent_at, m.attempt_count, m.last_attempt_at, m.smtp_code, m.smtp_reply, m.last_error,
+           m.expires_at
       from outbox.outbox_message m
      where m.id = mail_status.mail_id and m.created_by = session_user
 $$;

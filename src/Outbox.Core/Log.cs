@@ -39,6 +39,9 @@ internal static partial class Log
     [LoggerMessage(Level = LogLevel.Information, Message = "Mail {Id} expired before it could be sent (its expires_at had passed): recorded 'expired', not sent")]
     public static partial void Expired(ILogger logger, long id);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Mail {Id} will not be retried: its next try would come after its expires_at, so it is recorded 'expired' ({Reason})")]
+    public static partial void ExpiredBeforeRetry(ILogger logger, long id, string reason);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Mail {Id} was taken over from worker {Worker}, whose lease ran out")]
     public static partial void TakenOver(ILogger logger, long id, string? worker);
 

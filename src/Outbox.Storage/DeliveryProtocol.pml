@@ -20,6 +20,9 @@
  * - Time: a lease is valid or not (leaseOk). Expiry may happen at any moment to a row whose
  *   worker died, and, a bounded number of times, to a row whose worker lives (it was paused, the
  *   clock stepped): every interleaving of expiry with the workers' steps is explored.
+ * - A mail's expires_at may have passed at any claim, any mark and any retry (each statement
+ *   checks it on the database clock and may record the mail expired), so every interleaving of
+ *   a mail's expiry with its batch is explored too.
  * - A mail has one recipient and no parts: recipient accounting is per mail here. A batch is at
  *   most every mail. Retry delays are zero (a retried mail is due at once), so no waiting is
  *   missed. MaxAttempts is not modelled: the number of faults is bounded instead.
@@ -124,11 +127,14 @@ inline HoldTakenOver(i) { status[i] = UNCONFIRMED; owner[i] = 0; mark[i] = false
 /* In the claim's transaction, after the take-over's attempt: expired, never sent by this claim. */
 inline Expire(i) { status[i] = EXPIRED; owner[i] = 0; mark[i] = false; marked[i] = false; printf("  Expire: mail %d expired\n", i) }
 
-/* Before the mail's SMTP transaction: the mark, if the lease still holds. */
-inline MarkDataStarting(m, w, ok) {
+/* Before the mail's SMTP transaction: the mark, if the lease still holds; or, in the same
+   statement, 'expired' when the mail's expires_at passed while it waited in the batch. */
+inline MarkDataStarting(m, w, ok, expired) {
     atomic {
+        expired = false;
         if
         :: DBFAIL -> ok = false
+        :: mine(m, w) && leaseOk[m] -> status[m] = EXPIRED; owner[m] = 0; ok = false; expired = true; printf("worker %d: MarkDataStarting mail %d: expired in the batch\n", w, m)
         :: faults < FAULTS && mine(m, w) && leaseOk[m] -> faults++; mark[m] = true; marked[m] = true; ok = false   /* written, but its reply lost */
 #ifdef NO_LEASE_CHECK
         :: true -> mark[m] = true; marked[m] = true; ok = true; printf("worker %d: MarkDataStarting mail %d (no lease check)\n", w, m)
@@ -185,7 +191,12 @@ inline MarkRetry(m, w, lost) {
             :: lost -> explained[m]++
             :: else -> skip
             fi;
-            status[m] = QUEUED; owner[m] = 0; mark[m] = false; marked[m] = false; printf("worker %d: MarkRetry mail %d\n", w, m)
+            /* A next try at or after the mail's expires_at: the same statement records it expired. */
+            if
+            :: status[m] = QUEUED; printf("worker %d: MarkRetry mail %d\n", w, m)
+            :: status[m] = EXPIRED; printf("worker %d: MarkRetry mail %d: expired before its next try\n", w, m)
+            fi;
+            owner[m] = 0; mark[m] = false; marked[m] = false
         :: !mine(m, w) -> skip
         fi
     }
@@ -234,7 +245,7 @@ inline Release(m, w) {
 proctype Worker(byte w) {
     bool batch[M];
     byte m, i;
-    bool ok, renewed, unwritten, lost, sessionOpen;
+    bool ok, renewed, unwritten, lost, sessionOpen, expired;
     byte kept;
 
     do
@@ -307,9 +318,10 @@ proctype Worker(byte w) {
                 break
             :: true -> sessionOpen = true
             fi;
-            MarkDataStarting(m, w, ok);
+            MarkDataStarting(m, w, ok, expired);
             if
-            :: !ok ->
+            :: expired -> m++; goto next   /* recorded expired, never sent: the batch goes on */
+            :: !ok && !expired ->
                 /* The lease is gone or the database failed the mark: nothing of the mail was
                    sent; what is still ours goes back and the lane stops. */
                 i = m;

@@ -17,6 +17,9 @@ public sealed record MailState
     public int AttemptCount { get; init; }
     public string? LastAttemptAt { get; init; }
 
+    /// <summary>When the mail stops being worth sending (its expires_at), or null: no expiry.</summary>
+    public string? ExpiresAt { get; init; }
+
     /// <summary>The server's last reply to the mail, e.g. 250 and "2.0.0 Ok: queued as 4F2A1".</summary>
     public int? SmtpCode { get; init; }
 

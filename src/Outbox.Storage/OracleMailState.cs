@@ -32,6 +32,7 @@ internal static class OracleMailState
                 SentAt = Iso(reader["SENT_AT"]),
                 AttemptCount = Convert.ToInt32(reader["ATTEMPT_COUNT"], CultureInfo.InvariantCulture),
                 LastAttemptAt = Iso(reader["LAST_ATTEMPT_AT"]),
+                ExpiresAt = Iso(reader["EXPIRES_AT"]),
                 SmtpCode = reader["SMTP_CODE"] is DBNull ? null : Convert.ToInt32(reader["SMTP_CODE"], CultureInfo.InvariantCulture),
                 SmtpReply = Text(reader["SMTP_REPLY"]),
                 LastError = Text(reader["LAST_ERROR"]),

@@ -85,7 +85,7 @@ public sealed class OutboxClient
             $"""
             select m.id, m.status, {_dialect.AsIsoText("m.created_at")} as CreatedAt, {_dialect.AsIsoText("m.queued_at")} as QueuedAt,
                    {_dialect.AsIsoText("m.sent_at")} as SentAt, m.attempt_count as AttemptCount, {_dialect.AsIsoText("m.last_attempt_at")} as LastAttemptAt,
-                   m.smtp_code as SmtpCode, m.smtp_reply as SmtpReply, m.last_error as LastError
+                   m.smtp_code as SmtpCode, m.smtp_reply as SmtpReply, m.last_error as LastError, {_dialect.AsIsoText("m.expires_at")} as ExpiresAt
               from {mail}
             """), new { Id = id }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
         if (state is null)

@@ -17,6 +17,10 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
 {
     internal const int MaxText = 1000;
 
+    // "expired at <time> (its expires_at) before its next try: not tried again; the last
+    // attempt: " before the attempt's error, within MaxText (MarkRetry).
+    private const int ExpiredBeforeRetryLength = 120;
+
     private readonly OutboxDatabase _database;
     private readonly string _worker;
     private readonly Statements _sql;
@@ -101,12 +105,18 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
         }
     }
 
-    public async Task<bool> MarkDataStartingAsync(ClaimedMessage message, string? renderedSubject, CancellationToken cancellationToken)
+    public async Task<DataStart> MarkDataStartingAsync(ClaimedMessage message, string? renderedSubject, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        return await connection.ExecuteAsync(new CommandDefinition(
-            _sql.MarkDataStarting, new { message.Id, Worker = _worker, RenderedSubject = renderedSubject }, cancellationToken: cancellationToken)).ConfigureAwait(false) == 1;
+        var written = await connection.QueryAsync<string>(new CommandDefinition(
+            _sql.MarkDataStarting, new { message.Id, Worker = _worker, RenderedSubject = renderedSubject }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return written.SingleOrDefault() switch
+        {
+            null => DataStart.NotMine,
+            "expired" => DataStart.Expired,
+            _ => DataStart.Marked,
+        };
     }
 
     /// <summary>A mail as the worker would read it, without claiming it: for `outbox show --eml`.</summary>
@@ -244,24 +254,24 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
         }, cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
-    public Task MarkRetryAsync(ClaimedMessage message, SendFailure failure, TimeSpan delay, CancellationToken cancellationToken)
+    public async Task<bool> MarkRetryAsync(ClaimedMessage message, SendFailure failure, TimeSpan delay, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(failure);
-        return RecordAsync(message, failure.Kind == FailureKind.ReplyLost ? "unconfirmed" : "retry", _sql.MarkRetry,
-            failure, delay.TotalSeconds, cancellationToken);
+        return await RecordAsync(message, failure.Kind == FailureKind.ReplyLost ? "unconfirmed" : "retry", _sql.MarkRetry,
+            failure, delay.TotalSeconds, cancellationToken).ConfigureAwait(false) == "expired";
     }
 
-    public Task MarkFailedAsync(ClaimedMessage message, SendFailure failure, CancellationToken cancellationToken)
+    public async Task MarkFailedAsync(ClaimedMessage message, SendFailure failure, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(failure);
-        return RecordAsync(message, "failed", _sql.MarkFailed, failure, null, cancellationToken);
+        await RecordAsync(message, "failed", _sql.MarkFailed, failure, null, cancellationToken).ConfigureAwait(false);
     }
 
-    public Task MarkUnconfirmedAsync(ClaimedMessage message, SendFailure failure, CancellationToken cancellationToken)
+    public async Task MarkUnconfirmedAsync(ClaimedMessage message, SendFailure failure, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(failure);
         // A partial delivery keeps its recipients' answers: those who had it stay accepted.
-        return RecordAsync(message, "unconfirmed", _sql.MarkUnconfirmed, failure with { SmtpCode = null }, null, cancellationToken);
+        await RecordAsync(message, "unconfirmed", _sql.MarkUnconfirmed, failure with { SmtpCode = null }, null, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task ReleaseAsync(IReadOnlyList<ClaimedMessage> messages, TimeSpan delay, string? reason, int? smtpCode, CancellationToken cancellationToken)
@@ -323,20 +333,21 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
 
     // Dapper sends only the members of an anonymous object that a statement names, so each
     // statement below gets just its own binds (Oracle refuses others).
-    private async Task RecordAsync(ClaimedMessage message, string outcome, string update, SendFailure failure, double? delaySeconds, CancellationToken cancellationToken)
+    // Returns the status written, or null when the mail was no longer this worker's.
+    private async Task<string?> RecordAsync(ClaimedMessage message, string outcome, string update, SendFailure failure, double? delaySeconds, CancellationToken cancellationToken)
     {
         var code = failure.SmtpCode;
         var (reply, error) = (Capped(failure.Reply ?? WithoutCode(failure.Reason, code)), Capped(failure.Reason));
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        var updated = await connection.ExecuteAsync(new CommandDefinition(update,
-            new { message.Id, Worker = _worker, Code = code, Reply = reply, Error = error, DelaySeconds = delaySeconds },
-            transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        if (updated == 0)
+        var status = (await connection.QueryAsync<string>(new CommandDefinition(update,
+            new { message.Id, Worker = _worker, Code = code, Reply = reply, Error = error, DelaySeconds = delaySeconds, LastTry = Capped(failure.Reason, MaxText - ExpiredBeforeRetryLength) },
+            transaction, cancellationToken: cancellationToken)).ConfigureAwait(false)).SingleOrDefault();
+        if (status is null)
         {
             // The lease ran out and another worker took the mail over: its outcome stands.
             await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
-            return;
+            return null;
         }
 
         await connection.ExecuteAsync(new CommandDefinition(_sql.InsertAttempt,
@@ -355,6 +366,7 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
 
         await RecordRejectionsAsync(connection, transaction, message, failure.Rejections, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return status;
     }
 
     /// <summary>What an owed recipient of a mail whose reply was lost records as its reply (its status stays null: still owed).</summary>
@@ -371,7 +383,7 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
         : reason.StartsWith($"{code} ", StringComparison.Ordinal) ? reason[($"{code} ".Length)..]
         : reason;
 
-    internal static string? Capped(string? text) => text is { Length: > MaxText } ? text[..(MaxText - 1)] + "…" : text;
+    internal static string? Capped(string? text, int max = MaxText) => text is { Length: var length } && length > max ? text[..(max - 1)] + "…" : text;
 
     private async Task RecordRejectionsAsync(DbConnection connection, DbTransaction transaction, ClaimedMessage message, IReadOnlyList<RecipientRejection> rejections, CancellationToken cancellationToken)
     {
@@ -459,11 +471,24 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
         public string RawPartsOf { get; } = d.Sql(
             $"select content from {d.Table("outbox_raw_part")} where message_id = @Id order by part_no");
 
-        public string MarkRetry { get; } = Finish(d, "queued", d.NowPlusSeconds("@DelaySeconds"));
+        // A retry at or after the mail's expires_at could never go: the same statement records it
+        // 'expired' instead, on the database clock, and says which it wrote. The attempt's own
+        // error follows the expiry in last_error (LastTry: the error cut so that both fit).
+        public string MarkRetry { get; } = d.Sql(d.ReturningStatus(
+            $"""
+            update {d.Table("outbox_message")}
+               set status = case when expires_at <= {d.NowPlusSeconds("@DelaySeconds")} then 'expired' else 'queued' end,
+                   due_at = case when expires_at <= {d.NowPlusSeconds("@DelaySeconds")} then null else {d.NowPlusSeconds("@DelaySeconds")} end,
+                   lease_owner = null, data_started_at = null, smtp_code = @Code, smtp_reply = @Reply,
+                   last_error = case when expires_at <= {d.NowPlusSeconds("@DelaySeconds")}
+                                     then 'expired at ' || {d.AsIsoText("expires_at")} || ' (its expires_at) before its next try: not tried again; the last attempt: ' || @LastTry
+                                     else @Error end
+             where {Mine}
+            """));
 
-        public string MarkFailed { get; } = Finish(d, "failed", "null");
+        public string MarkFailed { get; } = Finish(d, "failed");
 
-        public string MarkUnconfirmed { get; } = Finish(d, "unconfirmed", "null");
+        public string MarkUnconfirmed { get; } = Finish(d, "unconfirmed");
 
         public string ExtendLease { get; } = d.Sql(
             $"""
@@ -477,12 +502,28 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
         // planner reads as an index condition: written plainly, PostgreSQL estimated from its
         // statistics (taken while the mails waited, their due_at past) that "due_at > now()"
         // matches almost nothing in the claim's index, and read every leased mail to find this one.
-        public string MarkDataStarting { get; } = d.Sql(
+        // A mail whose expires_at passed while it waited in the batch (behind slow mails, a rate
+        // limit, a new connection) is recorded 'expired' by this same statement instead of being
+        // marked, so the check and the mark cannot disagree; the claim's attempt is taken back, as
+        // a hand-back does. It returns the status it wrote: 'sending' (marked) or 'expired'.
+        public string MarkDataStarting { get; } = d.Sql(d.ReturningStatus(
             $"""
-            update {d.Table("outbox_message")} set data_started_at = {d.Now}, rendered_subject = @RenderedSubject
+            update {d.Table("outbox_message")}
+               set status = case when {ExpiredNow(d)} then 'expired' else status end,
+                   due_at = case when {ExpiredNow(d)} then null else due_at end,
+                   lease_owner = case when {ExpiredNow(d)} then null else lease_owner end,
+                   attempt_count = attempt_count - case when {ExpiredNow(d)} then 1 else 0 end,
+                   last_error = case when {ExpiredNow(d)} then {ExpiredError(d)} else last_error end,
+                   data_started_at = case when {ExpiredNow(d)} then null else {d.Now} end,
+                   rendered_subject = @RenderedSubject
              where id = @Id
                and case when status = 'sending' and lease_owner = @Worker and due_at > {d.Now} then 1 else 0 end = 1
-            """);
+            """));
+
+        private static string ExpiredNow(Dialects.SqlDialect d) => $"expires_at <= {d.Now}";
+
+        private static string ExpiredError(Dialects.SqlDialect d) =>
+            $"'expired at ' || {d.AsIsoText("expires_at")} || ' (its expires_at) before it could be sent: not sent'";
 
         public string RecordLostAttempts { get; } = d.Sql(
             $"""
@@ -515,7 +556,7 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
             update {d.Table("outbox_message")}
                set status = 'expired', due_at = null, lease_owner = null,
                    attempt_count = attempt_count - case when data_started_at is null then 0 else 1 end, data_started_at = null,
-                   last_error = 'expired at ' || {d.AsIsoText("expires_at")} || ' (its expires_at) before it could be sent: not sent'
+                   last_error = {ExpiredError(d)}
              where {d.InList("id", "@Ids")}
                and case when status = 'sending' and lease_owner = @Worker then 1 else 0 end = 1
             """);
@@ -554,13 +595,14 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
         public string AcceptOwed { get; } = d.Sql(
             $"update {d.Table("outbox_recipient")} set status = 'accepted', smtp_reply = null where message_id = @Id and {Owed}");
 
-        // The outcome of an attempt other than success: the mail leaves 'sending' only while it is ours.
-        private static string Finish(Dialects.SqlDialect d, string status, string dueAt) => d.Sql(
+        // The outcome of an attempt other than success: the mail leaves 'sending' only while it is
+        // ours. It returns the status written, as MarkRetry does (no row: not ours).
+        private static string Finish(Dialects.SqlDialect d, string status) => d.Sql(d.ReturningStatus(
             $"""
             update {d.Table("outbox_message")}
-               set status = '{status}', due_at = {dueAt}, lease_owner = null, data_started_at = null,
+               set status = '{status}', due_at = null, lease_owner = null, data_started_at = null,
                    smtp_code = @Code, smtp_reply = @Reply, last_error = @Error
              where {Mine}
-            """);
+            """));
     }
 }

@@ -71,7 +71,7 @@ public sealed class ConcurrencyTests(PostgresServer postgres)
         var crashed = new Storage.OutboxStore(outbox.Database, "crashed-worker");
         var claimed = await crashed.ClaimAsync(10, TimeSpan.FromSeconds(1), holdTakenOver: false, Ct);
         Assert.Equal(id, Assert.Single(claimed).Id);
-        Assert.True(await crashed.MarkDataStartingAsync(claimed[0], null, Ct));
+        Assert.Equal(Core.Dispatch.DataStart.Marked, await crashed.MarkDataStartingAsync(claimed[0], null, Ct));
         var survivor = outbox.SmtpDispatcher(TestOutbox.SmtpFor(smtp), worker: "survivor");
         Assert.Equal(0, (await survivor.DispatchDueAsync(Ct)).Sent);
 

@@ -123,7 +123,7 @@ public sealed class DeliveryGuaranteeTests
 
         public Task<int> ExtendLeaseAsync(IReadOnlyList<ClaimedMessage> messages, TimeSpan lease, CancellationToken cancellationToken) => store.ExtendLeaseAsync(messages, lease, cancellationToken);
 
-        public Task<bool> MarkDataStartingAsync(ClaimedMessage message, string? renderedSubject, CancellationToken cancellationToken) => store.MarkDataStartingAsync(message, renderedSubject, cancellationToken);
+        public Task<Core.Dispatch.DataStart> MarkDataStartingAsync(ClaimedMessage message, string? renderedSubject, CancellationToken cancellationToken) => store.MarkDataStartingAsync(message, renderedSubject, cancellationToken);
 
         public Task MarkSentAsync(IReadOnlyList<Core.Dispatch.SentMail> sent, CancellationToken cancellationToken) =>
             Fails ? Task.FromException(new IOException("disk full")) : store.MarkSentAsync(sent, cancellationToken);
@@ -131,8 +131,8 @@ public sealed class DeliveryGuaranteeTests
         /// <summary>Recording a retry or an unconfirmed mail fails as a full disk would, until told otherwise.</summary>
         public bool OutcomeFails { get; set; }
 
-        public Task MarkRetryAsync(ClaimedMessage message, Core.Dispatch.SendFailure failure, TimeSpan delay, CancellationToken cancellationToken) =>
-            OutcomeFails ? Task.FromException(new IOException("disk full")) : store.MarkRetryAsync(message, failure, delay, cancellationToken);
+        public Task<bool> MarkRetryAsync(ClaimedMessage message, Core.Dispatch.SendFailure failure, TimeSpan delay, CancellationToken cancellationToken) =>
+            OutcomeFails ? Task.FromException<bool>(new IOException("disk full")) : store.MarkRetryAsync(message, failure, delay, cancellationToken);
 
         public Task MarkUnconfirmedAsync(ClaimedMessage message, Core.Dispatch.SendFailure failure, CancellationToken cancellationToken) =>
             OutcomeFails ? Task.FromException(new IOException("disk full")) : store.MarkUnconfirmedAsync(message, failure, cancellationToken);
@@ -250,7 +250,7 @@ public sealed class DeliveryGuaranteeTests
         var id = await EnqueueAsync(outbox);
         var dead = new OutboxStore(outbox.Database, "dead-worker");
         var claimed = await dead.ClaimAsync(10, TimeSpan.FromMilliseconds(300), holdTakenOver: true, Ct);
-        Assert.True(await dead.MarkDataStartingAsync(claimed[0], null, Ct));
+        Assert.Equal(Core.Dispatch.DataStart.Marked, await dead.MarkDataStartingAsync(claimed[0], null, Ct));
         await Task.Delay(400, Ct);
 
         var summary = await outbox.SmtpDispatcher(server.Options(o => o.LostReplyPolicy = LostReplyPolicy.Hold), worker: "new-worker").DispatchDueAsync(Ct);

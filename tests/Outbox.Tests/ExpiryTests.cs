@@ -79,7 +79,7 @@ public sealed class ExpiryTests(PostgresServer postgres) : IDisposable
         var (outbox, _) = await OutboxAsync(provider);
         await using var __ = outbox;
         await using var smtp = ScriptedSmtpServer.Start(step => step is { Phase: "dot", Message: 0 } ? SmtpFault.Reply("451 4.3.0 try later") : null);
-        var id = await outbox.EnqueueAsync(Mail("flash sale", expiresAfter: TimeSpan.FromHours(1)));
+        var id = await outbox.EnqueueAsync(Mail("flash sale", expiresAfter: TimeSpan.FromHours(3)));
 
         var later = TestOutbox.FastRetries(o => (o.RetryBaseDelay, o.RetryMaxDelay) = (TimeSpan.FromHours(1), TimeSpan.FromHours(1)));
         var first = await outbox.Dispatcher(new Core.Sending.SmtpTransport(smtp.Options(), Microsoft.Extensions.Logging.Abstractions.NullLogger<Core.Sending.SmtpTransport>.Instance), later).DispatchDueAsync(Ct);
@@ -109,7 +109,7 @@ public sealed class ExpiryTests(PostgresServer postgres) : IDisposable
         var id = await outbox.EnqueueAsync(Mail("taken over", expiresAfter: TimeSpan.FromHours(1)));
         var dead = new OutboxStore(outbox.Database, "dead-worker");
         var mail = Assert.Single(await dead.ClaimAsync(10, TimeSpan.FromMinutes(5), hold, Ct));
-        Assert.True(await dead.MarkDataStartingAsync(mail, null, Ct));
+        Assert.Equal(Core.Dispatch.DataStart.Marked, await dead.MarkDataStartingAsync(mail, null, Ct));
         var d = outbox.Database.Dialect;
         await outbox.ExecuteAsync($"update {outbox.T("outbox_message")} set due_at = {d.NowPlusSeconds("-1")}, expires_at = {d.NowPlusSeconds("-1")} where id = @id", new { id });
 

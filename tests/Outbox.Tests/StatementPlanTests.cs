@@ -31,7 +31,29 @@ public sealed class StatementPlanTests(PostgresServer postgres)
 
         Assert.Contains("outbox_message_pkey", plan, StringComparison.Ordinal);
         Assert.DoesNotContain("outbox_message_due_ix", plan, StringComparison.Ordinal);
-        Assert.True(await store.MarkDataStartingAsync(claimed[^1], null, Ct), "the mark found no row it may write");
+        Assert.Equal(Core.Dispatch.DataStart.Marked, await store.MarkDataStartingAsync(claimed[^1], null, Ct));
+    }
+
+    // The mark also decides the mail's expiry (in its SET, not its WHERE): a mail that expired
+    // in the batch is still found by primary key, and recorded expired by that one statement.
+    [Fact]
+    public async Task The_mark_of_a_mail_that_expired_in_its_batch_reads_it_by_primary_key()
+    {
+        await using var outbox = await TestOutbox.PostgresAsync(postgres);
+        await outbox.ExecuteAsync("select outbox_mail.send('app@example.com', 'to@example.com', subject => 'm' || g, message => 'x', expires_after => interval '1 hour') from generate_series(1, 300) g");
+        await outbox.ExecuteAsync("analyze outbox.outbox_message");
+        var store = new OutboxStore(outbox.Database, "planner-worker");
+        var claimed = await store.ClaimAsync(200, TimeSpan.FromMinutes(5), holdTakenOver: false, Ct);
+        await outbox.ExecuteAsync("update outbox.outbox_message set expires_at = now() - interval '1 second' where id = @Id", new { claimed[^1].Id });
+
+        await using var connection = await outbox.OpenAsync();
+        var plan = string.Join("\n", await connection.QueryAsync<string>(
+            "explain " + StatementText(store, "MarkDataStarting"), new { claimed[^1].Id, Worker = "planner-worker", RenderedSubject = (string?)null }));
+
+        Assert.Contains("outbox_message_pkey", plan, StringComparison.Ordinal);
+        Assert.DoesNotContain("outbox_message_due_ix", plan, StringComparison.Ordinal);
+        Assert.Equal(Core.Dispatch.DataStart.Expired, await store.MarkDataStartingAsync(claimed[^1], null, Ct));
+        Assert.Equal("expired", await outbox.ScalarAsync<string>("select status from outbox.outbox_message where id = @Id", new { claimed[^1].Id }));
     }
 
     // Expiry adds no condition to the claim's WHERE (the claim only reports expires_at): it keeps

@@ -9,6 +9,12 @@ public sealed record DispatchSummary(int Sent, int Retried, int Failed, int Rele
     /// <summary>Mails stopped in 'unconfirmed' for an operator (LostReplyPolicy Hold).</summary>
     public int Unconfirmed { get; init; }
 
+    /// <summary>
+    /// Mails not sent because their expires_at had passed: when claimed, when their turn in the
+    /// batch came, or before their retry.
+    /// </summary>
+    public int Expired { get; init; }
+
     /// <summary>With <see cref="PausedBecause"/>: how long the mails handed back wait.</summary>
     public TimeSpan Pause { get; init; }
 
@@ -25,6 +31,7 @@ public sealed record DispatchSummary(int Sent, int Retried, int Failed, int Rele
         new(Sent + other.Sent, Retried + other.Retried, Failed + other.Failed, Released + other.Released, other.PausedBecause ?? PausedBecause)
         {
             Unconfirmed = Unconfirmed + other.Unconfirmed,
+            Expired = Expired + other.Expired,
             Pause = other.PausedBecause is null ? Pause : other.Pause,
             PausedFor = other.PausedBecause is null ? PausedFor : other.PausedFor,
             Partial = other.PausedBecause is null ? Partial : other.Partial,

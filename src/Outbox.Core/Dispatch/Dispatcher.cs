@@ -217,6 +217,7 @@ public sealed class Dispatcher
                 {
                     Log.Expired(_logger, mail.Id);
                     OutboxMetrics.Expired.Add(1);
+                    summary = summary.Add(DispatchSummary.Empty with { Expired = 1 });
                 }
 
                 IReadOnlyList<ClaimedMessage> batch = [.. claimed.Where(m => !m.Expired || m.Held)];
@@ -454,6 +455,14 @@ public sealed class Dispatcher
             await HandBackAsync([mail], TimeSpan.Zero, null, null).ConfigureAwait(false);
             return new DispatchSummary(0, 0, 0, 1, lost.Message);
         }
+        catch (MailExpiredException)
+        {
+            // Its expires_at passed while it waited behind the batch's other mails: the mark
+            // recorded it 'expired' instead, and nothing of it was sent. The lane goes on.
+            Log.Expired(_logger, mail.Id);
+            OutboxMetrics.Expired.Add(1);
+            return DispatchSummary.Empty with { Expired = 1 };
+        }
         catch (OperationCanceledException) when (abort.IsCancellationRequested)
         {
             // Stopping, and the mail took longer than StopTimeout: its transaction was cut before
@@ -500,22 +509,26 @@ public sealed class Dispatcher
     }
 
     // Before any byte of the mail can reach the server: the database records that it may, or
-    // says this worker no longer holds the mail. Not cancelled by a stop: it is one short write.
+    // says this worker no longer holds the mail, or that the mail expired while it waited in the
+    // batch (and records that). Not cancelled by a stop: it is one short write.
     private async Task MarkDataStartingAsync(ClaimedMessage mail, string? renderedSubject)
     {
-        bool mine;
+        DataStart start;
         try
         {
-            mine = await _store.MarkDataStartingAsync(mail, renderedSubject, CancellationToken.None).ConfigureAwait(false);
+            start = await _store.MarkDataStartingAsync(mail, renderedSubject, CancellationToken.None).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is not LeaseLostException)
+        catch (Exception ex)
         {
             throw new LeaseLostException($"mail {mail.Id} was not sent: the database did not record that its sending began ({ex.Message})", ex);
         }
 
-        if (!mine)
+        switch (start)
         {
-            throw new LeaseLostException($"mail {mail.Id} was not sent: this worker's lease on it had run out (another worker may have it)");
+            case DataStart.NotMine:
+                throw new LeaseLostException($"mail {mail.Id} was not sent: this worker's lease on it had run out (another worker may have it)");
+            case DataStart.Expired:
+                throw new MailExpiredException($"mail {mail.Id} was not sent: its expires_at passed while it waited in this worker's batch");
         }
     }
 
@@ -565,7 +578,7 @@ public sealed class Dispatcher
         var summary = await RecordOutcomeAsync(mail, failure).ConfigureAwait(false);
         var account = OutboxMetrics.Account(failure.Account);
         OutboxMetrics.Reply(failure.SmtpCode, failure.Account);
-        (summary.Failed > 0 ? OutboxMetrics.Failed : summary.Retried > 0 ? OutboxMetrics.Retried : summary.Unconfirmed > 0 ? OutboxMetrics.Unconfirmed : OutboxMetrics.Deferred).Add(1, account);
+        (summary.Expired > 0 ? OutboxMetrics.Expired : summary.Failed > 0 ? OutboxMetrics.Failed : summary.Retried > 0 ? OutboxMetrics.Retried : summary.Unconfirmed > 0 ? OutboxMetrics.Unconfirmed : OutboxMetrics.Deferred).Add(1, account);
         return summary;
     }
 
@@ -615,9 +628,17 @@ public sealed class Dispatcher
         }
 
         var delay = _retry.DelayAfter(mail.AttemptCount);
+        var expired = false;
+        await RecordOrKeepAsync(async () => expired = await _store.MarkRetryAsync(mail, failure, delay, CancellationToken.None).ConfigureAwait(false)).ConfigureAwait(false);
+        if (expired)
+        {
+            // A retry at or after its expires_at could never go: the statement recorded it 'expired'.
+            Log.ExpiredBeforeRetry(_logger, mail.Id, failure.Reason);
+            return DispatchSummary.Empty with { Expired = 1 };
+        }
+
         // The jitter's fractions of a second tell a reader of the log nothing.
         Log.Retrying(_logger, mail.Id, TimeSpan.FromSeconds(Math.Round(delay.TotalSeconds)), failure.Reason);
-        await RecordOrKeepAsync(() => _store.MarkRetryAsync(mail, failure, delay, CancellationToken.None)).ConfigureAwait(false);
         return new DispatchSummary(0, 1, 0, 0, null);
     }
 }

@@ -27,16 +27,24 @@ public interface IDispatchStore
 
     /// <summary>
     /// Records, before the mail's SMTP transaction begins, that its data may reach the server
-    /// from now on; false (nothing written) when this worker's lease on it is gone, measured on
-    /// the database clock: then the mail must not be sent. A template mail's rendered subject is
-    /// recorded with it, so the mail is listed and searched by the subject it goes out with.
+    /// from now on. In the same statement, on the database clock: <see cref="DataStart.NotMine"/>
+    /// (nothing written) when this worker's lease on it is gone; <see cref="DataStart.Expired"/>
+    /// when its expires_at has passed (it waited in the batch too long), recorded 'expired' with
+    /// the claim's attempt taken back. Either way the mail must not be sent. A template mail's
+    /// rendered subject is recorded with it, so the mail is listed and searched by the subject it
+    /// goes out with.
     /// </summary>
-    Task<bool> MarkDataStartingAsync(ClaimedMessage message, string? renderedSubject, CancellationToken cancellationToken);
+    Task<DataStart> MarkDataStartingAsync(ClaimedMessage message, string? renderedSubject, CancellationToken cancellationToken);
 
     /// <summary>Records mails the server accepted, several at a time.</summary>
     Task MarkSentAsync(IReadOnlyList<SentMail> sent, CancellationToken cancellationToken);
 
-    Task MarkRetryAsync(ClaimedMessage message, SendFailure failure, TimeSpan delay, CancellationToken cancellationToken);
+    /// <summary>
+    /// Records a failed attempt to be retried after delay; true when the retry would come at or
+    /// after the mail's expires_at (database clock), so the mail was recorded 'expired' instead
+    /// (the attempt row stands).
+    /// </summary>
+    Task<bool> MarkRetryAsync(ClaimedMessage message, SendFailure failure, TimeSpan delay, CancellationToken cancellationToken);
 
     /// <summary>Stops a mail whose fate is unknown in status 'unconfirmed', for an operator.</summary>
     Task MarkUnconfirmedAsync(ClaimedMessage message, SendFailure failure, CancellationToken cancellationToken);

@@ -20,7 +20,7 @@ public static class OutboxMetrics
 
     internal static readonly Counter<long> Unconfirmed = Meter.CreateCounter<long>("outbox.mails.unconfirmed", "{mail}", "Attempts whose outcome is unknown (reply lost, worker died)");
 
-    internal static readonly Counter<long> Expired = Meter.CreateCounter<long>("outbox.mails.expired", "{mail}", "Mails not sent because their expires_at had passed when a worker claimed them");
+    internal static readonly Counter<long> Expired = Meter.CreateCounter<long>("outbox.mails.expired", "{mail}", "Mails not sent because their expires_at had passed: when a worker claimed them, when their turn in the batch came, or before their retry");
 
     internal static readonly Counter<long> Deferred = Meter.CreateCounter<long>("outbox.mails.deferred", "{mail}", "Mails handed back uncharged: server unavailable, configuration error, rate limit");
 

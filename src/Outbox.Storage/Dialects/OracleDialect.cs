@@ -182,6 +182,18 @@ public sealed partial class OracleDialect : SqlDialect
         end;
         """;
 
+    public override string ReturningStatus(string update) => $"""
+        declare
+            statuses sys.odcivarchar2list;
+            result   sys_refcursor;
+        begin
+            {update}
+            returning status bulk collect into statuses;
+            open result for select column_value as status from table(statuses);
+            dbms_sql.return_result(result);
+        end;
+        """;
+
     public override string Batch(params string[] statements) =>
         "begin\n" + string.Concat(statements.Select(s => s.TrimEnd() + ";\n")) + "end;";
 

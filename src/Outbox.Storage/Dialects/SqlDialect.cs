@@ -69,6 +69,13 @@ public abstract class SqlDialect
     /// <summary>An UPDATE made to return the ids of the rows it changed, as a result set.</summary>
     public virtual string ReturningIds(string update) => $"{update}\nreturning id";
 
+    /// <summary>
+    /// An UPDATE of at most one row made to return the status it wrote, as a result set (no row:
+    /// it changed nothing). For statements whose outcome the database decides (the mark, a retry
+    /// that would come after the mail's expiry).
+    /// </summary>
+    public virtual string ReturningStatus(string update) => $"{update}\nreturning status";
+
     /// <summary>Several statements sent as one command (one round trip).</summary>
     public virtual string Batch(params string[] statements) => string.Join(";\n", statements);
 

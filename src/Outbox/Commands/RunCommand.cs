@@ -35,13 +35,14 @@ public static class RunCommand
                     context.WriteJson(new
                     {
                         sent = summary.Sent, retryLater = summary.Retried, failed = summary.Failed, notTried = summary.Released,
-                        unconfirmed = summary.Unconfirmed, pausedBecause = summary.PausedBecause,
+                        unconfirmed = summary.Unconfirmed, expired = summary.Expired, pausedBecause = summary.PausedBecause,
                     });
                 }
                 else
                 {
                     var unconfirmed = summary.Unconfirmed > 0 ? $", held unconfirmed {summary.Unconfirmed}" : string.Empty;
-                    await context.Out.WriteLineAsync($"sent {summary.Sent}, retry later {summary.Retried}, failed {summary.Failed}, not tried {summary.Released}{unconfirmed}").ConfigureAwait(false);
+                    var expired = summary.Expired > 0 ? $", expired {summary.Expired}" : string.Empty;
+                    await context.Out.WriteLineAsync($"sent {summary.Sent}, retry later {summary.Retried}, failed {summary.Failed}, not tried {summary.Released}{unconfirmed}{expired}").ConfigureAwait(false);
                 }
 
                 if (summary.PausedBecause is not null)

@@ -64,8 +64,9 @@ public sealed partial class DispatchJob(Dispatcher dispatcher, OutboxDatabase da
     {
         ArgumentNullException.ThrowIfNull(summary);
         var unconfirmed = summary.Unconfirmed > 0 ? $", held unconfirmed {summary.Unconfirmed}" : string.Empty;
+        var expired = summary.Expired > 0 ? $", expired {summary.Expired}" : string.Empty;
         var paused = summary.PausedBecause is { } reason ? $"; {reason}" : string.Empty;
-        return $"sent {summary.Sent}, retry later {summary.Retried}, failed {summary.Failed}, not tried {summary.Released}{unconfirmed}{paused}";
+        return $"sent {summary.Sent}, retry later {summary.Retried}, failed {summary.Failed}, not tried {summary.Released}{unconfirmed}{expired}{paused}";
     }
 
     // The row says what the last pass did; a database that is away is said by the health

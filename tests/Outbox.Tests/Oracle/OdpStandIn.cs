@@ -35,7 +35,8 @@ namespace Outbox.Tests.Oracle;
 /// every parameter bound is used (ORA-01036); an IN list holds at most 1000 values (ORA-01795).</item>
 /// </list>
 /// What the stand-in cannot tell: whether the server parses, resolves and runs the statement.
-/// By default a command whose text returns ids ("returning id") yields one row, id 1; a query
+/// By default a command whose text returns ids ("returning id") yields one row, id 1; one that
+/// returns the status it wrote ("returning status") one row, 'sending'; a query
 /// of table names yields every outbox table; the rate limiter's window query one empty window,
 /// its count of held connection slots none;
 /// the session user is SessionUser; any other query no rows. Answer overrides that, and Fail
@@ -348,6 +349,11 @@ internal sealed partial class OdpStandIn : DbDataSource
             {
                 table.Columns.Add("Held", typeof(decimal));
                 table.Rows.Add(0m);
+            }
+            else if (text.Contains("returning status", StringComparison.OrdinalIgnoreCase))
+            {
+                table.Columns.Add("status", typeof(string));
+                table.Rows.Add("sending");
             }
             else
             {

@@ -122,8 +122,8 @@ public sealed class OracleBindingTests
         var source = new OdpStandIn
         {
             Answer = text => text.Contains("outbox_mail.mail_status(mail_id => :Id)", StringComparison.Ordinal)
-                ? Rows(["ID", "STATUS", "CREATED_AT", "QUEUED_AT", "SENT_AT", "ATTEMPT_COUNT", "LAST_ATTEMPT_AT", "SMTP_CODE", "SMTP_REPLY", "LAST_ERROR"],
-                    [42m, "sent", new DateTime(2026, 12, 3, 9, 30, 0, 125), new DateTime(2026, 12, 3, 9, 30, 1), new DateTime(2026, 12, 3, 9, 30, 2), 1m, new DateTime(2026, 12, 3, 9, 30, 2), 250m, "2.0.0 Ok", DBNull.Value])
+                ? Rows(["ID", "STATUS", "CREATED_AT", "QUEUED_AT", "SENT_AT", "ATTEMPT_COUNT", "LAST_ATTEMPT_AT", "SMTP_CODE", "SMTP_REPLY", "LAST_ERROR", "EXPIRES_AT"],
+                    [42m, "sent", new DateTime(2026, 12, 3, 9, 30, 0, 125), new DateTime(2026, 12, 3, 9, 30, 1), new DateTime(2026, 12, 3, 9, 30, 2), 1m, new DateTime(2026, 12, 3, 9, 30, 2), 250m, "2.0.0 Ok", DBNull.Value, new DateTime(2026, 12, 4, 9, 0, 0)])
                 : text.Contains("outbox_mail.mail_recipients(mail_id => :Id)", StringComparison.Ordinal)
                     ? Rows(["KIND", "ADDRESS", "STATUS", "SMTP_REPLY"], ["to", "b@example.com", "accepted", "2.1.5 Ok"], ["bcc", "c@example.com", DBNull.Value, DBNull.Value])
                     : null,
@@ -135,6 +135,7 @@ public sealed class OracleBindingTests
         Assert.NotNull(state);
         Assert.Equal((42L, "sent", "2026-12-03T09:30:00.125Z", "2026-12-03T09:30:02.000Z", 1, 250, "2.0.0 Ok", (string?)null),
             (state.Id, state.Status, state.CreatedAt, state.SentAt, state.AttemptCount, state.SmtpCode, state.SmtpReply, state.LastError));
+        Assert.Equal("2026-12-04T09:00:00.000Z", state.ExpiresAt);
         Assert.Equal([("to", "b@example.com", "accepted"), ("bcc", "c@example.com", null)], state.Recipients.Select(r => (r.Kind, r.Address, r.Status)));
         Assert.All(source.Commands, command => Assert.Contains("OUTBOX.outbox_mail.mail_", command, StringComparison.Ordinal));
 

@@ -47,6 +47,13 @@ public sealed class OracleDialectTests
         Assert.Contains(source.Commands, c => c.Contains("for update skip locked", StringComparison.Ordinal)
             && c.Contains("m.headers, case when m.expires_at <= sys_extract_utc(systimestamp) then 1 else 0 end as Expired", StringComparison.Ordinal));
         Assert.Contains(source.Commands, c => c.Contains("set status = 'expired'", StringComparison.Ordinal) && c.Contains("to_char(expires_at,", StringComparison.Ordinal));
+        // The mark refuses a mail that expired in the batch, and a retry past the expiry records
+        // it expired, each in its one statement on the database clock, handing back what it wrote.
+        Assert.Contains(source.Commands, c => c.Contains("set data_started_at", StringComparison.Ordinal) is false
+            && c.Contains("status = case when expires_at <= sys_extract_utc(systimestamp) then 'expired' else status end", StringComparison.Ordinal)
+            && c.Contains("returning status bulk collect into statuses", StringComparison.Ordinal));
+        Assert.Contains(source.Commands, c => c.Contains("status = case when expires_at <= (sys_extract_utc(systimestamp) + numtodsinterval(:DelaySeconds, 'SECOND')) then 'expired' else 'queued' end", StringComparison.Ordinal)
+            && c.Contains("returning status bulk collect into statuses", StringComparison.Ordinal));
         Assert.Contains(source.Commands, c => c.Contains("outbox_mail.create_mail(", StringComparison.Ordinal) && c.Contains("expires_at => :ExpiresAt, expires_after => :ExpiresAfter, headers => :Headers)", StringComparison.Ordinal));
         Assert.Contains(source.Commands, c => c.Contains("sys_context('userenv', 'con_dbid')", StringComparison.Ordinal));
         Assert.Contains(source.Commands, c => c.StartsWith("update outbox_message set status = 'cancelled'", StringComparison.Ordinal) && c.Contains("id in (:Ids", StringComparison.Ordinal));

@@ -45,6 +45,21 @@ public sealed class OracleScriptTests
         }
     }
 
+    // A caller reads the same state of its mail on both databases: the columns of PostgreSQL's
+    // mail_status, in order, are those MAIL_STATUS's cursor selects (OracleMailState reads them).
+    [Fact]
+    public void Mail_status_gives_the_same_columns_on_oracle_and_postgresql()
+    {
+        var postgres = Regex.Match(Postgres.Text, @"function outbox_mail\.mail_status\(mail_id bigint\)\s*returns table \(([^;]*?)\)\s*language", RegexOptions.Singleline);
+        var oracle = Regex.Match(Oracle.Text, @"function mail_status\(mail_id in number\) return sys_refcursor is.*?select (.*?)\s+from outbox_message m", RegexOptions.Singleline);
+        Assert.True(postgres.Success && oracle.Success, "mail_status not found in the scripts");
+
+        var postgresColumns = postgres.Groups[1].Value.Split(',').Select(c => c.Trim().Split(' ')[0]).ToList();
+        var oracleColumns = oracle.Groups[1].Value.Split(',').Select(c => c.Trim().Replace("m.", string.Empty, StringComparison.Ordinal)).ToList();
+        Assert.Contains("expires_at", postgresColumns);
+        Assert.Equal(postgresColumns, oracleColumns);
+    }
+
     [Fact]
     public void Every_outbox_mail_call_exists_on_oracle_and_postgresql_with_the_same_parameters()
     {

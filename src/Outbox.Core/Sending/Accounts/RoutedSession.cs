@@ -114,6 +114,12 @@ internal sealed class RoutedSession(RoutedTransport transport) : IMailSession
                 await DropAsync(account).ConfigureAwait(false);
                 Wait(transport.Throttle(account, ex, ex.RetryAfter), ex.Message);
             }
+            catch (Dispatch.MailExpiredException)
+            {
+                // The mark found the mail expired: nothing went to the account, its slot goes back.
+                used = false;
+                throw;
+            }
             catch (RateLimitedException ex)
             {
                 // Graph's 429: it took nothing, and named its wait; the next account may.
