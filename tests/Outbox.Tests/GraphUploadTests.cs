@@ -1,4 +1,6 @@
 using System.Security.Cryptography;
+using Dapper;
+using Npgsql;
 using MimeKit;
 using Outbox.Core.Dispatch;
 using Outbox.Core.Messages;
@@ -14,7 +16,7 @@ namespace Outbox.Tests;
 /// and that the Content-Range chunks are contiguous, complete and in 320 KiB units, and sends
 /// the draft as its MIME with the attachments added, which the tests compare byte for byte.
 /// </summary>
-public sealed class GraphUploadTests
+public sealed class GraphUploadTests(PostgresServer postgres)
 {
     private const string Mailbox = "outbox@contoso.com";
     private const int TenMegabytes = 10 * 1024 * 1024;
@@ -106,6 +108,62 @@ public sealed class GraphUploadTests
         Assert.Equal(("logo@x", "inline"), (parts["logo.png"].ContentId, parts["logo.png"].ContentDisposition!.Disposition));
         Assert.Equal("application/pdf", parts["b.pdf"].ContentType.MimeType);
         Assert.Equal(0, graph.DraftsLeft);
+    }
+
+    /// <summary>A mail the caller wrote (UTL_SMTP style) holds its attachment in base64 inside its text: it is decoded to its bytes for the upload, streamed from PostgreSQL.</summary>
+    [Fact]
+    public async Task A_utl_smtp_shaped_mail_with_a_5_MB_attachment_of_its_own_goes_through_an_upload_session_decoded()
+    {
+        const int size = 5_000_000;
+        await using var tokens = await TestTokenServer.StartAsync();
+        await using var graph = await TestGraphServer.StartAsync(Mailbox, token => token == tokens.LastToken);
+        await using var outbox = await TestOutbox.PostgresAsync(postgres);
+        var bytes = new byte[size];
+        new PatternStream(size).ReadExactly(bytes);
+        var base64 = Convert.ToBase64String(bytes, Base64FormattingOptions.InsertLineBreaks);
+        await using (var connection = new NpgsqlConnection(outbox.ConnectionString))
+        {
+            await connection.OpenAsync(Ct);
+            await using var tx = await connection.BeginTransactionAsync(Ct);
+            var id = await connection.ExecuteScalarAsync<long>($"select outbox_mail.open_mail('{Mailbox}')", transaction: tx);
+            await connection.ExecuteAsync("select outbox_mail.rcpt(@id, 'boss@example.com')", new { id }, tx);
+            string[] head =
+            [
+                $"From: Reports <{Mailbox}>",
+                "To: boss@example.com",
+                "Subject: Monthly data",
+                "MIME-Version: 1.0",
+                "Content-Type: multipart/mixed; boundary=\"-----SECBOUND\"",
+                "",
+                "-------SECBOUND",
+                "Content-Type: text/plain; charset=us-ascii",
+                "",
+                "See the attachment.",
+                "-------SECBOUND",
+                "Content-Type: application/octet-stream; name=\"data.bin\"",
+                "Content-Transfer-Encoding: base64",
+                "Content-Disposition: attachment; filename=\"data.bin\"",
+                "",
+                "",
+            ];
+            await connection.ExecuteAsync("select outbox_mail.write_data(@id, @text)", new { id, text = string.Join("\r\n", head) }, tx);
+            for (var at = 0; at < base64.Length; at += 500_000)
+            {
+                await connection.ExecuteAsync("select outbox_mail.write_data(@id, @text)", new { id, text = base64.Substring(at, Math.Min(500_000, base64.Length - at)) }, tx);
+            }
+
+            await connection.ExecuteAsync("select outbox_mail.write_data(@id, @text)", new { id, text = "\r\n-------SECBOUND--\r\n" }, tx);
+            await connection.ExecuteAsync("select outbox_mail.close_mail(@id)", new { id }, tx);
+            await tx.CommitAsync(Ct);
+        }
+
+        var summary = await outbox.Dispatcher(GraphTests.Transport(graph, tokens)).DispatchDueAsync(Ct);
+
+        Assert.True(summary.Sent == 1, summary.PausedBecause ?? string.Join(" | ", graph.Log));
+        Assert.Equal((1, (long)size), (graph.UploadSessions, graph.UploadedBytes));
+        var message = Assert.Single(graph.Received).Message;
+        Assert.Equal("Monthly data", message.Subject);
+        Assert.Equal(PatternHash(size), await HashAsync(Assert.IsType<MimePart>(Assert.Single(message.Attachments))));
     }
 
     [Fact]
