@@ -167,6 +167,25 @@ public sealed class GraphUploadTests(PostgresServer postgres)
     }
 
     [Fact]
+    public async Task A_draft_graph_forbids_is_a_configuration_error_naming_mail_readwrite_and_charges_nothing()
+    {
+        await using var tokens = await TestTokenServer.StartAsync();
+        await using var graph = await TestGraphServer.StartAsync(Mailbox, token => token == tokens.LastToken);
+        await using var outbox = await TestOutbox.SqliteAsync();
+        var id = await outbox.EnqueueAsync(Large("no drafts"));
+        graph.RefuseDrafts = true;
+
+        var summary = await outbox.Dispatcher(GraphTests.Transport(graph, tokens)).DispatchDueAsync(Ct);
+
+        Assert.Equal(FailureKind.Configuration, summary.PausedFor);
+        Assert.StartsWith($"Microsoft Graph does not let the app write drafts as {Mailbox} (HTTP 403 ErrorAccessDenied", summary.PausedBecause, StringComparison.Ordinal);
+        Assert.Contains("Grant the app the application permission Mail.ReadWrite (Microsoft Graph)", summary.PausedBecause, StringComparison.Ordinal);
+        var row = (await outbox.QueryAsync<(string Status, long Attempts)>("select status, attempt_count from outbox_message where id = @id", new { id })).Single();
+        Assert.Equal(("queued", 0L), row);
+        Assert.Equal(0, graph.UploadSessions);
+    }
+
+    [Fact]
     public async Task A_429_mid_upload_deletes_the_draft_waits_uncharged_as_graph_asks_and_the_mail_then_goes()
     {
         await using var tokens = await TestTokenServer.StartAsync();

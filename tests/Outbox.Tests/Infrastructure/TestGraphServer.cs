@@ -110,6 +110,9 @@ public sealed class TestGraphServer : IAsyncDisposable
     /// <summary>Called with a sendMail's decoded message before it is answered, whatever the behaviour (to look at the outbox meanwhile).</summary>
     public Func<MimeMessage, Task>? OnSendMail { get; set; }
 
+    /// <summary>Drafts are refused with 403, as for an app granted Mail.Send but not Mail.ReadWrite.</summary>
+    public bool RefuseDrafts { get; set; }
+
     /// <summary>Called when a draft is asked for, before its body is read (to look at the outbox meanwhile).</summary>
     public Func<Task>? OnCreateDraft { get; set; }
 
@@ -297,6 +300,11 @@ public sealed class TestGraphServer : IAsyncDisposable
         if (OnCreateDraft is { } hook)
         {
             await hook();
+        }
+
+        if (RefuseDrafts)
+        {
+            return (403, Error(context, 403, "ErrorAccessDenied", "Access is denied. Check credentials and try again."));
         }
 
         var (refused, message) = await ReadMimeAsync(context);
