@@ -167,6 +167,26 @@ public sealed class GraphUploadTests(PostgresServer postgres)
     }
 
     [Fact]
+    public async Task A_draft_whose_answer_passes_the_read_bound_still_gives_its_id()
+    {
+        await using var tokens = await TestTokenServer.StartAsync();
+        await using var graph = await TestGraphServer.StartAsync(Mailbox, token => token == tokens.LastToken);
+        await using var outbox = await TestOutbox.SqliteAsync();
+        var text = string.Concat(Enumerable.Repeat("a long report line\r\n", 10_000));
+        await outbox.EnqueueAsync(new MailRequest
+        {
+            Sender = Mailbox, To = ["to@example.com"], Subject = "long", TextBody = text,
+            Attachments = [new MailAttachment { FileName = "big.bin", Content = new PatternStream(TenMegabytes) }],
+        });
+
+        var summary = await outbox.Dispatcher(GraphTests.Transport(graph, tokens)).DispatchDueAsync(Ct);
+
+        Assert.True(text.Length > GraphReply.MaxBodyBytes);
+        Assert.True(summary.Sent == 1, summary.PausedBecause ?? string.Join(" | ", graph.Log));
+        Assert.Equal(text.ReplaceLineEndings("\n"), Assert.Single(graph.Received).Message.TextBody?.ReplaceLineEndings("\n"));
+    }
+
+    [Fact]
     public async Task A_draft_graph_forbids_is_a_configuration_error_naming_mail_readwrite_and_charges_nothing()
     {
         await using var tokens = await TestTokenServer.StartAsync();

@@ -104,7 +104,7 @@ public sealed class TestGraphServer : IAsyncDisposable
     /// <summary>Every request, accepted or not: "METHOD path status".</summary>
     public ConcurrentQueue<string> Log { get; } = new();
 
-    /// <summary>Every sendMail request, however it was answered.</summary>
+    /// <summary>Every sendMail request and every draft's /send, however it was answered.</summary>
     public int SendRequests => Volatile.Read(ref _requests);
 
     /// <summary>Called with a sendMail's decoded message before it is answered, whatever the behaviour (to look at the outbox meanwhile).</summary>
@@ -316,7 +316,9 @@ public sealed class TestGraphServer : IAsyncDisposable
         var id = $"AAMkAD{Guid.NewGuid():N}==";
         _drafts[id] = new TestGraphDraft(message!);
         context.Response.Headers["request-id"] = Guid.NewGuid().ToString();
-        return (201, Results.Json(new { id, isDraft = true }, statusCode: 201));
+        // Graph answers with the whole message resource, its body included.
+        var body = message!.HtmlBody is { } html ? new { contentType = "html", content = html } : new { contentType = "text", content = message.TextBody ?? string.Empty };
+        return (201, Results.Json(new Dictionary<string, object> { ["@odata.context"] = $"{BaseUrl}/$metadata#users('{Mailbox}')/messages/$entity", ["@odata.etag"] = "W/\"CQAAABYAAAA\"", ["id"] = id, ["isDraft"] = true, ["subject"] = message.Subject ?? string.Empty, ["body"] = body }, statusCode: 201));
     }
 
     private async Task<IResult> AddAttachmentAsync(HttpContext context, string user, string id)
