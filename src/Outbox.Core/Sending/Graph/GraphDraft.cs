@@ -187,19 +187,28 @@ internal sealed class GraphDraft(GraphTransport transport, GraphCalls calls, For
         }
     }
 
+    // A top-level string of Graph's JSON answer. The answer to a new draft is the whole message,
+    // its body included, so it may be cut at the read bound: the field is looked for in what
+    // came, before the cut (Graph writes "id" near the start).
     private static string? Field(byte[] body, string name)
     {
+        var reader = new Utf8JsonReader(body, isFinalBlock: false, state: default);
         try
         {
-            using var json = JsonDocument.Parse(body);
-            return json.RootElement.ValueKind == JsonValueKind.Object && json.RootElement.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
-                ? value.GetString()
-                : null;
+            while (reader.Read())
+            {
+                if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == 1 && reader.ValueTextEquals(name))
+                {
+                    return reader.Read() && reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                }
+            }
         }
         catch (JsonException)
         {
-            return null;
+            // Not JSON: no field.
         }
+
+        return null;
     }
 
     /// <summary>An upload session's URL, and a scrubber for the token its query holds.</summary>
