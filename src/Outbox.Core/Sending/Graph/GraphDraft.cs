@@ -26,7 +26,7 @@ internal sealed class GraphDraft(GraphTransport transport, GraphCalls calls, For
     public const int ChunkBytes = 12 * 320 * 1024;
 
     // Deleting a draft is tidying: it never holds the mail's outcome up for longer than this.
-    private static readonly TimeSpan MaxDeleteTime = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan MaxDeleteTime = TimeSpan.FromSeconds(5);
 
     // Graph's ids are about 150 characters; an upload URL a few hundred.
     private const int MaxIdLength = 1024;
