@@ -272,6 +272,24 @@ public sealed class GraphUploadTests(PostgresServer postgres)
     }
 
     [Fact]
+    public async Task A_draft_delete_graph_never_answers_holds_the_mails_outcome_up_for_5_seconds_at_most()
+    {
+        await using var tokens = await TestTokenServer.StartAsync();
+        await using var graph = await TestGraphServer.StartAsync(Mailbox, token => token == tokens.LastToken);
+        await using var outbox = await TestOutbox.SqliteAsync();
+        var id = await outbox.EnqueueAsync(Large("stuck"));
+        graph.OnPut(1, UploadFault.Refuse);
+        graph.SilentDeletes = true;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var summary = await outbox.Dispatcher(GraphTests.Transport(graph, tokens, o => o.Timeout = TimeSpan.FromSeconds(60))).DispatchDueAsync(Ct);
+
+        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(30));
+        Assert.Equal(1, summary.Failed);
+        await outbox.AssertStatusAsync(id, "failed");
+    }
+
+    [Fact]
     public async Task A_connection_reset_during_upload_hands_the_mail_back_uncharged_and_deletes_its_draft()
     {
         await using var tokens = await TestTokenServer.StartAsync();

@@ -110,6 +110,9 @@ public sealed class TestGraphServer : IAsyncDisposable
     /// <summary>Called with a sendMail's decoded message before it is answered, whatever the behaviour (to look at the outbox meanwhile).</summary>
     public Func<MimeMessage, Task>? OnSendMail { get; set; }
 
+    /// <summary>DELETE of a draft is read, then never answered.</summary>
+    public bool SilentDeletes { get; set; }
+
     /// <summary>Drafts are refused with 403, as for an app granted Mail.Send but not Mail.ReadWrite.</summary>
     public bool RefuseDrafts { get; set; }
 
@@ -172,7 +175,7 @@ public sealed class TestGraphServer : IAsyncDisposable
         app.MapPost("/v1.0/users/{user}/messages/{id}/attachments/createUploadSession", server.CreateUploadSessionAsync);
         app.MapPut("/upload/{session}", server.PutChunkAsync);
         app.MapPost("/v1.0/users/{user}/messages/{id}/send", server.SendDraftAsync);
-        app.MapDelete("/v1.0/users/{user}/messages/{id}", server.DeleteDraft);
+        app.MapDelete("/v1.0/users/{user}/messages/{id}", server.DeleteDraftAsync);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         server.Port = new Uri(address).Port;
@@ -518,8 +521,14 @@ public sealed class TestGraphServer : IAsyncDisposable
         return (202, Results.StatusCode(202));
     }
 
-    private IResult DeleteDraft(HttpContext context, string user, string id)
+    private async Task<IResult> DeleteDraftAsync(HttpContext context, string user, string id)
     {
+        if (SilentDeletes)
+        {
+            await Task.Delay(Timeout.Infinite, context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+            return Results.Empty;
+        }
+
         var (status, result) = Authorize(context, user) ?? DraftOf(context, id, out _) ?? (204, (IResult)Results.NoContent());
         if (status == 204)
         {
