@@ -1,6 +1,7 @@
 using System.Globalization;
 using Outbox.Configuration;
 using Outbox.Core.Sending;
+using Outbox.Core.Sending.Accounts;
 using Outbox.Storage;
 using Outbox.Storage.Admin;
 
@@ -23,10 +24,10 @@ public static class OverviewPage
         var hourly = await activity.HourlyAsync(cancellationToken).ConfigureAwait(false);
         var sending = await WorkersSection.RenderAsync(database, request, cancellationToken).ConfigureAwait(false);
         var accounts = new List<Markup>();
-        foreach (var (name, smtp) in AccountsOf(options))
+        foreach (var (name, server, rateLimits) in AccountsOf(options))
         {
-            var state = await activity.AccountAsync(name, smtp.RateLimits.Select(l => l.Per).ToList(), cancellationToken).ConfigureAwait(false);
-            accounts.Add(AccountRow(name, smtp, state));
+            var state = await activity.AccountAsync(name, rateLimits.Select(l => l.Per).ToList(), cancellationToken).ConfigureAwait(false);
+            accounts.Add(AccountRow(name, server, rateLimits, state));
         }
 
         var counts = Html.Join(Statuses.Select(s => Html.Of(
@@ -44,7 +45,7 @@ public static class OverviewPage
                 </table>
                 """);
         var accountTable = accounts.Count == 0
-            ? Html.Of($"<p>No SMTP account: Outbox:Transport is {options.Transport}.</p>")
+            ? Html.Of($"<p>No account: Outbox:Transport is {options.Transport}.</p>")
             : Html.Of($"""
                 <table><tr><th>account</th><th>server</th><th>last sent (last day)</th><th>last error (last day)</th><th>rate limits in use</th></tr>
                 {Html.Join(accounts)}
@@ -67,31 +68,37 @@ public static class OverviewPage
         return Layout.Page("Overview", request, body, RefreshSeconds);
     }
 
-    // The accounts the worker sends through, by the names the attempt log records.
-    private static IEnumerable<(string Name, SmtpOptions Smtp)> AccountsOf(OutboxOptions options)
+    // The accounts the worker sends through, by the names the attempt log records, with where
+    // each sends to: an SMTP server's host and port, or Graph's mailbox and address (no secret).
+    private static IEnumerable<(string Name, string Server, IList<RateLimit> RateLimits)> AccountsOf(OutboxOptions options)
     {
-        if (!options.Transport.Trim().Equals("smtp", StringComparison.OrdinalIgnoreCase))
+        switch (options.Transport.Trim().ToLowerInvariant())
         {
-            return [];
+            case "graph":
+                return [(SmtpTransport.DefaultAccount, GraphServer(options.Graph.Mailbox, options.Graph.BaseUrl), [])];
+            case "smtp":
+                return options.Accounts.Count == 0
+                    ? [(SmtpTransport.DefaultAccount, $"{options.Smtp.Host}:{options.Smtp.Port}", options.Smtp.RateLimits)]
+                    : options.Accounts.Select(a => (a.Key, a.Value.UsesGraph() ? GraphServer(a.Value.Mailbox, a.Value.BaseUrl) : $"{a.Value.Host}:{a.Value.Port}", a.Value.RateLimits));
+            default:
+                return [];
         }
-
-        return options.Accounts.Count == 0
-            ? [(SmtpTransport.DefaultAccount, options.Smtp)]
-            : options.Accounts.Select(a => (a.Key, a.Value));
     }
 
-    private static Markup AccountRow(string name, SmtpOptions smtp, AccountActivity state)
+    private static string GraphServer(string? mailbox, string baseUrl) => $"Microsoft Graph {baseUrl} as {mailbox}";
+
+    private static Markup AccountRow(string name, string server, IList<RateLimit> rateLimits, AccountActivity state)
     {
-        var limits = smtp.RateLimits.Count == 0
+        var limits = rateLimits.Count == 0
             ? Html.Of($"none")
-            : Html.Join(smtp.RateLimits.Select((limit, i) => Html.Of(
+            : Html.Join(rateLimits.Select((limit, i) => Html.Of(
                 $"<div>{state.SlotsInUse[i]} of {limit.Messages} per {limit.Per.ToString("c", CultureInfo.InvariantCulture)}</div>")));
         // An account that sent after its last failure works again: its error is history, not an alarm.
         var error = state.LastError is null ? Html.Of($"""<span class="ok">none</span>""")
             : state.Recovered ? Html.Of($"""<span class="recovered">{state.LastErrorAt}: {state.LastError} (mail went out since)</span>""")
             : Html.Of($"""<span class="fail">{state.LastErrorAt}: {state.LastError}</span>""");
         var sent = state.LastSentAt is null ? Html.Of($"none") : Html.Of($"""<span class="ok">{state.LastSentAt}</span>""");
-        return Html.Of($"""<tr class="account"><td>{name}</td><td>{smtp.Host}:{smtp.Port}</td><td class="last-sent">{sent}</td><td class="last-error">{error}</td><td>{limits}</td></tr>""");
+        return Html.Of($"""<tr class="account"><td>{name}</td><td>{server}</td><td class="last-sent">{sent}</td><td class="last-error">{error}</td><td>{limits}</td></tr>""");
     }
 
     // An inline SVG of 24 hourly bars (sent up, failed down), drawn on the server: no script, no
