@@ -59,6 +59,37 @@ public sealed class DashboardGraphAccountTests(PostgresServer postgres)
     }
 
     [Fact]
+    public async Task Check_smtp_on_the_dashboard_checks_a_graph_account_as_check_graph_does_and_shows_no_secret()
+    {
+        var (outbox, _, _, _) = await DashboardHost.MailsAsync(postgres);
+        await using var _ = outbox;
+        await using var tokens = await TestTokenServer.StartAsync();
+        await using var graph = await TestGraphServer.StartAsync("outbox@contoso.com", token => token == tokens.LastToken);
+        await using var dashboard = await DashboardHost.StartAsync(outbox.ConnectionString, d => d.AllowActions = true, configure: options =>
+        {
+            options.Accounts["m365"] = GraphTests.GraphAccount(graph, tokens);
+            options.Smtp.Host = string.Empty;
+            options.Smtp.UserName = null;
+            options.Smtp.Password = null;
+            options.Profiles["default"] = new Core.Sending.Accounts.MailProfile();
+            options.Profiles["default"].Accounts.Add("m365");
+        });
+        using var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, CookieContainer = new System.Net.CookieContainer() }) { BaseAddress = new Uri(dashboard.Url) };
+        var form = await client.GetStringAsync("/checks", Ct);
+        var csrf = System.Text.RegularExpressions.Regex.Match(form, "name=\"csrf\" value=\"([^\"]+)\"").Groups[1].Value;
+
+        using var run = await client.PostAsync("/checks/smtp", new FormUrlEncodedContent([new("csrf", csrf)]), Ct);
+        var page = await client.GetStringAsync("/checks", Ct);
+
+        Assert.Equal(System.Net.HttpStatusCode.SeeOther, run.StatusCode);
+        Assert.Contains("check graph (m365, outbox@contoso.com)", page, StringComparison.Ordinal);
+        Assert.Contains("Graph takes the app&#x27;s token and knows outbox@contoso.com; nothing was sent", page, StringComparison.Ordinal);
+        Assert.Equal(0, graph.SendRequests);
+        Assert.DoesNotContain(TestTokenServer.ClientSecret, page, StringComparison.Ordinal);
+        Assert.DoesNotContain(tokens.LastToken, page, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Outbox_graph_s_client_secret_is_scrubbed_from_every_page()
     {
         var options = new OutboxOptions { Transport = "graph" };
