@@ -22,12 +22,7 @@ public sealed class DashboardGraphAccountTests(PostgresServer postgres)
         {
             options.Accounts["m365"] = new SmtpOptions { Transport = "graph", Mailbox = "outbox@contoso.com", BaseUrl = "https://graph.microsoft.us/v1.0", OAuth2 = App() };
             options.Accounts["relay"] = new SmtpOptions { Host = "relay.example.com", Port = 587 };
-            options.Smtp.Host = string.Empty;
-            options.Smtp.UserName = null;
-            options.Smtp.Password = null;
-            options.Profiles["default"] = new Core.Sending.Accounts.MailProfile();
-            options.Profiles["default"].Accounts.Add("m365");
-            options.Profiles["default"].Accounts.Add("relay");
+            AccountsOnly(options);
         });
 
         var accounts = await AccountsSectionAsync(dashboard);
@@ -68,11 +63,7 @@ public sealed class DashboardGraphAccountTests(PostgresServer postgres)
         await using var dashboard = await DashboardHost.StartAsync(outbox.ConnectionString, d => d.AllowActions = true, configure: options =>
         {
             options.Accounts["m365"] = GraphTests.GraphAccount(graph, tokens);
-            options.Smtp.Host = string.Empty;
-            options.Smtp.UserName = null;
-            options.Smtp.Password = null;
-            options.Profiles["default"] = new Core.Sending.Accounts.MailProfile();
-            options.Profiles["default"].Accounts.Add("m365");
+            AccountsOnly(options);
         });
         using var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, CookieContainer = new System.Net.CookieContainer() }) { BaseAddress = new Uri(dashboard.Url) };
         var form = await client.GetStringAsync("/checks", Ct);
@@ -98,6 +89,19 @@ public sealed class DashboardGraphAccountTests(PostgresServer postgres)
         var page = DashboardSecrets.Of(options).Scrub($"<p>Graph said: bad request from client secret {GraphSecret}</p>");
 
         Assert.DoesNotContain(GraphSecret, page, StringComparison.Ordinal);
+    }
+
+    // The host's Outbox:Smtp taken out, and the default profile going through every account.
+    private static void AccountsOnly(OutboxOptions options)
+    {
+        options.Smtp.Host = string.Empty;
+        options.Smtp.UserName = null;
+        options.Smtp.Password = null;
+        options.Profiles["default"] = new Core.Sending.Accounts.MailProfile();
+        foreach (var name in options.Accounts.Keys)
+        {
+            options.Profiles["default"].Accounts.Add(name);
+        }
     }
 
     private static OAuth2Options App() => new()

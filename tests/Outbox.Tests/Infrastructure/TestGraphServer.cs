@@ -229,6 +229,26 @@ public sealed class TestGraphServer : IAsyncDisposable
         }
 
         var behaviour = _script.TryDequeue(out var next) ? next : Always;
+        if (await RefusedAsync(context, behaviour) is { } refusedBy)
+        {
+            return refusedBy;
+        }
+
+        if (behaviour == GraphBehaviour.ResetAfterBody)
+        {
+            context.Abort();
+            return (0, Results.Empty);
+        }
+
+        var requestId = Guid.NewGuid().ToString();
+        context.Response.Headers["request-id"] = requestId;
+        Received.Enqueue(new GraphMail(RawTarget(context), context.Request.Headers.Authorization.ToString(), context.Request.ContentType!, message!, requestId));
+        return (202, Results.StatusCode(202));
+    }
+
+    // What a scripted behaviour answers instead of taking the mail (sendMail or a draft's /send); null to take it.
+    private async Task<(int, IResult)?> RefusedAsync(HttpContext context, GraphBehaviour behaviour)
+    {
         switch (behaviour)
         {
             case GraphBehaviour.Forbid:
@@ -238,20 +258,14 @@ public sealed class TestGraphServer : IAsyncDisposable
                 return (429, Error(context, 429, "ApplicationThrottled", "Application is over its MailboxConcurrency limit."));
             case GraphBehaviour.Unavailable:
                 return (503, Error(context, 503, "ServiceUnavailable", "Service unavailable."));
-            case GraphBehaviour.ResetAfterBody:
-                context.Abort();
-                return (0, Results.Empty);
             case GraphBehaviour.SilentAfterBody:
                 await Task.Delay(Timeout.Infinite, context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
                 return (0, Results.Empty);
             case GraphBehaviour.EchoSecret:
                 return (400, Error(context, 400, "ErrorInvalidRequest", $"Bad request from client secret {EchoedSecret}"));
+            default:
+                return null;
         }
-
-        var requestId = Guid.NewGuid().ToString();
-        context.Response.Headers["request-id"] = requestId;
-        Received.Enqueue(new GraphMail(RawTarget(context), context.Request.Headers.Authorization.ToString(), context.Request.ContentType!, message!, requestId));
-        return (202, Results.StatusCode(202));
     }
 
     private static string RawTarget(HttpContext context) => context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()!.RawTarget;
@@ -492,20 +506,9 @@ public sealed class TestGraphServer : IAsyncDisposable
         }
 
         var behaviour = _script.TryDequeue(out var next) ? next : Always;
-        switch (behaviour)
+        if (await RefusedAsync(context, behaviour) is { } refused)
         {
-            case GraphBehaviour.Forbid:
-                return (403, Error(context, 403, "ErrorAccessDenied", "Access to OData is disabled: [RAOP] : Blocked by tenant configured AppOnly AccessPolicy settings."));
-            case GraphBehaviour.Throttle:
-                context.Response.Headers.RetryAfter = "2";
-                return (429, Error(context, 429, "ApplicationThrottled", "Application is over its MailboxConcurrency limit."));
-            case GraphBehaviour.Unavailable:
-                return (503, Error(context, 503, "ServiceUnavailable", "Service unavailable."));
-            case GraphBehaviour.SilentAfterBody:
-                await Task.Delay(Timeout.Infinite, context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
-                return (0, Results.Empty);
-            case GraphBehaviour.EchoSecret:
-                return (400, Error(context, 400, "ErrorInvalidRequest", $"Bad request from client secret {EchoedSecret}"));
+            return refused;
         }
 
         _drafts.TryRemove(id, out _);
