@@ -1,12 +1,13 @@
 using Outbox.Configuration;
 using Outbox.Core.Sending;
+using Outbox.Core.Sending.Graph;
 using Outbox.Storage;
 using Outbox.Storage.Admin;
 
 namespace Outbox.Dashboard;
 
 /// <summary>
-/// The last `check smtp` (one per account) and `check db` run from the dashboard, kept in memory,
+/// The last `check smtp` (one per account; `check graph` for an account with Transport graph) and `check db` run from the dashboard, kept in memory,
 /// and the running of them again: one at a time, as each may wait for a server's timeout.
 /// </summary>
 public sealed class DashboardChecks(OutboxOptions options, OutboxDatabase database, TimeProvider clock) : IDisposable
@@ -48,6 +49,17 @@ public sealed class DashboardChecks(OutboxOptions options, OutboxDatabase databa
 
             foreach (var (name, smtp) in Accounts())
             {
+                if (smtp.UsesGraph())
+                {
+                    // A Graph account has no SMTP server: its check is check graph's (a token, the mailbox; nothing sent).
+                    var graph = smtp.ToGraph();
+                    using var transport = new GraphTransport(graph, $"Outbox:Accounts:{name}", name);
+                    var (graphSteps, ok) = await new GraphCheck(transport).RunAsync(cancellationToken).ConfigureAwait(false);
+                    Keep(new CheckResult($"check graph ({name}, {graph.Mailbox})", clock.GetUtcNow(), graphSteps.Select(s => (s.Step, s.Ok, s.Detail)).ToList(), ok,
+                        GraphCheck.Verdict(graph, graphSteps, ok)));
+                    continue;
+                }
+
                 var sender = smtp.UserName?.Contains('@', StringComparison.Ordinal) == true ? smtp.UserName : null;
                 var (steps, wouldSend) = await new SmtpCheck(smtp, sender).RunAsync(cancellationToken).ConfigureAwait(false);
                 Keep(new CheckResult($"check smtp ({name}, {smtp.Host}:{smtp.Port})", clock.GetUtcNow(), steps.Select(s => (s.Step, s.Ok, s.Detail)).ToList(), wouldSend,

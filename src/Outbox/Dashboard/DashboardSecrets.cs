@@ -27,6 +27,11 @@ public static class DashboardSecrets
             secrets.Add(Contents(smtp.OAuth2.ClientSecretFile));
         }
 
+        // Outbox:Graph's app credentials (Transport graph).
+        secrets.Add(options.Graph.OAuth2.ClientSecret);
+        secrets.Add(options.Graph.OAuth2.CertificatePassword);
+        secrets.Add(Contents(options.Graph.OAuth2.ClientSecretFile));
+
         return new SecretScrubber(secrets.Concat(secrets.Select(s => s is null ? null : Html.Encode(s))).Distinct(StringComparer.Ordinal));
     }
 

@@ -24,10 +24,10 @@ public static class OverviewPage
         var hourly = await activity.HourlyAsync(cancellationToken).ConfigureAwait(false);
         var sending = await WorkersSection.RenderAsync(database, request, cancellationToken).ConfigureAwait(false);
         var accounts = new List<Markup>();
-        foreach (var (name, smtp) in AccountsOf(options))
+        foreach (var (name, server, limits) in AccountsOf(options))
         {
-            var state = await activity.AccountAsync(name, [.. smtp.EffectiveRateLimits()], cancellationToken).ConfigureAwait(false);
-            accounts.Add(AccountRow(name, smtp, state));
+            var state = await activity.AccountAsync(name, [.. limits?.EffectiveRateLimits() ?? []], cancellationToken).ConfigureAwait(false);
+            accounts.Add(AccountRow(name, server, limits, state));
         }
 
         var counts = Html.Join(Statuses.Select(s => Html.Of(
@@ -45,7 +45,7 @@ public static class OverviewPage
                 </table>
                 """);
         var accountTable = accounts.Count == 0
-            ? Html.Of($"<p>No SMTP account: Outbox:Transport is {options.Transport}.</p>")
+            ? Html.Of($"<p>No account: Outbox:Transport is {options.Transport}.</p>")
             : Html.Of($"""
                 <table><tr><th>account</th><th>server</th><th>last sent (last day)</th><th>last error (last day)</th><th>rate limits in use</th></tr>
                 {Html.Join(accounts)}
@@ -68,23 +68,30 @@ public static class OverviewPage
         return Layout.Page("Overview", request, body, RefreshSeconds);
     }
 
-    // The accounts the worker sends through, by the names the attempt log records.
-    private static IEnumerable<(string Name, SmtpOptions Smtp)> AccountsOf(OutboxOptions options)
+    // The accounts the worker sends through, by the names the attempt log records, with where
+    // each sends to: an SMTP server's host and port, or Graph's mailbox and address (no secret),
+    // and the account's settings its limits come from (none for Outbox:Graph, which has no limits).
+    private static IEnumerable<(string Name, string Server, SmtpOptions? Limits)> AccountsOf(OutboxOptions options)
     {
-        if (!options.Transport.Trim().Equals("smtp", StringComparison.OrdinalIgnoreCase))
+        switch (options.Transport.Trim().ToLowerInvariant())
         {
-            return [];
+            case "graph":
+                return [(SmtpTransport.DefaultAccount, GraphServer(options.Graph.Mailbox, options.Graph.BaseUrl), null)];
+            case "smtp":
+                return options.Accounts.Count == 0
+                    ? [(SmtpTransport.DefaultAccount, $"{options.Smtp.Host}:{options.Smtp.Port}", options.Smtp)]
+                    : options.Accounts.Select(a => (a.Key, a.Value.UsesGraph() ? GraphServer(a.Value.Mailbox, a.Value.BaseUrl) : $"{a.Value.Host}:{a.Value.Port}", (SmtpOptions?)a.Value));
+            default:
+                return [];
         }
-
-        return options.Accounts.Count == 0
-            ? [(SmtpTransport.DefaultAccount, options.Smtp)]
-            : options.Accounts.Select(a => (a.Key, a.Value));
     }
 
-    private static Markup AccountRow(string name, SmtpOptions smtp, AccountActivity state)
+    private static string GraphServer(string? mailbox, string baseUrl) => $"Microsoft Graph {baseUrl} as {mailbox}";
+
+    private static Markup AccountRow(string name, string server, SmtpOptions? smtp, AccountActivity state)
     {
-        var rateLimits = smtp.EffectiveRateLimits();
-        var connections = smtp.EffectiveMaxConnections();
+        var rateLimits = smtp?.EffectiveRateLimits() ?? [];
+        var connections = smtp?.EffectiveMaxConnections() ?? 0;
         var limits = rateLimits.Count == 0 && connections == 0
             ? Html.Of($"none")
             : Html.Join(rateLimits.Select((limit, i) => Html.Of(
@@ -95,7 +102,7 @@ public static class OverviewPage
             : state.Recovered ? Html.Of($"""<span class="recovered">{state.LastErrorAt}: {state.LastError} (mail went out since)</span>""")
             : Html.Of($"""<span class="fail">{state.LastErrorAt}: {state.LastError}</span>""");
         var sent = state.LastSentAt is null ? Html.Of($"none") : Html.Of($"""<span class="ok">{state.LastSentAt}</span>""");
-        return Html.Of($"""<tr class="account"><td>{name}</td><td>{smtp.Host}:{smtp.Port}</td><td class="last-sent">{sent}</td><td class="last-error">{error}</td><td>{limits}</td></tr>""");
+        return Html.Of($"""<tr class="account"><td>{name}</td><td>{server}</td><td class="last-sent">{sent}</td><td class="last-error">{error}</td><td>{limits}</td></tr>""");
     }
 
     // An inline SVG of 24 hourly bars (sent up, failed down), drawn on the server: no script, no

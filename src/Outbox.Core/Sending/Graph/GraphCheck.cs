@@ -18,7 +18,7 @@ public sealed class GraphCheck(GraphTransport transport)
         ArgumentNullException.ThrowIfNull(graph);
         ArgumentNullException.ThrowIfNull(steps);
         return ok
-            ? $"Graph takes the app's token and knows {graph.Mailbox}; nothing was sent. Whether the app may send as it (Mail.Send, an application access policy) shows with the first mail"
+            ? $"Graph takes the app's token and knows {graph.Mailbox}; nothing was sent. Whether the app may send as it (Mail.Send, an application access policy; Mail.ReadWrite for mail past 4 MB) shows with the first mail"
             : $"mail would NOT go out: {steps.Last(s => !s.Ok).Detail}";
     }
 

@@ -16,7 +16,8 @@ public sealed class GraphOptions
 
     /// <summary>
     /// Whether a copy goes to the mailbox's Sent Items. A MIME sendMail always saves one (its
-    /// saveToSentItems parameter exists only for JSON bodies), so only true is accepted.
+    /// saveToSentItems parameter exists only for JSON bodies), and so does a draft's /send, so
+    /// only true is accepted.
     /// </summary>
     public bool SaveToSentItems { get; set; } = true;
 

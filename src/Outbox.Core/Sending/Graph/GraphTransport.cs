@@ -4,14 +4,14 @@ namespace Outbox.Core.Sending.Graph;
 
 /// <summary>
 /// Sends through Microsoft Graph: POST {BaseUrl}/users/{Mailbox}/sendMail with the MIME
-/// message in base64, as the app itself (client credentials). One HttpClient for every session,
+/// message in base64 (past 4 MB, a draft, its attachments and /send), as the app itself (client credentials). One HttpClient for every session,
 /// trusting the system store plus CaFile, each request bounded by Timeout.
 /// </summary>
 public sealed class GraphTransport : IMailTransport, IDisposable
 {
     /// <summary>
-    /// Graph's limit on a request (about 4 MB); the base64 body must fit in it. Larger mail needs
-    /// a draft and an upload session, which this transport does not do yet.
+    /// Graph's limit on a request (about 4 MB). A mail whose base64 fits goes in one sendMail;
+    /// a larger one through a draft and upload sessions (<see cref="GraphDraft"/>).
     /// </summary>
     public const long MaxRequestBytes = 4L * 1024 * 1024;
 
