@@ -250,8 +250,7 @@ public sealed class ExpiryInFlightTests(PostgresServer postgres) : IDisposable
         // The second run replaced nothing: the same function, no drop.
         Assert.Equal(oid, await outbox.ScalarAsync<long>("select 'outbox_mail.mail_status(bigint)'::regprocedure::oid::bigint"));
         Assert.Equal($"{Storage.Admin.DatabaseCheck.ExpectedSchemaVersion}", await outbox.ScalarAsync<string>("select value from outbox.outbox_setting where name = 'schema_version'"));
-        var role = $"app_{Guid.NewGuid():N}"[..20];
-        await outbox.ExecuteAsync($"create role {role} login; grant outbox_sender to {role}");
+        var role = await outbox.LoginAsync("outbox_sender", "app");
         await using var sender = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(outbox.ConnectionString) { Username = role, Pooling = false }.ConnectionString);
         await sender.OpenAsync(Ct);
         var id = await sender.ExecuteScalarAsync<long>("select outbox_mail.send('a@example.com', 'b@example.com', expires_after => interval '2 hours')");

@@ -129,7 +129,9 @@ public sealed class ValidationTests(PostgresServer postgres)
         var suffix = Guid.NewGuid().ToString("N")[..8];
         await outbox.ExecuteAsync($"""
             create role app_{suffix} login password 'pw' in role outbox_sender;
+            grant usage on schema outbox_mail to app_{suffix};
             create role dba_{suffix} login password 'pw' in role outbox_reader;
+            grant usage on schema outbox to dba_{suffix};
             """);
         var builder = new NpgsqlConnectionStringBuilder(outbox.ConnectionString) { Username = $"app_{suffix}", Password = "pw", Pooling = false };
         await using (var app = new NpgsqlConnection(builder.ConnectionString))
