@@ -6,7 +6,8 @@ namespace Outbox.Core.Sending.Accounts;
 /// One of an account's connection slots, held by one open session: its lease is renewed every
 /// third of its length while the session lives (as a batch's mail leases are), and the slot is
 /// given back when the session closes. A worker that dies stops renewing, and its slot stops
-/// counting one lease later.
+/// counting one lease later; so the lease is short (at most <see cref="MaxLength"/>), whatever
+/// the mails' lease, or a killed worker would hold an account's capacity for minutes.
 /// </summary>
 internal sealed partial class ConnectionLease : IAsyncDisposable
 {
@@ -29,9 +30,13 @@ internal sealed partial class ConnectionLease : IAsyncDisposable
         _renewing = RenewAsync();
     }
 
+    /// <summary>The longest a connection slot is leased for at a time.</summary>
+    public static readonly TimeSpan MaxLength = TimeSpan.FromMinutes(1);
+
     /// <summary>A slot of the account's, or null when all its MaxConnections are held (by any worker).</summary>
     public static async Task<ConnectionLease?> TakeAsync(IRateLimiter limiter, string account, int maxConnections, TimeSpan lease, ILogger logger, CancellationToken cancellationToken)
     {
+        lease = lease < MaxLength ? lease : MaxLength;
         var slot = await limiter.TakeConnectionAsync(account, maxConnections, lease, cancellationToken).ConfigureAwait(false);
         return slot is { } id ? new ConnectionLease(limiter, id, lease, account, logger) : null;
     }
@@ -58,6 +63,7 @@ internal sealed partial class ConnectionLease : IAsyncDisposable
 
     private async Task RenewAsync()
     {
+        var renewed = Environment.TickCount64;
         while (!_stop.IsCancellationRequested)
         {
             await Task.Delay(_lease / 3, _stop.Token).ConfigureAwait(false);
@@ -71,10 +77,20 @@ internal sealed partial class ConnectionLease : IAsyncDisposable
                     Log.Expired(_logger, _account);
                     return;
                 }
+
+                renewed = Environment.TickCount64;
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 Log.NotRenewed(_logger, _account, ex.Message);
+                // No renewal for two thirds of the lease: it may run out on the database clock
+                // before the next try, and another worker's session count in its place.
+                if (TimeSpan.FromMilliseconds(Environment.TickCount64 - renewed) >= _lease * 2 / 3)
+                {
+                    _lost = true;
+                    Log.Expired(_logger, _account);
+                    return;
+                }
             }
         }
     }
