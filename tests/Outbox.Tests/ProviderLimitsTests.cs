@@ -86,7 +86,9 @@ public sealed class ProviderLimitsTests(PostgresServer postgres) : IDisposable
         {
             var now = Interlocked.Increment(ref inFlight);
             InterlockedMax(ref most, now);
-            await Task.Delay(100, Ct);
+            // Long enough that the workers' requests overlap even on a loaded machine, so the
+            // cap is reached (and a missing cap shows as a third).
+            await Task.Delay(400, Ct);
             Interlocked.Decrement(ref inFlight);
         };
         await using var outbox = await TestOutbox.PostgresAsync(postgres);
