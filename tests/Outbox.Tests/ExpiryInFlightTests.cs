@@ -113,6 +113,36 @@ public sealed class ExpiryInFlightTests(PostgresServer postgres) : IDisposable
         await outbox.AssertStatusAsync(next, "sent");
     }
 
+    // The same for a mail the mark found no longer this worker's (its lease was taken over while
+    // it waited in the batch): nothing went to the account, so its slot goes back too.
+    [Fact]
+    public async Task A_mail_whose_lease_was_lost_before_its_mark_gives_its_rate_limit_slot_back()
+    {
+        await using var outbox = await TestOutbox.SqliteAsync();
+        var slow = await outbox.EnqueueAsync(Mail("slow first"));
+        var taken = await outbox.EnqueueAsync(Mail("taken over"));
+        var next = await outbox.EnqueueAsync(Mail("next"));
+        await using var smtp = ScriptedSmtpServer.Start(step => step is { Phase: "dot", Message: 0 } ? TakeOver(outbox, taken) : null);
+        var options = new Configuration.OutboxOptions { Transport = "smtp" };
+        options.Accounts["only"] = smtp.Options();
+        options.Accounts["only"].RateLimits.Add(new RateLimit { Messages = 2, Per = TimeSpan.FromHours(1) });
+        var profile = new MailProfile();
+        profile.Accounts.Add("only");
+        options.Profiles["default"] = profile;
+        var transport = Worker.OutboxRuntime.CreateRoutedTransport(options, new DatabaseRateLimiter(outbox.Database, "test-worker"), NullLoggerFactory.Instance);
+
+        // A lost lease ends the lane's batch (the rest is handed back); the next pass sends it.
+        var dispatcher = outbox.Dispatcher(transport);
+        await dispatcher.DispatchDueAsync(Ct);
+        await outbox.MakeDueAsync(next);
+        await dispatcher.DispatchDueAsync(Ct);
+
+        Assert.Equal(["slow first", "next"], smtp.DataReceived.Select(m => Subject(m.Data)));
+        await outbox.AssertStatusAsync(slow, "sent");
+        await outbox.AssertStatusAsync(taken, "sending");
+        await outbox.AssertStatusAsync(next, "sent");
+    }
+
     // The statement decides on the database clock: a mail still in time is marked, one past its
     // expiry is recorded expired, and a worker whose lease is gone writes neither.
     [Theory]
@@ -262,6 +292,12 @@ public sealed class ExpiryInFlightTests(PostgresServer postgres) : IDisposable
     private static SmtpFault? ExpireNow(TestOutbox outbox, long id)
     {
         outbox.ExecuteAsync($"update {outbox.T("outbox_message")} set expires_at = {outbox.Database.Dialect.NowPlusSeconds("-1")} where id = @id", new { id }).GetAwaiter().GetResult();
+        return null;
+    }
+
+    private static SmtpFault? TakeOver(TestOutbox outbox, long id)
+    {
+        outbox.ExecuteAsync($"update {outbox.T("outbox_message")} set lease_owner = 'another-worker' where id = @id", new { id }).GetAwaiter().GetResult();
         return null;
     }
 

@@ -114,9 +114,10 @@ internal sealed class RoutedSession(RoutedTransport transport) : IMailSession
                 await DropAsync(account).ConfigureAwait(false);
                 Wait(transport.Throttle(account, ex, ex.RetryAfter), ex.Message);
             }
-            catch (Dispatch.MailExpiredException)
+            catch (Exception ex) when (ex is Dispatch.MailExpiredException or Dispatch.LeaseLostException)
             {
-                // The mark found the mail expired: nothing went to the account, its slot goes back.
+                // The mark refused (the mail expired, or another worker holds it now): nothing
+                // went to the account, so its rate-limit slot goes back.
                 used = false;
                 throw;
             }
