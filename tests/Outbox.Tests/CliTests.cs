@@ -150,6 +150,37 @@ public sealed class CliTests(PostgresServer postgres) : IDisposable
         Assert.Contains("written to", (await RunProgramAsync("show", send.Out.Trim())).Out, StringComparison.Ordinal);
     }
 
+    // A mail past its expires_at is never sent: queued again, the claim would only record it
+    // expired. One mail is refused with its expiry; a bulk retry leaves such mails out and says so.
+    [Fact]
+    public async Task Retry_refuses_a_mail_past_its_expiry_and_a_bulk_retry_leaves_those_out()
+    {
+        var file = Path.Combine(_dir.FullName, "outbox.db");
+        var config = WriteConfig("sqlite", $"Data Source={file}");
+        var ids = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            ids.Add((await RunAsync("send", "--config", config, "--from", "app@example.com", "--to", "a@example.com", "--text", "x", "--expires-after", "1h")).Out.Trim());
+        }
+
+        await using (var outbox = TestOutbox.Existing("sqlite", $"Data Source={file}"))
+        {
+            await outbox.ExecuteAsync("update outbox_message set status = 'failed', due_at = null");
+            await outbox.ExecuteAsync($"update outbox_message set expires_at = '2020-01-01T00:00:00.000Z' where id in ({ids[0]}, {ids[1]})");
+        }
+
+        var one = await RunAsync("retry", ids[0], "--config", config);
+        var bulk = await RunAsync("retry", "--status", "failed", "--config", config);
+
+        Assert.Equal(Commands.ExitCodes.Usage, one.Code);
+        Assert.Equal($"outbox: ID: mail {ids[0]} expired at 2020-01-01T00:00:00.000Z (its expires_at) and is never sent after it; nothing was changed. Enqueue it again with a later expiry if it must still go", one.Error.Trim());
+        Assert.Equal((0, "queued 1 mail(s) that were failed; left out 2 past their expires_at (never sent after it)"), Trimmed(bulk));
+        await using (var outbox = TestOutbox.Existing("sqlite", $"Data Source={file}"))
+        {
+            Assert.Equal(["failed", "failed", "queued"], await outbox.QueryAsync<string>("select status from outbox_message order by id"));
+        }
+    }
+
     [Fact]
     public async Task Retry_by_status_queues_every_such_mail_in_batches_and_says_how_many()
     {

@@ -7,4 +7,7 @@ public sealed record BulkRetryOutcome(long Matched, long Queued)
 {
     /// <summary>Mails of the set it left alone: they left the status meanwhile, or another transaction held them.</summary>
     public long Skipped => Matched - Queued;
+
+    /// <summary>Mails the filter matched that it left out because their expires_at has passed (not in Matched).</summary>
+    public long Expired { get; init; }
 }

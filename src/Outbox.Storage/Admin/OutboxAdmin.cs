@@ -183,6 +183,7 @@ public sealed class OutboxAdmin
     /// <summary>
     /// Queues a failed, unconfirmed, cancelled or waiting mail for sending now, with a fresh count
     /// of attempts. Recipients the server rejected are asked again; those that accepted it are not.
+    /// A mail past its expires_at is refused: it is never sent after that time.
     /// </summary>
     public Task RetryAsync(long id, CancellationToken cancellationToken) =>
         ChangeAsync(id, ["failed", "unconfirmed", "cancelled", "queued"],
@@ -216,8 +217,11 @@ public sealed class OutboxAdmin
 
         var (where, parameters) = Where(filter with { BeforeId = null });
         // The set is read once, ids only: a mail failed again after being queued is not in it,
-        // so the retry cannot chase the workers forever, nor queue one mail twice.
-        var matched = (await QueryAsync<long>(D.Sql($"select m.id from {Messages} m {where} order by m.id"), parameters, cancellationToken).ConfigureAwait(false)).ToArray();
+        // so the retry cannot chase the workers forever, nor queue one mail twice. A mail past its
+        // expires_at is left out and counted: queued, the claim would only record it expired.
+        var found = (await QueryAsync<(long Id, bool Expired)>(D.Sql(
+            $"select m.id, case when m.expires_at <= {D.Now} then 1 else 0 end from {Messages} m {where} order by m.id"), parameters, cancellationToken).ConfigureAwait(false)).ToList();
+        var matched = found.Where(m => !m.Expired).Select(m => m.Id).ToArray();
         // The mails are changed first, each only if still in the status (and, where the database
         // can, not held by another transaction); their action rows and recipients follow for the
         // ids changed. A changed mail is locked until commit and no longer in a status the purge
@@ -259,7 +263,7 @@ public sealed class OutboxAdmin
             await connection.ExecuteAsync(new CommandDefinition(wake, cancellationToken: cancellationToken)).ConfigureAwait(false);
         }
 
-        return new BulkRetryOutcome(matched.Length, total);
+        return new BulkRetryOutcome(matched.Length, total) { Expired = found.Count - matched.Length };
     }
 
     private async Task<IEnumerable<T>> QueryAsync<T>(string sql, object parameters, CancellationToken cancellationToken)
@@ -362,6 +366,14 @@ public sealed class OutboxAdmin
             {
                 throw new MailValidationException("ID", $"mail {id} is {status}; only a mail that is {string.Join(" or ", allowed)} can be {(verb == "retry" ? "retried" : "cancelled")}",
                     status == "sending" ? "A worker is sending it now; look again in a moment" : "Nothing was changed");
+            }
+
+            // Queued again, the claim would only record it expired: say so now instead.
+            if (verb == "retry" && await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+                    D.Sql($"select {D.AsIsoText("expires_at")} from {Messages} where id = @Id and expires_at <= {D.Now}"), new { Id = id }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false) is { } expiredAt)
+            {
+                throw new MailValidationException("ID", $"mail {id} expired at {expiredAt} (its expires_at) and is never sent after it; nothing was changed",
+                    "Enqueue it again with a later expiry if it must still go");
             }
 
             // The status in the WHERE clause makes the change lose, not win, against a worker

@@ -45,13 +45,14 @@ public static class MailActionCommand
 
                 if (parse.GetValue(context.JsonOutput))
                 {
-                    context.WriteJson(new { queued = done.Queued, skipped = done.Skipped, status = all });
+                    context.WriteJson(new { queued = done.Queued, skipped = done.Skipped, expired = done.Expired, status = all });
                 }
                 else
                 {
-                    await context.Out.WriteLineAsync(done.Skipped == 0
+                    await context.Out.WriteLineAsync((done.Skipped == 0
                         ? $"queued {done.Queued} mail(s) that were {all}"
-                        : $"queued {done.Queued} of the {done.Matched} mail(s) that were {all}; skipped {done.Skipped} that another transaction held or that left the status meanwhile").ConfigureAwait(false);
+                        : $"queued {done.Queued} of the {done.Matched} mail(s) that were {all}; skipped {done.Skipped} that another transaction held or that left the status meanwhile")
+                        + (done.Expired == 0 ? string.Empty : $"; left out {done.Expired} past their expires_at (never sent after it)")).ConfigureAwait(false);
                 }
 
                 return 0;
