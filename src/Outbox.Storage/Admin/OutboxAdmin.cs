@@ -219,9 +219,9 @@ public sealed class OutboxAdmin
         // The set is read once, ids only: a mail failed again after being queued is not in it,
         // so the retry cannot chase the workers forever, nor queue one mail twice. A mail past its
         // expires_at is left out and counted: queued, the claim would only record it expired.
-        var found = (await QueryAsync<(long Id, bool Expired)>(D.Sql(
-            $"select m.id, case when m.expires_at <= {D.Now} then 1 else 0 end from {Messages} m {where} order by m.id"), parameters, cancellationToken).ConfigureAwait(false)).ToList();
-        var matched = found.Where(m => !m.Expired).Select(m => m.Id).ToArray();
+        var found = (await QueryAsync<(long Id, long Expired)>(D.Sql(
+            $"select m.id, case when m.expires_at <= {D.Now} then 1 else 0 end as expired from {Messages} m {where} order by m.id"), parameters, cancellationToken).ConfigureAwait(false)).ToList();
+        var matched = found.Where(m => m.Expired == 0).Select(m => m.Id).ToArray();
         // The mails are changed first, each only if still in the status (and, where the database
         // can, not held by another transaction); their action rows and recipients follow for the
         // ids changed. A changed mail is locked until commit and no longer in a status the purge

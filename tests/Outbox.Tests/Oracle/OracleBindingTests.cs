@@ -226,7 +226,7 @@ public sealed class OracleBindingTests
         var batches = 0;
         var source = new OdpStandIn
         {
-            Answer = text => text.StartsWith("select m.id from", StringComparison.Ordinal) ? Ids(batches++ == 0 ? 2500 : 0) : null,
+            Answer = text => text.StartsWith("select m.id, case when m.expires_at", StringComparison.Ordinal) ? Ids(batches++ == 0 ? 2500 : 0, expired: 0) : null,
         };
         await using var database = new OutboxDatabase(new OracleDialect(), source);
 
@@ -324,13 +324,19 @@ public sealed class OracleBindingTests
         Assert.Single(source.Commands);
     }
 
-    private static DataTable Ids(int count)
+    private static DataTable Ids(int count, decimal? expired = null)
     {
         var table = new DataTable();
         table.Columns.Add("id", typeof(long));
+        if (expired is not null)
+        {
+            // As ODP.NET gives a NUMBER: a decimal.
+            table.Columns.Add("expired", typeof(decimal));
+        }
+
         foreach (var id in Enumerable.Range(1, count))
         {
-            table.Rows.Add((long)id);
+            table.Rows.Add(expired is null ? [(long)id] : [(long)id, expired.Value]);
         }
 
         return table;
