@@ -22,8 +22,9 @@ select status,
 -- Mails that ended without being sent, or whose sending is unconfirmed, newest first.
 -- Retry one with `outbox retry ID`, or: update outbox_message set status = 'queued',
 -- due_at = sys_extract_utc(systimestamp), attempt_count = 0 where id = ...; commit;
+-- subject: what a template mail went out with (rendered_subject), once the worker rendered it.
 create or replace view outbox_failed as
-select m.id, m.status, m.sender, m.subject, m.attempt_count, m.last_attempt_at, m.smtp_code, m.smtp_reply, m.last_error
+select m.id, m.status, m.sender, coalesce(m.rendered_subject, m.subject) as subject, m.attempt_count, m.last_attempt_at, m.smtp_code, m.smtp_reply, m.last_error
   from outbox_message m
  where m.status in ('failed', 'unconfirmed', 'expired')
 /

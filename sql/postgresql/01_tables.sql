@@ -450,7 +450,8 @@ select status,
   from outbox.outbox_message
  group by status;
 
+-- subject: what a template mail went out with (rendered_subject), once the worker rendered it.
 create or replace view outbox.outbox_failed as
-select m.id, m.status, m.sender, m.subject, m.attempt_count, m.last_attempt_at, m.smtp_code, m.smtp_reply, m.last_error
+select m.id, m.status, m.sender, coalesce(m.rendered_subject, m.subject) as subject, m.attempt_count, m.last_attempt_at, m.smtp_code, m.smtp_reply, m.last_error
   from outbox.outbox_message m
  where m.status in ('failed', 'unconfirmed', 'expired');

@@ -71,6 +71,6 @@ select status,
  group by status;
 
 create view outbox_failed as
-select m.id, m.status, m.sender, m.subject, m.attempt_count, m.last_attempt_at, m.smtp_code, m.smtp_reply, m.last_error
+select m.id, m.status, m.sender, coalesce(m.rendered_subject, m.subject) as subject, m.attempt_count, m.last_attempt_at, m.smtp_code, m.smtp_reply, m.last_error
   from outbox_message m
  where m.status in ('failed', 'unconfirmed', 'expired');

@@ -278,6 +278,8 @@ public sealed class SchemaInstaller
             await connection.ExecuteAsync(new CommandDefinition("pragma foreign_keys = on", cancellationToken: CancellationToken.None)).ConfigureAwait(false);
         }
 
+        await RebuildUnlessAsync(connection, "outbox_failed", "rendered_subject", "sql/sqlite/upgrade_failed_view.sql", cancellationToken, "view").ConfigureAwait(false);
+
         // The file this outbox was made in: its path, which SQL cannot know, so it is recorded
         // here. Never overwritten: opening a copied file must not adopt it (`outbox adopt` does).
         var d = new Dialects.SqliteDialect();
@@ -292,12 +294,12 @@ public sealed class SchemaInstaller
             cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
-    // SQLite cannot widen a check in place: a table whose definition lacks the value is made
-    // again by its upgrade script, in one transaction.
-    private static async Task RebuildUnlessAsync(System.Data.Common.DbConnection connection, string table, string value, string script, CancellationToken cancellationToken)
+    // SQLite can neither widen a check nor replace a view in place: a table (or view) whose
+    // definition lacks the value is made again by its upgrade script, in one transaction.
+    private static async Task RebuildUnlessAsync(System.Data.Common.DbConnection connection, string table, string value, string script, CancellationToken cancellationToken, string type = "table")
     {
         var definition = await connection.ExecuteScalarAsync<string>(new CommandDefinition(
-            "select sql from sqlite_master where type = 'table' and name = @Table", new { Table = table }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            "select sql from sqlite_master where type = @Type and name = @Table", new { Type = type, Table = table }, cancellationToken: cancellationToken)).ConfigureAwait(false);
         if (definition is null || definition.Contains(value, StringComparison.Ordinal))
         {
             return;

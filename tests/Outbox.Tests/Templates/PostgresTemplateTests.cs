@@ -75,6 +75,20 @@ public sealed class PostgresTemplateTests(PostgresServer postgres)
         Assert.Contains("<tr><td>MUG-07</td><td>1</td><td>11.50</td></tr>", message.HtmlBody, StringComparison.Ordinal);
     }
 
+    // A DBA reading outbox_failed sees what the mail went out with, not the template's Liquid.
+    [Fact]
+    public async Task The_failed_view_shows_a_template_mails_rendered_subject()
+    {
+        await using var outbox = await TestOutbox.PostgresAsync(postgres);
+        await using var smtp = TestSmtpServer.Start();
+        await PutAsync(outbox);
+        var id = await SendTemplateAsync(outbox);
+        await outbox.SmtpDispatcher(TestOutbox.SmtpFor(smtp)).DispatchDueAsync(Ct);
+        await outbox.ExecuteAsync("update outbox.outbox_message set status = 'unconfirmed' where id = @id", new { id });
+
+        Assert.Equal("Order 42 confirmed", await outbox.ScalarAsync<string>("select subject from outbox.outbox_failed where id = @id", new { id }));
+    }
+
     [Fact]
     public async Task A_missing_variable_fails_that_mail_naming_template_line_and_variable_and_the_other_mail_goes_out()
     {
@@ -297,7 +311,7 @@ public sealed class PostgresTemplateTests(PostgresServer postgres)
     public async Task A_schema_of_version_4_gets_the_rendered_subject_column_when_installed_again()
     {
         await using var outbox = await TestOutbox.PostgresAsync(postgres);
-        await outbox.ExecuteAsync("alter table outbox.outbox_message drop column rendered_subject; update outbox.outbox_setting set value = '4' where name = 'schema_version'");
+        await outbox.ExecuteAsync("drop view outbox.outbox_failed; alter table outbox.outbox_message drop column rendered_subject; update outbox.outbox_setting set value = '4' where name = 'schema_version'");
 
         await new Storage.SchemaInstaller(outbox.Database).InstallAsync(Ct);
 

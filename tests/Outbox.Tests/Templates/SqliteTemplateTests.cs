@@ -179,6 +179,43 @@ public sealed partial class SqliteTemplateTests
         }
     }
 
+    // outbox_failed of schema version 6 showed a template mail's Liquid subject; SQLite cannot
+    // replace a view, so the upgrade makes it again, and it shows what the mail went out with.
+    [Fact]
+    public async Task A_file_of_schema_version_6_gets_the_failed_view_with_the_rendered_subject()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"outbox-v6-{Guid.NewGuid():N}.db");
+        await using (var old = new SqliteConnection($"Data Source={file};Pooling=False"))
+        {
+            await old.OpenAsync(Ct);
+            await old.ExecuteAsync(SchemaInstaller.ReadScript("sql/sqlite/01_tables.sql"));
+            await old.ExecuteAsync("""
+                drop view outbox_failed;
+                create view outbox_failed as
+                select m.id, m.status, m.sender, m.subject, m.attempt_count, m.last_attempt_at, m.smtp_code, m.smtp_reply, m.last_error
+                  from outbox_message m
+                 where m.status in ('failed', 'unconfirmed', 'expired');
+                update outbox_setting set value = '6' where name = 'schema_version';
+                """);
+        }
+
+        await using var outbox = TestOutbox.Existing("sqlite", $"Data Source={file}");
+        await new SchemaInstaller(outbox.Database).InstallAsync(Ct);
+        await using var smtp = TestSmtpServer.Start();
+        await PutAsync(outbox, Order);
+        var id = await outbox.EnqueueAsync(ByTemplate("customer@example.com"));
+        await outbox.SmtpDispatcher(TestOutbox.SmtpFor(smtp)).DispatchDueAsync(Ct);
+        await outbox.ExecuteAsync("update outbox_message set status = 'unconfirmed' where id = @id", new { id });
+
+        Assert.Equal("Order 42 confirmed", await outbox.ScalarAsync<string>("select subject from outbox_failed where id = @id", new { id }));
+        await outbox.DisposeAsync();
+        SqliteConnection.ClearAllPools();
+        foreach (var path in new[] { file, file + "-wal", file + "-shm" })
+        {
+            File.Delete(path);
+        }
+    }
+
     // What schema version 3 added to the SQLite script: the message's columns and the template table with its index and trigger.
     [GeneratedRegex(@",\n    template         text,\n    template_locale  text,\n    template_data    text|create table if not exists outbox_template .*?\nend;\n", RegexOptions.Singleline)]
     private static partial Regex TemplateParts();
