@@ -563,10 +563,14 @@ public sealed class OutboxStore : IDispatchStore, IMessageContentSource
 
         // Handing back: the worker knows the mail's data did not reach the server whole (never
         // begun, or cut before its end), so the mark goes with the lease.
+        // A mail handed back for longer than it has left is due at its expires_at, so the next
+        // claim then records it expired instead of it showing 'queued' past its expiry.
         public string Release { get; } = d.Sql(
             $"""
             update {d.Table("outbox_message")}
-               set status = 'queued', due_at = {d.NowPlusSeconds("@DelaySeconds")}, lease_owner = null, data_started_at = null,
+               set status = 'queued',
+                   due_at = case when expires_at < {d.NowPlusSeconds("@DelaySeconds")} then expires_at else {d.NowPlusSeconds("@DelaySeconds")} end,
+                   lease_owner = null, data_started_at = null,
                    attempt_count = attempt_count - 1, last_error = coalesce(@Reason, last_error),
                    smtp_code = coalesce(@Code, smtp_code), smtp_reply = case when @Code is null then smtp_reply else @Reply end
              where {d.InList("id", "@Ids")} and status = 'sending' and lease_owner = @Worker

@@ -143,6 +143,32 @@ public sealed class ExpiryInFlightTests(PostgresServer postgres) : IDisposable
         await outbox.AssertStatusAsync(next, "sent");
     }
 
+    // A mail handed back (a rate limit, a pause, a connection that failed) for longer than it has
+    // left becomes due at its expiry, so the next claim then records it expired; it never shows
+    // 'queued' for hours past it. One still in time keeps the whole delay.
+    [Theory]
+    [InlineData("sqlite")]
+    [InlineData("postgresql")]
+    public async Task A_hand_back_past_the_expiry_makes_the_mail_due_at_its_expiry_and_the_claim_expires_it(string provider)
+    {
+        await using var outbox = await OutboxAsync(provider);
+        var expiring = await outbox.EnqueueAsync(Mail("flash sale", expiresAfter: TimeSpan.FromHours(1)));
+        var lasting = await outbox.EnqueueAsync(Mail("newsletter", expiresAfter: TimeSpan.FromDays(3)));
+        var store = new OutboxStore(outbox.Database, "test-worker");
+        var claimed = await store.ClaimAsync(10, TimeSpan.FromMinutes(5), holdTakenOver: false, Ct);
+        Assert.Equal(2, claimed.Count);
+
+        await store.ReleaseAsync(claimed, TimeSpan.FromHours(2), "account at its rate limit", null, Ct);
+
+        var d = outbox.Database.Dialect;
+        Assert.Equal([(expiring, true), (lasting, false)], await outbox.QueryAsync<(long, bool)>(
+            $"select id, case when due_at = expires_at then 1 else 0 end from {outbox.T("outbox_message")} where status = 'queued' order by id"));
+        // At its expiry (moved here to now), the claim finds it due and records it expired.
+        await outbox.ExecuteAsync($"update {outbox.T("outbox_message")} set expires_at = {d.NowPlusSeconds("-1")}, due_at = {d.NowPlusSeconds("-1")} where id = @expiring", new { expiring });
+        Assert.True(Assert.Single(await store.ClaimAsync(10, TimeSpan.FromMinutes(5), holdTakenOver: false, Ct)).Expired);
+        await outbox.AssertStatusAsync(expiring, "expired");
+    }
+
     // The statement decides on the database clock: a mail still in time is marked, one past its
     // expiry is recorded expired, and a worker whose lease is gone writes neither.
     [Theory]
