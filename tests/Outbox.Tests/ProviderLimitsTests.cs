@@ -118,6 +118,52 @@ public sealed class ProviderLimitsTests(PostgresServer postgres) : IDisposable
         Assert.Equal(0L, await outbox.ScalarAsync<long>("select count(*) from outbox.outbox_message where attempt_count > 1"));
     }
 
+    // Outbox:Graph alone (Graph as Outbox:Transport) counts its limits in the database as an
+    // account's: three workers, Graph's preset with MaxConnections 2, never a third request.
+    [Fact]
+    public async Task Outbox_graph_alone_counts_its_concurrent_requests_across_workers()
+    {
+        await using var tokens = await TestTokenServer.StartAsync();
+        await using var graph = await TestGraphServer.StartAsync("outbox@contoso.com", token => token == tokens.LastToken);
+        var (inFlight, most) = (0, 0);
+        graph.OnSendMail = async _ =>
+        {
+            var now = Interlocked.Increment(ref inFlight);
+            InterlockedMax(ref most, now);
+            await Task.Delay(400, Ct);
+            Interlocked.Decrement(ref inFlight);
+        };
+        await using var outbox = await TestOutbox.PostgresAsync(postgres);
+        const int Mails = 12;
+        for (var i = 0; i < Mails; i++)
+        {
+            await outbox.EnqueueAsync(new MailRequest { Sender = "outbox@contoso.com", To = ["to@example.com"], Subject = $"g{i}", TextBody = "x" });
+        }
+
+        var workers = new[] { "w1", "w2", "w3" }.Select(name =>
+        {
+            var options = new OutboxOptions { Transport = "graph" };
+            options.Graph = GraphTests.GraphAccount(graph, tokens).ToGraph();
+            options.Graph.Preset = "microsoft-graph";
+            options.Graph.MaxConnections = 2;
+            options.Dispatch.WorkerName = name;
+            options.Dispatch.Connections = 3;
+            options.Dispatch.BatchSize = 1;
+            options.Dispatch.RetryBaseDelay = TimeSpan.FromMilliseconds(100);
+            return OutboxRuntime.CreateDispatcher(options, outbox.Database, NullLoggerFactory.Instance);
+        }).ToList();
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (graph.Received.Count < Mails && DateTime.UtcNow < deadline)
+        {
+            await Task.WhenAll(workers.Select(w => w.DispatchDueAsync(Ct)));
+            await outbox.ExecuteAsync("update outbox.outbox_message set due_at = now() where status = 'queued'");
+        }
+
+        Assert.Equal(Mails, graph.Received.Count);
+        Assert.Equal(2, most);
+        Assert.Equal(["default"], await outbox.QueryAsync<string>("select distinct account from outbox.outbox_attempt"));
+    }
+
     [Fact]
     public async Task A_killed_workers_connection_slot_counts_until_its_lease_ends_and_is_then_taken_over()
     {

@@ -91,6 +91,34 @@ public sealed class SmtpOptions
     /// <summary>Whether this account sends through Microsoft Graph rather than SMTP.</summary>
     public bool UsesGraph() => Transport.Trim().Equals("graph", StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// Outbox:Graph as the one account of a routed transport, so its limits (Preset,
+    /// MaxConnections, RateLimits) are counted in the database like an account's.
+    /// </summary>
+    public static SmtpOptions GraphAccount(Graph.GraphOptions graph)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        var account = new SmtpOptions
+        {
+            Transport = "graph",
+            Mailbox = graph.Mailbox,
+            BaseUrl = graph.BaseUrl,
+            SaveToSentItems = graph.SaveToSentItems,
+            OAuth2 = graph.OAuth2,
+            CaFile = graph.CaFile,
+            Timeout = graph.Timeout,
+            LostReplyPolicy = graph.LostReplyPolicy,
+            MaxConnections = graph.MaxConnections,
+            Preset = graph.Preset,
+        };
+        foreach (var limit in graph.RateLimits)
+        {
+            account.RateLimits.Add(limit);
+        }
+
+        return account;
+    }
+
     /// <summary>The Graph settings of a Transport graph account; the SMTP ones (Host, UserName, ...) play no part.</summary>
     public Graph.GraphOptions ToGraph() => new()
     {

@@ -45,6 +45,7 @@ public sealed partial class OutboxOptionsValidator(string? smtpFilesNeededBy = "
         {
             case "graph":
                 ValidateGraph(options.Graph, "Outbox:Graph", failures);
+                ValidateRateLimits(SmtpOptions.GraphAccount(options.Graph), "Outbox:Graph", failures);
                 if (options.Accounts.Count > 0)
                 {
                     failures.Add("Outbox:Accounts: is used with Outbox:Transport smtp, whose accounts may each be smtp or graph; set Transport to smtp, or remove Outbox:Accounts to send only through Outbox:Graph.");

@@ -70,13 +70,13 @@ public static class OverviewPage
 
     // The accounts the worker sends through, by the names the attempt log records, with where
     // each sends to: an SMTP server's host and port, or Graph's mailbox and address (no secret),
-    // and the account's settings its limits come from (none for Outbox:Graph, which has no limits).
+    // and the account's settings its limits come from.
     private static IEnumerable<(string Name, string Server, SmtpOptions? Limits)> AccountsOf(OutboxOptions options)
     {
         switch (options.Transport.Trim().ToLowerInvariant())
         {
             case "graph":
-                return [(SmtpTransport.DefaultAccount, GraphServer(options.Graph.Mailbox, options.Graph.BaseUrl), null)];
+                return [(SmtpTransport.DefaultAccount, GraphServer(options.Graph.Mailbox, options.Graph.BaseUrl), SmtpOptions.GraphAccount(options.Graph))];
             case "smtp":
                 return options.Accounts.Count == 0
                     ? [(SmtpTransport.DefaultAccount, $"{options.Smtp.Host}:{options.Smtp.Port}", options.Smtp)]

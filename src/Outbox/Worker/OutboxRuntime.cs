@@ -68,7 +68,11 @@ public static class OutboxRuntime
         switch (options.Transport.Trim().ToLowerInvariant())
         {
             case "graph":
-                return new GraphTransport(options.Graph);
+                // Limits are kept in the database, as an account's: then Outbox:Graph is routed as one.
+                var graph = SmtpOptions.GraphAccount(options.Graph);
+                return graph.EffectiveRateLimits().Count == 0 && graph.EffectiveMaxConnections() == 0
+                    ? new GraphTransport(options.Graph)
+                    : CreateRoutedTransport(options, new DatabaseRateLimiter(database, WorkerName(options)), loggers);
             case not "smtp":
                 return new PickupDirectoryTransport(options.Pickup.Directory);
         }
@@ -83,8 +87,8 @@ public static class OutboxRuntime
     }
 
     /// <summary>
-    /// The accounts of Outbox:Accounts (or Outbox:Smtp as the one account "default", when only
-    /// it has limits) behind one transport, routed by Outbox:Profiles.
+    /// The accounts of Outbox:Accounts (or Outbox:Smtp, or Outbox:Graph, as the one account
+    /// "default", when only it has limits) behind one transport, routed by Outbox:Profiles.
     /// </summary>
     public static RoutedTransport CreateRoutedTransport(OutboxOptions options, IRateLimiter limiter, ILoggerFactory loggers)
     {
@@ -92,7 +96,10 @@ public static class OutboxRuntime
         ArgumentNullException.ThrowIfNull(loggers);
         var accounts = options.Accounts.Count > 0
             ? options.Accounts
-            : new Dictionary<string, SmtpOptions> { [SmtpTransport.DefaultAccount] = options.Smtp };
+            : new Dictionary<string, SmtpOptions>
+            {
+                [SmtpTransport.DefaultAccount] = options.Transport.Trim().Equals("graph", StringComparison.OrdinalIgnoreCase) ? SmtpOptions.GraphAccount(options.Graph) : options.Smtp,
+            };
         var profiles = new Dictionary<string, MailProfile>(options.Profiles, StringComparer.OrdinalIgnoreCase);
         if (!profiles.ContainsKey(RoutedTransport.DefaultProfile) && accounts.Count == 1)
         {
@@ -102,7 +109,7 @@ public static class OutboxRuntime
         }
 
         return new RoutedTransport(
-            accounts.ToDictionary(a => a.Key, a => Account(a.Key, a.Value, loggers), StringComparer.OrdinalIgnoreCase),
+            accounts.ToDictionary(a => a.Key, a => Account(options.Accounts.Count == 0 ? null : a.Key, a.Value, loggers), StringComparer.OrdinalIgnoreCase),
             profiles,
             limiter,
             new AccountRest(options.Dispatch.RetryBaseDelay, options.Dispatch.ConfigurationErrorPause, options.Dispatch.PollInterval, options.Dispatch.RetryMaxDelay),
@@ -111,11 +118,13 @@ public static class OutboxRuntime
             loggers.CreateLogger<RoutedTransport>());
     }
 
-    private static RoutedAccount Account(string name, SmtpOptions account, ILoggerFactory loggers)
+    // name: the Outbox:Accounts entry's, or null for Outbox:Smtp / Outbox:Graph as the one account
+    // (its errors then name that section, its attempts the account "default").
+    private static RoutedAccount Account(string? name, SmtpOptions account, ILoggerFactory loggers)
     {
         IMailTransport transport = account.UsesGraph()
-            ? new GraphTransport(account.ToGraph(), $"Outbox:Accounts:{name}", name)
-            : new SmtpTransport(account, loggers.CreateLogger<SmtpTransport>(), account: name);
+            ? new GraphTransport(account.ToGraph(), name is null ? "Outbox:Graph" : $"Outbox:Accounts:{name}", name ?? SmtpTransport.DefaultAccount)
+            : new SmtpTransport(account, loggers.CreateLogger<SmtpTransport>(), account: name ?? SmtpTransport.DefaultAccount);
         return new RoutedAccount(transport, account.EffectiveRateLimits(), account.EffectiveMaxConnections());
     }
 }

@@ -33,6 +33,15 @@ public sealed class GraphOptions
     /// <summary>When a mail's request reached Graph but its reply was lost: Resend (at least once) or Hold (at most once).</summary>
     public LostReplyPolicy LostReplyPolicy { get; set; } = LostReplyPolicy.Resend;
 
+    /// <summary>As an account's (Outbox:Graph alone): limits counted in the database across every worker.</summary>
+    public IList<Accounts.RateLimit> RateLimits { get; } = [];
+
+    /// <summary>As an account's: at most this many requests at once, across every worker (0: no cap).</summary>
+    public int? MaxConnections { get; set; }
+
+    /// <summary>As an account's: microsoft-graph for Graph's published limits per mailbox.</summary>
+    public string? Preset { get; set; }
+
     /// <summary>Graph's own scope for the token: its host's /.default, which also fits a national cloud.</summary>
     public string TokenScope() => $"{new Uri(BaseUrl).GetLeftPart(UriPartial.Authority)}/.default";
 }
