@@ -96,13 +96,7 @@ public sealed class ExpiryInFlightTests(PostgresServer postgres) : IDisposable
         var expiring = await outbox.EnqueueAsync(Mail("flash sale", expiresAfter: TimeSpan.FromHours(1)));
         var next = await outbox.EnqueueAsync(Mail("next"));
         await using var smtp = ScriptedSmtpServer.Start(step => step is { Phase: "dot", Message: 0 } ? ExpireNow(outbox, expiring) : null);
-        var options = new Configuration.OutboxOptions { Transport = "smtp" };
-        options.Accounts["only"] = smtp.Options();
-        options.Accounts["only"].RateLimits.Add(new RateLimit { Messages = 2, Per = TimeSpan.FromHours(1) });
-        var profile = new MailProfile();
-        profile.Accounts.Add("only");
-        options.Profiles["default"] = profile;
-        var transport = Worker.OutboxRuntime.CreateRoutedTransport(options, new DatabaseRateLimiter(outbox.Database, "test-worker"), NullLoggerFactory.Instance);
+        var transport = TwoMailsAnHour(outbox, smtp);
 
         var summary = await outbox.Dispatcher(transport).DispatchDueAsync(Ct);
 
@@ -123,13 +117,7 @@ public sealed class ExpiryInFlightTests(PostgresServer postgres) : IDisposable
         var taken = await outbox.EnqueueAsync(Mail("taken over"));
         var next = await outbox.EnqueueAsync(Mail("next"));
         await using var smtp = ScriptedSmtpServer.Start(step => step is { Phase: "dot", Message: 0 } ? TakeOver(outbox, taken) : null);
-        var options = new Configuration.OutboxOptions { Transport = "smtp" };
-        options.Accounts["only"] = smtp.Options();
-        options.Accounts["only"].RateLimits.Add(new RateLimit { Messages = 2, Per = TimeSpan.FromHours(1) });
-        var profile = new MailProfile();
-        profile.Accounts.Add("only");
-        options.Profiles["default"] = profile;
-        var transport = Worker.OutboxRuntime.CreateRoutedTransport(options, new DatabaseRateLimiter(outbox.Database, "test-worker"), NullLoggerFactory.Instance);
+        var transport = TwoMailsAnHour(outbox, smtp);
 
         // A lost lease ends the lane's batch (the rest is handed back); the next pass sends it.
         var dispatcher = outbox.Dispatcher(transport);
@@ -319,6 +307,18 @@ public sealed class ExpiryInFlightTests(PostgresServer postgres) : IDisposable
     {
         outbox.ExecuteAsync($"update {outbox.T("outbox_message")} set expires_at = {outbox.Database.Dialect.NowPlusSeconds("-1")} where id = @id", new { id }).GetAwaiter().GetResult();
         return null;
+    }
+
+    // The scripted server as the one account of a routed transport, limited to 2 mails an hour.
+    private static RoutedTransport TwoMailsAnHour(TestOutbox outbox, ScriptedSmtpServer smtp)
+    {
+        var options = new Configuration.OutboxOptions { Transport = "smtp" };
+        options.Accounts["only"] = smtp.Options();
+        options.Accounts["only"].RateLimits.Add(new RateLimit { Messages = 2, Per = TimeSpan.FromHours(1) });
+        var profile = new MailProfile();
+        profile.Accounts.Add("only");
+        options.Profiles["default"] = profile;
+        return Worker.OutboxRuntime.CreateRoutedTransport(options, new DatabaseRateLimiter(outbox.Database, "test-worker"), NullLoggerFactory.Instance);
     }
 
     private static SmtpFault? TakeOver(TestOutbox outbox, long id)
