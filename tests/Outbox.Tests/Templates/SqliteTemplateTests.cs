@@ -142,12 +142,7 @@ public sealed partial class SqliteTemplateTests
 
         await outbox.AssertStatusAsync(id, "sent");
         Assert.Equal(Storage.Admin.DatabaseCheck.ExpectedSchemaVersion.ToString(System.Globalization.CultureInfo.InvariantCulture), await outbox.ScalarAsync<string>("select value from outbox_setting where name = 'schema_version'"));
-        await outbox.DisposeAsync();
-        SqliteConnection.ClearAllPools();
-        foreach (var path in new[] { file, file + "-wal", file + "-shm" })
-        {
-            File.Delete(path);
-        }
+        await DeleteAsync(outbox, file);
     }
 
     [Fact]
@@ -171,12 +166,7 @@ public sealed partial class SqliteTemplateTests
         Assert.Equal(("Order 42 confirmed", PostgresTemplateTests.Subject), (await outbox.QueryAsync<(string, string)>(
             "select rendered_subject, subject from outbox_message where id = @id", new { id })).Single());
         Assert.Equal(Storage.Admin.DatabaseCheck.ExpectedSchemaVersion.ToString(System.Globalization.CultureInfo.InvariantCulture), await outbox.ScalarAsync<string>("select value from outbox_setting where name = 'schema_version'"));
-        await outbox.DisposeAsync();
-        SqliteConnection.ClearAllPools();
-        foreach (var path in new[] { file, file + "-wal", file + "-shm" })
-        {
-            File.Delete(path);
-        }
+        await DeleteAsync(outbox, file);
     }
 
     // outbox_failed of schema version 6 showed a template mail's Liquid subject; SQLite cannot
@@ -208,6 +198,12 @@ public sealed partial class SqliteTemplateTests
         await outbox.ExecuteAsync("update outbox_message set status = 'unconfirmed' where id = @id", new { id });
 
         Assert.Equal("Order 42 confirmed", await outbox.ScalarAsync<string>("select subject from outbox_failed where id = @id", new { id }));
+        await DeleteAsync(outbox, file);
+    }
+
+    // A test's own file, with its write-ahead log, once the outbox on it is closed.
+    private static async Task DeleteAsync(TestOutbox outbox, string file)
+    {
         await outbox.DisposeAsync();
         SqliteConnection.ClearAllPools();
         foreach (var path in new[] { file, file + "-wal", file + "-shm" })
